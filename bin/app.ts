@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+/** The CDK app: one RelayStack built from the validated config (`-c config=<file>` to choose it). */
+import { App } from 'aws-cdk-lib';
+import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../lib/load-relay-config';
+import { RelayConfigError } from '../lib/relay-config';
+import { RelayStack } from '../lib/relay-stack';
+
+const app = new App();
+const configPath: string = app.node.tryGetContext('config') ?? process.env.RELAY_CONFIG ?? DEFAULT_CONFIG_PATH;
+try {
+  const config = loadRelayConfigFile(configPath);
+  new RelayStack(app, config.stackName, {
+    config,
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
+} catch (error) {
+  if (error instanceof RelayConfigError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}

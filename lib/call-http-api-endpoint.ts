@@ -1,0 +1,79 @@
+/**
+ * `CallApiGatewayHttpApiEndpoint` with a correct `execute-api:Invoke` policy.
+ *
+ * aws-cdk-lib (2.276, aws/aws-cdk#17464, open) builds the policy resource as
+ * `${stageName}/${method}${apiPath}` with no defaults, so an omitted stage yields
+ * `…/undefined/POST…` and a JsonPath path is pasted literally (`…/POST$.route.path`): either way
+ * the task is refused at run time. This subclass recomputes the ARN and the task policies.
+ */
+import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+
+/** The stage HTTP APIs are served from when none is named. */
+export const DEFAULT_STAGE = '$default';
+
+export interface ExecuteApiArnOptions {
+  readonly apiId: string;
+  /** @default '$default' */
+  readonly stageName?: string;
+  readonly method: string;
+  /** A literal path (`/channels/general`), or a JsonPath / intrinsic resolved at run time. @default '/' */
+  readonly apiPath?: string;
+}
+
+/** True for paths only known when the state runs: `$.x`, `$$.x`, `States.Format(…)` or a JsonPath token. */
+export function isRuntimePath(value: string): boolean {
+  return value.startsWith('$') || value.startsWith('States.') || sfn.JsonPath.isEncodedJsonPath(value);
+}
+
+/**
+ * `arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD><path>`. A path known
+ * only at run time becomes `/*` (any path of that method on that stage) rather than a broken ARN.
+ */
+export function executeApiArn(stack: Stack, options: ExecuteApiArnOptions): string {
+  const stage = options.stageName === undefined ? DEFAULT_STAGE : isRuntimePath(options.stageName) ? '*' : options.stageName;
+  const path = options.apiPath ?? '/';
+  let resourcePath: string;
+  if (isRuntimePath(path)) {
+    resourcePath = '/*';
+  } else if (!Token.isUnresolved(path) && !path.startsWith('/')) {
+    throw new Error(`apiPath "${path}" must start with "/" (e.g. "/channels/general")`);
+  } else {
+    resourcePath = path;
+  }
+  return stack.formatArn({
+    service: 'execute-api',
+    resource: options.apiId,
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    resourceName: `${stage}/${options.method}${resourcePath}`,
+  });
+}
+
+/**
+ * Drop-in replacement for `tasks.CallApiGatewayHttpApiEndpoint` whose IAM policy names the stage
+ * (`$default` when omitted) and the exact path, or a wildcard for paths resolved at run time.
+ */
+export class FixedCallApiGatewayHttpApiEndpoint extends tasks.CallApiGatewayHttpApiEndpoint {
+  protected override readonly arnForExecuteApi: string;
+  protected override readonly taskPolicies?: iam.PolicyStatement[];
+
+  constructor(scope: Construct, id: string, props: tasks.CallApiGatewayHttpApiEndpointProps) {
+    // Step Functions wants `Stage` omitted for `$default`.
+    super(scope, id, { ...props, stageName: props.stageName === DEFAULT_STAGE ? undefined : props.stageName });
+    this.arnForExecuteApi = executeApiArn(props.apiStack, {
+      apiId: props.apiId,
+      stageName: props.stageName,
+      method: props.method,
+      apiPath: props.apiPath,
+    });
+    this.taskPolicies = this.createPolicyStatements();
+  }
+
+  /** The `execute-api:Invoke` resource this task is allowed to call. */
+  public get executeApiArn(): string {
+    return this.arnForExecuteApi;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The signed envelope (DESIGN §2.1): the one place that knows its fields, limits and signing
+ * string. The Verify Lambda, the signing client and the local relay all import this module.
+ *
+ * Kept free of dependencies beyond `node:crypto` so that it bundles into a few KB.
+ */
+import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { RelayError, RelayErrorCode } from './errors';
+
+export const ENVELOPE_VERSION = 1 as const;
+/** `id` is the idempotency key. */
+export const ENVELOPE_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+export const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const SIGNATURE_PATTERN = /^[0-9a-fA-F]{128}$/;
+/** A raw 32-byte Ed25519 public key as hex, as Discord writes them. */
+export const PUBLIC_KEY_HEX_PATTERN = /^[0-9a-fA-F]{64}$/;
+/** Upper bound on the UTF-8 size of `payload`; a voice event is well under 1 KiB. */
+export const MAX_PAYLOAD_BYTES = 16 * 1024;
+export const DEFAULT_FRESHNESS_SECONDS = 300;
+
+export interface UnsignedEnvelope {
+  readonly v: typeof ENVELOPE_VERSION;
+  readonly id: string;
+  readonly kid: string;
+  /** Unix time in whole seconds. */
+  readonly ts: number;
+  /** The event as a JSON string, so that the signed bytes are the verified bytes. */
+  readonly payload: string;
+}
+
+export interface Envelope extends UnsignedEnvelope {
+  /** Ed25519 signature of {@link signingString}, 128 hex characters. */
+  readonly sig: string;
+}
+
+/** The exact text that is signed: `${v}.${id}.${kid}.${ts}.${payload}`. */
+export function signingString(envelope: UnsignedEnvelope): string {
+  return `${envelope.v}.${envelope.id}.${envelope.kid}.${envelope.ts}.${envelope.payload}`;
+}
+
+export function signEnvelope(unsigned: UnsignedEnvelope, privateKey: KeyObject): Envelope {
+  const sig = sign(null, Buffer.from(signingString(unsigned), 'utf8'), privateKey).toString('hex');
+  return { v: unsigned.v, id: unsigned.id, kid: unsigned.kid, ts: unsigned.ts, payload: unsigned.payload, sig };
+}
+
+/** True when `sig` is a valid Ed25519 signature of the envelope's signing string by `publicKey`. */
+export function verifyEnvelopeSignature(envelope: Envelope, publicKey: KeyObject): boolean {
+  return verify(null, Buffer.from(signingString(envelope), 'utf8'), publicKey, Buffer.from(envelope.sig, 'hex'));
+}
+
+// DER SubjectPublicKeyInfo header for an Ed25519 key (RFC 8410): the raw 32 bytes follow it.
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+export function publicKeyFromHex(hex: string): KeyObject {
+  if (!PUBLIC_KEY_HEX_PATTERN.test(hex)) {
+    throw new Error('an Ed25519 public key must be 64 hex characters (the raw 32-byte key)');
+  }
+  return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(hex, 'hex')]), format: 'der', type: 'spki' });
+}
+
+export function publicKeyToHex(key: KeyObject): string {
+  const der = key.export({ format: 'der', type: 'spki' });
+  if (key.asymmetricKeyType !== 'ed25519' || der.length !== ED25519_SPKI_PREFIX.length + 32) {
+    throw new Error('not an Ed25519 key');
+  }
+  return der.subarray(ED25519_SPKI_PREFIX.length).toString('hex');
+}
+
+function malformed(message: string): never {
+  throw new RelayError(RelayErrorCode.Malformed, message);
+}
+
+/**
+ * Checks the shape of an envelope (not its signature or freshness) and returns it typed.
+ * Throws `Relay.Malformed` naming the field, or `Relay.TooLarge` for an oversized payload.
+ */
+export function parseEnvelope(input: unknown): Envelope {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    malformed('the envelope must be a JSON object');
+  }
+  const e = input as Record<string, unknown>;
+  if (e.v !== ENVELOPE_VERSION) malformed(`v: must be ${ENVELOPE_VERSION}`);
+  if (typeof e.id !== 'string' || !ENVELOPE_ID_PATTERN.test(e.id)) {
+    malformed('id: must be 1-128 characters of [A-Za-z0-9._:-]');
+  }
+  if (typeof e.kid !== 'string' || !KEY_ID_PATTERN.test(e.kid)) {
+    malformed('kid: must be 1-64 characters of [A-Za-z0-9._-]');
+  }
+  if (typeof e.ts !== 'number' || !Number.isSafeInteger(e.ts) || e.ts < 0) {
+    malformed('ts: must be a Unix time in whole seconds');
+  }
+  if (typeof e.payload !== 'string') malformed('payload: must be the event as a JSON string');
+  const payloadBytes = Buffer.byteLength(e.payload, 'utf8');
+  if (payloadBytes > MAX_PAYLOAD_BYTES) {
+    throw new RelayError(RelayErrorCode.TooLarge, `payload: ${payloadBytes} bytes, the limit is ${MAX_PAYLOAD_BYTES}`);
+  }
+  if (typeof e.sig !== 'string' || !SIGNATURE_PATTERN.test(e.sig)) malformed('sig: must be 128 hex characters');
+  return { v: ENVELOPE_VERSION, id: e.id, kid: e.kid, ts: e.ts, payload: e.payload, sig: e.sig };
+}

@@ -1,0 +1,134 @@
+/**
+ * Event types carried in an envelope's `payload` (DESIGN §2.2), their schema, and the kinds the
+ * state machine routes on. Names are untrusted user text: they are length-checked here and
+ * escaped before they reach a message (see `template.ts`).
+ */
+import { RelayError, RelayErrorCode } from './errors';
+
+export const EventType = {
+  VoiceStateUpdate: 'VOICE_STATE_UPDATE',
+} as const;
+
+/** Decimal snowflake ids. */
+export const SNOWFLAKE_PATTERN = /^[0-9]{17,20}$/;
+/** Discord caps guild and channel names at 100 characters, user and display names at 32. */
+export const MAX_NAME_LENGTH = 100;
+const ISO_TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** What the Route step chooses on. `unsupported` is a well-formed event of a type the relay does not handle. */
+export const EventKind = {
+  VoiceJoin: 'voice.join',
+  VoiceLeave: 'voice.leave',
+  VoiceMove: 'voice.move',
+  /** Same channel before and after: mute, deafen, stream, video. Ignored unless a route asks for it. */
+  VoiceUpdate: 'voice.update',
+  Unsupported: 'unsupported',
+} as const;
+
+export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+
+/** Kinds a route may name. */
+export const ROUTABLE_EVENT_KINDS = [
+  EventKind.VoiceJoin,
+  EventKind.VoiceLeave,
+  EventKind.VoiceMove,
+  EventKind.VoiceUpdate,
+] as const;
+export type RoutableEventKind = (typeof ROUTABLE_EVENT_KINDS)[number];
+
+export interface VoiceChannelRef {
+  readonly channel_id: string;
+  readonly channel_name: string;
+}
+
+export interface VoiceStateUpdateEvent {
+  readonly type: typeof EventType.VoiceStateUpdate;
+  readonly guild: { readonly id: string; readonly name: string };
+  readonly user: { readonly id: string; readonly name: string; readonly display_name: string; readonly bot: boolean };
+  readonly before: VoiceChannelRef | null;
+  readonly after: VoiceChannelRef | null;
+  /** ISO 8601 time of the change. */
+  readonly at: string;
+}
+
+export type ParsedEvent =
+  | { readonly kind: Exclude<EventKind, 'unsupported'>; readonly event: VoiceStateUpdateEvent }
+  | { readonly kind: typeof EventKind.Unsupported; readonly type: string };
+
+function malformed(message: string): never {
+  throw new RelayError(RelayErrorCode.Malformed, `payload: ${message}`);
+}
+
+function asObject(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) malformed(`${path} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function snowflake(value: unknown, path: string): string {
+  if (typeof value !== 'string' || !SNOWFLAKE_PATTERN.test(value)) {
+    malformed(`${path} must be a snowflake id (a string of 17-20 digits)`);
+  }
+  return value;
+}
+
+function name(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NAME_LENGTH) {
+    malformed(`${path} must be a string of 1-${MAX_NAME_LENGTH} characters`);
+  }
+  return value;
+}
+
+function channelRef(value: unknown, path: string): VoiceChannelRef | null {
+  if (value === null) return null;
+  const o = asObject(value, path);
+  return { channel_id: snowflake(o.channel_id, `${path}.channel_id`), channel_name: name(o.channel_name, `${path}.channel_name`) };
+}
+
+function parseVoiceStateUpdate(o: Record<string, unknown>): VoiceStateUpdateEvent {
+  const guild = asObject(o.guild, 'guild');
+  const user = asObject(o.user, 'user');
+  if (typeof user.bot !== 'boolean') malformed('user.bot must be true or false');
+  if (!('before' in o) || !('after' in o)) malformed('before and after must both be present (null when not in a channel)');
+  if (typeof o.at !== 'string' || !ISO_TIMESTAMP_PATTERN.test(o.at) || Number.isNaN(Date.parse(o.at))) {
+    malformed('at must be an ISO 8601 timestamp');
+  }
+  return {
+    type: EventType.VoiceStateUpdate,
+    guild: { id: snowflake(guild.id, 'guild.id'), name: name(guild.name, 'guild.name') },
+    user: {
+      id: snowflake(user.id, 'user.id'),
+      name: name(user.name, 'user.name'),
+      display_name: name(user.display_name, 'user.display_name'),
+      bot: user.bot,
+    },
+    before: channelRef(o.before, 'before'),
+    after: channelRef(o.after, 'after'),
+    at: o.at,
+  };
+}
+
+/** join = before null, after set; leave = the reverse; move = both set and different; else update. */
+export function classifyVoiceStateUpdate(event: VoiceStateUpdateEvent): Exclude<EventKind, 'unsupported'> {
+  if (event.before === null && event.after !== null) return EventKind.VoiceJoin;
+  if (event.before !== null && event.after === null) return EventKind.VoiceLeave;
+  if (event.before !== null && event.after !== null && event.before.channel_id !== event.after.channel_id) {
+    return EventKind.VoiceMove;
+  }
+  return EventKind.VoiceUpdate;
+}
+
+/** Parses an envelope's payload string. Throws `Relay.Malformed` with the offending field. */
+export function parseEventPayload(payload: string): ParsedEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    malformed('not valid JSON');
+  }
+  const o = asObject(value, 'the event');
+  if (typeof o.type !== 'string' || o.type.length === 0 || o.type.length > 64) malformed('type must name the event');
+  if (o.type !== EventType.VoiceStateUpdate) return { kind: EventKind.Unsupported, type: o.type };
+  const event = parseVoiceStateUpdate(o);
+  if (event.before === null && event.after === null) malformed('before and after cannot both be null');
+  return { kind: classifyVoiceStateUpdate(event), event };
+}

@@ -1,0 +1,100 @@
+/**
+ * The relay: ingest API → Express state machine (Verify Lambda, Route, Format, Post) → webhook
+ * proxy API → Discord. Everything is derived from one validated config.
+ */
+import * as path from 'node:path';
+import { Arn, ArnFormat, CfnOutput, Stack, Token, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { VerifyEnv } from './contracts/env';
+import { IngestApi } from './ingest-api';
+import type { ResolvedRelayConfig } from './relay-config';
+import { RelayFunction } from './relay-function';
+import { RelayStateMachine } from './relay-state-machine';
+import { WebhookProxyApi } from './webhook-proxy-api';
+import * as pkg from '../package.json';
+
+export interface RelayStackProps extends StackProps {
+  readonly config: ResolvedRelayConfig;
+  /**
+   * Sent to Discord as `User-Agent: DiscordBot (<url>, <version>)`.
+   * @default - this package's repository URL and version
+   */
+  readonly userAgent?: string;
+}
+
+export const DEFAULT_USER_AGENT = `DiscordBot (${pkg.repository.url}, ${pkg.version})`;
+
+export class RelayStack extends Stack {
+  public readonly verifyFunction: RelayFunction;
+  public readonly webhookProxy: WebhookProxyApi;
+  public readonly relay: RelayStateMachine;
+  public readonly ingest: IngestApi;
+
+  constructor(scope: Construct, id: string, props: RelayStackProps) {
+    super(scope, id, { description: 'Discord Event Relay: signed Discord gateway events to channel messages', ...props });
+    const { config } = props;
+    const retention = config.logRetentionDays;
+
+    this.verifyFunction = new RelayFunction(this, 'VerifyFunction', {
+      entry: path.join(__dirname, '..', 'lambda', 'verify', 'index.ts'),
+      description: 'Discord Event Relay: verifies signed envelopes',
+      environment: {
+        [VerifyEnv.PublicKeys]: JSON.stringify(config.forwarderKeys),
+        [VerifyEnv.AllowedGuildIds]: config.allowedGuildIds.join(','),
+        [VerifyEnv.FreshnessSeconds]: String(config.freshnessWindowSeconds),
+      },
+      logRetention: retention,
+    });
+
+    this.webhookProxy = new WebhookProxyApi(this, 'WebhookProxy', {
+      channels: Object.entries(config.channels).map(([name, channel]) => ({
+        name,
+        webhookUrlSecret: secretsmanager.Secret.fromSecretNameV2(this, `Webhook-${name}`, channel.secretName),
+      })),
+      userAgent: props.userAgent ?? DEFAULT_USER_AGENT,
+      throttle: config.throttling.webhookProxy,
+      logRetention: retention,
+    });
+
+    this.relay = new RelayStateMachine(this, 'Relay', {
+      verifyFunction: this.verifyFunction,
+      webhookProxy: this.webhookProxy,
+      routes: config.routes,
+      logLevel: sfn.LogLevel[config.logLevel],
+      logRetention: retention,
+    });
+
+    this.ingest = new IngestApi(this, 'Ingest', {
+      stateMachine: this.relay.stateMachine,
+      throttle: config.throttling.ingest,
+      logRetention: retention,
+    });
+
+    config.callers.forEach((arn, i) => this.attachCallerPolicy(arn, i));
+
+    new CfnOutput(this, 'IngestUrl', { value: this.ingest.url, description: 'POST signed envelopes to <IngestUrl>/events (or /events/sync)' });
+    new CfnOutput(this, 'StateMachineArn', { value: this.relay.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'CallerPolicyArn', {
+      value: this.ingest.callerPolicy.managedPolicyArn,
+      description: 'Attach to the IAM role or user your forwarder signs requests with',
+    });
+  }
+
+  private attachCallerPolicy(arn: string, index: number): void {
+    const { account, resource } = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME);
+    if (!Token.isUnresolved(this.account) && account !== this.account) {
+      throw new Error(
+        `callers[${index}] (${arn}) is in account ${account}, but the stack deploys to ${this.account}: ` +
+          'a policy can only be attached in its own account. Deploy the caller policy statement in that account instead.',
+      );
+    }
+    if (resource === 'role') {
+      this.ingest.callerPolicy.attachToRole(iam.Role.fromRoleArn(this, `Caller${index}`, arn, { mutable: false }));
+    } else {
+      this.ingest.callerPolicy.attachToUser(iam.User.fromUserArn(this, `Caller${index}`, arn));
+    }
+  }
+}
