@@ -58,8 +58,9 @@ export function publicKeyFromHex(hex: string): KeyObject {
   return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(hex, 'hex')]), format: 'der', type: 'spki' });
 }
 
+/** The 64-hex public key of an Ed25519 key (given the private key, of its public half). */
 export function publicKeyToHex(key: KeyObject): string {
-  const der = key.export({ format: 'der', type: 'spki' });
+  const der = (key.type === 'private' ? createPublicKey(key) : key).export({ format: 'der', type: 'spki' });
   if (key.asymmetricKeyType !== 'ed25519' || der.length !== ED25519_SPKI_PREFIX.length + 32) {
     throw new Error('not an Ed25519 key');
   }

@@ -1,0 +1,112 @@
+/**
+ * Reads what a synthesized template says — the state machine definition, a function's
+ * environment — with CloudFormation intrinsics resolved to stand-in values, so that tests and
+ * local mode run exactly what `cdk deploy` would deploy instead of a hand-copied look-alike.
+ */
+
+export interface CfnTemplate {
+  readonly Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+}
+
+export interface StandIns {
+  /** @default 'aws' */
+  readonly partition?: string;
+  /** @default 'us-east-1' */
+  readonly region?: string;
+  /** @default '123456789012' */
+  readonly accountId?: string;
+}
+
+/** What a `Ref` or `Fn::GetAtt … Arn` stands for locally, derived from the resource's type and logical id. */
+function standInFor(template: CfnTemplate, logicalId: string, s: Required<StandIns>, attribute?: string): string {
+  const resource = template.Resources[logicalId];
+  if (!resource) throw new Error(`template has no resource ${logicalId}`);
+  const arn = (service: string, resource: string) => `arn:${s.partition}:${service}:${s.region}:${s.accountId}:${resource}`;
+  switch (resource.Type) {
+    case 'AWS::Lambda::Function':
+      return attribute === 'Arn' ? arn('lambda', `function:${logicalId}`) : logicalId;
+    case 'AWS::StepFunctions::StateMachine':
+      return attribute === 'Name' ? logicalId : arn('states', `stateMachine:${logicalId}`);
+    case 'AWS::ApiGatewayV2::Api':
+      // API ids are 10 lowercase alphanumerics.
+      return attribute === 'ApiEndpoint' ? `https://${apiIdFor(logicalId)}.execute-api.${s.region}.amazonaws.com` : apiIdFor(logicalId);
+    case 'AWS::IAM::Role':
+      return attribute === 'Arn' ? `arn:${s.partition}:iam::${s.accountId}:role/${logicalId}` : logicalId;
+    case 'AWS::Logs::LogGroup':
+      return attribute === 'Arn' ? arn('logs', `log-group:${logicalId}:*`) : logicalId;
+    default:
+      return attribute ? `${logicalId}.${attribute}` : logicalId;
+  }
+}
+
+/** A stable, valid-looking API id for a logical id. */
+export function apiIdFor(logicalId: string): string {
+  return logicalId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 10).padEnd(10, '0');
+}
+
+/** Resolves `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Select` and `Fn::Split` in a template value to stand-in values. */
+export function resolveIntrinsics(value: unknown, template: CfnTemplate, standIns: StandIns = {}): unknown {
+  const s: Required<StandIns> = { partition: 'aws', region: 'us-east-1', accountId: '123456789012', ...standIns };
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': s.partition,
+    'AWS::Region': s.region,
+    'AWS::AccountId': s.accountId,
+    'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::StackName': 'LocalStack',
+  };
+  const resolve = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(resolve);
+    if (typeof v !== 'object' || v === null) return v;
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1) {
+      const [k] = keys;
+      const arg = o[k];
+      if (k === 'Ref') return pseudo[arg as string] ?? standInFor(template, arg as string, s);
+      if (k === 'Fn::GetAtt') {
+        const [id, attribute] = Array.isArray(arg) ? (arg as string[]) : (arg as string).split('.');
+        return standInFor(template, id, s, attribute);
+      }
+      if (k === 'Fn::Join') {
+        const [sep, parts] = arg as [string, unknown[]];
+        return (resolve(parts) as unknown[]).join(sep);
+      }
+      if (k === 'Fn::Select') {
+        const [index, list] = arg as [number, unknown];
+        return (resolve(list) as unknown[])[Number(index)];
+      }
+      if (k === 'Fn::Split') {
+        const [sep, text] = arg as [string, unknown];
+        return String(resolve(text)).split(sep);
+      }
+      if (k.startsWith('Fn::')) throw new Error(`cannot resolve ${k} locally`);
+    }
+    return Object.fromEntries(keys.map((k) => [k, resolve(o[k])]));
+  };
+  return resolve(value);
+}
+
+function onlyResource(template: CfnTemplate, type: string, logicalIdPrefix?: string): [string, Record<string, unknown>] {
+  const found = Object.entries(template.Resources).filter(
+    ([id, r]) => r.Type === type && (logicalIdPrefix === undefined || id.startsWith(logicalIdPrefix)),
+  );
+  if (found.length !== 1) {
+    throw new Error(`expected exactly one ${type}${logicalIdPrefix ? ` named ${logicalIdPrefix}…` : ''} in the template, found ${found.length}`);
+  }
+  return [found[0][0], found[0][1].Properties ?? {}];
+}
+
+/** The (only) state machine's ASL definition, parsed, with intrinsics resolved. */
+export function stateMachineDefinition(template: CfnTemplate, standIns?: StandIns): Record<string, unknown> {
+  const [, props] = onlyResource(template, 'AWS::StepFunctions::StateMachine');
+  const text = resolveIntrinsics(props.DefinitionString, template, standIns);
+  if (typeof text !== 'string') throw new Error('state machine has no DefinitionString');
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** Environment variables a function is deployed with, intrinsics resolved. */
+export function functionEnvironment(template: CfnTemplate, logicalIdPrefix: string, standIns?: StandIns): Record<string, string> {
+  const [, props] = onlyResource(template, 'AWS::Lambda::Function', logicalIdPrefix);
+  const env = (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+  return resolveIntrinsics(env, template, standIns) as Record<string, string>;
+}

@@ -1,0 +1,149 @@
+import { VerifyEnv } from '../../lib/contracts/env';
+import { RelayErrorCode } from '../../lib/contracts/errors';
+import { EventKind } from '../../lib/contracts/events';
+import { handler, loadVerifyConfig, verifyEnvelope, type VerifyConfig } from '../../lambda/verify/index';
+import { GUILD_ID, KEY, OTHER_GUILD_ID, newKey, signed, voiceEvent } from '../support/fixtures';
+
+const ROTATED = newKey('next-key');
+const env = {
+  [VerifyEnv.PublicKeys]: JSON.stringify({ [KEY.kid]: KEY.publicKeyHex, [ROTATED.kid]: ROTATED.publicKeyHex }),
+  [VerifyEnv.AllowedGuildIds]: GUILD_ID,
+  [VerifyEnv.FreshnessSeconds]: '300',
+};
+const config: VerifyConfig = loadVerifyConfig(env);
+const now = Date.now();
+const nowSeconds = Math.floor(now / 1000);
+
+function rejection(code: string, message?: string) {
+  return expect.objectContaining({ name: code, ...(message ? { message: expect.stringContaining(message) } : {}) });
+}
+
+describe('verifyEnvelope', () => {
+  it.each([
+    ['join', EventKind.VoiceJoin],
+    ['leave', EventKind.VoiceLeave],
+    ['move', EventKind.VoiceMove],
+    ['mute', EventKind.VoiceUpdate],
+  ] as const)('classifies a %s as %s and returns the normalized event', (kind, expected) => {
+    const event = voiceEvent(kind);
+    const envelope = signed(event);
+    const out = verifyEnvelope(envelope, config, now);
+    expect(out).toMatchObject({ id: envelope.id, kid: KEY.kid, kind: expected, type: 'VOICE_STATE_UPDATE', event });
+  });
+
+  it('fills template fields, with the channel concerned and Discord markup', () => {
+    const out = verifyEnvelope(signed(voiceEvent('move')), config, now);
+    expect('text' in out && out.text).toEqual({
+      user: 'Alice', user_name: 'alice', user_id: '444444444444444444', user_mention: '<@444444444444444444>',
+      guild: 'Test Guild', channel: 'Gaming', channel_mention: '<#333333333333333333>',
+      from: 'General', from_mention: '<#222222222222222222>', to: 'Gaming', to_mention: '<#333333333333333333>',
+      time: `<t:${Date.parse('2026-11-21T07:00:00.000Z') / 1000}:t>`, at: '2026-11-21T07:00:00.000Z',
+    });
+  });
+
+  it('escapes markdown, mentions and control characters in user text', () => {
+    const event = voiceEvent('join', { user: { id: '444444444444444444', name: 'x', display_name: '**@everyone** <@1>\n# [x](http://e)', bot: false } });
+    const out = verifyEnvelope(signed(event), config, now);
+    expect('text' in out && out.text.user).toBe('\\*\\*\\@everyone\\*\\* \\<\\@1\\> \\# \\[x\\]\\(http\\://e\\)');
+  });
+
+  it('accepts any configured key (rotation)', () => {
+    expect(verifyEnvelope(signed(voiceEvent('join'), { key: ROTATED }), config, now).kind).toBe(EventKind.VoiceJoin);
+  });
+
+  it('returns kind "unsupported" for a well-formed event of an unknown type', () => {
+    expect(verifyEnvelope(signed({ type: 'GUILD_MEMBER_ADD' }), config, now)).toEqual(expect.objectContaining({ kind: 'unsupported', type: 'GUILD_MEMBER_ADD' }));
+  });
+
+  it('rejects an unknown kid with Relay.UnknownKey', () => {
+    expect(() => verifyEnvelope(signed(voiceEvent('join'), { key: newKey('stranger') }), config, now)).toThrow(rejection(RelayErrorCode.UnknownKey, 'stranger'));
+  });
+
+  it('rejects a signature by another key under a known kid with Relay.InvalidSignature', () => {
+    const forged = signed(voiceEvent('join'), { key: { ...newKey(), kid: KEY.kid } });
+    expect(() => verifyEnvelope(forged, config, now)).toThrow(rejection(RelayErrorCode.InvalidSignature));
+  });
+
+  it.each(['id', 'ts', 'payload', 'sig'] as const)('rejects an envelope whose %s changed after signing with Relay.InvalidSignature', (field) => {
+    const envelope = signed(voiceEvent('join'));
+    const changed = {
+      id: { id: `${envelope.id}x` },
+      ts: { ts: envelope.ts - 1 },
+      payload: { payload: envelope.payload.replace('Alice', 'Mallory') },
+      sig: { sig: `${envelope.sig.slice(0, -1)}${envelope.sig.endsWith('0') ? '1' : '0'}` },
+    }[field];
+    expect(() => verifyEnvelope({ ...envelope, ...changed }, config, now)).toThrow(rejection(RelayErrorCode.InvalidSignature));
+  });
+
+  it.each([
+    [-301, 'old'],
+    [301, 'in the future'],
+  ])('rejects ts %i s away with Relay.Stale', (offset, words) => {
+    expect(() => verifyEnvelope(signed(voiceEvent('join'), { ts: nowSeconds + offset }), config, now)).toThrow(rejection(RelayErrorCode.Stale, words));
+  });
+
+  it.each([-300, 300])('accepts ts %i s away (inside the window)', (offset) => {
+    expect(() => verifyEnvelope(signed(voiceEvent('join'), { ts: nowSeconds + offset }), config, now)).not.toThrow();
+  });
+
+  it.each([
+    ['not JSON', '{"type":', 'not valid JSON'],
+    ['an array', '[]', 'must be an object'],
+    ['no type', '{}', 'type'],
+    ['a bad snowflake', JSON.stringify(voiceEvent('join', { guild: { id: '12', name: 'g' } })), 'guild.id'],
+    ['a numeric snowflake', JSON.stringify({ ...voiceEvent('join'), user: { ...voiceEvent('join').user, id: 444444444444444444 } }), 'user.id'],
+    ['an empty name', JSON.stringify(voiceEvent('join', { guild: { id: GUILD_ID, name: '' } })), 'guild.name'],
+    ['a 101-character name', JSON.stringify(voiceEvent('join', { guild: { id: GUILD_ID, name: 'x'.repeat(101) } })), 'guild.name'],
+    ['no channel at all', JSON.stringify(voiceEvent('join', { after: null })), 'both be null'],
+    ['a missing before', JSON.stringify({ ...voiceEvent('join'), before: undefined }), 'before and after'],
+    ['a bad time', JSON.stringify(voiceEvent('join', { at: 'yesterday' })), 'at must be'],
+    ['a non-boolean bot flag', JSON.stringify({ ...voiceEvent('join'), user: { ...voiceEvent('join').user, bot: 'no' } }), 'user.bot'],
+  ])('rejects a payload with %s as Relay.Malformed', (_, payload, words) => {
+    expect(() => verifyEnvelope(signed(payload), config, now)).toThrow(rejection(RelayErrorCode.Malformed, words));
+  });
+
+  it('rejects an event from a guild not in the allowlist with Relay.GuildNotAllowed', () => {
+    const event = voiceEvent('join', { guild: { id: OTHER_GUILD_ID, name: 'Elsewhere' } });
+    expect(() => verifyEnvelope(signed(event), config, now)).toThrow(rejection(RelayErrorCode.GuildNotAllowed, OTHER_GUILD_ID));
+  });
+
+  it('checks the signature before freshness, so a forged stale envelope is reported as forged', () => {
+    const forged = { ...signed(voiceEvent('join'), { ts: nowSeconds - 10_000 }), payload: '{}' };
+    expect(() => verifyEnvelope(forged, config, now)).toThrow(rejection(RelayErrorCode.InvalidSignature));
+  });
+});
+
+describe('loadVerifyConfig', () => {
+  it.each([
+    [{}, 'RELAY_PUBLIC_KEYS is not set'],
+    [{ [VerifyEnv.PublicKeys]: '[]' }, 'must be a JSON object'],
+    [{ [VerifyEnv.PublicKeys]: '{"k":"abc"}' }, '64 hex'],
+    [{ ...env, [VerifyEnv.AllowedGuildIds]: '1,2' }, 'not a snowflake'],
+    [{ ...env, [VerifyEnv.FreshnessSeconds]: '-1' }, 'positive whole number'],
+  ])('refuses unusable settings %j', (bad, message) => {
+    expect(() => loadVerifyConfig(bad)).toThrow(message);
+  });
+});
+
+describe('handler', () => {
+  const saved = { ...process.env };
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it('reads its settings from the environment and logs rejections without user text', async () => {
+    Object.assign(process.env, env);
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    await expect(handler(signed(voiceEvent('join')))).resolves.toMatchObject({ kind: EventKind.VoiceJoin });
+    const evil = signed(voiceEvent('join', { guild: { id: OTHER_GUILD_ID, name: 'SECRET-NAME' } }), { id: 'evt-1' });
+    await expect(handler(evil)).rejects.toMatchObject({ name: RelayErrorCode.GuildNotAllowed });
+    await expect(handler({ ...evil, id: 'bad id with spaces' })).rejects.toMatchObject({ name: RelayErrorCode.Malformed });
+    const lines = warn.mock.calls.map(([line]) => JSON.parse(line as string));
+    expect(lines).toEqual([
+      { level: 'WARN', message: 'envelope rejected', code: RelayErrorCode.GuildNotAllowed, id: 'evt-1' },
+      { level: 'WARN', message: 'envelope rejected', code: RelayErrorCode.Malformed },
+    ]);
+    expect(JSON.stringify(warn.mock.calls)).not.toContain('SECRET-NAME');
+    warn.mockRestore();
+  });
+});

@@ -1,0 +1,92 @@
+/** Keys, configs and events for tests. Keys are generated per run; nothing secret is committed. */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope, type Envelope } from '../../lib/contracts/envelope';
+import { EventType, type VoiceStateUpdateEvent } from '../../lib/contracts/events';
+import { validateRelayConfig, type RelayConfig } from '../../lib/relay-config';
+import { RelayStack } from '../../lib/relay-stack';
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'eu-west-1';
+export const KID = 'test-key';
+export const GUILD_ID = '111111111111111111';
+export const OTHER_GUILD_ID = '999999999999999999';
+
+export interface TestKey {
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  readonly publicKeyHex: string;
+}
+
+export function newKey(kid: string = KID): TestKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return { kid, privateKey, publicKey, publicKeyHex: publicKeyToHex(publicKey) };
+}
+
+export const KEY = newKey();
+
+export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
+  return {
+    stackName: 'TestRelay',
+    channels: {
+      general: { secretName: 'relay-test/webhooks/general' },
+      audit: { secretName: 'relay-test/webhooks/audit' },
+    },
+    routes: [
+      { event: 'voice.join', channel: 'general', template: '🔊 {user} joined {channel}' },
+      { event: 'voice.leave', channel: 'general', template: '👋 {user} left {channel}' },
+      { event: 'voice.move', channel: 'audit', template: "🔀 {user} moved from {from} to {to} {{'\\'}}" },
+    ],
+    forwarderKeys: { [KEY.kid]: KEY.publicKeyHex },
+    allowedGuildIds: [GUILD_ID],
+    callers: [`arn:aws:iam::${ACCOUNT}:role/relay-forwarder`, `arn:aws:iam::${ACCOUNT}:user/ci/relay-ci`],
+    throttling: { ingest: { rateLimit: 20, burstLimit: 40 }, webhookProxy: { rateLimit: 2, burstLimit: 5 } },
+    logLevel: 'ERROR',
+    logRetentionDays: 14,
+    ...overrides,
+  };
+}
+
+/** Synthesizes a RelayStack; call once per test file (bundling takes a moment). */
+export function synthRelayStack(config: RelayConfig = testConfig()): { stack: RelayStack; template: Template } {
+  const app = new App();
+  const stack = new RelayStack(app, 'TestRelay', { config: validateRelayConfig(config), env: { account: ACCOUNT, region: REGION } });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+const CHANNEL_A = { channel_id: '222222222222222222', channel_name: 'General' };
+const CHANNEL_B = { channel_id: '333333333333333333', channel_name: 'Gaming' };
+
+export function voiceEvent(kind: 'join' | 'leave' | 'move' | 'mute', overrides: Partial<VoiceStateUpdateEvent> = {}): VoiceStateUpdateEvent {
+  const sides = { join: [null, CHANNEL_A], leave: [CHANNEL_A, null], move: [CHANNEL_A, CHANNEL_B], mute: [CHANNEL_A, CHANNEL_A] }[kind];
+  return {
+    type: EventType.VoiceStateUpdate,
+    guild: { id: GUILD_ID, name: 'Test Guild' },
+    user: { id: '444444444444444444', name: 'alice', display_name: 'Alice', bot: false },
+    before: sides[0],
+    after: sides[1],
+    at: '2026-11-21T07:00:00.000Z',
+    ...overrides,
+  };
+}
+
+let counter = 0;
+
+export function signed(
+  payload: unknown,
+  options: { key?: TestKey; kid?: string; ts?: number; id?: string } = {},
+): Envelope {
+  const key = options.key ?? KEY;
+  return signEnvelope(
+    {
+      v: ENVELOPE_VERSION,
+      id: options.id ?? `evt-${process.pid}-${++counter}`,
+      kid: options.kid ?? key.kid,
+      ts: options.ts ?? Math.floor(Date.now() / 1000),
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    },
+    key.privateKey,
+  );
+}
