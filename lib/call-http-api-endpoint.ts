@@ -24,9 +24,25 @@ export interface ExecuteApiArnOptions {
   readonly apiPath?: string;
 }
 
-/** True for paths only known when the state runs: `$.x`, `$$.x`, `States.Format(…)` or a JsonPath token. */
+// `$`, `$.a`, `$[0]`, `$$.Execution.Id` — but not `$default`.
+const JSON_PATH_TEXT = /^\$\$?(?:$|[.[])/;
+
+/** True for values only known when the state runs: JsonPath text or tokens, and intrinsic functions. */
 export function isRuntimePath(value: string): boolean {
-  return value.startsWith('$') || value.startsWith('States.') || sfn.JsonPath.isEncodedJsonPath(value);
+  return JSON_PATH_TEXT.test(value) || value.startsWith('States.') || sfn.JsonPath.isEncodedJsonPath(value);
+}
+
+/**
+ * CDK renders a plain string as a literal, so `apiPath: '$.route.path'` would call the path
+ * "$.route.path". Make such text the JsonPath it was meant to be.
+ */
+function normalizeApiPath(apiPath: string | undefined): string | undefined {
+  if (apiPath === undefined || Token.isUnresolved(apiPath)) return apiPath;
+  if (JSON_PATH_TEXT.test(apiPath)) return sfn.JsonPath.stringAt(apiPath);
+  if (apiPath.startsWith('States.')) {
+    throw new Error(`apiPath "${apiPath}" is intrinsic-function text, which CDK would send literally; build it with sfn.JsonPath.format(...) instead`);
+  }
+  return apiPath;
 }
 
 /**
@@ -62,13 +78,9 @@ export class FixedCallApiGatewayHttpApiEndpoint extends tasks.CallApiGatewayHttp
 
   constructor(scope: Construct, id: string, props: tasks.CallApiGatewayHttpApiEndpointProps) {
     // Step Functions wants `Stage` omitted for `$default`.
-    super(scope, id, { ...props, stageName: props.stageName === DEFAULT_STAGE ? undefined : props.stageName });
-    this.arnForExecuteApi = executeApiArn(props.apiStack, {
-      apiId: props.apiId,
-      stageName: props.stageName,
-      method: props.method,
-      apiPath: props.apiPath,
-    });
+    const apiPath = normalizeApiPath(props.apiPath);
+    super(scope, id, { ...props, apiPath, stageName: props.stageName === DEFAULT_STAGE ? undefined : props.stageName });
+    this.arnForExecuteApi = executeApiArn(props.apiStack, { apiId: props.apiId, stageName: props.stageName, method: props.method, apiPath });
     this.taskPolicies = this.createPolicyStatements();
   }
 
