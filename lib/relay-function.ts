@@ -39,7 +39,8 @@ export class RelayFunction extends NodejsFunction {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
-      environment: props.environment,
+      // Stack traces through the bundle's source map.
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       bundling: {

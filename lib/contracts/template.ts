@@ -107,6 +107,9 @@ export function parseTemplate(template: string): TemplatePart[] {
       i = end;
     } else if (c === '}') {
       throw new TemplateSyntaxError(`unmatched "}" at position ${i}; write "}}" for a literal brace`);
+    } else if (c === '\\') {
+      // Escaping a backslash inside a States.Format literal is not accepted by every ASL tool.
+      throw new TemplateSyntaxError(`a backslash at position ${i} cannot be used in a template; remove it (user text is escaped for you)`);
     } else {
       text += c;
     }

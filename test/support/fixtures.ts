@@ -1,5 +1,7 @@
 /** Keys, configs and events for tests. Keys are generated per run; nothing secret is committed. */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope, type Envelope } from '../../lib/contracts/envelope';
@@ -37,7 +39,7 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     routes: [
       { event: 'voice.join', channel: 'general', template: '🔊 {user} joined {channel}' },
       { event: 'voice.leave', channel: 'general', template: '👋 {user} left {channel}' },
-      { event: 'voice.move', channel: 'audit', template: "🔀 {user} moved from {from} to {to} {{'\\'}}" },
+      { event: 'voice.move', channel: 'audit', template: "🔀 {user} moved from {from} to {to} {{it's}}" },
     ],
     forwarderKeys: { [KEY.kid]: KEY.publicKeyHex },
     allowedGuildIds: [GUILD_ID],
@@ -49,9 +51,12 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
   };
 }
 
+/** The feature flags `cdk synth` uses, so tests synthesize what deploys. */
+export const CDK_CONTEXT = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+
 /** Synthesizes a RelayStack; call once per test file (bundling takes a moment). */
 export function synthRelayStack(config: RelayConfig = testConfig()): { stack: RelayStack; template: Template } {
-  const app = new App();
+  const app = new App({ context: CDK_CONTEXT });
   const stack = new RelayStack(app, 'TestRelay', { config: validateRelayConfig(config), env: { account: ACCOUNT, region: REGION } });
   return { stack, template: Template.fromStack(stack) };
 }

@@ -1,0 +1,223 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import aslValidator from 'asl-validator';
+import { VerifyEnv } from '../lib/contracts/env';
+import { stateMachineDefinition, type CfnTemplate } from '../lib/local/synthesized-template';
+import { validateRelayConfig } from '../lib/relay-config';
+import { DEFAULT_USER_AGENT, RelayStack } from '../lib/relay-stack';
+import { ACCOUNT, CDK_CONTEXT, GUILD_ID, KEY, REGION, synthRelayStack, testConfig } from './support/fixtures';
+
+const { stack, template } = synthRelayStack();
+const json = template.toJSON() as CfnTemplate;
+const text = JSON.stringify(json);
+
+function logicalId(type: string, props: Record<string, unknown>): string {
+  const found = Object.keys(template.findResources(type, { Properties: Match.objectLike(props) }));
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+/** An execute-api ARN as CloudFormation renders it for an API in this stack. */
+function executeApiArn(apiLogicalId: string, resource: string) {
+  return { 'Fn::Join': ['', [`arn:${'aws'}:execute-api:${REGION}:${ACCOUNT}:`, { Ref: apiLogicalId }, resource]] };
+}
+
+const proxyApi = logicalId('AWS::ApiGatewayV2::Api', { Description: Match.stringLikeRegexp('webhook proxy') });
+const ingestApi = logicalId('AWS::ApiGatewayV2::Api', { Description: Match.stringLikeRegexp('ingest') });
+const stateMachine = logicalId('AWS::StepFunctions::StateMachine', {});
+
+describe('Verify function', () => {
+  it('runs on Node 24, arm64, with the keys, guilds and window from the config', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Environment: {
+        Variables: {
+          [VerifyEnv.PublicKeys]: JSON.stringify({ [KEY.kid]: KEY.publicKeyHex }),
+          [VerifyEnv.AllowedGuildIds]: GUILD_ID,
+          [VerifyEnv.FreshnessSeconds]: '300',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.anyValue() } },
+    });
+  });
+
+  it('logs to a log group with the configured retention', () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+    const logGroup = json.Resources[(fn.Properties.LoggingConfig.LogGroup as { Ref: string }).Ref];
+    expect(logGroup.Properties).toMatchObject({ RetentionInDays: 14 });
+  });
+
+  it('is bundled without any runtime dependency beyond Node built-ins', () => {
+    const outdir = (stack.node.root as App).outdir;
+    const code = readdirSync(outdir)
+      .filter((d) => d.startsWith('asset.'))
+      .map((d) => readFileSync(join(outdir, d, 'index.js'), 'utf8'))
+      .find((c) => c.includes('Relay.InvalidSignature'));
+    expect(code).toBeDefined();
+    const required = [...code!.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1].replace(/^node:/, ''));
+    expect(required.length).toBeGreaterThan(0);
+    for (const name of required) expect(builtinModules).toContain(name);
+  });
+});
+
+describe('webhook proxy API', () => {
+  it('has one IAM-authorized POST route per channel', () => {
+    for (const channel of ['general', 'audit']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        ApiId: { Ref: proxyApi }, RouteKey: `POST /channels/${channel}`, AuthorizationType: 'AWS_IAM',
+      });
+    }
+    expect(Object.keys(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: { Ref: proxyApi } } }))).toHaveLength(2);
+  });
+
+  it('proxies to the webhook URL held in Secrets Manager (dynamic reference by name, wait=true) with Discord headers', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      ApiId: { Ref: proxyApi },
+      IntegrationType: 'HTTP_PROXY',
+      IntegrationMethod: 'POST',
+      IntegrationUri: '{{resolve:secretsmanager:relay-test/webhooks/general:SecretString:::}}?wait=true',
+      RequestParameters: {
+        'overwrite:header.User-Agent': DEFAULT_USER_AGENT,
+        'overwrite:header.Content-Type': 'application/json',
+      },
+    });
+    expect(DEFAULT_USER_AGENT).toMatch(/^DiscordBot \(https:\/\/\S+, \d+\.\d+\.\d+\)$/);
+  });
+
+  it('serves a throttled, access-logged $default stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: proxyApi },
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 5 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"callerArn":"\\$context.identity.userArn"') },
+    });
+  });
+
+  it('grantPostToChannel grants exactly one channel', () => {
+    expect(stack.resolve(stack.webhookProxy.arnForChannel('audit'))).toEqual(executeApiArn(proxyApi, '/$default/POST/channels/audit'));
+    expect(() => stack.webhookProxy.arnForChannel('nope')).toThrow('no channel "nope"; known: general, audit');
+  });
+});
+
+describe('no secret in the template', () => {
+  it('contains no webhook URL, only dynamic references', () => {
+    expect(text).not.toMatch(/discord(app)?\.com\/api\/webhooks|hooks\.slack\.com/i);
+    expect(text.match(/\{\{resolve:secretsmanager:[^}]+\}\}/g)).toEqual([
+      '{{resolve:secretsmanager:relay-test/webhooks/general:SecretString:::}}',
+      '{{resolve:secretsmanager:relay-test/webhooks/audit:SecretString:::}}',
+    ]);
+  });
+
+  it('contains no "undefined" and no JsonPath inside any execute-api ARN', () => {
+    expect(text).not.toContain('undefined');
+    const arns = JSON.stringify(Object.values(template.findResources('AWS::IAM::Policy')).concat(Object.values(template.findResources('AWS::IAM::ManagedPolicy'))));
+    expect(arns).not.toMatch(/execute-api[^"]*"[^\]]*(\$\.|States\.)/);
+  });
+});
+
+describe('state machine', () => {
+  it('is an Express workflow logging errors only, without execution data, to a retained log group', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'EXPRESS',
+      LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: false, Destinations: [Match.anyValue()] },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/TestRelay-relay', RetentionInDays: 14 });
+  });
+
+  it('may invoke exactly the channels it posts to, on the $default stage', () => {
+    const role = logicalId('AWS::IAM::Role', { AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'states.amazonaws.com' } })] }) });
+    const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }));
+    const invokable = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+      .filter((st) => [st.Action].flat().includes('execute-api:Invoke'))
+      .flatMap((st) => [st.Resource].flat());
+    expect(invokable).toEqual(
+      expect.arrayContaining([executeApiArn(proxyApi, '/$default/POST/channels/general'), executeApiArn(proxyApi, '/$default/POST/channels/audit')]),
+    );
+    expect(invokable).toHaveLength(2);
+  });
+
+  it('has a definition asl-validator accepts', () => {
+    const definition = stateMachineDefinition(json);
+    const result = aslValidator(structuredClone(definition));
+    expect(result.errorsText?.()).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('formats with States.Format over escaped fields and never lets a message ping', () => {
+    const states = stateMachineDefinition(json).States as Record<string, any>;
+    expect(states['Format voice.move'].Parameters.body).toEqual({
+      'content.$': "States.Format('🔀 {} moved from {} to {} \\{it\\'s\\}', $.text.user, $.text.from, $.text.to)",
+      allowed_mentions: { parse: [] },
+    });
+    for (const name of ['Format voice.join', 'Format voice.leave']) expect(states[name].Parameters.body.allowed_mentions).toEqual({ parse: [] });
+  });
+});
+
+describe('ingest API', () => {
+  it.each([
+    ['/events', 'StepFunctions-StartExecution'],
+    ['/events/sync', 'StepFunctions-StartSyncExecution'],
+  ])('POST %s is IAM-authorized and maps the body to Input (%s)', (path, subtype) => {
+    const integration = logicalId('AWS::ApiGatewayV2::Integration', { ApiId: { Ref: ingestApi }, IntegrationSubtype: subtype });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      IntegrationSubtype: subtype,
+      RequestParameters: { StateMachineArn: { Ref: stateMachine }, Input: '$request.body' },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      ApiId: { Ref: ingestApi }, RouteKey: `POST ${path}`, AuthorizationType: 'AWS_IAM',
+      Target: { 'Fn::Join': ['', ['integrations/', { Ref: integration }]] },
+    });
+  });
+
+  it('invokes the state machine through roles that can do one thing each', () => {
+    for (const action of ['states:StartExecution', 'states:StartSyncExecution']) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: { Statement: [{ Action: action, Effect: 'Allow', Resource: { Ref: stateMachine }, Sid: 'AllowStepFunctionsExecution' }] },
+      });
+    }
+  });
+
+  it('serves a throttled, access-logged $default stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: ingestApi }, StageName: '$default', AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  it('offers a caller policy for exactly the two routes, attached to the configured callers', () => {
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: [{
+          Action: 'execute-api:Invoke', Effect: 'Allow',
+          Resource: [executeApiArn(ingestApi, '/$default/POST/events'), executeApiArn(ingestApi, '/$default/POST/events/sync')],
+        }],
+      },
+      Roles: ['relay-forwarder'],
+      Users: ['relay-ci'],
+    });
+  });
+
+  it('outputs the ingest URL, the state machine ARN and the caller policy ARN', () => {
+    template.hasOutput('IngestUrl', { Value: { 'Fn::GetAtt': [ingestApi, 'ApiEndpoint'] } });
+    template.hasOutput('StateMachineArn', { Value: { Ref: stateMachine } });
+    template.hasOutput('CallerPolicyArn', { Value: { Ref: logicalId('AWS::IAM::ManagedPolicy', {}) } });
+  });
+});
+
+describe('stack validation', () => {
+  it('refuses a caller from another account, naming the fix', () => {
+    const config = validateRelayConfig(testConfig({ callers: ['arn:aws:iam::210987654321:role/elsewhere'] }));
+    expect(() => new RelayStack(new App({ context: CDK_CONTEXT }), 'X', { config, env: { account: ACCOUNT, region: REGION } })).toThrow(
+      /callers\[0\].*account 210987654321.*deploys to 123456789012.*Deploy the caller policy statement in that account/,
+    );
+  });
+});
