@@ -40,6 +40,19 @@ export const POST_RETRIES: readonly sfn.RetryProps[] = [
   { errors: RETRYABLE_SERVER_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 3, maxDelay: Duration.seconds(20), jitterStrategy: sfn.JitterType.FULL },
 ];
 
+/** Transient Lambda service faults; CDK's default retry for them allows ~2 minutes of backoff, too much here. */
+export const VERIFY_RETRY: sfn.RetryProps = {
+  errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
+  interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL,
+};
+
+/**
+ * Per-attempt limits. With them, the worst case — every attempt timing out, every backoff at its
+ * cap — is 4×15+7 s (Verify) plus 10×10+51+14 s (Post) = 232 s, inside the 300 s Express limit.
+ */
+export const VERIFY_TIMEOUT = Duration.seconds(15);
+export const POST_TIMEOUT = Duration.seconds(10);
+
 /** Where the Verify step puts each template field. */
 const TEXT_PATH = '$.text';
 
@@ -86,8 +99,11 @@ export class RelayStateMachine extends Construct {
     const verify = new tasks.LambdaInvoke(this, StateName.Verify, {
       lambdaFunction: props.verifyFunction,
       payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      taskTimeout: sfn.Timeout.duration(VERIFY_TIMEOUT),
       comment: 'Checks key id, Ed25519 signature, freshness, size, schema and guild; outputs the normalized event',
     });
+    verify.addRetry(VERIFY_RETRY);
     for (const code of VERIFY_REJECTION_CODES) {
       verify.addCatch(new sfn.Fail(this, code, { error: code, causePath: '$.error.Cause' }), { errors: [code], resultPath: '$.error' });
     }
@@ -116,6 +132,8 @@ export class RelayStateMachine extends Construct {
           requestBody: sfn.TaskInput.fromJsonPathAt('$.body'),
           resultSelector: { 'status.$': '$.StatusCode' },
           resultPath: '$.delivery',
+          // Not retried on timeout: Discord may have posted already.
+          taskTimeout: sfn.Timeout.duration(POST_TIMEOUT),
         });
         for (const retry of POST_RETRIES) post.addRetry(retry);
         post.addCatch(deliveryFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });

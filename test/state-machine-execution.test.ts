@@ -1,0 +1,174 @@
+/**
+ * The *synthesized* definition (taken from the template) executed in-process: the real Verify
+ * handler with the environment the stack gives it, and a recording Post whose answers each test
+ * scripts. Every case checks the outcome and exactly which posts were made.
+ */
+import { VerifyEnv } from '../lib/contracts/env';
+import { MAX_PAYLOAD_BYTES } from '../lib/contracts/envelope';
+import { RelayErrorCode } from '../lib/contracts/errors';
+import { LocalRelay, type PostRequest, type PostResponse } from '../lib/local/relay-execution';
+import { functionEnvironment, stateMachineDefinition, type CfnTemplate } from '../lib/local/synthesized-template';
+import { POST_RETRIES } from '../lib/relay-state-machine';
+import { handler } from '../lambda/verify/index';
+import { OTHER_GUILD_ID, newKey, signed, synthRelayStack, voiceEvent } from './support/fixtures';
+
+const json = synthRelayStack().template.toJSON() as CfnTemplate;
+const definition = stateMachineDefinition(json);
+const stackEnv = functionEnvironment(json, 'VerifyFunction');
+const savedEnv = { ...process.env };
+beforeAll(() => Object.assign(process.env, stackEnv));
+afterAll(() => {
+  process.env = savedEnv;
+});
+
+const OK: PostResponse = { status: 200, body: { id: '555555555555555555', content: '…' } };
+const status = (code: number, body: unknown = { message: `status ${code}` }): PostResponse => ({ status: code, body });
+const [rateLimitRetry, serverErrorRetry] = POST_RETRIES;
+
+/** Runs one execution; `answers` are what the webhook says to each post in turn (OK once they run out). */
+async function execute(input: unknown, answers: PostResponse[] = []) {
+  const posts: PostRequest[] = [];
+  const relay = new LocalRelay(definition, {
+    verify: handler,
+    post: (request) => {
+      posts.push(request);
+      return answers[posts.length - 1] ?? OK;
+    },
+    retryPauseMs: 0,
+  });
+  return { outcome: await relay.run(input), posts };
+}
+
+function bodyOf(post: PostRequest) {
+  return post.body as { content: string; allowed_mentions: unknown };
+}
+
+beforeAll(() => jest.spyOn(console, 'warn').mockImplementation(() => undefined));
+
+it('uses the environment the stack deploys the Verify function with', () => {
+  expect(Object.keys(stackEnv)).toEqual(expect.arrayContaining(Object.values(VerifyEnv)));
+});
+
+describe('delivered', () => {
+  it('join → one post to its channel with the formatted text and no pings', async () => {
+    const envelope = signed(voiceEvent('join'));
+    const { outcome, posts } = await execute(envelope);
+    expect(outcome).toEqual({ status: 'SUCCEEDED', output: { id: envelope.id, kind: 'voice.join', channel: 'general', status: 200, outcome: 'delivered' } });
+    expect(posts).toEqual([
+      { channel: 'general', path: '/channels/general', method: 'POST', body: { content: '🔊 Alice joined General', allowed_mentions: { parse: [] } } },
+    ]);
+  });
+
+  it('leave → one post with the channel left', async () => {
+    const { outcome, posts } = await execute(signed(voiceEvent('leave')));
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(posts.map((p) => [p.channel, bodyOf(p).content])).toEqual([['general', '👋 Alice left General']]);
+  });
+
+  it('move → one post to the move route\'s own channel, literal braces and quote intact', async () => {
+    const { outcome, posts } = await execute(signed(voiceEvent('move')));
+    expect(outcome).toMatchObject({ status: 'SUCCEEDED', output: { channel: 'audit', kind: 'voice.move' } });
+    expect(posts.map((p) => [p.channel, bodyOf(p).content])).toEqual([['audit', "🔀 Alice moved from General to Gaming {it's}"]]);
+  });
+
+  it('user text that tries to ping or format arrives escaped, with mentions disabled', async () => {
+    const event = voiceEvent('join', { user: { id: '444444444444444444', name: 'm', display_name: '@everyone **hi**', bot: false } });
+    const { posts } = await execute(signed(event));
+    expect(posts.map(bodyOf)).toEqual([{ content: '🔊 \\@everyone \\*\\*hi\\*\\* joined General', allowed_mentions: { parse: [] } }]);
+  });
+});
+
+describe('ignored (succeeds, posts nothing)', () => {
+  it.each([
+    ['a mute-only change', () => signed(voiceEvent('mute')), 'voice.update'],
+    ['an unknown event type', () => signed({ type: 'GUILD_MEMBER_ADD', guild: { id: '1' } }), 'unsupported'],
+  ])('%s', async (_, make, kind) => {
+    const envelope = make();
+    const { outcome, posts } = await execute(envelope);
+    expect(outcome).toEqual({ status: 'SUCCEEDED', output: { id: envelope.id, kind, outcome: 'ignored', code: RelayErrorCode.Ignored } });
+    expect(posts).toEqual([]);
+  });
+});
+
+describe('rejected by Verify (fails with the code, posts nothing)', () => {
+  const now = Math.floor(Date.now() / 1000);
+  it.each([
+    ['bad signature', () => ({ ...signed(voiceEvent('join')), payload: JSON.stringify(voiceEvent('leave')) }), RelayErrorCode.InvalidSignature],
+    ['unknown kid', () => signed(voiceEvent('join'), { key: newKey('stranger') }), RelayErrorCode.UnknownKey],
+    ['stale ts', () => signed(voiceEvent('join'), { ts: now - 3600 }), RelayErrorCode.Stale],
+    ['future ts', () => signed(voiceEvent('join'), { ts: now + 3600 }), RelayErrorCode.Stale],
+    ['malformed payload', () => signed('{"type": "VOICE_STATE_UPDATE"'), RelayErrorCode.Malformed],
+    ['malformed envelope', () => ({ v: 1, id: 'x' }), RelayErrorCode.Malformed],
+    ['oversized payload', () => signed(JSON.stringify({ ...voiceEvent('join'), pad: 'x'.repeat(MAX_PAYLOAD_BYTES) })), RelayErrorCode.TooLarge],
+    ['guild not allowed', () => signed(voiceEvent('join', { guild: { id: OTHER_GUILD_ID, name: 'Elsewhere' } })), RelayErrorCode.GuildNotAllowed],
+  ])('%s → %s', async (_, make, code) => {
+    const { outcome, posts } = await execute(make());
+    expect(outcome).toMatchObject({ status: 'FAILED', error: code });
+    if (outcome.status === 'FAILED') expect(JSON.parse(outcome.cause)).toMatchObject({ errorType: code, errorMessage: expect.any(String) });
+    expect(posts).toEqual([]);
+  });
+
+  it('an unexpected Verify failure → Relay.Internal, posts nothing', async () => {
+    const relay = new LocalRelay(definition, { verify: () => { throw new TypeError('boom'); }, post: () => OK, retryPauseMs: 0 });
+    await expect(relay.run(signed(voiceEvent('join')))).resolves.toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal });
+  });
+});
+
+describe('delivery', () => {
+  it('429 then 200 → retried once, delivered; the same body both times', async () => {
+    const { outcome, posts } = await execute(signed(voiceEvent('join')), [status(429, { message: 'You are being rate limited.', retry_after: 0.3, global: false }), OK]);
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(posts).toHaveLength(2);
+    expect(posts[1]).toEqual(posts[0]);
+  });
+
+  it('503 then 200 → retried, delivered', async () => {
+    const { outcome, posts } = await execute(signed(voiceEvent('join')), [status(503), OK]);
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(posts).toHaveLength(2);
+  });
+
+  it.each([400, 401, 403, 404])('%i → Relay.DeliveryFailed after exactly one attempt', async (code) => {
+    const { outcome, posts } = await execute(signed(voiceEvent('join')), [status(code, { message: 'Unknown Webhook', code: 10015 })]);
+    expect(outcome).toEqual({ status: 'FAILED', error: RelayErrorCode.DeliveryFailed, cause: `general webhook answered ApiGateway.${code}: {"message":"Unknown Webhook","code":10015}` });
+    expect(posts).toHaveLength(1);
+  });
+
+  it('500 every time → gives up with Relay.DeliveryFailed after 1 + MaxAttempts posts', async () => {
+    const { outcome, posts } = await execute(signed(voiceEvent('join')), Array(10).fill(status(500)));
+    expect(outcome).toMatchObject({ status: 'FAILED', error: RelayErrorCode.DeliveryFailed, cause: expect.stringContaining('ApiGateway.500') });
+    expect(posts).toHaveLength(1 + serverErrorRetry.maxAttempts!);
+    expect(posts).toHaveLength(4);
+  });
+
+  it('429 every time → gives up with Relay.DeliveryFailed after 1 + MaxAttempts posts', async () => {
+    const { outcome, posts } = await execute(signed(voiceEvent('join')), Array(10).fill(status(429)));
+    expect(outcome).toMatchObject({ status: 'FAILED', error: RelayErrorCode.DeliveryFailed, cause: expect.stringContaining('ApiGateway.429') });
+    expect(posts).toHaveLength(1 + rateLimitRetry.maxAttempts!);
+  });
+});
+
+describe('retry budget', () => {
+  it('every task has a timeout, and the worst case (every attempt timing out, every backoff capped) fits in the 5-minute Express limit', () => {
+    type Retrier = { IntervalSeconds?: number; MaxAttempts?: number; BackoffRate?: number; MaxDelaySeconds?: number };
+    const states = definition.States as Record<string, { Type: string; TimeoutSeconds?: number; Retry?: Retrier[] }>;
+    const worstFor = (state: (typeof states)[string]) => {
+      expect(state.TimeoutSeconds).toBeGreaterThan(0);
+      let seconds = 0;
+      let attempts = 1;
+      for (const r of state.Retry ?? []) {
+        for (let retry = 0; retry < (r.MaxAttempts ?? 3); retry++) {
+          seconds += Math.min((r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** retry, r.MaxDelaySeconds ?? Infinity);
+          attempts++;
+        }
+      }
+      return seconds + attempts * state.TimeoutSeconds!;
+    };
+    // An execution runs Verify, then at most one Post task.
+    const posts = Object.entries(states).filter(([name, s]) => s.Type === 'Task' && name.startsWith('Post to '));
+    expect(posts.map(([name]) => name).sort()).toEqual(['Post to audit', 'Post to general']);
+    const worst = worstFor(states.Verify) + Math.max(...posts.map(([, s]) => worstFor(s)));
+    expect(worst).toBe(232);
+    expect(definition.TimeoutSeconds).toBe(300);
+  });
+});
