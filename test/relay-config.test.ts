@@ -1,0 +1,111 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../lib/load-relay-config';
+import { RelayConfigError, validateRelayConfig } from '../lib/relay-config';
+import { testConfig } from './support/fixtures';
+
+function problems(config: unknown): string[] {
+  try {
+    validateRelayConfig(config);
+  } catch (e) {
+    if (e instanceof RelayConfigError) return e.problems.map((p) => `${p.path}: ${p.problem}. Fix: ${p.fix}`);
+    throw e;
+  }
+  return [];
+}
+
+const base = testConfig() as unknown as Record<string, unknown>;
+const without = (key: string) => Object.fromEntries(Object.entries(base).filter(([k]) => k !== key));
+
+describe('validateRelayConfig', () => {
+  it('accepts the committed example config and fills defaults', () => {
+    const config = loadRelayConfigFile(DEFAULT_CONFIG_PATH);
+    expect(config).toMatchObject({ stackName: 'DiscordEventRelay', logLevel: 'ERROR', freshnessWindowSeconds: 300, callers: [] });
+    expect(config.channels.general).toEqual({ secretName: 'discord-relay/webhooks/general', kind: 'discord' });
+  });
+
+  it('fills defaults for optional fields', () => {
+    const minimal = { channels: base.channels, routes: base.routes, forwarderKeys: base.forwarderKeys, allowedGuildIds: base.allowedGuildIds };
+    expect(validateRelayConfig(minimal)).toMatchObject({
+      stackName: 'DiscordEventRelay', callers: [], logLevel: 'ERROR', logRetentionDays: 30, freshnessWindowSeconds: 300,
+      throttling: { ingest: { rateLimit: 50, burstLimit: 100 }, webhookProxy: { rateLimit: 5, burstLimit: 10 } },
+    });
+  });
+
+  it.each([
+    ['a webhook URL pasted as the secret name', { ...base, channels: { general: { secretName: 'https://discord.com/api/webhooks/1/x' } }, routes: [] },
+      'channels.general.secretName: holds a URL; a webhook URL is a secret and must not be in the config. Fix: store the URL in Secrets Manager'],
+    ['a channel name that cannot be a URL path', { ...base, channels: { General: { secretName: 's' } } }, 'channels.General: channel names become URL paths'],
+    ['an unsupported channel kind', { ...base, channels: { general: { secretName: 's', kind: 'teams' } } }, 'channels.general.kind: "teams" is not a supported channel kind. Fix: use one of discord'],
+    ['a route to an unknown channel', { ...base, routes: [{ event: 'voice.join', channel: 'genral', template: 'x' }] },
+      'routes[0].channel: "genral" is not a configured channel. Fix: use a key of channels (general, audit)'],
+    ['an unknown event kind', { ...base, routes: [{ event: 'voice.joined', channel: 'general', template: 'x' }] }, 'routes[0].event: "voice.joined" is not an event kind. Fix: use one of voice.join, voice.leave, voice.move, voice.update'],
+    ['two routes for one kind', { ...base, routes: [{ event: 'voice.join', channel: 'general', template: 'a' }, { event: 'voice.join', channel: 'audit', template: 'b' }] },
+      'routes[1].event: voice.join already has a route (routes[0]). Fix: keep one route per event kind'],
+    ['an unknown placeholder', { ...base, routes: [{ event: 'voice.join', channel: 'general', template: '{usr} joined' }] }, 'routes[0].template: unknown placeholder {usr}. Fix: use one of {user}, {user_name}'],
+    ['an unclosed brace', { ...base, routes: [{ event: 'voice.join', channel: 'general', template: '{user joined' }] }, 'routes[0].template: unclosed "{" at position 0. Fix: write "{{" for a literal brace'],
+    ['a backslash', { ...base, routes: [{ event: 'voice.join', channel: 'general', template: 'a\\b {user}' }] }, 'routes[0].template: a backslash at position 1 cannot be used in a template'],
+    ['a template that can exceed 2000 characters', { ...base, routes: [{ event: 'voice.join', channel: 'general', template: `${'x'.repeat(1700)} {user} {guild}` }] },
+      "routes[0].template: can expand to 2102 characters, over Discord's 2000. Fix: shorten the text"],
+    ['a public key that is not 64 hex', { ...base, forwarderKeys: { k1: 'abc' } }, 'forwarderKeys.k1: must be the 64-hex-character Ed25519 public key. Fix: paste the public key hex `relay keygen` printed'],
+    ['a private key', { ...base, forwarderKeys: { k1: '-----BEGIN PRIVATE KEY-----\nMC4C...' } }, 'forwarderKeys.k1: is a PRIVATE key; it must never be in the config. Fix: remove it now, rotate the key'],
+    ['no keys', without('forwarderKeys'), 'forwarderKeys: must list at least one public key. Fix: run `npx relay keygen --kid <name>`'],
+    ['a guild id as a number', { ...base, allowedGuildIds: [123456789012345680] }, 'allowedGuildIds[0]: 123456789012345680 is not a guild id. Fix: write the id as a string of 17-20 digits'],
+    ['no guilds', { ...base, allowedGuildIds: [] }, 'allowedGuildIds: must list at least one guild id'],
+    ['a caller that is not a role or user ARN', { ...base, callers: ['arn:aws:iam::123456789012:group/devs'] }, 'callers[0]: "arn:aws:iam::123456789012:group/devs" is not an IAM role or user ARN'],
+    ['a bad throttle', { ...base, throttling: { ingest: { rateLimit: 0, burstLimit: 1 } } }, 'throttling.ingest: {"rateLimit":0,"burstLimit":1} is not a throttle setting'],
+    ['a bad log level', { ...base, logLevel: 'DEBUG' }, 'logLevel: "DEBUG" is not a Step Functions log level. Fix: use one of OFF, ALL, ERROR, FATAL'],
+    ['a retention CloudWatch does not offer', { ...base, logRetentionDays: 10 }, 'logRetentionDays: 10 is not a retention CloudWatch Logs accepts'],
+    ['a freshness window out of range', { ...base, freshnessWindowSeconds: 5 }, 'freshnessWindowSeconds: 5 is out of range. Fix: use a whole number of seconds from 30 to 3600'],
+    ['a misspelt field', { ...base, callerz: [] }, 'callerz: is not a config field'],
+    ['a bad stack name', { ...base, stackName: 'my stack' }, 'stackName: "my stack" is not a CloudFormation stack name'],
+  ])('refuses %s, naming the field and the fix', (_, config, expected) => {
+    expect(problems(config)).toEqual(expect.arrayContaining([expect.stringContaining(expected)]));
+  });
+
+  it('reports every problem at once', () => {
+    const message = (() => {
+      try {
+        validateRelayConfig({ ...base, logLevel: 'X', freshnessWindowSeconds: 1, allowedGuildIds: ['1'] });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+    expect(message).toMatch(/^Invalid relay config \(3 problems\):\n {2}- allowedGuildIds\[0\]/);
+    expect(message).toContain('  - logLevel:');
+    expect(message).toContain('  - freshnessWindowSeconds:');
+  });
+
+  it('refuses a missing file, naming the fix', () => {
+    expect(() => loadRelayConfigFile('nope/relay.config.ts')).toThrow('nope/relay.config.ts does not exist. Fix: create it (copy config/relay.config.ts) or pass -c config=<file>');
+  });
+});
+
+describe('the CDK app', () => {
+  const root = join(__dirname, '..');
+  const tsx = join(root, 'node_modules', '.bin', 'tsx');
+
+  it('fails synth on a bad config with every problem named, and exits 1', () => {
+    const run = spawnSync(tsx, ['bin/app.ts'], {
+      cwd: root,
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ config: 'test/fixtures/bad-config.json' }), CDK_OUTDIR: join(root, 'cdk.out', 'bad-config-test') },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('Invalid test/fixtures/bad-config.json (4 problems):');
+    expect(run.stderr).toContain('channels.general.secretName: holds a URL');
+    expect(run.stderr).toContain('routes[0].channel: "genral" is not a configured channel. Fix: use a key of channels (general)');
+    expect(run.stderr).toContain('forwarderKeys.k1: must be the 64-hex-character Ed25519 public key');
+    expect(run.stderr).toContain('allowedGuildIds[0]: 123456789012345680 is not a guild id');
+    expect(run.stderr).not.toContain('discord.com/api/webhooks/1/abc');
+  });
+
+  it('synthesizes the example config offline', () => {
+    const out = join(root, 'cdk.out', 'example-config-test');
+    execFileSync(tsx, ['bin/app.ts'], { cwd: root, env: { ...process.env, CDK_OUTDIR: out }, stdio: 'pipe' });
+    const template = require(join(out, 'DiscordEventRelay.template.json')) as { Resources: Record<string, { Type: string }> };
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine')).toHaveLength(1);
+  });
+});
+
