@@ -1,0 +1,69 @@
+/**
+ * `npm run bench`: the numbers behind DESIGN §4, measured on this machine, printed as a table.
+ * Not a test: nothing here fails the build; compare against the targets it prints.
+ */
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, verify } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nacl from 'tweetnacl';
+import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope, signingString, verifyEnvelopeSignature, type Envelope } from '../lib/contracts/envelope';
+
+const root = join(__dirname, '..');
+const rows: Array<[string, string, string]> = [];
+const report = (name: string, value: string, target: string) => rows.push([name, value, target]);
+
+function microsPerOp(n: number, f: (i: number) => void): number {
+  for (let i = 0; i < Math.min(n, 200); i++) f(i); // warm up
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) f(i);
+  return Number(process.hrtime.bigint() - start) / 1000 / n;
+}
+
+function benchVerify(): void {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const naclPublicKey = Buffer.from(publicKeyToHex(publicKey), 'hex');
+  const payload = JSON.stringify({ type: 'VOICE_STATE_UPDATE', guild: { id: '111111111111111111', name: 'Guild' }, user: { id: '444444444444444444', name: 'alice', display_name: 'Alice', bot: false }, before: null, after: { channel_id: '222222222222222222', channel_name: 'General' }, at: new Date().toISOString() });
+  const envelopes: Envelope[] = Array.from({ length: 256 }, (_, i) =>
+    signEnvelope({ v: ENVELOPE_VERSION, id: `bench-${i}`, kid: 'bench', ts: 1763700000 + i, payload }, privateKey),
+  );
+  let ok = 0;
+  const node = microsPerOp(20000, (i) => { ok += verifyEnvelopeSignature(envelopes[i % 256], publicKey) ? 1 : 0; });
+  // The floor: OpenSSL's own verify of the same bytes, without our envelope handling.
+  const rawKeyMessages = envelopes.map((e) => Buffer.from(signingString(e), 'utf8'));
+  const rawSigs = envelopes.map((e) => Buffer.from(e.sig, 'hex'));
+  const raw = microsPerOp(20000, (i) => { ok += verify(null, rawKeyMessages[i % 256], publicKey, rawSigs[i % 256]) ? 1 : 0; });
+  const tweet = microsPerOp(300, (i) => { ok += nacl.sign.detached.verify(rawKeyMessages[i % 256], rawSigs[i % 256], naclPublicKey) ? 1 : 0; });
+  if (ok !== 2 * (20000 + 200) + 300 + 200) throw new Error(`verification failed during the benchmark (${ok})`);
+  report('Ed25519 verify, node:crypto (verifyEnvelopeSignature)', `${node.toFixed(1)} µs/event`, '≤ 100 µs');
+  report('  of which crypto.verify alone (the floor)', `${raw.toFixed(1)} µs/event`, 'reference');
+  report('Ed25519 verify, tweetnacl (same run)', `${tweet.toFixed(1)} µs/event (${(tweet / node).toFixed(0)}× slower)`, 'reference');
+}
+
+function benchSynth(): void {
+  const out = mkdtempSync(join(tmpdir(), 'relay-bench-'));
+  try {
+    const cdk = join(root, 'node_modules', '.bin', 'cdk');
+    const start = process.hrtime.bigint();
+    execFileSync(cdk, ['synth', '--quiet', '--output', out], { cwd: root, stdio: 'pipe' });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    report('cdk synth (wall, includes bundling)', `${seconds.toFixed(2)} s`, '≤ 10 s');
+    const bundle = readdirSync(out)
+      .filter((d) => d.startsWith('asset.'))
+      .map((d) => join(out, d, 'index.js'))
+      .find((f) => readFileSync(f, 'utf8').includes('Relay.InvalidSignature'));
+    if (!bundle) throw new Error('Verify bundle not found in the cloud assembly');
+    report('Verify Lambda bundle (minified index.js)', `${statSync(bundle).size} bytes`, '≤ 10240 bytes');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+benchVerify();
+benchSynth();
+const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length), ['measure', 'result', 'target'][c].length));
+const line = (r: string[]) => r.map((v, i) => v.padEnd(width[i])).join('  ');
+console.log(`Discord Event Relay bench — Node ${process.version}, ${new Date().toISOString()}`);
+console.log(line(['measure', 'result', 'target']));
+for (const r of rows) console.log(line(r));
