@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+/**
+ * `relay`: make a signing key, send events to a relay. Run `relay --help`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EventType, type VoiceChannelRef, type VoiceStateUpdateEvent } from '../lib/contracts/events';
+import { KeyFileError, generateKeyFile, readPrivateKeyFile } from '../lib/client/keys';
+import { RelayClient, RelayClientError, type SyncResult } from '../lib/client/relay-client';
+import { RelayErrorCode } from '../lib/contracts/errors';
+
+export const ExitCode = {
+  Ok: 0,
+  Unexpected: 1,
+  Usage: 2,
+  Config: 3,
+  Forbidden: 4,
+  Rejected: 5,
+  DeliveryFailed: 6,
+  Unavailable: 7,
+} as const;
+
+/** Written by the local relay (`npm start`); used for defaults when present. */
+export const LOCAL_SETTINGS_FILE = join('.relay', 'local.json');
+
+const HELP = `relay — send signed events to a Discord Event Relay
+
+Usage:
+  relay keygen --kid <name> [--out <file>]
+  relay send [<file>|-] [options]                 the event JSON from a file, or stdin
+  relay send voice-join  --user <id> --channel <id> [options]
+  relay send voice-leave --user <id> --channel <id> [options]
+  relay send voice-move  --user <id> --from <id> --to <id> [options]
+
+keygen writes a new Ed25519 private key (PKCS#8 PEM, mode 0600; default .relay/keys/<name>.pem)
+and prints its public key and the line to paste into the relay config's forwarderKeys.
+
+Send options (defaults: environment, then ${LOCAL_SETTINGS_FILE} from a local relay):
+  --url <url>          ingest URL, the IngestUrl stack output          [RELAY_URL]
+  --kid <name>         key id the relay knows your public key by       [RELAY_KID]
+  --key-file <file>    your private key (must not be readable by others) [RELAY_KEY_FILE]
+  --region <region>    default: from the URL, else AWS_REGION
+  --id <id>            event id (idempotency key); default: a random UUID
+  --sync               wait for the outcome and print it
+  --timeout <ms>       per-attempt timeout (default 10000)
+  --json               print the result as JSON
+Event builder options:
+  --guild <id>         default: the local relay's guildId
+  --guild-name, --user-name, --display-name, --channel-name, --from-name, --to-name <text>
+  --bot                the user is a bot
+AWS credentials come from the standard chain (environment, profile/SSO, instance or container
+role), or from ${LOCAL_SETTINGS_FILE} for a local relay.
+
+Exit codes:
+  0  accepted (async), delivered or ignored (--sync)
+  1  unexpected error
+  2  usage error
+  3  configuration error: URL, key id, key file or region missing or unusable
+  4  forbidden (HTTP 403): this AWS identity may not call the relay
+  5  rejected: the relay refused the event (Relay.* code with --sync, or HTTP 4xx)
+  6  delivery failed: Discord refused the message (Relay.DeliveryFailed) or the run timed out
+  7  unavailable: no answer, 429 or 5xx after every retry
+`;
+
+class UsageError extends Error {}
+class ConfigError extends Error {}
+
+interface LocalSettings {
+  url?: string;
+  region?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  kid?: string;
+  privateKeyFile?: string;
+  guildId?: string;
+}
+
+function readLocalSettings(): LocalSettings {
+  if (!existsSync(LOCAL_SETTINGS_FILE)) return {};
+  try {
+    return JSON.parse(readFileSync(LOCAL_SETTINGS_FILE, 'utf8')) as LocalSettings;
+  } catch (error) {
+    throw new ConfigError(`${LOCAL_SETTINGS_FILE} is not valid JSON (${(error as Error).message}); delete it and restart the local relay`);
+  }
+}
+
+const SEND_OPTIONS = {
+  url: { type: 'string' }, kid: { type: 'string' }, 'key-file': { type: 'string' }, region: { type: 'string' },
+  id: { type: 'string' }, sync: { type: 'boolean' }, timeout: { type: 'string' }, json: { type: 'boolean' },
+  guild: { type: 'string' }, 'guild-name': { type: 'string' }, user: { type: 'string' }, 'user-name': { type: 'string' },
+  'display-name': { type: 'string' }, bot: { type: 'boolean' }, channel: { type: 'string' }, 'channel-name': { type: 'string' },
+  from: { type: 'string' }, 'from-name': { type: 'string' }, to: { type: 'string' }, 'to-name': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type SendValues = ReturnType<typeof parseArgs<{ options: typeof SEND_OPTIONS; allowPositionals: true }>>['values'];
+
+function required(values: SendValues, name: keyof SendValues, builder: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`${builder} needs --${name}`);
+  return v;
+}
+
+function buildVoiceEvent(builder: string, values: SendValues, local: LocalSettings): VoiceStateUpdateEvent {
+  const guildId = values.guild ?? local.guildId;
+  if (!guildId) throw new UsageError(`${builder} needs --guild (no local relay guildId to default to)`);
+  const userId = required(values, 'user', builder);
+  const channel = (id: string, name: string | undefined): VoiceChannelRef => ({ channel_id: id, channel_name: name ?? `channel-${id.slice(-4)}` });
+  let before: VoiceChannelRef | null = null;
+  let after: VoiceChannelRef | null = null;
+  if (builder === 'voice-join') after = channel(required(values, 'channel', builder), values['channel-name']);
+  else if (builder === 'voice-leave') before = channel(required(values, 'channel', builder), values['channel-name']);
+  else {
+    before = channel(required(values, 'from', builder), values['from-name']);
+    after = channel(required(values, 'to', builder), values['to-name']);
+  }
+  const name = values['user-name'] ?? `user-${userId.slice(-4)}`;
+  return {
+    type: EventType.VoiceStateUpdate,
+    guild: { id: guildId, name: values['guild-name'] ?? `guild-${guildId.slice(-4)}` },
+    user: { id: userId, name, display_name: values['display-name'] ?? name, bot: values.bot ?? false },
+    before,
+    after,
+    at: new Date().toISOString(),
+  };
+}
+
+function readEventSource(source: string): string {
+  try {
+    return readFileSync(source === '-' ? 0 : source, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read the event from ${source === '-' ? 'stdin' : source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function exitCodeFor(result: SyncResult): number {
+  if (result.status === 'SUCCEEDED') return ExitCode.Ok;
+  if (result.code === RelayErrorCode.DeliveryFailed || result.status === 'TIMED_OUT') return ExitCode.DeliveryFailed;
+  if (result.code === RelayErrorCode.Internal) return ExitCode.Unexpected;
+  return ExitCode.Rejected;
+}
+
+async function send(argv: string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: SEND_OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) {
+    out(HELP);
+    return ExitCode.Ok;
+  }
+  if (positionals.length > 1) throw new UsageError(`send takes one event source, got: ${positionals.join(' ')}`);
+  const local = readLocalSettings();
+  const [what = '-'] = positionals;
+  const event = ['voice-join', 'voice-leave', 'voice-move'].includes(what) ? buildVoiceEvent(what, values, local) : readEventSource(what);
+  if (typeof event === 'string') {
+    try {
+      JSON.parse(event);
+    } catch {
+      throw new UsageError(`the event in ${what === '-' ? 'stdin' : what} is not JSON`);
+    }
+  }
+
+  const url = values.url ?? process.env.RELAY_URL ?? local.url;
+  const kid = values.kid ?? process.env.RELAY_KID ?? local.kid;
+  const keyFile = values['key-file'] ?? process.env.RELAY_KEY_FILE ?? local.privateKeyFile;
+  if (!url) throw new ConfigError('no relay URL: pass --url (the IngestUrl stack output) or set RELAY_URL');
+  if (!kid) throw new ConfigError('no key id: pass --kid or set RELAY_KID');
+  if (!keyFile) throw new ConfigError('no private key: pass --key-file or set RELAY_KEY_FILE (make one with `relay keygen`)');
+  const privateKey = readPrivateKeyFile(keyFile);
+  // The local relay's generated credentials apply only to the local relay.
+  const useLocalCredentials = local.url !== undefined && url === local.url && local.accessKeyId && local.secretAccessKey;
+  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
+  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new UsageError('--timeout must be a whole number of milliseconds');
+  const client = new RelayClient({
+    url,
+    kid,
+    privateKey,
+    region: values.region ?? (url === local.url ? local.region : undefined),
+    credentials: useLocalCredentials ? { accessKeyId: local.accessKeyId!, secretAccessKey: local.secretAccessKey! } : undefined,
+    timeoutMs: timeout,
+  });
+
+  if (values.sync) {
+    const result = await client.sendSync(event, { id: values.id });
+    if (values.json) out(JSON.stringify(result, null, 2));
+    else {
+      const detail = result.status === 'SUCCEEDED' ? (result.code ?? 'delivered') : `${result.code ?? result.status}${result.cause ? `: ${result.cause}` : ''}`;
+      out(`${result.status} ${result.id} ${detail}`);
+    }
+    return exitCodeFor(result);
+  }
+  const result = await client.send(event, { id: values.id });
+  out(values.json ? JSON.stringify(result, null, 2) : `accepted ${result.id} → ${result.executionArn}`);
+  return ExitCode.Ok;
+}
+
+function keygen(argv: string[], out: (line: string) => void): number {
+  const { values, positionals } = parseArgs({ args: argv, options: { kid: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+  if (values.help) {
+    out(HELP);
+    return ExitCode.Ok;
+  }
+  if (positionals.length) throw new UsageError(`keygen takes no arguments besides --kid and --out, got: ${positionals.join(' ')}`);
+  if (!values.kid) throw new UsageError('keygen needs --kid <name>, e.g. --kid forwarder-2026-11');
+  const key = generateKeyFile(values.kid, values.out ?? join('.relay', 'keys', `${values.kid}.pem`));
+  out(`private key: ${key.privateKeyFile} (mode 0600; keep it secret, never commit it)`);
+  out(`public key:  ${key.publicKeyHex}`);
+  out('add to forwarderKeys in your relay config, then deploy:');
+  out(`  ${key.configLine}`);
+  return ExitCode.Ok;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      out(HELP);
+      return command === undefined ? ExitCode.Usage : ExitCode.Ok;
+    }
+    if (command === 'keygen') return keygen(rest, out);
+    if (command === 'send') return await send(rest, out);
+    throw new UsageError(`unknown command "${command}"; use keygen or send`);
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err(`relay: ${(error as Error).message}\nRun \`relay --help\` for usage.`);
+      return ExitCode.Usage;
+    }
+    if (error instanceof ConfigError || error instanceof KeyFileError) {
+      err(`relay: ${error.message}`);
+      return ExitCode.Config;
+    }
+    if (error instanceof RelayClientError) {
+      err(`relay: ${error.message}`);
+      const codes = { invalid: ExitCode.Config, forbidden: ExitCode.Forbidden, rejected: ExitCode.Rejected, unavailable: ExitCode.Unavailable };
+      return codes[error.kind];
+    }
+    const e = error as Error;
+    if (e.name === 'CredentialsProviderError') {
+      err(`relay: no AWS credentials found (${e.message}). Configure them (aws configure, AWS_PROFILE, or environment variables).`);
+      return ExitCode.Config;
+    }
+    err(`relay: unexpected error: ${e.stack ?? e.message}`);
+    return ExitCode.Unexpected;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,227 @@
+/**
+ * `RelayClient`: sends events to a relay's ingest API. Each attempt builds the envelope with the
+ * shared contract module (same id, fresh `ts`), signs it with Ed25519, and signs the HTTP request
+ * with SigV4 using credentials from the standard AWS chain. Network errors, timeouts, 429 and 5xx
+ * are retried with exponential backoff and full jitter, honouring `Retry-After`.
+ */
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { ENVELOPE_ID_PATTERN, ENVELOPE_VERSION, MAX_PAYLOAD_BYTES, signEnvelope, type Envelope } from '../contracts/envelope';
+import { IngestRoute } from '../contracts/routes';
+import { parsePrivateKey } from './keys';
+import { regionFromExecuteApiUrl, signRequest } from './sigv4';
+
+export interface RelayClientOptions {
+  /** The ingest API's base URL (stack output `IngestUrl`, or the local relay's URL). */
+  readonly url: string;
+  /** Key id the relay knows the public key by. */
+  readonly kid: string;
+  /** The Ed25519 private key, or its PKCS#8 PEM text. */
+  readonly privateKey: KeyObject | string;
+  /** @default - from the URL (`…execute-api.<region>.amazonaws.com`), else AWS_REGION / AWS_DEFAULT_REGION */
+  readonly region?: string;
+  /** @default - the standard AWS chain: environment, shared config/SSO, container and instance roles */
+  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Per-attempt timeout. @default 10000 */
+  readonly timeoutMs?: number;
+  /** Attempts in all, the first included. @default 5 */
+  readonly maxAttempts?: number;
+  /** @default 250 */
+  readonly baseDelayMs?: number;
+  /** Cap on one backoff pause (a longer `Retry-After` is honoured up to 60 s). @default 20000 */
+  readonly maxDelayMs?: number;
+}
+
+export interface SendOptions {
+  /** The idempotency key. @default - a random UUID */
+  readonly id?: string;
+}
+
+export interface SendResult {
+  readonly id: string;
+  readonly executionArn: string;
+  readonly attempts: number;
+}
+
+export interface SyncResult {
+  readonly id: string;
+  readonly executionArn?: string;
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  /** `Relay.*` code: the error of a failed execution, or e.g. `Relay.Ignored` of a successful one. */
+  readonly code?: string;
+  readonly cause?: string;
+  /** The execution's output, parsed. */
+  readonly output?: unknown;
+  readonly attempts: number;
+}
+
+export type RelayClientErrorKind =
+  /** Bad options or event: nothing was sent. */
+  | 'invalid'
+  /** 403: the IAM identity may not call the API, or the request signature was refused. */
+  | 'forbidden'
+  /** Another 4xx: the API refused the request as such. */
+  | 'rejected'
+  /** 429/5xx, a timeout or a network error on every attempt. */
+  | 'unavailable';
+
+export class RelayClientError extends Error {
+  constructor(
+    public readonly kind: RelayClientErrorKind,
+    message: string,
+    public readonly status?: number,
+    public readonly attempts = 0,
+  ) {
+    super(message);
+    this.name = 'RelayClientError';
+  }
+}
+
+const RETRY_AFTER_CAP_MS = 60_000;
+
+/** Milliseconds from a `Retry-After` header (delta-seconds, possibly fractional, or an HTTP date). */
+export function parseRetryAfter(value: string | null, nowMs = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+export class RelayClient {
+  private readonly url: URL;
+  private readonly region: string;
+  private readonly privateKey: KeyObject;
+  private readonly credentials: AwsCredentialIdentityProvider;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  /** Overridable in tests. */
+  protected random: () => number = Math.random;
+  protected sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  constructor(private readonly options: RelayClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.url);
+    } catch {
+      throw new RelayClientError('invalid', `url "${options.url}" is not a URL; use the IngestUrl stack output, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RelayClientError('invalid', `url must be http(s), got ${url.protocol}`);
+    this.url = url;
+    const region = options.region ?? regionFromExecuteApiUrl(url) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (!region) throw new RelayClientError('invalid', `cannot tell the region from ${url.host}; pass region (or set AWS_REGION)`);
+    this.region = region;
+    this.privateKey = typeof options.privateKey === 'string' ? parsePrivateKey(options.privateKey) : options.privateKey;
+    const creds = options.credentials ?? fromNodeProviderChain();
+    this.credentials = typeof creds === 'function' ? creds : async () => creds;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.baseDelayMs = options.baseDelayMs ?? 250;
+    this.maxDelayMs = options.maxDelayMs ?? 20_000;
+  }
+
+  /** Starts an execution; resolves with its ARN once the relay has accepted the event. */
+  async send(event: unknown, options: SendOptions = {}): Promise<SendResult> {
+    const { id, body, attempts } = await this.post(IngestRoute.Events, event, options);
+    const executionArn = (body as { executionArn?: unknown }).executionArn;
+    if (typeof executionArn !== 'string') throw new RelayClientError('rejected', `unexpected answer from ${this.url.host}: no executionArn`, 200, attempts);
+    return { id, executionArn, attempts };
+  }
+
+  /** Runs the execution and resolves with its outcome (a relay rejection is an outcome, not an exception). */
+  async sendSync(event: unknown, options: SendOptions = {}): Promise<SyncResult> {
+    const { id, body, attempts } = await this.post(IngestRoute.EventsSync, event, options);
+    const b = body as { executionArn?: string; status?: SyncResult['status']; error?: string; cause?: string; output?: string };
+    if (!b.status) throw new RelayClientError('rejected', `unexpected answer from ${this.url.host}: no status`, 200, attempts);
+    let output: unknown;
+    if (typeof b.output === 'string') {
+      try {
+        output = JSON.parse(b.output);
+      } catch {
+        output = b.output;
+      }
+    }
+    const code = b.error ?? (output as { code?: string } | undefined)?.code;
+    return { id, executionArn: b.executionArn, status: b.status, code, cause: b.cause, output, attempts };
+  }
+
+  private async post(route: string, event: unknown, options: SendOptions): Promise<{ id: string; body: unknown; attempts: number }> {
+    const id = options.id ?? randomUUID();
+    if (!ENVELOPE_ID_PATTERN.test(id)) throw new RelayClientError('invalid', `id "${id}" must be 1-128 characters of [A-Za-z0-9._:-]`);
+    const payload = typeof event === 'string' ? event : JSON.stringify(event);
+    if (payload === undefined) throw new RelayClientError('invalid', 'the event must be a JSON value or a JSON string');
+    const size = Buffer.byteLength(payload, 'utf8');
+    if (size > MAX_PAYLOAD_BYTES) throw new RelayClientError('invalid', `the event is ${size} bytes; the relay accepts at most ${MAX_PAYLOAD_BYTES}`);
+    const url = new URL(route.replace(/^\//, ''), this.url.href.endsWith('/') ? this.url : new URL(`${this.url.href}/`));
+
+    let lastProblem = '';
+    let lastStatus: number | undefined;
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      // Re-signed every attempt: a fresh ts keeps a late retry inside the freshness window.
+      const envelope: Envelope = signEnvelope({ v: ENVELOPE_VERSION, id, kid: this.options.kid, ts: Math.floor(Date.now() / 1000), payload }, this.privateKey);
+      const body = JSON.stringify(envelope);
+      const credentials = await this.credentials();
+      const headers = await signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body, region: this.region, credentials });
+      delete headers.host; // fetch derives Host from the URL: the same value that was signed
+      let response: Response;
+      let retryAfterMs: number | undefined;
+      try {
+        response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+      } catch (error) {
+        const e = error as Error & { cause?: { code?: string } };
+        lastProblem = e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : `network error: ${e.cause?.code ?? e.message}`;
+        lastStatus = undefined;
+        if (attempt < this.maxAttempts) await this.sleep(this.backoff(attempt));
+        continue;
+      }
+      const text = await response.text();
+      if (response.ok) {
+        try {
+          return { id, body: JSON.parse(text), attempts: attempt };
+        } catch {
+          throw new RelayClientError('rejected', `unexpected answer from ${url.host}: not JSON`, response.status, attempt);
+        }
+      }
+      if (response.status === 429 || response.status >= 500) {
+        lastProblem = `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+        lastStatus = response.status;
+        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+        if (attempt < this.maxAttempts) {
+          await this.sleep(retryAfterMs === undefined ? this.backoff(attempt) : Math.min(retryAfterMs, RETRY_AFTER_CAP_MS));
+        }
+        continue;
+      }
+      if (response.status === 403) {
+        throw new RelayClientError('forbidden', this.forbiddenMessage(credentials, text), 403, attempt);
+      }
+      throw new RelayClientError('rejected', `${url.host} answered HTTP ${response.status}: ${text.slice(0, 500)}`, response.status, attempt);
+    }
+    throw new RelayClientError('unavailable', `gave up after ${this.maxAttempts} attempts to ${url.host}; last: ${lastProblem}`, lastStatus, this.maxAttempts);
+  }
+
+  /** Full jitter: a uniform pause between 0 and min(cap, base·2^(attempt-1)). */
+  private backoff(attempt: number): number {
+    return Math.floor(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1)));
+  }
+
+  private forbiddenMessage(credentials: AwsCredentialIdentity, body: string): string {
+    let reason = body;
+    try {
+      reason = (JSON.parse(body) as { message?: string; Message?: string }).message ?? (JSON.parse(body) as { Message?: string }).Message ?? body;
+    } catch {
+      // not JSON: keep the text
+    }
+    const key = credentials.accessKeyId;
+    const shown = key.length > 8 ? `${key.slice(0, 4)}…${key.slice(-4)}` : key;
+    return [
+      `403 Forbidden from ${this.url.host}: ${reason.slice(0, 300)}`,
+      `The request was signed with access key ${shown}${credentials.sessionToken ? ' (temporary credentials)' : ''} for region ${this.region}.`,
+      'That identity must be allowed to call the relay: attach the stack output CallerPolicyArn to it, e.g.',
+      '  aws iam attach-role-policy --role-name <role> --policy-arn <CallerPolicyArn>',
+      'Run `aws sts get-caller-identity` to see which role or user that key belongs to.',
+    ].join('\n');
+  }
+}
