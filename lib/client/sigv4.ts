@@ -11,6 +11,8 @@ export const EXECUTE_API = 'execute-api';
 export interface SignRequestInput {
   readonly method: string;
   readonly url: URL;
+  /** The path to sign. @default - the URL's path as sent on the wire (percent-encoded) */
+  readonly path?: string;
   /** Headers to send (and sign); `host` is added from the URL. */
   readonly headers?: Record<string, string>;
   readonly body?: string;
@@ -46,7 +48,7 @@ export async function signRequest(input: SignRequestInput): Promise<Record<strin
       hostname: input.url.hostname,
       port: input.url.port ? Number(input.url.port) : undefined,
       // The path as sent on the wire (percent-encoded once), which is what the server canonicalizes.
-      path: input.url.pathname,
+      path: input.path ?? input.url.pathname,
       query,
       headers: { ...input.headers, host: input.url.host },
       body: input.body,
