@@ -4,9 +4,9 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // isolatedModules: type-checking is `npm run typecheck`'s job (run by `npm test`); per-file
-    // transpilation keeps the suite fast.
-    '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true }],
+    // tsconfig's isolatedModules makes ts-jest transpile file by file (fast); type-checking is
+    // `tsc --noEmit`'s job, which `npm test` runs first.
+    '^.+\\.tsx?$': 'ts-jest',
   },
   // Synthesis bundles Lambda code with esbuild; give slow CI machines room.
   testTimeout: 60000,
