@@ -134,6 +134,22 @@ function readEventSource(source: string): string {
   }
 }
 
+/** What to do about the rejections a sender can fix. */
+function hintFor(result: SyncResult, kid: string): string | undefined {
+  switch (result.code) {
+    case RelayErrorCode.UnknownKey:
+      return `the relay does not know key id "${kid}": add its public key (printed by \`relay keygen\`) to forwarderKeys in the relay config and deploy`;
+    case RelayErrorCode.InvalidSignature:
+      return `the key file does not match the public key the relay has for "${kid}"`;
+    case RelayErrorCode.Stale:
+      return "this machine's clock is too far from the relay's: sync it (NTP)";
+    case RelayErrorCode.GuildNotAllowed:
+      return 'add the guild id to allowedGuildIds in the relay config and deploy';
+    default:
+      return undefined;
+  }
+}
+
 function exitCodeFor(result: SyncResult): number {
   if (result.status === 'SUCCEEDED') return ExitCode.Ok;
   if (result.code === RelayErrorCode.DeliveryFailed || result.status === 'TIMED_OUT') return ExitCode.DeliveryFailed;
@@ -185,6 +201,8 @@ async function send(argv: string[], out: (line: string) => void): Promise<number
     else {
       const detail = result.status === 'SUCCEEDED' ? (result.code ?? 'delivered') : `${result.code ?? result.status}${result.cause ? `: ${result.cause}` : ''}`;
       out(`${result.status} ${result.id} ${detail}`);
+      const hint = hintFor(result, kid);
+      if (hint) out(`hint: ${hint}`);
     }
     return exitCodeFor(result);
   }

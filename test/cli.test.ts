@@ -146,6 +146,13 @@ describe('relay send', () => {
     expect(ingest.requests[0].path).toBe('/events/sync');
   });
 
+  it('says so when the relay does not know the key id', async () => {
+    ingest.script({ status: 200, body: { executionArn: 'arn:x', status: 'FAILED', error: RelayErrorCode.UnknownKey, cause: 'kid: "test-key" is not a key this relay accepts' } });
+    const run = await relay([...sendArgs(), ...joinArgs, '--sync']);
+    expect(run.code).toBe(ExitCode.Rejected);
+    expect(run.stdout).toContain(`hint: the relay does not know key id "${KEY.kid}": add its public key (printed by \`relay keygen\`) to forwarderKeys`);
+  });
+
   it('exits 4 on a 403, explaining the identity and the policy', async () => {
     ingest.script({ status: 403, body: { message: 'Forbidden' } });
     const run = await relay([...sendArgs(), ...joinArgs]);
