@@ -1,0 +1,195 @@
+/**
+ * A stand-in for Discord's webhook endpoint: validates messages like Discord (limits → 400 with
+ * Discord's error JSON), rate-limits each webhook like Discord (429 with `retry_after` and the
+ * `X-RateLimit-*` headers), answers 404 for unknown webhooks, and records what it accepts.
+ */
+import { randomUUID } from 'node:crypto';
+
+export interface RateLimit {
+  /** Requests per window and webhook. */
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+/** Roughly Discord's per-webhook limit (unofficial): 5 requests per 2 s. */
+export const DISCORD_WEBHOOK_RATE_LIMIT: RateLimit = { limit: 5, windowMs: 2000 };
+
+export interface SinkMessage {
+  readonly channel: string;
+  /** The JSON that reached the webhook. */
+  readonly body: unknown;
+  readonly receivedAt: string;
+}
+
+export interface SinkResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body?: unknown;
+}
+
+export interface SinkStats {
+  readonly accepted: number;
+  readonly rateLimited: number;
+  readonly invalid: number;
+  readonly unknownWebhook: number;
+}
+
+// Discord's documented limits.
+const LIMITS = { content: 2000, embeds: 10, title: 256, description: 4096, fields: 25, fieldName: 256, fieldValue: 1024, footer: 2048, author: 256, embedTotal: 6000 };
+
+type FieldErrors = Record<string, unknown>;
+
+function maxLength(n: number) {
+  return { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: `Must be ${n} or fewer in length.` }] };
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/** Discord's validation of a webhook message body: field errors in Discord's shape, or undefined. */
+export function validateWebhookMessage(body: Record<string, unknown>): { errors?: FieldErrors; empty?: boolean } {
+  const errors: FieldErrors = {};
+  if (body.content !== undefined && typeof body.content !== 'string') errors.content = { _errors: [{ code: 'BASE_TYPE_STRING', message: 'Must be a string.' }] };
+  else if (str(body.content).length > LIMITS.content) errors.content = maxLength(LIMITS.content);
+  const embeds = body.embeds === undefined ? [] : body.embeds;
+  if (!Array.isArray(embeds)) errors.embeds = { _errors: [{ code: 'BASE_TYPE_ARRAY', message: 'Must be an array.' }] };
+  else if (embeds.length > LIMITS.embeds) errors.embeds = maxLength(LIMITS.embeds);
+  else {
+    let total = 0;
+    const embedErrors: FieldErrors = {};
+    embeds.forEach((e: Record<string, any>, i) => {
+      const own: FieldErrors = {};
+      if (str(e?.title).length > LIMITS.title) own.title = maxLength(LIMITS.title);
+      if (str(e?.description).length > LIMITS.description) own.description = maxLength(LIMITS.description);
+      const fields = Array.isArray(e?.fields) ? e.fields : [];
+      if (fields.length > LIMITS.fields) own.fields = maxLength(LIMITS.fields);
+      fields.forEach((f: Record<string, unknown>, j: number) => {
+        const fe: FieldErrors = {};
+        if (str(f?.name).length > LIMITS.fieldName) fe.name = maxLength(LIMITS.fieldName);
+        if (str(f?.value).length > LIMITS.fieldValue) fe.value = maxLength(LIMITS.fieldValue);
+        if (Object.keys(fe).length) own.fields = { ...(own.fields as object), [j]: fe };
+        total += str(f?.name).length + str(f?.value).length;
+      });
+      if (str(e?.footer?.text).length > LIMITS.footer) own.footer = { text: maxLength(LIMITS.footer) };
+      if (str(e?.author?.name).length > LIMITS.author) own.author = { name: maxLength(LIMITS.author) };
+      total += str(e?.title).length + str(e?.description).length + str(e?.footer?.text).length + str(e?.author?.name).length;
+      if (Object.keys(own).length) embedErrors[i] = own;
+    });
+    if (Object.keys(embedErrors).length) errors.embeds = embedErrors;
+    else if (total > LIMITS.embedTotal) errors.embeds = { _errors: [{ code: 'MAX_EMBED_SIZE_EXCEEDED', message: `Embed size exceeds maximum size of ${LIMITS.embedTotal}` }] };
+  }
+  if (Object.keys(errors).length) return { errors };
+  const empty = str(body.content).trim() === '' && (!Array.isArray(body.embeds) || body.embeds.length === 0);
+  return empty ? { empty } : {};
+}
+
+interface Bucket {
+  remaining: number;
+  resetAt: number;
+}
+
+export class DiscordSink {
+  public readonly messages: SinkMessage[] = [];
+  private readonly webhooks: Set<string>;
+  private readonly buckets = new Map<string, Bucket>();
+  private counts = { accepted: 0, rateLimited: 0, invalid: 0, unknownWebhook: 0 };
+
+  constructor(
+    channels: readonly string[],
+    private readonly rateLimit: RateLimit | false = DISCORD_WEBHOOK_RATE_LIMIT,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.webhooks = new Set(channels);
+  }
+
+  get stats(): SinkStats {
+    return { ...this.counts };
+  }
+
+  /** Deletes a channel's webhook (as a server admin might): later posts get 404. */
+  deleteWebhook(channel: string): void {
+    this.webhooks.delete(channel);
+  }
+
+  restoreWebhook(channel: string): void {
+    this.webhooks.add(channel);
+  }
+
+  /** Handles `POST /api/webhooks/<channel>/…[?wait=true]`. */
+  execute(channel: string, wait: boolean, rawBody: string): SinkResponse {
+    if (!this.webhooks.has(channel)) {
+      this.counts.unknownWebhook++;
+      return { status: 404, headers: {}, body: { message: 'Unknown Webhook', code: 10015 } };
+    }
+    const limitHeaders = this.take(channel);
+    if (limitHeaders.status === 429) {
+      this.counts.rateLimited++;
+      return limitHeaders.response;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(rawBody);
+    } catch {
+      this.counts.invalid++;
+      return { status: 400, headers: limitHeaders.headers, body: { message: 'The request body contains invalid JSON.', code: 50109 } };
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      this.counts.invalid++;
+      return { status: 400, headers: limitHeaders.headers, body: { message: 'Invalid Form Body', code: 50035, errors: {} } };
+    }
+    const { errors, empty } = validateWebhookMessage(body as Record<string, unknown>);
+    if (errors) {
+      this.counts.invalid++;
+      return { status: 400, headers: limitHeaders.headers, body: { message: 'Invalid Form Body', code: 50035, errors } };
+    }
+    if (empty) {
+      this.counts.invalid++;
+      return { status: 400, headers: limitHeaders.headers, body: { message: 'Cannot send an empty message', code: 50006 } };
+    }
+    const receivedAt = new Date(this.now()).toISOString();
+    this.messages.push({ channel, body, receivedAt });
+    this.counts.accepted++;
+    if (!wait) return { status: 204, headers: limitHeaders.headers };
+    const b = body as Record<string, unknown>;
+    return {
+      status: 200,
+      headers: limitHeaders.headers,
+      body: {
+        id: `${BigInt(this.now() - 1420070400000) << 22n}`, type: 0, channel_id: channel, content: b.content ?? '', embeds: b.embeds ?? [],
+        author: { id: `sink-${channel}`, username: (b.username as string) ?? `${channel} webhook`, bot: true }, mentions: [], timestamp: receivedAt,
+        webhook_id: `sink-${channel}`, nonce: randomUUID(),
+      },
+    };
+  }
+
+  private take(channel: string): { status: 200; headers: Record<string, string> } | { status: 429; response: SinkResponse } {
+    if (!this.rateLimit) return { status: 200, headers: {} };
+    const now = this.now();
+    let bucket = this.buckets.get(channel);
+    if (!bucket || now >= bucket.resetAt) {
+      bucket = { remaining: this.rateLimit.limit, resetAt: now + this.rateLimit.windowMs };
+      this.buckets.set(channel, bucket);
+    }
+    const resetAfter = (bucket.resetAt - now) / 1000;
+    const headers = (remaining: number) => ({
+      'x-ratelimit-limit': String(this.rateLimit ? this.rateLimit.limit : 0),
+      'x-ratelimit-remaining': String(remaining),
+      'x-ratelimit-reset': (bucket!.resetAt / 1000).toFixed(3),
+      'x-ratelimit-reset-after': resetAfter.toFixed(3),
+      'x-ratelimit-bucket': `sink-${channel}`,
+    });
+    if (bucket.remaining <= 0) {
+      return {
+        status: 429,
+        response: {
+          status: 429,
+          headers: { ...headers(0), 'retry-after': String(Math.ceil(resetAfter)), 'x-ratelimit-scope': 'shared' },
+          body: { message: 'You are being rate limited.', retry_after: Number(resetAfter.toFixed(3)), global: false },
+        },
+      };
+    }
+    bucket.remaining--;
+    return { status: 200, headers: headers(bucket.remaining) };
+  }
+}

@@ -1,0 +1,69 @@
+import { DiscordSink, validateWebhookMessage } from '../../lib/local/discord-sink';
+
+describe('DiscordSink', () => {
+  it('records a valid message and answers like Discord with wait=true (200 message) and without (204)', () => {
+    const sink = new DiscordSink(['general'], false, () => Date.parse('2026-11-21T08:00:00Z'));
+    const answer = sink.execute('general', true, JSON.stringify({ content: 'hi', allowed_mentions: { parse: [] } }));
+    expect(answer).toMatchObject({ status: 200, body: { content: 'hi', channel_id: 'general', type: 0, author: { bot: true } } });
+    expect(sink.execute('general', false, JSON.stringify({ content: 'again' }))).toMatchObject({ status: 204 });
+    expect(sink.messages).toEqual([
+      { channel: 'general', body: { content: 'hi', allowed_mentions: { parse: [] } }, receivedAt: '2026-11-21T08:00:00.000Z' },
+      { channel: 'general', body: { content: 'again' }, receivedAt: '2026-11-21T08:00:00.000Z' },
+    ]);
+  });
+
+  it('answers 404 Unknown Webhook for an unknown or deleted webhook', () => {
+    const sink = new DiscordSink(['general'], false);
+    expect(sink.execute('other', true, '{"content":"x"}')).toEqual({ status: 404, headers: {}, body: { message: 'Unknown Webhook', code: 10015 } });
+    sink.deleteWebhook('general');
+    expect(sink.execute('general', true, '{"content":"x"}').status).toBe(404);
+    sink.restoreWebhook('general');
+    expect(sink.execute('general', true, '{"content":"x"}').status).toBe(200);
+    expect(sink.messages).toHaveLength(1);
+  });
+
+  it.each([
+    ['content over 2000', { content: 'x'.repeat(2001) }, { content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 2000 or fewer in length.' }] } }],
+    ['11 embeds', { embeds: Array(11).fill({ title: 't' }) }, { embeds: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 10 or fewer in length.' }] } }],
+    ['a 257-character title', { embeds: [{ title: 'x'.repeat(257) }] }, { embeds: { 0: { title: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 256 or fewer in length.' }] } } } }],
+    ['a 1025-character field value', { embeds: [{ fields: [{ name: 'n', value: 'x'.repeat(1025) }] }] }, { embeds: { 0: { fields: { 0: { value: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 1024 or fewer in length.' }] } } } } } }],
+    ['embeds over 6000 characters in total', { embeds: [{ description: 'x'.repeat(4000) }, { description: 'y'.repeat(2001) }] }, { embeds: { _errors: [{ code: 'MAX_EMBED_SIZE_EXCEEDED', message: 'Embed size exceeds maximum size of 6000' }] } }],
+  ])('refuses %s with 400 Invalid Form Body (50035) and records nothing', (_, body, errors) => {
+    const sink = new DiscordSink(['general'], false);
+    expect(sink.execute('general', true, JSON.stringify(body))).toMatchObject({ status: 400, body: { code: 50035, message: 'Invalid Form Body', errors } });
+    expect(sink.messages).toHaveLength(0);
+  });
+
+  it('refuses an empty message (50006) and invalid JSON (50109)', () => {
+    const sink = new DiscordSink(['general'], false);
+    expect(sink.execute('general', true, '{"content":"  "}')).toMatchObject({ status: 400, body: { code: 50006 } });
+    expect(sink.execute('general', true, '{"content":')).toMatchObject({ status: 400, body: { code: 50109 } });
+    expect(sink.stats).toEqual({ accepted: 0, rateLimited: 0, invalid: 2, unknownWebhook: 0 });
+  });
+
+  it('rate-limits each webhook: 429 with retry_after and X-RateLimit headers, then resets after the window', () => {
+    let now = 1_763_712_000_000;
+    const sink = new DiscordSink(['general', 'audit'], { limit: 2, windowMs: 2000 }, () => now);
+    const first = sink.execute('general', true, '{"content":"1"}');
+    expect(first.headers).toMatchObject({ 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '1', 'x-ratelimit-reset-after': '2.000', 'x-ratelimit-bucket': 'sink-general' });
+    expect(sink.execute('general', true, '{"content":"2"}').status).toBe(200);
+    now += 500;
+    const limited = sink.execute('general', true, '{"content":"3"}');
+    expect(limited).toEqual({
+      status: 429,
+      headers: expect.objectContaining({ 'retry-after': '2', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset-after': '1.500', 'x-ratelimit-scope': 'shared' }),
+      body: { message: 'You are being rate limited.', retry_after: 1.5, global: false },
+    });
+    expect(sink.execute('audit', true, '{"content":"other webhook"}').status).toBe(200);
+    now += 1500;
+    expect(sink.execute('general', true, '{"content":"4"}').status).toBe(200);
+    expect(sink.messages.map((m) => (m.body as { content: string }).content)).toEqual(['1', '2', 'other webhook', '4']);
+    expect(sink.stats).toMatchObject({ accepted: 4, rateLimited: 1 });
+  });
+});
+
+describe('validateWebhookMessage', () => {
+  it('accepts content at the limit and embeds within it', () => {
+    expect(validateWebhookMessage({ content: 'x'.repeat(2000), embeds: [{ title: 'x'.repeat(256), description: 'y'.repeat(4096) }] })).toEqual({});
+  });
+});
