@@ -93,19 +93,26 @@ export function verifyEnvelope(input: unknown, config: VerifyConfig, nowMs: numb
   };
 }
 
-let config: VerifyConfig | undefined;
-
-export async function handler(input: unknown): Promise<VerifiedEvent> {
-  config ??= loadVerifyConfig(process.env);
-  try {
-    return verifyEnvelope(input, config);
-  } catch (error) {
-    if (error instanceof RelayError) {
-      // One line per rejection for operators; ids and codes only, never payload text.
-      const id = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
-      const safeId = typeof id === 'string' && ENVELOPE_ID_PATTERN.test(id) ? id : undefined;
-      console.warn(JSON.stringify({ level: 'WARN', message: 'envelope rejected', code: error.code, id: safeId }));
+/**
+ * The handler for a given environment. Lambda uses `process.env`; the local relay passes the
+ * environment the synthesized stack gives the function. Settings are read on first use.
+ */
+export function createHandler(env: NodeJS.ProcessEnv, log: (line: string) => void = (line) => console.warn(line)): (input: unknown) => Promise<VerifiedEvent> {
+  let config: VerifyConfig | undefined;
+  return async (input: unknown) => {
+    config ??= loadVerifyConfig(env);
+    try {
+      return verifyEnvelope(input, config);
+    } catch (error) {
+      if (error instanceof RelayError) {
+        // One line per rejection for operators; ids and codes only, never payload text.
+        const id = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
+        const safeId = typeof id === 'string' && ENVELOPE_ID_PATTERN.test(id) ? id : undefined;
+        log(JSON.stringify({ level: 'WARN', message: 'envelope rejected', code: error.code, id: safeId }));
+      }
+      throw error;
     }
-    throw error;
-  }
+  };
 }
+
+export const handler = createHandler(process.env);
