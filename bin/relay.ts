@@ -2,13 +2,17 @@
 /**
  * `relay`: make a signing key, send events to a relay. Run `relay --help`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EventType, type VoiceChannelRef, type VoiceStateUpdateEvent } from '../lib/contracts/events';
 import { KeyFileError, generateKeyFile, readPrivateKeyFile } from '../lib/client/keys';
 import { RelayClient, RelayClientError, type SyncResult } from '../lib/client/relay-client';
 import { RelayErrorCode } from '../lib/contracts/errors';
+import { LOCAL_SETTINGS_FILE, readLocalSettings, type LocalSettings } from '../lib/local/local-settings';
+import type { RateLimit } from '../lib/local/discord-sink';
+import { LocalRelayServer } from '../lib/local/local-relay-server';
+import { RelayConfigError } from '../lib/relay-config';
 
 export const ExitCode = {
   Ok: 0,
@@ -21,17 +25,22 @@ export const ExitCode = {
   Unavailable: 7,
 } as const;
 
-/** Written by the local relay (`npm start`); used for defaults when present. */
-export const LOCAL_SETTINGS_FILE = join('.relay', 'local.json');
 
 const HELP = `relay — send signed events to a Discord Event Relay
 
 Usage:
+  relay local [--port 8787] [--config <file>] [--sink-rate-limit <n>/<ms>|off] [--fast-retries]
   relay keygen --kid <name> [--out <file>]
   relay send [<file>|-] [options]                 the event JSON from a file, or stdin
   relay send voice-join  --user <id> --channel <id> [options]
   relay send voice-leave --user <id> --channel <id> [options]
   relay send voice-move  --user <id> --from <id> --to <id> [options]
+
+local (npm start) runs the relay on this machine from the synthesized template: the SigV4 ingest
+API, the state machine with the real Verify code, the webhook proxy, and a Discord-compatible sink
+(page at /_sink). It writes ${LOCAL_SETTINGS_FILE}, which send then uses by default. A channel posts
+to a real webhook when RELAY_WEBHOOK_<CHANNEL> or .relay/secrets.json ({"<secret name>": "<url>"})
+gives one; otherwise to the sink.
 
 keygen writes a new Ed25519 private key (PKCS#8 PEM, mode 0600; default .relay/keys/<name>.pem)
 and prints its public key and the line to paste into the relay config's forwarderKeys.
@@ -66,22 +75,11 @@ Exit codes:
 class UsageError extends Error {}
 class ConfigError extends Error {}
 
-interface LocalSettings {
-  url?: string;
-  region?: string;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  kid?: string;
-  privateKeyFile?: string;
-  guildId?: string;
-}
-
-function readLocalSettings(): LocalSettings {
-  if (!existsSync(LOCAL_SETTINGS_FILE)) return {};
+function readLocal(): Partial<LocalSettings> {
   try {
-    return JSON.parse(readFileSync(LOCAL_SETTINGS_FILE, 'utf8')) as LocalSettings;
+    return readLocalSettings() ?? {};
   } catch (error) {
-    throw new ConfigError(`${LOCAL_SETTINGS_FILE} is not valid JSON (${(error as Error).message}); delete it and restart the local relay`);
+    throw new ConfigError((error as Error).message);
   }
 }
 
@@ -102,7 +100,7 @@ function required(values: SendValues, name: keyof SendValues, builder: string): 
   return v;
 }
 
-function buildVoiceEvent(builder: string, values: SendValues, local: LocalSettings): VoiceStateUpdateEvent {
+function buildVoiceEvent(builder: string, values: SendValues, local: Partial<LocalSettings>): VoiceStateUpdateEvent {
   const guildId = values.guild ?? local.guildId;
   if (!guildId) throw new UsageError(`${builder} needs --guild (no local relay guildId to default to)`);
   const userId = required(values, 'user', builder);
@@ -164,7 +162,7 @@ async function send(argv: string[], out: (line: string) => void): Promise<number
     return ExitCode.Ok;
   }
   if (positionals.length > 1) throw new UsageError(`send takes one event source, got: ${positionals.join(' ')}`);
-  const local = readLocalSettings();
+  const local = readLocal();
   const [what = '-'] = positionals;
   const event = ['voice-join', 'voice-leave', 'voice-move'].includes(what) ? buildVoiceEvent(what, values, local) : readEventSource(what);
   if (typeof event === 'string') {
@@ -227,6 +225,60 @@ function keygen(argv: string[], out: (line: string) => void): number {
   return ExitCode.Ok;
 }
 
+function parseRateLimit(value: string | undefined): RateLimit | false | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'off') return false;
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError('--sink-rate-limit takes <requests>/<milliseconds> (e.g. 5/2000) or off');
+  return { limit: Number(m[1]), windowMs: Number(m[2]) };
+}
+
+async function local(argv: string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { port: { type: 'string' }, config: { type: 'string' }, 'sink-rate-limit': { type: 'string' }, 'fast-retries': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    strict: true, allowPositionals: true,
+  });
+  if (values.help) {
+    out(HELP);
+    return ExitCode.Ok;
+  }
+  if (positionals.length) throw new UsageError(`local takes no arguments, got: ${positionals.join(' ')}`);
+  const port = values.port === undefined ? 8787 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
+  let server: LocalRelayServer;
+  try {
+    server = await LocalRelayServer.start({
+      port, configPath: values.config, sinkRateLimit: parseRateLimit(values['sink-rate-limit']), retryPauseMs: values['fast-retries'] ? 50 : undefined, log: out,
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new ConfigError(`port ${port} is in use; pass --port <another>`);
+    if (error instanceof RelayConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+  const s = server.settings;
+  out('Discord Event Relay — running locally from the synthesized template');
+  out(`  ingest API     ${s.url}/events and /events/sync  (SigV4: region ${s.region}, credentials in ${LOCAL_SETTINGS_FILE})`);
+  out(`  webhook proxy  ${server.proxyUrl}/channels/<name>`);
+  out(`  sink           ${s.url}/_sink  (JSON: ${s.url}/_sink/messages)`);
+  for (const d of server.destinations) out(`  #${d.channel.padEnd(13)} → ${d.to === 'sink' ? 'the sink' : `your webhook (URL from ${d.to})`}`);
+  out(`  signing key    "${s.kid}" (${s.privateKeyFile})`);
+  out('');
+  out('Send a test event from another terminal:');
+  out(`  npx relay send voice-join --user 444444444444444444 --display-name Alice --channel 222222222222222222 --channel-name General --sync`);
+  out('');
+  out('Ctrl-C stops.');
+  await new Promise<void>((resolveStop) => {
+    const stop = () => {
+      out('stopping…');
+      void server.stop().then(resolveStop);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return ExitCode.Ok;
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
   const [command, ...rest] = argv;
@@ -236,8 +288,9 @@ export async function main(argv: string[], out: (line: string) => void = console
       return command === undefined ? ExitCode.Usage : ExitCode.Ok;
     }
     if (command === 'keygen') return keygen(rest, out);
+    if (command === 'local') return await local(rest, out);
     if (command === 'send') return await send(rest, out);
-    throw new UsageError(`unknown command "${command}"; use keygen or send`);
+    throw new UsageError(`unknown command "${command}"; use local, keygen or send`);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err(`relay: ${(error as Error).message}\nRun \`relay --help\` for usage.`);

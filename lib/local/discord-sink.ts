@@ -91,13 +91,15 @@ interface Bucket {
 
 export class DiscordSink {
   public readonly messages: SinkMessage[] = [];
+  /** Headers of every request that reached a webhook (in-process only; not served). */
+  public readonly requestHeaders: Array<{ channel: string; headers: Record<string, string> }> = [];
   private readonly webhooks: Set<string>;
   private readonly buckets = new Map<string, Bucket>();
   private counts = { accepted: 0, rateLimited: 0, invalid: 0, unknownWebhook: 0 };
 
   constructor(
     channels: readonly string[],
-    private readonly rateLimit: RateLimit | false = DISCORD_WEBHOOK_RATE_LIMIT,
+    private rateLimit: RateLimit | false = DISCORD_WEBHOOK_RATE_LIMIT,
     private readonly now: () => number = Date.now,
   ) {
     this.webhooks = new Set(channels);
@@ -105,6 +107,11 @@ export class DiscordSink {
 
   get stats(): SinkStats {
     return { ...this.counts };
+  }
+
+  setRateLimit(rateLimit: RateLimit | false): void {
+    this.rateLimit = rateLimit;
+    this.buckets.clear();
   }
 
   /** Deletes a channel's webhook (as a server admin might): later posts get 404. */
@@ -117,7 +124,8 @@ export class DiscordSink {
   }
 
   /** Handles `POST /api/webhooks/<channel>/…[?wait=true]`. */
-  execute(channel: string, wait: boolean, rawBody: string): SinkResponse {
+  execute(channel: string, wait: boolean, rawBody: string, headers: Record<string, string> = {}): SinkResponse {
+    this.requestHeaders.push({ channel, headers });
     if (!this.webhooks.has(channel)) {
       this.counts.unknownWebhook++;
       return { status: 404, headers: {}, body: { message: 'Unknown Webhook', code: 10015 } };

@@ -3,6 +3,9 @@
  * that polls `/_sink/messages`; message text is rendered from escaped text only (no innerHTML of
  * user text), with Discord's markdown basics, mentions and timestamps.
  */
+// Escapes first; emphasis spans skip escaped characters (`**a \\*b**` is bold "a *b").
+const MARKDOWN_PATTERN = String.raw`\\([^A-Za-z0-9\s])|\*\*((?:\\.|[^\\*])+?)\*\*|__((?:\\.|[^\\_])+?)__|\*((?:\\.|[^\\*])+?)\*|~~((?:\\.|[^\\~])+?)~~|` + '`([^`]+)`' + String.raw`|<@!?(\d+)>|<#(\d+)>|<t:(-?\d+)(?::([tTdDfFR]))?>`;
+
 export function renderSinkPage(title: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${title.replace(/[<>&"]/g, '')}</title>
@@ -31,7 +34,7 @@ export function renderSinkPage(title: string): string {
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
 // Discord markdown, minimal: escapes, **bold**, *italic*, __underline__, ~~strike~~, \`code\`, <@id>, <#id>, <t:unix:style>.
 function renderText(parent, text) {
-  const re = /\\\\([^A-Za-z0-9\\s])|\\*\\*(.+?)\\*\\*|__(.+?)__|\\*(.+?)\\*|~~(.+?)~~|\`([^\`]+)\`|<@!?(\\d+)>|<#(\\d+)>|<t:(-?\\d+)(?::([tTdDfFR]))?>/g;
+  const re = new RegExp(${JSON.stringify(MARKDOWN_PATTERN)}, 'g');
   let last = 0, m;
   while ((m = re.exec(text))) {
     parent.append(text.slice(last, m.index));

@@ -110,3 +110,67 @@ export function functionEnvironment(template: CfnTemplate, logicalIdPrefix: stri
   const env = (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
   return resolveIntrinsics(env, template, standIns) as Record<string, string>;
 }
+
+export interface ProxyRoute {
+  readonly channel: string;
+  readonly method: string;
+  readonly path: string;
+  /** The Secrets Manager secret the deployed integration reads the webhook URL from. */
+  readonly secretName: string;
+  /** What the integration URI appends to the URL, e.g. `?wait=true`. */
+  readonly urlSuffix: string;
+  /** `overwrite:header.<name>` parameter mappings: header name → value. */
+  readonly headerOverwrites: Readonly<Record<string, string>>;
+}
+
+export interface IngestRouteSpec {
+  readonly method: string;
+  readonly path: string;
+  /** `StepFunctions-StartExecution` or `StepFunctions-StartSyncExecution`. */
+  readonly subtype: string;
+}
+
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+
+/** Each route with the integration it targets (`integrations/<Ref>`). */
+function routesWithIntegrations(template: CfnTemplate): Array<{ method: string; path: string; integration: Record<string, unknown> }> {
+  const out: Array<{ method: string; path: string; integration: Record<string, unknown> }> = [];
+  for (const r of Object.values(template.Resources) as Resource[]) {
+    if (r.Type !== 'AWS::ApiGatewayV2::Route') continue;
+    const [method, path] = String(r.Properties?.RouteKey ?? '').split(' ');
+    const target = JSON.stringify(r.Properties?.Target ?? '');
+    const ref = /"Ref":"([^"]+)"/.exec(target)?.[1];
+    const integration = ref ? (template.Resources[ref] as Resource | undefined) : undefined;
+    if (method && path && integration?.Type === 'AWS::ApiGatewayV2::Integration') out.push({ method, path, integration: integration.Properties ?? {} });
+  }
+  return out;
+}
+
+const SECRET_REFERENCE = /^\{\{resolve:secretsmanager:([^:}]+(?::[^:}]+)*?):SecretString:[^}]*\}\}(.*)$/;
+
+/** The webhook proxy's channel routes, as the template defines them. */
+export function webhookProxyRoutes(template: CfnTemplate): ProxyRoute[] {
+  return routesWithIntegrations(template)
+    .filter(({ integration }) => integration.IntegrationType === 'HTTP_PROXY')
+    .map(({ method, path, integration }) => {
+      const channel = /^\/channels\/([^/]+)$/.exec(path)?.[1];
+      const uri = SECRET_REFERENCE.exec(String(integration.IntegrationUri ?? ''));
+      if (!channel || !uri) throw new Error(`unexpected webhook proxy route ${method} ${path}`);
+      const params = resolveIntrinsics(integration.RequestParameters ?? {}, template) as Record<string, string>;
+      const headerOverwrites = Object.fromEntries(
+        Object.entries(params).filter(([k]) => k.startsWith('overwrite:header.')).map(([k, v]) => [k.slice('overwrite:header.'.length), v]),
+      );
+      return { channel, method, path, secretName: uri[1], urlSuffix: uri[2], headerOverwrites };
+    });
+}
+
+/** The ingest API's Step Functions routes. */
+export function ingestRoutes(template: CfnTemplate): IngestRouteSpec[] {
+  return routesWithIntegrations(template)
+    .filter(({ integration }) => String(integration.IntegrationSubtype ?? '').startsWith('StepFunctions-'))
+    .map(({ method, path, integration }) => {
+      const mapping = integration.RequestParameters as Record<string, unknown> | undefined;
+      if (mapping?.Input !== '$request.body') throw new Error(`ingest route ${method} ${path} does not map Input from $request.body`);
+      return { method, path, subtype: String(integration.IntegrationSubtype) };
+    });
+}

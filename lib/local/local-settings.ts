@@ -1,0 +1,53 @@
+/**
+ * `.relay/local.json`: what the local relay writes on start and `relay send` reads for defaults.
+ * It holds the local relay's own generated credentials (useless anywhere else); mode 0600.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export const STATE_DIR = '.relay';
+export const LOCAL_SETTINGS_FILE = join(STATE_DIR, 'local.json');
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_KID = 'local';
+
+export interface LocalSettings {
+  /** Base URL of the local ingest API. */
+  readonly url: string;
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly kid: string;
+  readonly privateKeyFile: string;
+  /** A guild the local config allows; `relay send` builders use it by default. */
+  readonly guildId: string;
+}
+
+export class LocalSettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalSettingsError';
+  }
+}
+
+/** Reads the settings file, or returns undefined when there is none. */
+export function readLocalSettings(file: string = LOCAL_SETTINGS_FILE): Partial<LocalSettings> | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalSettings>;
+  } catch (error) {
+    throw new LocalSettingsError(`${file} is not valid JSON (${(error as Error).message}); delete it and restart the local relay`);
+  }
+}
+
+export function writeLocalSettings(settings: LocalSettings, file: string = LOCAL_SETTINGS_FILE): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** Credentials shaped like IAM's (20-character key id, 40-character secret), for the local relay only. */
+export function generateLocalCredentials(prefix = 'AKIA'): { accessKeyId: string; secretAccessKey: string } {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const id = [...randomBytes(16 - prefix.length + 4)].map((b) => alphabet[b % 32]).join('').slice(0, 20 - prefix.length);
+  return { accessKeyId: `${prefix}${id}`, secretAccessKey: randomBytes(30).toString('base64') };
+}
