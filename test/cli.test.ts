@@ -1,5 +1,5 @@
 /** The `relay` CLI end to end, in child processes, against a local stand-in for the ingest API. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,4 +199,27 @@ describe('relay send', () => {
       .toMatchObject({ code: ExitCode.Usage, stderr: expect.stringContaining('voice-move needs --to') });
     expect(await relay([...sendArgs(), '-'], { input: 'not json' })).toMatchObject({ code: ExitCode.Usage, stderr: expect.stringContaining('not JSON') });
   });
+});
+
+describe('relay local', () => {
+  it('runs the relay; `relay send` in the same folder delivers through it with no flags; SIGINT stops it cleanly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relay-local-cli-'));
+    const child = spawn(tsx, [cli, 'local', '--port', '0', '--config', join(root, 'config', 'relay.config.ts')], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir } });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 300 && !output.includes('Ctrl-C stops.'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(output).toContain('running locally from the synthesized template');
+      expect(output).toMatch(/npx relay send voice-join .* --sync/);
+      const run = await relay(['send', 'voice-join', '--user', '444444444444444444', '--display-name', 'Alice', '--channel', '222222222222222222', '--channel-name', 'General', '--sync'], { cwd: dir, env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' } });
+      expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(/^SUCCEEDED \S+ delivered/) });
+      for (let i = 0; i < 40 && !output.includes('✓ delivered'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(output).toMatch(/✓ delivered {2}voice\.join → #general/);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  }, 60_000);
 });

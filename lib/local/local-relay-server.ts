@@ -7,9 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { findUp } from '../project-files';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { generateKeyFile, readPrivateKeyFile } from '../client/keys';
 import { signRequest } from '../client/sigv4';
@@ -54,13 +55,6 @@ export interface LocalRelayServerOptions {
   readonly log?: (line: string) => void;
   /** Looked up for `RELAY_WEBHOOK_<CHANNEL>` real webhook URLs. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
-}
-
-function findUp(file: string, from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, file))) return join(dir, file);
-    if (dirname(dir) === dir) throw new Error(`${file} not found above ${from}`);
-  }
 }
 
 function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {

@@ -1,0 +1,226 @@
+/**
+ * The local relay end to end over real HTTP: the synthesized template, SigV4 at the ingest, the
+ * real Verify code, the webhook proxy and the sink (or a "real" webhook server).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, statSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readPrivateKeyFile } from '../../lib/client/keys';
+import { RelayClient } from '../../lib/client/relay-client';
+import { signRequest } from '../../lib/client/sigv4';
+import { MAX_PAYLOAD_BYTES } from '../../lib/contracts/envelope';
+import { RelayErrorCode } from '../../lib/contracts/errors';
+import { DEFAULT_USER_AGENT } from '../../lib/relay-stack';
+import { LocalRelayServer } from '../../lib/local/local-relay-server';
+import { newKey, signed, voiceEvent } from '../support/fixtures';
+
+const stateDir = mkdtempSync(join(tmpdir(), 'relay-local-'));
+const env: Record<string, string> = {};
+const lines: string[] = [];
+let server: LocalRelayServer;
+let client: RelayClient;
+const GUILD = '123456789012345678'; // the example config's guild
+
+async function start(): Promise<LocalRelayServer> {
+  return LocalRelayServer.start({ port: 0, stateDir, retryPauseMs: 100, sinkRateLimit: false, log: (l) => lines.push(l), env });
+}
+
+function clientFor(s: LocalRelayServer, maxAttempts = 1): RelayClient {
+  const st = s.settings;
+  return new RelayClient({ url: st.url, kid: st.kid, privateKey: readPrivateKeyFile(st.privateKeyFile), region: st.region, credentials: { accessKeyId: st.accessKeyId, secretAccessKey: st.secretAccessKey }, maxAttempts });
+}
+
+const event = (kind: 'join' | 'leave' | 'move' | 'mute', displayName = 'Alice') =>
+  voiceEvent(kind, { guild: { id: GUILD, name: 'Local Guild' }, user: { id: '444444444444444444', name: 'alice', display_name: displayName, bot: false } });
+
+beforeAll(async () => {
+  server = await start();
+  client = clientFor(server);
+});
+afterAll(() => server.stop());
+beforeEach(() => {
+  server.sink.messages.length = 0;
+  server.sink.requestHeaders.length = 0;
+  server.sink.setRateLimit(false);
+  lines.length = 0;
+});
+
+async function post(path: string, body: string, sign?: { secretAccessKey?: string; at?: Date }): Promise<{ status: number; body: any }> {
+  const url = new URL(path, server.url);
+  const st = server.settings;
+  const headers = sign
+    ? await signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body, region: st.region, credentials: { accessKeyId: st.accessKeyId, secretAccessKey: sign.secretAccessKey ?? st.secretAccessKey }, signingDate: sign.at })
+    : { 'content-type': 'application/json' };
+  delete (headers as Record<string, string>).host;
+  const response = await fetch(url, { method: 'POST', headers, body });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+describe('start', () => {
+  it('writes .relay/local.json (0600) with a guild the config allows', () => {
+    const file = join(stateDir, 'local.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(server.settings).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), region: 'us-east-1', kid: 'local', guildId: GUILD, accessKeyId: expect.stringMatching(/^AKIA[A-Z2-7]{16}$/) });
+  });
+
+  it('serves the sink page and the messages as JSON', async () => {
+    const page = await fetch(`${server.url}/_sink`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Discord Event Relay');
+    await expect((await fetch(`${server.url}/_sink/messages`)).json()).resolves.toEqual([]);
+  });
+});
+
+describe('delivery', () => {
+  it('a client-signed event becomes a message in the sink, through the proxy with Discord\'s headers', async () => {
+    const result = await client.sendSync(event('join', '@everyone **Al**'), { id: 'local-1' });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'delivered', channel: 'general', kind: 'voice.join', status: 200 } });
+    const messages = await (await fetch(`${server.url}/_sink/messages`)).json();
+    expect(messages).toEqual([{ channel: 'general', body: { content: expect.stringMatching(/^🔊 \*\*\\@everyone \\\*\\\*Al\\\*\\\*\*\* joined General · <t:\d+:t>$/), allowed_mentions: { parse: [] } }, receivedAt: expect.any(String) }]);
+    expect(server.sink.requestHeaders[0].headers).toMatchObject({ 'user-agent': DEFAULT_USER_AGENT, 'content-type': 'application/json' });
+    expect(lines).toEqual([expect.stringMatching(/^✓ delivered {2}voice\.join → #general {2}local-1 {2}\(\d+ ms\)$/)]);
+  });
+
+  it('POST /events answers with an execution ARN at once; the message follows', async () => {
+    const result = await client.send(event('leave'), { id: 'local-async' });
+    expect(result.executionArn).toMatch(/^arn:aws:states:us-east-1:123456789012:express:DiscordEventRelay-Relay:/);
+    for (let i = 0; i < 50 && server.sink.messages.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(server.sink.messages.map((m) => (m.body as { content: string }).content)).toEqual([expect.stringMatching(/^👋 \*\*Alice\*\* left General/)]);
+  });
+
+  it('accepts a request signed independently by botocore', async () => {
+    const st = server.settings;
+    const body = JSON.stringify(signed(event('join'), { key: { kid: st.kid, privateKey: readPrivateKeyFile(st.privateKeyFile), publicKey: undefined as never, publicKeyHex: '' } }));
+    const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const [line] = execFileSync('python3', [join(__dirname, '..', 'support', 'sigv4_oracle.py')], {
+      input: JSON.stringify({ method: 'POST', url: `${st.url}/events/sync`, headers: { 'Content-Type': 'application/json' }, body, date, accessKeyId: st.accessKeyId, secretAccessKey: st.secretAccessKey, region: st.region, service: 'execute-api' }),
+      encoding: 'utf8',
+    }).trim().split('\n');
+    const { authorization } = JSON.parse(line) as { authorization: string };
+    const response = await fetch(`${st.url}/events/sync`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-amz-date': date, authorization }, body });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'SUCCEEDED' });
+    expect(server.sink.messages).toHaveLength(1);
+  });
+
+  it('forwards to a real webhook URL given locally, with wait=true and the template\'s header overwrites', async () => {
+    const received: Array<{ url: string; headers: IncomingHttpHeaders; body: string }> = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push({ url: req.url ?? '', headers: req.headers, body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"1"}');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    env.RELAY_WEBHOOK_GENERAL = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/api/webhooks/1/secret-token`;
+    try {
+      expect(await client.sendSync(event('join'))).toMatchObject({ status: 'SUCCEEDED' });
+    } finally {
+      delete env.RELAY_WEBHOOK_GENERAL;
+      hook.close();
+    }
+    expect(received).toHaveLength(1);
+    expect(received[0].url).toBe('/api/webhooks/1/secret-token?wait=true');
+    expect(received[0].headers).toMatchObject({ 'user-agent': DEFAULT_USER_AGENT, 'content-type': 'application/json' });
+    expect(JSON.parse(received[0].body)).toMatchObject({ allowed_mentions: { parse: [] } });
+    expect(server.sink.messages).toHaveLength(0);
+    expect(lines.join('\n')).not.toContain('secret-token');
+  });
+});
+
+describe('the ingest refuses what API Gateway would (403, nothing runs, nothing posted)', () => {
+  const body = () => JSON.stringify(signed(event('join')));
+  it.each([
+    ['unsigned', () => post('/events/sync', body()), /^Forbidden$/],
+    ['signed with a wrong secret', () => post('/events/sync', body(), { secretAccessKey: 'not-the-secret' }), /signature we calculated does not match/],
+    ['signed 10 minutes ago', () => post('/events/sync', body(), { at: new Date(Date.now() - 600_000) }), /^Signature expired/],
+  ])('%s', async (_, send, message) => {
+    const response = await send();
+    expect(response.status).toBe(403);
+    expect(response.body.message).toMatch(message);
+    expect(server.sink.messages).toHaveLength(0);
+    expect(lines).toEqual([expect.stringMatching(/^✗ 403 /)]);
+  });
+
+  it('a body changed after signing', async () => {
+    const st = server.settings;
+    const url = new URL('/events/sync', st.url);
+    const original = body();
+    const headers = await signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body: original, region: st.region, credentials: st });
+    delete headers.host;
+    const response = await fetch(url, { method: 'POST', headers, body: original.replace('Alice', 'Mallo') });
+    expect(response.status).toBe(403);
+    expect(server.sink.messages).toHaveLength(0);
+  });
+
+  it('answers 404 for other routes and 413 for a body over 10 MiB', async () => {
+    expect((await post('/nope', '{}')).status).toBe(404);
+    expect((await fetch(`${server.url}/events`, { method: 'POST', body: Buffer.alloc(10 * 1024 * 1024 + 1) })).status).toBe(413);
+  });
+});
+
+describe('each Relay.* outcome through /events/sync', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  /** Signed with the local relay's own key. */
+  const localSigned = (payload: unknown, ts?: number) => {
+    const st = server.settings;
+    return signed(payload, { key: { kid: st.kid, privateKey: readPrivateKeyFile(st.privateKeyFile), publicKey: undefined as never, publicKeyHex: '' }, ts });
+  };
+  it.each([
+    ['InvalidSignature', () => ({ ...localSigned(event('join')), payload: JSON.stringify(event('leave')) }), RelayErrorCode.InvalidSignature],
+    ['UnknownKey', () => signed(event('join'), { key: newKey('stranger') }), RelayErrorCode.UnknownKey],
+    ['Stale', () => localSigned(event('join'), now() - 3600), RelayErrorCode.Stale],
+    ['Malformed', () => ({ v: 1, id: 'x' }), RelayErrorCode.Malformed],
+    ['TooLarge', () => ({ v: 1, id: 'big', kid: 'local', ts: now(), payload: 'x'.repeat(MAX_PAYLOAD_BYTES + 1), sig: '0'.repeat(128) }), RelayErrorCode.TooLarge],
+    ['GuildNotAllowed', () => localSigned(voiceEvent('join')), RelayErrorCode.GuildNotAllowed],
+  ])('%s', async (_, make, code) => {
+    const response = await post('/events/sync', JSON.stringify(make()), {});
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: 'FAILED', error: code, cause: expect.any(String) });
+    expect(server.sink.messages).toHaveLength(0);
+    expect(lines).toEqual([expect.stringContaining(`✗ rejected   ${code}`)]);
+  });
+
+  it('Ignored: a mute-only change succeeds and posts nothing', async () => {
+    expect(await client.sendSync(event('mute'))).toMatchObject({ status: 'SUCCEEDED', code: RelayErrorCode.Ignored });
+    expect(server.sink.messages).toHaveLength(0);
+  });
+
+  it('DeliveryFailed: a deleted webhook (404) fails after exactly one attempt', async () => {
+    await fetch(`${server.url}/_sink/webhooks/general`, { method: 'DELETE' });
+    try {
+      const result = await client.sendSync(event('join'));
+      expect(result).toMatchObject({ status: 'FAILED', code: RelayErrorCode.DeliveryFailed, cause: expect.stringContaining('ApiGateway.404') });
+    } finally {
+      await fetch(`${server.url}/_sink/webhooks/general`, { method: 'PUT' });
+    }
+    expect(server.sink.requestHeaders).toHaveLength(1);
+  });
+});
+
+describe('rate limits', () => {
+  it('a burst past the webhook\'s limit is retried on 429 and fully delivered', async () => {
+    server.sink.setRateLimit({ limit: 3, windowMs: 250 });
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => client.sendSync(event('join', `User ${i}`))));
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill('SUCCEEDED'));
+    expect(server.sink.messages).toHaveLength(8);
+    expect(server.sink.stats.rateLimited).toBeGreaterThan(0);
+  });
+});
+
+describe('restart', () => {
+  it('keeps the same credentials and key, so an existing client keeps working', async () => {
+    const before = server.settings;
+    await server.stop();
+    server = await start();
+    expect(server.settings).toMatchObject({ accessKeyId: before.accessKeyId, secretAccessKey: before.secretAccessKey, kid: before.kid, privateKeyFile: before.privateKeyFile });
+    const again = clientFor(server);
+    expect(await again.sendSync(event('join'))).toMatchObject({ status: 'SUCCEEDED' });
+  });
+});
