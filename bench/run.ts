@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { signRequest } from '../lib/client/sigv4';
+import { benchBurst, benchThroughput } from './local-pipeline';
 import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope, signingString, verifyEnvelopeSignature, type Envelope } from '../lib/contracts/envelope';
 
 const root = join(__dirname, '..');
@@ -87,10 +88,21 @@ function printReport(): void {
   for (const r of rows) console.log(line(r));
 }
 
+async function benchLocalPipeline(): Promise<void> {
+  const t = await benchThroughput();
+  report('local pipeline, sink limits off (sync, 8 in flight)', `${t.eventsPerSecond.toFixed(0)} events/s`, '≥ 1000 events/s');
+  report('  latency p50 / p99', `${t.p50Ms.toFixed(1)} / ${t.p99Ms.toFixed(1)} ms`, 'p99 ≤ 25 ms');
+  report('  events / not delivered', `${t.events} / ${t.failures}`, '0 not delivered');
+  const b = await benchBurst();
+  report('burst of 200 to one channel, 5 req/2 s limit', `${b.posted} posted, ${b.rateLimited} × 429, ${b.failed} gave up`, 'all posted');
+  report('  drain time / events lost', `${b.drainSeconds.toFixed(1)} s / ${b.lost}`, '0 lost');
+}
+
 async function main(): Promise<void> {
   benchVerify();
   await benchClientSigning();
   benchSynth();
+  if (!process.argv.includes('--quick')) await benchLocalPipeline();
   printReport();
 }
 

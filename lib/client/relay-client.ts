@@ -9,6 +9,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { ENVELOPE_ID_PATTERN, ENVELOPE_VERSION, MAX_PAYLOAD_BYTES, signEnvelope, type Envelope } from '../contracts/envelope';
 import { IngestRoute } from '../contracts/routes';
+import { HttpTimeoutError, send, type HttpAnswer } from './http';
 import { parsePrivateKey } from './keys';
 import { regionFromExecuteApiUrl, signRequest } from './sigv4';
 
@@ -165,20 +166,19 @@ export class RelayClient {
       const body = JSON.stringify(envelope);
       const credentials = await this.credentials();
       const headers = await signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body, region: this.region, credentials });
-      delete headers.host; // fetch derives Host from the URL: the same value that was signed
-      let response: Response;
+      let response: HttpAnswer;
       let retryAfterMs: number | undefined;
       try {
-        response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+        response = await send(url, { method: 'POST', headers, body, timeoutMs: this.timeoutMs });
       } catch (error) {
-        const e = error as Error & { cause?: { code?: string } };
-        lastProblem = e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : `network error: ${e.cause?.code ?? e.message}`;
+        const e = error as NodeJS.ErrnoException;
+        lastProblem = e instanceof HttpTimeoutError ? e.message : `network error: ${e.code ?? e.message}`;
         lastStatus = undefined;
         if (attempt < this.maxAttempts) await this.sleep(this.backoff(attempt));
         continue;
       }
-      const text = await response.text();
-      if (response.ok) {
+      const text = response.text;
+      if (response.status >= 200 && response.status <= 299) {
         try {
           return { id, body: JSON.parse(text), attempts: attempt };
         } catch {
@@ -188,7 +188,7 @@ export class RelayClient {
       if (response.status === 429 || response.status >= 500) {
         lastProblem = `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
         lastStatus = response.status;
-        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+        retryAfterMs = parseRetryAfter(response.headers['retry-after'] ?? null);
         if (attempt < this.maxAttempts) {
           await this.sleep(retryAfterMs === undefined ? this.backoff(attempt) : Math.min(retryAfterMs, RETRY_AFTER_CAP_MS));
         }

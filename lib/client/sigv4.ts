@@ -4,7 +4,7 @@
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity } from '@smithy/types';
+import type { AwsCredentialIdentity, ChecksumConstructor } from '@smithy/types';
 
 export const EXECUTE_API = 'execute-api';
 
@@ -22,20 +22,39 @@ export interface SignRequestInput {
   readonly credentials: AwsCredentialIdentity;
   /** @default - now */
   readonly signingDate?: Date;
+  /** Hash implementation. @default Sha256 from @aws-crypto/sha256-js */
+  readonly sha256?: ChecksumConstructor;
+}
+
+// Signers kept per credential and scope: each one caches its derived signing key for the day.
+const signers = new Map<string, SignatureV4>();
+
+function signerFor(input: SignRequestInput): SignatureV4 {
+  const service = input.service ?? EXECUTE_API;
+  const sha256 = input.sha256 ?? Sha256;
+  const c = input.credentials;
+  const key = JSON.stringify([c.accessKeyId, c.secretAccessKey, c.sessionToken, input.region, service, sha256.name]);
+  let signer = signers.get(key);
+  if (!signer) {
+    if (signers.size >= 32) signers.clear();
+    signer = new SignatureV4({
+      service,
+      region: input.region,
+      credentials: c,
+      sha256,
+      // Non-S3 services expect each path segment URI-encoded (again) in the canonical request.
+      uriEscapePath: true,
+      // x-amz-content-sha256 is an S3 header; API Gateway hashes the payload itself.
+      applyChecksum: false,
+    });
+    signers.set(key, signer);
+  }
+  return signer;
 }
 
 /** Returns the headers to send: the given ones plus `host`, `x-amz-date`, `authorization` and, for temporary credentials, `x-amz-security-token`. */
 export async function signRequest(input: SignRequestInput): Promise<Record<string, string>> {
-  const signer = new SignatureV4({
-    service: input.service ?? EXECUTE_API,
-    region: input.region,
-    credentials: input.credentials,
-    sha256: Sha256,
-    // Non-S3 services expect each path segment URI-encoded (again) in the canonical request.
-    uriEscapePath: true,
-    // x-amz-content-sha256 is an S3 header; API Gateway hashes the payload itself.
-    applyChecksum: false,
-  });
+  const signer = signerFor(input);
   const query: Record<string, string | string[]> = {};
   for (const [k, v] of input.url.searchParams) {
     const existing = query[k];

@@ -22,6 +22,8 @@ import { DISCORD_WEBHOOK_RATE_LIMIT, DiscordSink, type RateLimit } from './disco
 import {
   LOCAL_KID, LOCAL_REGION, STATE_DIR, generateLocalCredentials, readLocalSettings, writeLocalSettings, type LocalSettings,
 } from './local-settings';
+import { closeIdleConnections, send as sendHttp, type HttpAnswer } from '../client/http';
+import { NodeSha256 } from './node-sha256';
 import { LocalRelay, type ExecutionOutcome, type PostRequest, type PostResponse } from './relay-execution';
 import { SigV4Verifier, type LocalCredential } from './sigv4-verifier';
 import { renderSinkPage } from './sink-page';
@@ -181,17 +183,15 @@ export class LocalRelayServer {
     const post = async (request: PostRequest): Promise<PostResponse> => {
       const target = new URL(request.path, proxyUrl);
       const body = JSON.stringify(request.body);
-      const headers = await signRequest({ method: request.method, url: target, headers: { 'content-type': 'application/json' }, body, region: LOCAL_REGION, credentials: role });
-      delete headers.host;
-      const response = await fetch(target, { method: request.method, headers, body, signal: AbortSignal.timeout(30_000) });
-      const text = await response.text();
-      let parsed: unknown = text;
+      const headers = await signRequest({ method: request.method, url: target, headers: { 'content-type': 'application/json' }, body, region: LOCAL_REGION, credentials: role, sha256: NodeSha256 });
+      const answer = await sendHttp(target, { method: request.method, headers, body, timeoutMs: 30_000 });
+      let parsed: unknown = answer.text;
       try {
-        parsed = JSON.parse(text);
+        parsed = JSON.parse(answer.text);
       } catch {
         // keep text
       }
-      return { status: response.status, body: parsed };
+      return { status: answer.status, body: parsed };
     };
     const relay = new LocalRelay(definition, { verify, post, retryPauseMs: options.retryPauseMs });
 
@@ -281,6 +281,7 @@ export class LocalRelayServer {
       return;
     }
     if (req.method === 'GET' && path === '/_sink/messages') return send(res, 200, sink.messages);
+    if (req.method === 'GET' && path === '/_sink/stats') return send(res, 200, sink.stats);
     const hook = /^\/_sink\/api\/webhooks\/([^/]+)\/[^/]+$/.exec(path);
     if (req.method === 'POST' && hook) {
       const body = (await readBody(req, MAX_BODY_BYTES)) ?? Buffer.alloc(0);
@@ -319,17 +320,18 @@ export class LocalRelayServer {
       headers[name] = value;
     }
     const base = ctx.realUrl(route)?.url ?? `${ctx.url}/_sink/api/webhooks/${route.channel}/local`;
-    let upstream: Response;
+    let upstream: HttpAnswer;
     try {
-      upstream = await fetch(`${base}${route.urlSuffix}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(30_000) });
+      // HTTP API integrations time out after 30 s.
+      upstream = await sendHttp(new URL(`${base}${route.urlSuffix}`), { method: 'POST', headers, body, timeoutMs: 30_000 });
     } catch {
       return send(res, 504, { message: 'Service Unavailable' });
     }
     const passed: Record<string, string> = {};
-    for (const [name, value] of upstream.headers) {
+    for (const [name, value] of Object.entries(upstream.headers)) {
       if (name === 'retry-after' || name.startsWith('x-ratelimit-') || name === 'content-type') passed[name] = value;
     }
-    send(res, upstream.status, await upstream.text(), passed);
+    send(res, upstream.status, upstream.text, passed);
   }
 
   /** Stops accepting requests, waits up to `graceMs` for running executions, then closes. */
@@ -337,6 +339,7 @@ export class LocalRelayServer {
     const closing = [this.ingest, this.proxy].map((s) => new Promise<void>((ok) => s.close(() => ok())));
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((ok) => setTimeout(ok, graceMs).unref())]);
     for (const s of [this.ingest, this.proxy]) s.closeAllConnections();
+    closeIdleConnections();
     await Promise.all(closing);
   }
 }

@@ -5,9 +5,9 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { EXECUTE_API } from '../client/sigv4';
+import { NodeSha256 } from './node-sha256';
 
 export interface LocalCredential {
   readonly accessKeyId: string;
@@ -50,6 +50,8 @@ function formatAmzDate(ms: number): string {
 
 export class SigV4Verifier {
   private readonly credentials: ReadonlyMap<string, LocalCredential>;
+  // One signer per credential keeps smithy's derived-key cache warm.
+  private readonly signers = new Map<string, SignatureV4>();
 
   constructor(credentials: readonly LocalCredential[], private readonly region: string, private readonly service = EXECUTE_API) {
     this.credentials = new Map(credentials.map((c) => [c.accessKeyId, c]));
@@ -96,7 +98,11 @@ export class SigV4Verifier {
       if (value === undefined) return { ok: false, message: MISMATCH };
       headers[name] = value;
     }
-    const signer = new SignatureV4({ service, region, credentials: credential, sha256: Sha256, uriEscapePath: true, applyChecksum: false });
+    let signer = this.signers.get(accessKeyId);
+    if (!signer) {
+      signer = new SignatureV4({ service, region, credentials: credential, sha256: NodeSha256, uriEscapePath: true, applyChecksum: false });
+      this.signers.set(accessKeyId, signer);
+    }
     const expected = await signer.sign(
       { method: request.method, protocol: 'http:', hostname: headers.host ?? '', path: url.pathname, query, headers, body: request.body },
       { signingDate: new Date(signedAt) },

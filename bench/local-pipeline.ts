@@ -1,0 +1,123 @@
+/**
+ * The whole local pipeline under load: the relay runs as `relay local` in its own process; this
+ * process signs and sends. (1) throughput and latency with the sink's rate limits off; (2) a burst
+ * of 200 voice events to one channel with Discord-like limits on (5 requests / 2 s per webhook).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readPrivateKeyFile } from '../lib/client/keys';
+import { RelayClient } from '../lib/client/relay-client';
+import type { LocalSettings } from '../lib/local/local-settings';
+
+const root = join(__dirname, '..');
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly settings: LocalSettings;
+  readonly lines: string[];
+  readonly dir: string;
+}
+
+async function startRelay(args: string[]): Promise<Running> {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-bench-'));
+  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bin', 'relay.ts'), 'local', '--port', '0', '--config', join(root, 'config', 'relay.config.ts'), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let buffer = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    buffer += c.toString();
+    const parts = buffer.split('\n');
+    buffer = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  for (let i = 0; i < 600 && !lines.some((l) => l.startsWith('Ctrl-C stops.')); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!lines.some((l) => l.startsWith('Ctrl-C stops.'))) throw new Error(`relay local did not start:\n${lines.join('\n')}`);
+  const settings = JSON.parse(readFileSync(join(dir, '.relay', 'local.json'), 'utf8')) as LocalSettings;
+  return { child, settings, lines, dir };
+}
+
+async function stopRelay(r: Running): Promise<void> {
+  const exited = new Promise((resolve) => r.child.on('exit', resolve));
+  r.child.kill('SIGINT');
+  await exited;
+  rmSync(r.dir, { recursive: true, force: true });
+}
+
+function clientFor(r: Running, maxAttempts = 1): RelayClient {
+  const s = r.settings;
+  return new RelayClient({ url: s.url, kid: s.kid, privateKey: readPrivateKeyFile(join(r.dir, '.relay', 'keys', 'local.pem')), region: s.region, credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey }, maxAttempts });
+}
+
+function voiceJoin(guildId: string, i: number) {
+  return {
+    type: 'VOICE_STATE_UPDATE', guild: { id: guildId, name: 'Bench Guild' },
+    user: { id: String(400000000000000000n + BigInt(i)), name: `user${i}`, display_name: `User ${i}`, bot: false },
+    before: null, after: { channel_id: '222222222222222222', channel_name: 'General' }, at: new Date().toISOString(),
+  };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+export interface PipelineFigures {
+  readonly eventsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly events: number;
+  readonly failures: number;
+}
+
+/** Signed events through ingest → state machine → proxy → sink, `concurrency` in flight, sync (so latency includes delivery). */
+export async function benchThroughput(events = 3000, concurrency = 8): Promise<PipelineFigures> {
+  const relay = await startRelay(['--sink-rate-limit', 'off']);
+  try {
+    const client = clientFor(relay);
+    for (let i = 0; i < 100; i++) await client.sendSync(voiceJoin(relay.settings.guildId, i)); // warm up
+    const latencies: number[] = [];
+    let failures = 0;
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < events) {
+        const i = next++;
+        const t0 = performance.now();
+        const result = await client.sendSync(voiceJoin(relay.settings.guildId, i)).catch(() => undefined);
+        latencies.push(performance.now() - t0);
+        if (result?.status !== 'SUCCEEDED') failures++;
+      }
+    }));
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    return { eventsPerSecond: events / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), events, failures };
+  } finally {
+    await stopRelay(relay);
+  }
+}
+
+export interface BurstFigures {
+  readonly sent: number;
+  readonly accepted: number;
+  readonly posted: number;
+  readonly rateLimited: number;
+  readonly failed: number;
+  readonly drainSeconds: number;
+  readonly lost: number;
+}
+
+/** 200 voice events at once to one channel, asynchronously, with the sink's Discord-like limits and the definition's real backoff. */
+export async function benchBurst(events = 200, timeoutSeconds = 240): Promise<BurstFigures> {
+  const relay = await startRelay([]);
+  try {
+    const client = clientFor(relay, 5);
+    const started = performance.now();
+    const accepted = (await Promise.all(Array.from({ length: events }, (_, i) => client.send(voiceJoin(relay.settings.guildId, i)).then(() => 1, () => 0)))).reduce<number>((a, b) => a + b, 0);
+    const finished = () => relay.lines.filter((l) => l.startsWith('✓ delivered') || l.startsWith('✗ ')).length;
+    while (finished() < accepted && performance.now() - started < timeoutSeconds * 1000) await new Promise((r) => setTimeout(r, 200));
+    const drainSeconds = (performance.now() - started) / 1000;
+    const stats = (await (await fetch(`${relay.settings.url}/_sink/stats`)).json()) as { accepted: number; rateLimited: number };
+    const failed = relay.lines.filter((l) => l.startsWith('✗ failed')).length;
+    return { sent: events, accepted, posted: stats.accepted, rateLimited: stats.rateLimited, failed, drainSeconds, lost: events - stats.accepted };
+  } finally {
+    await stopRelay(relay);
+  }
+}
