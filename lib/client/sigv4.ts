@@ -26,6 +26,16 @@ export interface SignRequestInput {
   readonly sha256?: ChecksumConstructor;
 }
 
+/** A URL's query as the signer takes it: decoded, repeated keys as arrays. */
+export function queryOf(url: URL): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  for (const [k, v] of url.searchParams) {
+    const existing = query[k];
+    query[k] = existing === undefined ? v : [...[existing].flat(), v];
+  }
+  return query;
+}
+
 // Signers kept per credential and scope: each one caches its derived signing key for the day.
 const signers = new Map<string, SignatureV4>();
 
@@ -55,11 +65,7 @@ function signerFor(input: SignRequestInput): SignatureV4 {
 /** Returns the headers to send: the given ones plus `host`, `x-amz-date`, `authorization` and, for temporary credentials, `x-amz-security-token`. */
 export async function signRequest(input: SignRequestInput): Promise<Record<string, string>> {
   const signer = signerFor(input);
-  const query: Record<string, string | string[]> = {};
-  for (const [k, v] of input.url.searchParams) {
-    const existing = query[k];
-    query[k] = existing === undefined ? v : [...[existing].flat(), v];
-  }
+  const query = queryOf(input.url);
   const signed = await signer.sign(
     {
       method: input.method,

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { generateKeyFile, readPrivateKeyFile } from '../client/keys';
 import { signRequest } from '../client/sigv4';
-import { publicKeyToHex } from '../contracts/envelope';
+import { ENVELOPE_ID_PATTERN, publicKeyToHex } from '../contracts/envelope';
 import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../load-relay-config';
 import { RelayStack } from '../relay-stack';
 import { createHandler } from '../../lambda/verify/index';
@@ -258,7 +258,8 @@ export class LocalRelayServer {
     }
     const name = randomUUID();
     const executionArn = `${ctx.stateMachineArn.replace(':stateMachine:', ':express:')}:${name}:${randomUUID()}`;
-    const id = typeof (input as { id?: unknown })?.id === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test((input as { id: string }).id) ? (input as { id: string }).id : '(no id)';
+    const claimed = (input as { id?: unknown } | null)?.id;
+    const id = typeof claimed === 'string' && ENVELOPE_ID_PATTERN.test(claimed) ? claimed : '(no id)';
     if (route.subtype === 'StepFunctions-StartExecution') {
       const run = ctx.execute(input, id).finally(() => this.inflight.delete(run));
       this.inflight.add(run);

@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { EXECUTE_API } from '../client/sigv4';
+import { EXECUTE_API, queryOf } from '../client/sigv4';
 import { NodeSha256 } from './node-sha256';
 
 export interface LocalCredential {
@@ -87,11 +87,7 @@ export class SigV4Verifier {
 
     // Recompute over exactly the headers the caller signed, with the values received.
     const url = new URL(request.rawUrl, 'http://local');
-    const query: Record<string, string | string[]> = {};
-    for (const [k, v] of url.searchParams) {
-      const existing = query[k];
-      query[k] = existing === undefined ? v : [...[existing].flat(), v];
-    }
+    const query = queryOf(url);
     const headers: Record<string, string> = {};
     for (const name of signedHeaders) {
       const value = header(request.headers, name);
