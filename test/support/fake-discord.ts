@@ -1,0 +1,214 @@
+/**
+ * A fake Discord speaking the real gateway protocol (v10, JSON, no compression) and the one REST
+ * route a bot needs to find it (`GET /api/v10/gateway/bot`), so the unmodified discord.js client
+ * can connect: HELLO → IDENTIFY → READY → GUILD_CREATE (with voice states), heartbeats and ACKs,
+ * VOICE_STATE_UPDATE dispatches, RESUME with replay, RECONNECT and INVALID_SESSION.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface FakeChannel {
+  readonly id: string;
+  readonly name: string;
+}
+
+export interface FakeMember {
+  readonly id: string;
+  readonly username: string;
+  readonly globalName?: string;
+  readonly nick?: string;
+  readonly bot?: boolean;
+}
+
+export interface FakeGuild {
+  readonly id: string;
+  readonly name: string;
+  readonly voiceChannels: readonly FakeChannel[];
+  readonly members: readonly FakeMember[];
+}
+
+interface VoiceState {
+  channel_id: string | null;
+  self_mute: boolean;
+  self_deaf: boolean;
+  self_video: boolean;
+}
+
+interface Session {
+  readonly id: string;
+  seq: number;
+  /** Every dispatch sent in this session, for RESUME replay. */
+  readonly sent: Array<{ s: number; t: string; d: unknown }>;
+  socket?: WebSocket;
+}
+
+export const GATEWAY_INTENTS = { Guilds: 1 << 0, GuildVoiceStates: 1 << 7 } as const;
+
+export class FakeDiscord {
+  public readonly token = `fake.${randomBytes(12).toString('hex')}`;
+  /** IDENTIFY and RESUME payloads received, for assertions. */
+  public readonly identifies: Array<{ intents: number; token: string }> = [];
+  public readonly resumes: Array<{ session_id: string; seq: number }> = [];
+  public heartbeats = 0;
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly sessions = new Map<string, Session>();
+  private current?: Session;
+  private readonly voice = new Map<string, Map<string, VoiceState>>();
+  private url = '';
+
+  constructor(private readonly guilds: readonly FakeGuild[], private readonly heartbeatIntervalMs = 41_250) {
+    for (const g of guilds) this.voice.set(g.id, new Map());
+    this.server = createServer((req, res) => {
+      if (req.url?.startsWith('/api/v10/gateway/bot')) {
+        if (req.headers.authorization !== `Bot ${this.token}`) {
+          res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"401: Unauthorized","code":0}');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+          url: this.url.replace('http', 'ws'), shards: 1,
+          session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
+        }));
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"404: Not Found","code":0}');
+    });
+    this.wss = new WebSocketServer({ server: this.server });
+    this.wss.on('connection', (socket) => this.onConnection(socket));
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  /** The REST base discord.js should use (`rest.api`). */
+  get api(): string {
+    return `${this.url}/api`;
+  }
+
+  get connected(): boolean {
+    return this.current?.socket?.readyState === 1;
+  }
+
+  /** Puts a member in a channel before anyone connects (shown in GUILD_CREATE, never as an event). */
+  seedVoiceState(guildId: string, userId: string, channelId: string, state: Partial<VoiceState> = {}): void {
+    this.voice.get(guildId)!.set(userId, { channel_id: channelId, self_mute: false, self_deaf: false, self_video: false, ...state });
+  }
+
+  /** A member joins, leaves (channelId null), moves, or changes mute/deaf/video: dispatches VOICE_STATE_UPDATE. */
+  setVoiceState(guildId: string, userId: string, channelId: string | null, state: Partial<VoiceState> = {}): void {
+    const states = this.voice.get(guildId)!;
+    const previous = states.get(userId);
+    const next: VoiceState = { self_mute: false, self_deaf: false, self_video: false, ...previous, ...state, channel_id: channelId };
+    if (channelId === null) states.delete(userId);
+    else states.set(userId, next);
+    this.dispatch('VOICE_STATE_UPDATE', this.voiceStatePayload(guildId, userId, next));
+  }
+
+  /** Drops the connection without a close frame, as a network failure would. */
+  dropConnection(): void {
+    this.current?.socket?.terminate();
+  }
+
+  /** Asks the client to reconnect and resume (op 7). */
+  requestReconnect(): void {
+    this.current?.socket?.send(JSON.stringify({ op: 7, d: null }));
+  }
+
+  /** Dispatches an event only into the session's replay buffer, as if sent while the client was away. */
+  dispatchWhileAway(guildId: string, userId: string, channelId: string | null): void {
+    const states = this.voice.get(guildId)!;
+    const next: VoiceState = { self_mute: false, self_deaf: false, self_video: false, channel_id: channelId };
+    if (channelId === null) states.delete(userId);
+    else states.set(userId, next);
+    const session = this.current!;
+    session.seq += 1;
+    session.sent.push({ s: session.seq, t: 'VOICE_STATE_UPDATE', d: this.voiceStatePayload(guildId, userId, next) });
+  }
+
+  async stop(): Promise<void> {
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private member(guild: FakeGuild, userId: string) {
+    const m = guild.members.find((x) => x.id === userId);
+    if (!m) throw new Error(`no member ${userId} in ${guild.name}`);
+    return {
+      user: { id: m.id, username: m.username, global_name: m.globalName ?? null, discriminator: '0', avatar: null, bot: m.bot ?? false },
+      nick: m.nick ?? null, roles: [], joined_at: '2024-01-01T00:00:00.000Z', deaf: false, mute: false, flags: 0,
+    };
+  }
+
+  private voiceStatePayload(guildId: string, userId: string, state: VoiceState) {
+    const guild = this.guilds.find((g) => g.id === guildId)!;
+    return {
+      guild_id: guildId, user_id: userId, member: this.member(guild, userId), session_id: `voice-${userId}`,
+      deaf: false, mute: false, suppress: false, request_to_speak_timestamp: null, self_stream: false, ...state,
+    };
+  }
+
+  private guildCreate(guild: FakeGuild) {
+    return {
+      id: guild.id, name: guild.name, icon: null, owner_id: guild.members[0]?.id ?? '1', afk_channel_id: null, afk_timeout: 300,
+      verification_level: 0, default_message_notifications: 0, explicit_content_filter: 0, mfa_level: 0, premium_tier: 0,
+      system_channel_flags: 0, nsfw_level: 0, preferred_locale: 'en-US', features: [], emojis: [], stickers: [],
+      roles: [{ id: guild.id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
+      joined_at: '2024-01-01T00:00:00.000Z', large: false, unavailable: false, member_count: guild.members.length,
+      channels: guild.voiceChannels.map((c, i) => ({ id: c.id, type: 2, name: c.name, guild_id: guild.id, position: i, permission_overwrites: [], bitrate: 64000, user_limit: 0, parent_id: null })),
+      members: guild.members.map((m) => this.member(guild, m.id)),
+      voice_states: [...this.voice.get(guild.id)!.entries()].map(([userId, s]) => ({
+        user_id: userId, session_id: `voice-${userId}`, deaf: false, mute: false, suppress: false, request_to_speak_timestamp: null, self_stream: false, ...s,
+      })),
+      presences: [], threads: [], stage_instances: [], guild_scheduled_events: [], soundboard_sounds: [],
+    };
+  }
+
+  private dispatch(t: string, d: unknown, session: Session | undefined = this.current): void {
+    if (!session) return;
+    session.seq += 1;
+    session.sent.push({ s: session.seq, t, d });
+    if (session.socket?.readyState === 1) session.socket.send(JSON.stringify({ op: 0, t, s: session.seq, d }));
+  }
+
+  private onConnection(socket: WebSocket): void {
+    socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: this.heartbeatIntervalMs } }));
+    socket.on('message', (raw) => {
+      const { op, d } = JSON.parse(raw.toString()) as { op: number; d: any };
+      if (op === 1) {
+        this.heartbeats++;
+        socket.send(JSON.stringify({ op: 11 }));
+      } else if (op === 2) {
+        this.identifies.push({ intents: d.intents, token: d.token });
+        if (d.token !== this.token) return socket.close(4004, 'Authentication failed.');
+        const session: Session = { id: randomBytes(16).toString('hex'), seq: 0, sent: [], socket };
+        this.sessions.set(session.id, session);
+        this.current = session;
+        this.dispatch('READY', {
+          v: 10, user: { id: '900000000000000001', username: 'relay-bot', discriminator: '0', bot: true, avatar: null, global_name: null },
+          guilds: this.guilds.map((g) => ({ id: g.id, unavailable: true })), session_id: session.id,
+          resume_gateway_url: this.url.replace('http', 'ws'), application: { id: '900000000000000001', flags: 0 },
+        }, session);
+        // Only the intents asked for: GUILD_CREATE needs Guilds.
+        if (d.intents & GATEWAY_INTENTS.Guilds) for (const g of this.guilds) this.dispatch('GUILD_CREATE', this.guildCreate(g), session);
+      } else if (op === 6) {
+        this.resumes.push({ session_id: d.session_id, seq: d.seq });
+        const session = this.sessions.get(d.session_id);
+        if (!session || d.token !== this.token) {
+          socket.send(JSON.stringify({ op: 9, d: false }));
+          return;
+        }
+        session.socket = socket;
+        this.current = session;
+        for (const missed of session.sent.filter((e) => e.s > d.seq)) socket.send(JSON.stringify({ op: 0, ...missed }));
+        this.dispatch('RESUMED', {}, session);
+      }
+    });
+  }
+}
