@@ -2,16 +2,18 @@
 /**
  * `relay`: make a signing key, send events to a relay. Run `relay --help`.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EventType, type VoiceChannelRef, type VoiceStateUpdateEvent } from '../lib/contracts/events';
 import { KeyFileError, generateKeyFile, readPrivateKeyFile } from '../lib/client/keys';
 import { RelayClient, RelayClientError, type SyncResult } from '../lib/client/relay-client';
 import { RelayErrorCode } from '../lib/contracts/errors';
-import { LOCAL_SETTINGS_FILE, readLocalSettings, type LocalSettings } from '../lib/local/local-settings';
+import { LOCAL_SETTINGS_FILE, STATE_DIR, readLocalSettings, type LocalSettings } from '../lib/local/local-settings';
+import type { LogLevel } from '../lib/forwarder/logger';
 import type { RateLimit } from '../lib/local/discord-sink';
-import { LocalRelayServer } from '../lib/local/local-relay-server';
+import type { LocalRelayServer } from '../lib/local/local-relay-server';
 import { RelayConfigError } from '../lib/relay-config';
 
 export const ExitCode = {
@@ -30,6 +32,7 @@ const HELP = `relay — send signed events to a Discord Event Relay
 
 Usage:
   relay local [--port 8787] [--config <file>] [--sink-rate-limit <n>/<ms>|off] [--fast-retries]
+  relay forward [options]                          the Discord gateway bot (see below)
   relay keygen --kid <name> [--out <file>]
   relay send [<file>|-] [options]                 the event JSON from a file, or stdin
   relay send voice-join  --user <id> --channel <id> [options]
@@ -60,6 +63,19 @@ Event builder options:
   --bot                the user is a bot
 AWS credentials come from the standard chain (environment, profile/SSO, instance or container
 role), or from ${LOCAL_SETTINGS_FILE} for a local relay.
+
+Forward options (plus --url, --kid, --key-file, --region as for send):
+  --token-file <file>  the bot token (not readable by others)           [DISCORD_TOKEN]
+  --guild <id>         forward this guild only (repeatable)             [RELAY_GUILDS, comma-separated]
+                       default: the local relay's guildId, else every guild the bot is in
+  --include-bots       forward bots' voice changes too
+  --forward-updates    forward mute/deafen/stream/video changes too
+  --debounce-ms <n>    hold changes this long to drop flapping (default 3000)
+  --spool <file>       the durable queue (default .relay/forwarder/spool.db)
+  --health-port <n>    GET /healthz on 127.0.0.1:<n> (default 8788; off to disable)
+  --heartbeat-minutes <n>  heartbeat event interval (default 5; 0 to disable)
+  --name <name>        names this forwarder in heartbeats (default: the host name)
+  --log-level <level>  debug, info, warn or error (default info)
 
 Exit codes:
   0  accepted (async), delivered or ignored (--sync)
@@ -124,6 +140,31 @@ function buildVoiceEvent(builder: string, values: SendValues, local: Partial<Loc
   };
 }
 
+/** The client for --url/--kid/--key-file/--region, defaulting to the environment, then the local relay's settings. */
+function relayClientFrom(
+  values: { url?: string; kid?: string; 'key-file'?: string; region?: string },
+  local: Partial<LocalSettings>,
+  timeoutMs?: number,
+): RelayClient {
+  const url = values.url ?? process.env.RELAY_URL ?? local.url;
+  const kid = values.kid ?? process.env.RELAY_KID ?? local.kid;
+  const keyFile = values['key-file'] ?? process.env.RELAY_KEY_FILE ?? local.privateKeyFile;
+  if (!url) throw new ConfigError('no relay URL: pass --url (the IngestUrl stack output) or set RELAY_URL');
+  if (!kid) throw new ConfigError('no key id: pass --kid or set RELAY_KID');
+  if (!keyFile) throw new ConfigError('no private key: pass --key-file or set RELAY_KEY_FILE (make one with `relay keygen`)');
+  const privateKey = readPrivateKeyFile(keyFile);
+  // The local relay's generated credentials apply only to the local relay.
+  const useLocalCredentials = local.url !== undefined && url === local.url && local.accessKeyId && local.secretAccessKey;
+  return new RelayClient({
+    url,
+    kid,
+    privateKey,
+    region: values.region ?? (url === local.url ? local.region : undefined),
+    credentials: useLocalCredentials ? { accessKeyId: local.accessKeyId!, secretAccessKey: local.secretAccessKey! } : undefined,
+    timeoutMs,
+  });
+}
+
 function readEventSource(source: string): string {
   try {
     return readFileSync(source === '-' ? 0 : source, 'utf8');
@@ -173,25 +214,10 @@ async function send(argv: string[], out: (line: string) => void): Promise<number
     }
   }
 
-  const url = values.url ?? process.env.RELAY_URL ?? local.url;
-  const kid = values.kid ?? process.env.RELAY_KID ?? local.kid;
-  const keyFile = values['key-file'] ?? process.env.RELAY_KEY_FILE ?? local.privateKeyFile;
-  if (!url) throw new ConfigError('no relay URL: pass --url (the IngestUrl stack output) or set RELAY_URL');
-  if (!kid) throw new ConfigError('no key id: pass --kid or set RELAY_KID');
-  if (!keyFile) throw new ConfigError('no private key: pass --key-file or set RELAY_KEY_FILE (make one with `relay keygen`)');
-  const privateKey = readPrivateKeyFile(keyFile);
-  // The local relay's generated credentials apply only to the local relay.
-  const useLocalCredentials = local.url !== undefined && url === local.url && local.accessKeyId && local.secretAccessKey;
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new UsageError('--timeout must be a whole number of milliseconds');
-  const client = new RelayClient({
-    url,
-    kid,
-    privateKey,
-    region: values.region ?? (url === local.url ? local.region : undefined),
-    credentials: useLocalCredentials ? { accessKeyId: local.accessKeyId!, secretAccessKey: local.secretAccessKey! } : undefined,
-    timeoutMs: timeout,
-  });
+  const client = relayClientFrom(values, local, timeout);
+  const { kid } = client;
 
   if (values.sync) {
     const result = await client.sendSync(event, { id: values.id });
@@ -246,9 +272,11 @@ async function local(argv: string[], out: (line: string) => void): Promise<numbe
   if (positionals.length) throw new UsageError(`local takes no arguments, got: ${positionals.join(' ')}`);
   const port = values.port === undefined ? 8787 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
+  // Loaded on demand: the CDK app is heavy, and only `local` needs it.
+  const { LocalRelayServer: Server } = await import('../lib/local/local-relay-server');
   let server: LocalRelayServer;
   try {
-    server = await LocalRelayServer.start({
+    server = await Server.start({
       port, configPath: values.config, sinkRateLimit: parseRateLimit(values['sink-rate-limit']), retryPauseMs: values['fast-retries'] ? 50 : undefined, log: out,
     });
   } catch (error) {
@@ -279,6 +307,86 @@ async function local(argv: string[], out: (line: string) => void): Promise<numbe
   return ExitCode.Ok;
 }
 
+function readTokenFile(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    throw new ConfigError(`cannot read token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    const mode = fstatSync(fd).mode & 0o777;
+    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+      throw new ConfigError(`token file ${file} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${file}`);
+    }
+    return readFileSync(fd, 'utf8').trim();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function forward(argv: string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      url: { type: 'string' }, kid: { type: 'string' }, 'key-file': { type: 'string' }, region: { type: 'string' },
+      'token-file': { type: 'string' }, guild: { type: 'string', multiple: true }, 'include-bots': { type: 'boolean' },
+      'forward-updates': { type: 'boolean' }, 'debounce-ms': { type: 'string' }, spool: { type: 'string' },
+      'health-port': { type: 'string' }, 'heartbeat-minutes': { type: 'string' }, name: { type: 'string' },
+      'log-level': { type: 'string' }, 'discord-api': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+    strict: true, allowPositionals: true,
+  });
+  if (values.help) {
+    out(HELP);
+    return ExitCode.Ok;
+  }
+  if (positionals.length) throw new UsageError(`forward takes no arguments, got: ${positionals.join(' ')}`);
+  const whole = (name: string, v: string | undefined, fallback: number) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number`);
+    return n;
+  };
+  const level = values['log-level'] ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError('--log-level must be debug, info, warn or error');
+  const token = values['token-file'] ? readTokenFile(values['token-file']) : process.env.DISCORD_TOKEN;
+  if (!token) throw new ConfigError('no bot token: set DISCORD_TOKEN or pass --token-file (see the README: Create the Discord bot)');
+  // Loaded on demand: discord.js and node:sqlite are only for `forward`.
+  const [{ Forwarder }, { jsonLogger }, { Spool }] = await Promise.all([
+    import('../lib/forwarder/forwarder'), import('../lib/forwarder/logger'), import('../lib/forwarder/spool'),
+  ]);
+  const local = readLocal();
+  const client = relayClientFrom(values, local);
+  const guilds = values.guild ?? (process.env.RELAY_GUILDS ? process.env.RELAY_GUILDS.split(',').filter(Boolean) : local.guildId ? [local.guildId] : undefined);
+  const healthPort = values['health-port'] === 'off' ? undefined : whole('health-port', values['health-port'], 8788);
+  const spool = new Spool(values.spool ?? join(STATE_DIR, 'forwarder', 'spool.db'));
+  const log = jsonLogger(level as LogLevel, out);
+  const forwarder = new Forwarder({
+    token, sender: client, spool, allowedGuildIds: guilds, skipBots: !values['include-bots'], forwardUpdates: values['forward-updates'],
+    debounceMs: whole('debounce-ms', values['debounce-ms'], 3000), heartbeatMs: whole('heartbeat-minutes', values['heartbeat-minutes'], 5) * 60_000,
+    healthPort, name: values.name ?? hostname(), discordApi: values['discord-api'], log,
+  });
+  const stopped = new Promise<void>((resolveStop) => {
+    const stop = () => void forwarder.stop().finally(() => {
+      spool.close();
+      resolveStop();
+    });
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  try {
+    await forwarder.start();
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    if (e.code === 'TokenInvalid' || /401|Unauthorized|TOKEN_INVALID/i.test(e.message)) throw new ConfigError('Discord refused the bot token (401); check DISCORD_TOKEN or --token-file');
+    throw error;
+  }
+  log.info('health', { url: healthPort === undefined ? null : `http://127.0.0.1:${forwarder.healthPort}/healthz` });
+  await stopped;
+  return ExitCode.Ok;
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
   const [command, ...rest] = argv;
@@ -289,8 +397,9 @@ export async function main(argv: string[], out: (line: string) => void = console
     }
     if (command === 'keygen') return keygen(rest, out);
     if (command === 'local') return await local(rest, out);
+    if (command === 'forward') return await forward(rest, out);
     if (command === 'send') return await send(rest, out);
-    throw new UsageError(`unknown command "${command}"; use local, keygen or send`);
+    throw new UsageError(`unknown command "${command}"; use local, forward, keygen or send`);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err(`relay: ${(error as Error).message}\nRun \`relay --help\` for usage.`);

@@ -124,6 +124,11 @@ export class RelayClient {
     this.maxDelayMs = options.maxDelayMs ?? 20_000;
   }
 
+  /** The key id envelopes are signed under. */
+  get kid(): string {
+    return this.options.kid;
+  }
+
   /** Starts an execution; resolves with its ARN once the relay has accepted the event. */
   async send(event: unknown, options: SendOptions = {}): Promise<SendResult> {
     const { id, body, attempts } = await this.post(IngestRoute.Events, event, options);

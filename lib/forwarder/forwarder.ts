@@ -1,0 +1,296 @@
+/**
+ * `relay forward`: the long-running bot that is the relay's eyes on the Discord gateway.
+ *
+ *   gateway (discord.js, Guilds + GuildVoiceStates) → debounce → spool (node:sqlite) → RelayClient
+ *
+ * No false notices: the voice-state cache is primed from GUILD_CREATE before any event counts, and
+ * only VOICE_STATE_UPDATE dispatches produce events, so a restart, reconnect or RESUME never
+ * announces people who were already in a channel. Nothing accepted into the spool is lost or sent
+ * twice by us; ids are derived from the gateway dispatch so the relay can drop duplicates.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, Events, GatewayIntentBits, type GatewayDispatchPayload, type VoiceState } from 'discord.js';
+import { RelayClientError } from '../client/relay-client';
+import type { VoiceChannelRef } from '../contracts/events';
+import { jsonLogger, type Logger } from './logger';
+import type { Spool, SpooledEvent } from './spool';
+import { Debouncer, eventIdFor, toVoiceEvent, type NetChangeKind, type VoiceChange } from './voice-changes';
+
+/** What the forwarder sends through: RelayClient, or anything shaped like it. */
+export interface EventSender {
+  send(event: unknown, options: { id: string }): Promise<unknown>;
+}
+
+/** The heartbeat event type (the relay ignores types it has no route for). */
+export const FORWARDER_HEARTBEAT = 'FORWARDER_HEARTBEAT';
+
+export interface ForwarderOptions {
+  /** The bot token. Never logged. */
+  readonly token: string;
+  readonly sender: EventSender;
+  readonly spool: Spool;
+  /** @default - every guild the bot is in */
+  readonly allowedGuildIds?: readonly string[];
+  /** @default true */
+  readonly skipBots?: boolean;
+  /** Forward mute, deafen, stream and video changes too. @default false */
+  readonly forwardUpdates?: boolean;
+  /** @default 3000 */
+  readonly debounceMs?: number;
+  /** @default 300000 (5 minutes); 0 turns heartbeats off */
+  readonly heartbeatMs?: number;
+  /** Port for GET /healthz; 0 picks a free one. @default - no health server */
+  readonly healthPort?: number;
+  /** @default '127.0.0.1' */
+  readonly healthHost?: string;
+  /** Discord's REST base (tests point it at a fake). @default 'https://discord.com/api' */
+  readonly discordApi?: string;
+  /** Names this forwarder in heartbeats. @default 'forwarder' */
+  readonly name?: string;
+  /** Spool retry backoff. @default { baseMs: 1000, maxMs: 300000 } */
+  readonly retry?: { readonly baseMs: number; readonly maxMs: number };
+  /** @default JSON lines on stdout at info */
+  readonly log?: Logger;
+}
+
+export interface HealthReport {
+  readonly status: 'ok' | 'degraded' | 'disconnected';
+  readonly gateway: { readonly connected: boolean; readonly pingMs: number | null };
+  readonly guilds: number;
+  readonly spool: { readonly depth: number; readonly capacity: number; readonly oldestAgeSeconds: number | null; readonly dead: number };
+  readonly lastDelivery: string | null;
+  readonly lastError: { readonly at: string; readonly message: string } | null;
+  readonly uptimeSeconds: number;
+}
+
+export class Forwarder {
+  private readonly client: Client;
+  private readonly log: Logger;
+  private readonly debouncer: Debouncer;
+  private readonly allowed?: ReadonlySet<string>;
+  private readonly startedAt = Date.now();
+  private gatewaySessionId = 'none';
+  private readonly lastSeq = new Map<string, number>();
+  private connected = false;
+  private running = false;
+  private lastDelivery: Date | null = null;
+  private lastError: { at: Date; message: string } | null = null;
+  private wake: () => void = () => undefined;
+  private loop?: Promise<void>;
+  private heartbeat?: NodeJS.Timeout;
+  private expiry?: NodeJS.Timeout;
+  private health?: Server;
+  private spoolFullWarned = false;
+
+  constructor(private readonly options: ForwarderOptions) {
+    this.log = options.log ?? jsonLogger();
+    this.allowed = options.allowedGuildIds?.length ? new Set(options.allowedGuildIds) : undefined;
+    this.debouncer = new Debouncer(options.debounceMs ?? 3000, (change, kind) => this.onNetChange(change, kind));
+    // Exactly the intents needed: guild data (names, channels) and voice states.
+    this.client = new Client({
+      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates],
+      rest: options.discordApi ? { api: options.discordApi } : {},
+    });
+    this.client.on(Events.Raw, (packet: GatewayDispatchPayload & { s?: number }) => {
+      if (packet.t === 'READY') this.gatewaySessionId = packet.d.session_id;
+      // The sequence number names the dispatch; the VoiceStateUpdate handler runs right after this.
+      if (packet.t === 'VOICE_STATE_UPDATE' && typeof packet.s === 'number') this.lastSeq.set(`${packet.d.guild_id}:${packet.d.user_id}`, packet.s);
+    });
+    this.client.on(Events.VoiceStateUpdate, (before, after) => this.onVoiceStateUpdate(before, after));
+    this.client.on(Events.ShardReady, () => this.setConnected(true, 'gateway ready'));
+    this.client.on(Events.ShardResume, (_id, replayed) => this.setConnected(true, 'gateway resumed', { replayed }));
+    this.client.on(Events.ShardDisconnect, (event) => this.setConnected(false, 'gateway disconnected', { code: event.code }));
+    this.client.on(Events.ShardReconnecting, () => this.setConnected(false, 'gateway reconnecting'));
+    this.client.on(Events.Error, (error) => this.log.error('gateway error', { error: error.message }));
+  }
+
+  /** Connects to the gateway and starts delivering; resolves once the guilds are loaded. */
+  async start(): Promise<void> {
+    this.running = true;
+    this.loop = this.deliveryLoop();
+    if (this.options.healthPort !== undefined) await this.startHealth(this.options.healthPort);
+    const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
+    await this.client.login(this.options.token);
+    await ready;
+    const guilds = [...this.client.guilds.cache.values()];
+    this.log.info('forwarding', {
+      guilds: guilds.map((g) => ({ id: g.id, forwarded: !this.allowed || this.allowed.has(g.id), inVoice: g.voiceStates.cache.filter((v) => v.channelId !== null).size })),
+      spoolDepth: this.options.spool.depth(),
+    });
+    const heartbeatMs = this.options.heartbeatMs ?? 300_000;
+    if (heartbeatMs > 0) this.heartbeat = setInterval(() => void this.sendHeartbeat(), heartbeatMs);
+    this.expiry = setInterval(() => this.expireSpool(), 60_000);
+    this.expireSpool();
+  }
+
+  /**
+   * Graceful stop: held debounced changes go to the spool, the send in flight gets up to `graceMs`,
+   * and everything not yet accepted stays queued for the next start.
+   */
+  async stop(graceMs = 3000): Promise<void> {
+    this.running = false;
+    clearInterval(this.heartbeat);
+    clearInterval(this.expiry);
+    this.debouncer.flushAll();
+    this.wake();
+    await this.client.destroy();
+    await Promise.race([this.loop, new Promise((r) => setTimeout(r, graceMs).unref())]);
+    await new Promise<void>((resolve) => (this.health ? this.health.close(() => resolve()) : resolve()));
+    this.log.info('stopped', { spoolDepth: this.options.spool.depth() });
+  }
+
+  /** Port of the health server, once started. */
+  get healthPort(): number | undefined {
+    return (this.health?.address() as AddressInfo | null)?.port;
+  }
+
+  healthReport(now = Date.now()): HealthReport {
+    const spool = this.options.spool;
+    const oldest = spool.oldestCreatedAt();
+    const failing = this.lastError !== null && (this.lastDelivery === null || this.lastError.at > this.lastDelivery);
+    return {
+      status: !this.connected ? 'disconnected' : failing && spool.depth() > 0 ? 'degraded' : 'ok',
+      gateway: { connected: this.connected, pingMs: this.client.ws.ping >= 0 ? this.client.ws.ping : null },
+      guilds: this.client.guilds.cache.size,
+      spool: { depth: spool.depth(), capacity: spool.capacity, oldestAgeSeconds: oldest === undefined ? null : Math.round((now - oldest) / 1000), dead: spool.deadCount() },
+      lastDelivery: this.lastDelivery?.toISOString() ?? null,
+      lastError: this.lastError && { at: this.lastError.at.toISOString(), message: this.lastError.message },
+      uptimeSeconds: Math.round((now - this.startedAt) / 1000),
+    };
+  }
+
+  private setConnected(connected: boolean, msg: string, fields: Record<string, unknown> = {}): void {
+    this.connected = connected;
+    this.log[connected ? 'info' : 'warn'](msg, fields);
+  }
+
+  private channelRef(state: VoiceState): VoiceChannelRef | null {
+    if (!state.channelId) return null;
+    return { channel_id: state.channelId, channel_name: state.channel?.name ?? state.channelId };
+  }
+
+  private onVoiceStateUpdate(before: VoiceState, after: VoiceState): void {
+    const guild = after.guild;
+    if (this.allowed && !this.allowed.has(guild.id)) return;
+    const member = after.member ?? before.member;
+    const user = member?.user;
+    if ((this.options.skipBots ?? true) && user?.bot) return;
+    const key = `${guild.id}:${after.id}`;
+    this.debouncer.push({
+      guildId: guild.id,
+      guildName: guild.name,
+      userId: after.id,
+      userName: user?.username ?? after.id,
+      displayName: member?.displayName ?? user?.username ?? after.id,
+      bot: user?.bot ?? false,
+      before: this.channelRef(before),
+      after: this.channelRef(after),
+      at: new Date(),
+      gatewaySessionId: this.gatewaySessionId,
+      seq: this.lastSeq.get(key) ?? 0,
+    });
+  }
+
+  private onNetChange(change: VoiceChange, kind: NetChangeKind): void {
+    if (kind === 'none') {
+      this.log.debug('no net change after debounce', { guild: change.guildId, user: change.userId });
+      return;
+    }
+    if (kind === 'update' && !this.options.forwardUpdates) return;
+    const id = eventIdFor(change);
+    const { added, dropped } = this.options.spool.add(id, JSON.stringify(toVoiceEvent(change)));
+    if (!added) this.log.info('already queued', { id });
+    if (dropped > 0) this.log.error('spool full: dropped the oldest events', { dropped, capacity: this.options.spool.capacity });
+    const depth = this.options.spool.depth();
+    if (depth >= 0.8 * this.options.spool.capacity && !this.spoolFullWarned) {
+      this.spoolFullWarned = true;
+      this.log.warn('spool over 80% full: the relay is not accepting events', { depth, capacity: this.options.spool.capacity });
+    } else if (depth < 0.5 * this.options.spool.capacity) {
+      this.spoolFullWarned = false;
+    }
+    this.log.info('queued', { id, kind });
+    this.wake();
+  }
+
+  private waitForWork(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Sends the spool head, in order; a failure holds the line (order matters) until its backoff ends. */
+  private async deliveryLoop(): Promise<void> {
+    while (this.running) {
+      const head = this.options.spool.head();
+      if (!head) {
+        await this.waitForWork();
+        continue;
+      }
+      const wait = head.nextAttemptAt - Date.now();
+      if (wait > 0) {
+        await this.waitForWork(wait);
+        continue;
+      }
+      await this.deliver(head);
+    }
+  }
+
+  private async deliver(event: SpooledEvent): Promise<void> {
+    try {
+      await this.options.sender.send(event.payload, { id: event.id });
+      this.options.spool.remove(event.id);
+      this.lastDelivery = new Date();
+      this.log.info('delivered', { id: event.id, attempts: event.attempts + 1 });
+    } catch (error) {
+      const e = error as Error;
+      this.lastError = { at: new Date(), message: e.message.split('\n')[0] };
+      if (error instanceof RelayClientError && (error.kind === 'rejected' || error.kind === 'invalid')) {
+        // The relay will never take this event: keep it aside, let the rest through.
+        this.options.spool.bury(event.id, e.message);
+        this.log.error('relay refused the event; moved to dead letters', { id: event.id, status: error.status, error: this.lastError.message });
+        return;
+      }
+      const retry = this.options.retry ?? { baseMs: 1000, maxMs: 300_000 };
+      const delay = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.min(event.attempts, 20)) * (0.5 + Math.random() / 2);
+      this.options.spool.markFailed(event.id, this.lastError.message, Date.now() + delay);
+      const level = error instanceof RelayClientError && error.kind === 'forbidden' ? 'error' : 'warn';
+      this.log[level]('delivery failed; kept in the spool', { id: event.id, attempts: event.attempts + 1, retryInMs: Math.round(delay), error: this.lastError.message });
+    }
+  }
+
+  private async sendHeartbeat(): Promise<void> {
+    const name = (this.options.name ?? 'forwarder').replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40);
+    const at = new Date();
+    try {
+      await this.options.sender.send(
+        { type: FORWARDER_HEARTBEAT, forwarder: name, at: at.toISOString(), guilds: this.client.guilds.cache.size, gateway_connected: this.connected, spool_depth: this.options.spool.depth() },
+        { id: `hb:${name}:${at.getTime()}` },
+      );
+      this.log.debug('heartbeat sent');
+    } catch (error) {
+      this.log.warn('heartbeat not sent', { error: (error as Error).message.split('\n')[0] });
+    }
+  }
+
+  private expireSpool(): void {
+    const expired = this.options.spool.expire();
+    if (expired > 0) this.log.warn('dropped events older than the spool keeps', { expired });
+  }
+
+  private async startHealth(port: number): Promise<void> {
+    this.health = createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/healthz') {
+        const report = this.healthReport();
+        res.writeHead(report.status === 'disconnected' ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+    });
+    await new Promise<void>((resolve) => this.health!.listen(port, this.options.healthHost ?? '127.0.0.1', resolve));
+  }
+}
