@@ -108,6 +108,8 @@ export class Forwarder {
   /** Connects to the gateway and starts delivering; resolves once the guilds are loaded. */
   async start(): Promise<void> {
     this.running = true;
+    // Events left from an earlier run go out first, even before the gateway is up.
+    this.log.info('starting', { spoolDepth: this.options.spool.depth(), spool: this.options.spool.file });
     this.loop = this.deliveryLoop();
     if (this.options.healthPort !== undefined) await this.startHealth(this.options.healthPort);
     const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));

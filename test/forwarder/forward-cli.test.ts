@@ -1,0 +1,113 @@
+/** `relay forward` as a real process: spool survives kill -9; a restart delivers it, once, in order. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { FakeDiscord } from '../support/fake-discord';
+import { FakeIngest } from '../support/fake-ingest';
+import { KEY } from '../support/fixtures';
+
+const root = join(__dirname, '..', '..');
+// tsx's package entry is its loader; as a URL, so it resolves from any working directory.
+const TSX_LOADER = pathToFileURL(require.resolve('tsx', { paths: [root] })).href;
+const GUILD = '111111111111111111';
+const GENERAL = '222222222222222222';
+const GAMING = '333333333333333333';
+const members = ['444444444444444444', '555555555555555555', '666666666666666666'];
+
+const work = mkdtempSync(join(tmpdir(), 'relay-forward-'));
+const keyFile = join(work, 'key.pem');
+writeFileSync(keyFile, KEY.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
+const discord = new FakeDiscord([{ id: GUILD, name: 'Guild', voiceChannels: [{ id: GENERAL, name: 'General' }, { id: GAMING, name: 'Gaming' }], members: members.map((id, i) => ({ id, username: `user${i}` })) }], 1000);
+const ingest = new FakeIngest();
+let ingestUrl: string;
+
+beforeAll(async () => {
+  await discord.start();
+  ingestUrl = await ingest.start();
+});
+afterAll(async () => {
+  await discord.stop();
+  await ingest.stop();
+});
+
+interface Running {
+  child: ChildProcess;
+  lines: Array<Record<string, unknown>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startForwarder(): Running {
+  // One process (node with tsx's loader), so that SIGKILL reaches the forwarder itself and not a launcher.
+  const child = spawn(process.execPath, [
+    '--import', TSX_LOADER, join(root, 'bin', 'relay.ts'), 'forward', '--url', ingestUrl, '--kid', KEY.kid, '--key-file', keyFile, '--region', 'eu-west-1',
+    '--spool', join(work, 'spool.db'), '--health-port', '0', '--heartbeat-minutes', '0', '--debounce-ms', '100', '--discord-api', discord.api, '--guild', GUILD,
+  ], {
+    cwd: work,
+    env: { PATH: process.env.PATH ?? '', HOME: work, DISCORD_TOKEN: discord.token, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_EC2_METADATA_DISABLED: 'true' },
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  let buffer = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    buffer += c.toString();
+    const parts = buffer.split('\n');
+    buffer = parts.pop() ?? '';
+    for (const p of parts) if (p.startsWith('{')) lines.push(JSON.parse(p) as Record<string, unknown>);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, lines, exited };
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  for (const start = Date.now(); !(await check()); ) {
+    if (Date.now() - start > ms) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const healthUrl = (r: Running) => r.lines.find((l) => l.msg === 'health')?.url as string | undefined;
+const health = async (r: Running) => (await (await fetch(healthUrl(r)!)).json()) as { spool: { depth: number }; gateway: { connected: boolean } };
+
+it('delivers what was spooled before a kill -9, once each and in order, after a restart; announces nobody already in a channel', async () => {
+  ingest.setFallback({ status: 503, body: { message: 'Service Unavailable' } });
+  const first = startForwarder();
+  try {
+    await until(() => healthUrl(first) !== undefined);
+    for (const [i, id] of members.entries()) {
+      discord.setVoiceState(GUILD, id, i === 1 ? GAMING : GENERAL);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await until(async () => (await health(first)).spool.depth === 3);
+  } finally {
+    first.child.kill('SIGKILL');
+  }
+  expect((await first.exited).signal).toBe('SIGKILL');
+  // A retry the dead process had already put on the wire may still land: let it, while the relay still refuses.
+  await new Promise((r) => setTimeout(r, 500));
+  // Head-of-line, to keep order: only the oldest was tried while the relay was down.
+  const attempted = [...new Set(ingest.envelopes().map((e) => e.id as string))];
+  expect(attempted).toHaveLength(1);
+
+  ingest.script();
+  ingest.setFallback({ status: 200, body: { executionArn: 'arn:aws:states:eu-west-1:123456789012:express:Relay:x' } });
+  const second = startForwarder();
+  try {
+    await until(() => ingest.requests.length >= 3);
+    await until(async () => healthUrl(second) !== undefined && (await health(second)).spool.depth === 0);
+    await new Promise((r) => setTimeout(r, 500));
+    const delivered = ingest.envelopes().map((e) => ({ id: e.id as string, after: JSON.parse(e.payload as string).after.channel_id as string }));
+    // The order they happened in; each once; nothing new for the people still sitting in channels.
+    expect(delivered).toHaveLength(3);
+    expect(new Set(delivered.map((d) => d.id)).size).toBe(3);
+    expect(delivered[0].id).toBe(attempted[0]);
+    expect(delivered.map((d) => d.after)).toEqual([GENERAL, GAMING, GENERAL]);
+    expect(second.lines.find((l) => l.msg === 'starting')).toMatchObject({ spoolDepth: 3 });
+    expect(second.lines.find((l) => l.msg === 'forwarding')).toMatchObject({ guilds: [{ id: GUILD, forwarded: true, inVoice: 3 }] });
+  } finally {
+    second.child.kill('SIGINT');
+    await second.exited;
+  }
+  expect((await second.exited).code).toBe(0);
+  expect(second.lines.at(-1)).toMatchObject({ msg: 'stopped', spoolDepth: 0 });
+}, 60_000);
