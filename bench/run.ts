@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { signRequest } from '../lib/client/sigv4';
+import { benchForwarder } from './forwarder';
 import { benchBurst, benchThroughput } from './local-pipeline';
 import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope, signingString, verifyEnvelopeSignature, type Envelope } from '../lib/contracts/envelope';
 
@@ -98,10 +99,21 @@ async function benchLocalPipeline(): Promise<void> {
   report('  drain time / events lost', `${b.drainSeconds.toFixed(1)} s / ${b.lost}`, '0 lost');
 }
 
+async function benchForwarderProcess(): Promise<void> {
+  // What users run: the compiled CLI, rebuilt so it matches the source.
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  const plain = await benchForwarder();
+  const tuned = await benchForwarder(1000, ['--max-semi-space-size=2']);
+  report('forwarder RSS once connected (node defaults)', `${plain.rssConnectedMb.toFixed(1)} MB`, '≤ 100 MB');
+  report('  with --max-semi-space-size=2 (README unit)', `${tuned.rssConnectedMb.toFixed(1)} MB; ${tuned.rssAfterLoadMb.toFixed(1)} MB after 1000 events`, '≤ 100 MB');
+  report('forwarder CPU per forwarded event', `${plain.cpuMsPerEvent.toFixed(2)} ms (${tuned.cpuMsPerEvent.toFixed(2)} tuned)`, 'reference');
+}
+
 async function main(): Promise<void> {
   benchVerify();
   await benchClientSigning();
   benchSynth();
+  await benchForwarderProcess();
   if (!process.argv.includes('--quick')) await benchLocalPipeline();
   printReport();
 }

@@ -10,7 +10,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Client, Events, GatewayIntentBits, type GatewayDispatchPayload, type VoiceState } from 'discord.js';
+import { Client, Events, GatewayIntentBits, Options, type GatewayDispatchPayload, type VoiceState } from 'discord.js';
 import { RelayClientError } from '../client/relay-client';
 import type { VoiceChannelRef } from '../contracts/events';
 import { jsonLogger, type Logger } from './logger';
@@ -91,6 +91,17 @@ export class Forwarder {
     this.client = new Client({
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates],
       rest: options.discordApi ? { api: options.discordApi } : {},
+      // Only guilds, channels and voice states matter. Members: those in voice (their names are
+      // needed when they move or leave) plus a few recent ones, however large the guild.
+      makeCache: Options.cacheWithLimits({
+        ...Options.DefaultMakeCacheSettings,
+        MessageManager: 0, PresenceManager: 0, ReactionManager: 0, ReactionUserManager: 0, ThreadManager: 0, ThreadMemberManager: 0,
+        GuildEmojiManager: 0, GuildStickerManager: 0, GuildScheduledEventManager: 0, StageInstanceManager: 0, GuildInviteManager: 0,
+        GuildBanManager: 0, ApplicationCommandManager: 0, AutoModerationRuleManager: 0, BaseGuildEmojiManager: 0, GuildForumThreadManager: 0,
+        GuildTextThreadManager: 0, GuildMessageManager: 0, DMMessageManager: 0,
+        GuildMemberManager: { maxSize: 200, keepOverLimit: (member) => member.voice.channelId !== null },
+        UserManager: { maxSize: 200, keepOverLimit: (user) => user.id === user.client.user?.id },
+      }),
     });
     this.client.on(Events.Raw, (packet: GatewayDispatchPayload & { s?: number }) => {
       if (packet.t === 'READY') this.gatewaySessionId = packet.d.session_id;
