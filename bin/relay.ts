@@ -2,12 +2,12 @@
 /**
  * `relay`: make a signing key, send events to a relay. Run `relay --help`.
  */
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EventType, type VoiceChannelRef, type VoiceStateUpdateEvent } from '../lib/contracts/events';
-import { KeyFileError, generateKeyFile, readPrivateKeyFile } from '../lib/client/keys';
+import { KeyFileError, generateKeyFile, readPrivateKeyFile, readSecretFile } from '../lib/client/keys';
 import { RelayClient, RelayClientError, type SyncResult } from '../lib/client/relay-client';
 import { RelayErrorCode } from '../lib/contracts/errors';
 import { LOCAL_SETTINGS_FILE, STATE_DIR, readLocalSettings, type LocalSettings } from '../lib/local/local-settings';
@@ -307,24 +307,6 @@ async function local(argv: string[], out: (line: string) => void): Promise<numbe
   return ExitCode.Ok;
 }
 
-function readTokenFile(file: string): string {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (error) {
-    throw new ConfigError(`cannot read token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  try {
-    const mode = fstatSync(fd).mode & 0o777;
-    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      throw new ConfigError(`token file ${file} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${file}`);
-    }
-    return readFileSync(fd, 'utf8').trim();
-  } finally {
-    closeSync(fd);
-  }
-}
-
 async function forward(argv: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -350,7 +332,7 @@ async function forward(argv: string[], out: (line: string) => void): Promise<num
   };
   const level = values['log-level'] ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError('--log-level must be debug, info, warn or error');
-  const token = values['token-file'] ? readTokenFile(values['token-file']) : process.env.DISCORD_TOKEN;
+  const token = values['token-file'] ? readSecretFile(values['token-file'], 'token file').toString('utf8').trim() : process.env.DISCORD_TOKEN;
   if (!token) throw new ConfigError('no bot token: set DISCORD_TOKEN or pass --token-file (see the README: Create the Discord bot)');
   // Loaded on demand: discord.js and node:sqlite are only for `forward`.
   const [{ Forwarder }, { jsonLogger }, { Spool }] = await Promise.all([

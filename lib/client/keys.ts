@@ -54,21 +54,26 @@ export function parsePrivateKey(pem: string | Buffer, source = 'the private key'
   return key;
 }
 
-/** Reads a private key file, refusing one that others can read. */
-export function readPrivateKeyFile(file: string): KeyObject {
+/** Reads a secret file (key, token), refusing one that others can read, as ssh does. */
+export function readSecretFile(file: string, what: string): Buffer {
   let fd: number;
   try {
     fd = openSync(file, 'r');
   } catch (error) {
-    throw new KeyFileError(`cannot read key file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new KeyFileError(`cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   try {
     const mode = fstatSync(fd).mode & 0o777;
     if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      throw new KeyFileError(`key file ${file} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${file}`);
+      throw new KeyFileError(`${what} ${file} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${file}`);
     }
-    return parsePrivateKey(readFileSync(fd), `key file ${file}`);
+    return readFileSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Reads a private key file, refusing one that others can read. */
+export function readPrivateKeyFile(file: string): KeyObject {
+  return parsePrivateKey(readSecretFile(file, 'key file'), `key file ${file}`);
 }
