@@ -187,7 +187,9 @@ export function validateRelayConfig(input: unknown, source?: string): ResolvedRe
           }
         } catch (e) {
           if (!(e instanceof TemplateSyntaxError)) throw e;
-          add(`${at}.template`, e.message.split(';')[0], e.message.split('; ')[1] ?? 'fix the placeholder');
+          // TemplateSyntaxError messages read "<problem>; <fix>".
+          const [problem, fix = 'fix the placeholder'] = e.message.split('; ');
+          add(`${at}.template`, problem, fix);
         }
       }
       routes.push(r as unknown as RouteConfig);

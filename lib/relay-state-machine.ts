@@ -11,7 +11,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
 import { RelayErrorCode, VERIFY_REJECTION_CODES } from './contracts/errors';
-import { parseTemplate, renderTemplate, type TemplatePart } from './contracts/template';
+import { parseTemplate, type TemplatePart } from './contracts/template';
 import type { RouteConfig } from './relay-config';
 import { WebhookProxyApi } from './webhook-proxy-api';
 
@@ -61,11 +61,10 @@ const TEXT_PATH = '$.text';
  * the Verify step produced, so user text is data and never part of the format string.
  */
 export function contentParameter(parts: readonly TemplatePart[]): { 'content.$': string } | { content: string } {
-  const fields = parts.filter((p): p is { field: never } => 'field' in p);
-  if (fields.length === 0) return { content: renderTemplate(parts, {} as never) };
+  const args = parts.flatMap((p) => ('field' in p ? [`${TEXT_PATH}.${p.field}`] : []));
+  if (args.length === 0) return { content: parts.map((p) => ('text' in p ? p.text : '')).join('') };
   // In intrinsic string literals `'`, `{`, `}` and `\` are reserved and escaped with `\`.
   const format = parts.map((p) => ('field' in p ? '{}' : p.text.replace(/['{}\\]/g, '\\$&'))).join('');
-  const args = parts.flatMap((p) => ('field' in p ? [`${TEXT_PATH}.${p.field}`] : []));
   return { 'content.$': `States.Format('${format}', ${args.join(', ')})` };
 }
 

@@ -215,7 +215,8 @@ export class RelayClient {
   private forbiddenMessage(credentials: AwsCredentialIdentity, body: string): string {
     let reason = body;
     try {
-      reason = (JSON.parse(body) as { message?: string; Message?: string }).message ?? (JSON.parse(body) as { Message?: string }).Message ?? body;
+      const parsed = JSON.parse(body) as { message?: string; Message?: string };
+      reason = parsed.message ?? parsed.Message ?? body;
     } catch {
       // not JSON: keep the text
     }
