@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /** The CDK app: one RelayStack built from the validated config (`-c config=<file>` to choose it). */
 import { App } from 'aws-cdk-lib';
-import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../lib/load-relay-config';
-import { RelayConfigError } from '../lib/relay-config';
-import { RelayStack } from '../lib/relay-stack';
+import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../lib/config/load';
+import { RelayConfigError } from '../lib/config/relay-config';
+import { RelayStack } from '../lib/infra/relay-stack';
 
 const app = new App();
 const configPath: string = app.node.tryGetContext('config') ?? process.env.RELAY_CONFIG ?? DEFAULT_CONFIG_PATH;

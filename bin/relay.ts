@@ -14,7 +14,7 @@ import { LOCAL_SETTINGS_FILE, STATE_DIR, readLocalSettings, type LocalSettings }
 import type { LogLevel } from '../lib/forwarder/logger';
 import type { RateLimit } from '../lib/local/discord-sink';
 import type { LocalRelayServer } from '../lib/local/local-relay-server';
-import { RelayConfigError } from '../lib/relay-config';
+import { RelayConfigError } from '../lib/config/relay-config';
 
 export const ExitCode = {
   Ok: 0,

@@ -11,7 +11,7 @@
  *
  * Use another file with `npx cdk deploy -c config=path/to/file.ts` (or .json).
  */
-import type { RelayConfig } from '../lib/relay-config';
+import type { RelayConfig } from '../lib/config/relay-config';
 
 const config: RelayConfig = {
   stackName: 'DiscordEventRelay',

@@ -11,3 +11,24 @@ export function findUp(file: string, from: string = __dirname): string {
     if (dirname(dir) === dir) throw new Error(`${file} not found in ${from} or any folder above it`);
   }
 }
+
+/**
+ * The project's root folder: where package-lock.json is. From `lib/` and from `dist/lib/` alike
+ * (`dist/` holds a copy of package.json, never the lockfile).
+ */
+export function projectRoot(from: string = __dirname): string {
+  return dirname(findUp('package-lock.json', from));
+}
+
+/**
+ * A Lambda entry file, `lambda/<name>/index.ts`, found from the project root so that the CDK app
+ * synthesizes the same way from the sources (tsx) and from the build (`dist/`, as `npx relay local`
+ * runs). The built `.js` is used only where the sources are absent.
+ */
+export function lambdaEntry(name: string, from: string = __dirname): string {
+  const source = join(projectRoot(from), 'lambda', name, 'index.ts');
+  if (existsSync(source)) return source;
+  const built = join(projectRoot(from), 'dist', 'lambda', name, 'index.js');
+  if (existsSync(built)) return built;
+  throw new Error(`the ${name} Lambda's entry is missing: neither ${source} nor ${built} exists. Run \`npm ci\` in the project folder`);
+}

@@ -15,9 +15,9 @@ import { App } from 'aws-cdk-lib';
 import { generateKeyFile, readPrivateKeyFile } from '../client/keys';
 import { signRequest } from '../client/sigv4';
 import { ENVELOPE_ID_PATTERN, publicKeyToHex } from '../contracts/envelope';
-import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../load-relay-config';
-import { RelayStack } from '../relay-stack';
-import { createHandler } from '../../lambda/verify/index';
+import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../config/load';
+import { RelayStack } from '../infra/relay-stack';
+import { createHandler } from '../verify/handler';
 import { DISCORD_WEBHOOK_RATE_LIMIT, DiscordSink, type RateLimit } from './discord-sink';
 import {
   LOCAL_KID, LOCAL_REGION, STATE_DIR, generateLocalCredentials, readLocalSettings, writeLocalSettings, type LocalSettings,

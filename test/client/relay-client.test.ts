@@ -2,7 +2,7 @@ import { RelayClient, RelayClientError, parseRetryAfter, type RelayClientOptions
 import { RelayErrorCode } from '../../lib/contracts/errors';
 import { EventKind } from '../../lib/contracts/events';
 import { MAX_PAYLOAD_BYTES, type Envelope } from '../../lib/contracts/envelope';
-import { loadVerifyConfig, verifyEnvelope } from '../../lambda/verify/index';
+import { loadVerifyConfig, verifyEnvelope } from '../../lib/verify/handler';
 import { VerifyEnv } from '../../lib/contracts/env';
 import { FakeIngest } from '../support/fake-ingest';
 import { GUILD_ID, KEY, voiceEvent } from '../support/fixtures';

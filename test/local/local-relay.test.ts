@@ -13,7 +13,7 @@ import { RelayClient } from '../../lib/client/relay-client';
 import { signRequest } from '../../lib/client/sigv4';
 import { MAX_PAYLOAD_BYTES } from '../../lib/contracts/envelope';
 import { RelayErrorCode } from '../../lib/contracts/errors';
-import { DEFAULT_USER_AGENT } from '../../lib/relay-stack';
+import { DEFAULT_USER_AGENT } from '../../lib/infra/relay-stack';
 import { LocalRelayServer } from '../../lib/local/local-relay-server';
 import { newKey, signed, voiceEvent } from '../support/fixtures';
 

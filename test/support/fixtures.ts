@@ -6,8 +6,8 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope, type Envelope } from '../../lib/contracts/envelope';
 import { EventType, type VoiceStateUpdateEvent } from '../../lib/contracts/events';
-import { validateRelayConfig, type RelayConfig } from '../../lib/relay-config';
-import { RelayStack } from '../../lib/relay-stack';
+import { validateRelayConfig, type RelayConfig } from '../../lib/config/relay-config';
+import { RelayStack } from '../../lib/infra/relay-stack';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';

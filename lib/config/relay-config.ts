@@ -3,9 +3,9 @@
  * (bin/app.ts) and at local start; every problem is reported at once, each naming the field and
  * the fix. Secrets appear by name only.
  */
-import { KEY_ID_PATTERN, PUBLIC_KEY_HEX_PATTERN, DEFAULT_FRESHNESS_SECONDS } from './contracts/envelope';
-import { ROUTABLE_EVENT_KINDS, SNOWFLAKE_PATTERN, type RoutableEventKind } from './contracts/events';
-import { DISCORD_CONTENT_LIMIT, TemplateSyntaxError, maxRenderedLength, parseTemplate } from './contracts/template';
+import { KEY_ID_PATTERN, PUBLIC_KEY_HEX_PATTERN, DEFAULT_FRESHNESS_SECONDS } from '../contracts/envelope';
+import { ROUTABLE_EVENT_KINDS, SNOWFLAKE_PATTERN, type RoutableEventKind } from '../contracts/events';
+import { DISCORD_CONTENT_LIMIT, TemplateSyntaxError, maxRenderedLength, parseTemplate } from '../contracts/template';
 
 export const CHANNEL_KINDS = ['discord'] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];

@@ -12,8 +12,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { createAccessLogSettings } from './access-logs';
 import { DEFAULT_STAGE, executeApiArn } from './call-http-api-endpoint';
-import { IngestRoute } from './contracts/routes';
-import type { ThrottleConfig } from './relay-config';
+import { IngestRoute } from '../contracts/routes';
+import type { ThrottleConfig } from '../config/relay-config';
 
 export interface IngestApiProps {
   readonly stateMachine: sfn.StateMachine;

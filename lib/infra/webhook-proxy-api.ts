@@ -12,9 +12,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_STAGE, executeApiArn } from './call-http-api-endpoint';
-import { CHANNEL_NAME_PATTERN, type ThrottleConfig } from './relay-config';
+import { CHANNEL_NAME_PATTERN, type ThrottleConfig } from '../config/relay-config';
 import { createAccessLogSettings } from './access-logs';
-import { channelRoutePath } from './contracts/routes';
+import { channelRoutePath } from '../contracts/routes';
 
 export interface WebhookChannel {
   /** Lowercase letters, digits and hyphens; becomes the route `POST /channels/<name>`. */

@@ -3,14 +3,14 @@
  * handler with the environment the stack gives it, and a recording Post whose answers each test
  * scripts. Every case checks the outcome and exactly which posts were made.
  */
-import { VerifyEnv } from '../lib/contracts/env';
-import { MAX_PAYLOAD_BYTES } from '../lib/contracts/envelope';
-import { RelayErrorCode } from '../lib/contracts/errors';
-import { LocalRelay, type PostRequest, type PostResponse } from '../lib/local/relay-execution';
-import { functionEnvironment, stateMachineDefinition, type CfnTemplate } from '../lib/local/synthesized-template';
-import { POST_RETRIES } from '../lib/relay-state-machine';
-import { handler } from '../lambda/verify/index';
-import { OTHER_GUILD_ID, newKey, signed, synthRelayStack, voiceEvent } from './support/fixtures';
+import { VerifyEnv } from '../../lib/contracts/env';
+import { MAX_PAYLOAD_BYTES } from '../../lib/contracts/envelope';
+import { RelayErrorCode } from '../../lib/contracts/errors';
+import { LocalRelay, type PostRequest, type PostResponse } from '../../lib/local/relay-execution';
+import { functionEnvironment, stateMachineDefinition, type CfnTemplate } from '../../lib/local/synthesized-template';
+import { POST_RETRIES } from '../../lib/infra/relay-state-machine';
+import { handler } from '../../lambda/verify/index';
+import { OTHER_GUILD_ID, newKey, signed, synthRelayStack, voiceEvent } from '../support/fixtures';
 
 const json = synthRelayStack().template.toJSON() as CfnTemplate;
 const definition = stateMachineDefinition(json);

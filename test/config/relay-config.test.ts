@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../lib/load-relay-config';
-import { RelayConfigError, validateRelayConfig } from '../lib/relay-config';
-import { testConfig } from './support/fixtures';
+import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../../lib/config/load';
+import { RelayConfigError, validateRelayConfig } from '../../lib/config/relay-config';
+import { testConfig } from '../support/fixtures';
 
 function problems(config: unknown): string[] {
   try {
@@ -83,7 +83,7 @@ describe('validateRelayConfig', () => {
 });
 
 describe('the CDK app', () => {
-  const root = join(__dirname, '..');
+  const root = join(__dirname, '..', '..');
   const tsx = join(root, 'node_modules', '.bin', 'tsx');
 
   it('fails synth on a bad config with every problem named, and exits 1', () => {

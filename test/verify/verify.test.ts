@@ -1,7 +1,8 @@
 import { VerifyEnv } from '../../lib/contracts/env';
 import { RelayErrorCode } from '../../lib/contracts/errors';
 import { EventKind } from '../../lib/contracts/events';
-import { handler, loadVerifyConfig, verifyEnvelope, type VerifyConfig } from '../../lambda/verify/index';
+import { loadVerifyConfig, verifyEnvelope, type VerifyConfig } from '../../lib/verify/handler';
+import { handler } from '../../lambda/verify/index';
 import { GUILD_ID, KEY, OTHER_GUILD_ID, newKey, signed, voiceEvent } from '../support/fixtures';
 
 const ROTATED = newKey('next-key');

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import aslValidator from 'asl-validator';
-import { VerifyEnv } from '../lib/contracts/env';
-import { stateMachineDefinition, type CfnTemplate } from '../lib/local/synthesized-template';
-import { validateRelayConfig } from '../lib/relay-config';
-import { DEFAULT_USER_AGENT, RelayStack } from '../lib/relay-stack';
-import { ACCOUNT, CDK_CONTEXT, GUILD_ID, KEY, REGION, synthRelayStack, testConfig } from './support/fixtures';
+import { VerifyEnv } from '../../lib/contracts/env';
+import { stateMachineDefinition, type CfnTemplate } from '../../lib/local/synthesized-template';
+import { validateRelayConfig } from '../../lib/config/relay-config';
+import { DEFAULT_USER_AGENT, RelayStack } from '../../lib/infra/relay-stack';
+import { ACCOUNT, CDK_CONTEXT, GUILD_ID, KEY, REGION, synthRelayStack, testConfig } from '../support/fixtures';
 
 const { stack, template } = synthRelayStack();
 const json = template.toJSON() as CfnTemplate;

@@ -10,9 +10,9 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
-import { RelayErrorCode, VERIFY_REJECTION_CODES } from './contracts/errors';
-import { parseTemplate, type TemplatePart } from './contracts/template';
-import type { RouteConfig } from './relay-config';
+import { RelayErrorCode, VERIFY_REJECTION_CODES } from '../contracts/errors';
+import { parseTemplate, type TemplatePart } from '../contracts/template';
+import type { RouteConfig } from '../config/relay-config';
 import { WebhookProxyApi } from './webhook-proxy-api';
 
 /** State names: what the console shows, and what local runs and tests address states by. */

@@ -2,19 +2,19 @@
  * The relay: ingest API → Express state machine (Verify Lambda, Route, Format, Post) → webhook
  * proxy API → Discord. Everything is derived from one validated config.
  */
-import * as path from 'node:path';
 import { Arn, ArnFormat, CfnOutput, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { VerifyEnv } from './contracts/env';
+import { VerifyEnv } from '../contracts/env';
 import { IngestApi } from './ingest-api';
-import type { ResolvedRelayConfig } from './relay-config';
+import { lambdaEntry } from '../project-files';
+import type { ResolvedRelayConfig } from '../config/relay-config';
 import { RelayFunction } from './relay-function';
 import { RelayStateMachine } from './relay-state-machine';
 import { WebhookProxyApi } from './webhook-proxy-api';
-import * as pkg from '../package.json';
+import * as pkg from '../../package.json';
 
 export interface RelayStackProps extends StackProps {
   readonly config: ResolvedRelayConfig;
@@ -39,7 +39,7 @@ export class RelayStack extends Stack {
     const retention = config.logRetentionDays;
 
     this.verifyFunction = new RelayFunction(this, 'VerifyFunction', {
-      entry: path.join(__dirname, '..', 'lambda', 'verify', 'index.ts'),
+      entry: lambdaEntry('verify', __dirname),
       description: 'Discord Event Relay: verifies signed envelopes',
       environment: {
         [VerifyEnv.PublicKeys]: JSON.stringify(config.forwarderKeys),

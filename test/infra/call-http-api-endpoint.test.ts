@@ -2,8 +2,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { FixedCallApiGatewayHttpApiEndpoint, executeApiArn } from '../lib/call-http-api-endpoint';
-import { resolveIntrinsics, type CfnTemplate } from '../lib/local/synthesized-template';
+import { FixedCallApiGatewayHttpApiEndpoint, executeApiArn } from '../../lib/infra/call-http-api-endpoint';
+import { resolveIntrinsics, type CfnTemplate } from '../../lib/local/synthesized-template';
 
 const ARN_PREFIX = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4';
 

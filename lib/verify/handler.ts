@@ -1,0 +1,117 @@
+/**
+ * Verify step of the relay state machine: checks a signed envelope (DESIGN §2.1) and returns the
+ * normalized event the Route and Format steps use, or throws a `Relay.*` error that the state
+ * machine turns into a Fail state with the same code.
+ *
+ * Order: shape and size first (cheap, no key needed), then key id, then the signature, then
+ * freshness, then the payload. Checking the signature before freshness means a forged envelope is
+ * always reported as a bad signature, whatever its timestamp.
+ */
+import type { KeyObject } from 'node:crypto';
+import { VerifyEnv } from '../contracts/env';
+import {
+  DEFAULT_FRESHNESS_SECONDS,
+  ENVELOPE_ID_PATTERN,
+  KEY_ID_PATTERN,
+  parseEnvelope,
+  publicKeyFromHex,
+  verifyEnvelopeSignature,
+} from '../contracts/envelope';
+import { RelayError, RelayErrorCode } from '../contracts/errors';
+import { EventKind, SNOWFLAKE_PATTERN, parseEventPayload, type VoiceStateUpdateEvent } from '../contracts/events';
+import { renderVoiceFields, type TemplateFields } from '../contracts/template';
+
+export interface VerifyConfig {
+  readonly publicKeys: ReadonlyMap<string, KeyObject>;
+  readonly allowedGuildIds: ReadonlySet<string>;
+  readonly freshnessSeconds: number;
+}
+
+/** The Verify step's output: what the Route and Format states read. */
+export type VerifiedEvent =
+  | {
+      readonly id: string;
+      readonly kid: string;
+      readonly kind: Exclude<EventKind, 'unsupported'>;
+      readonly type: VoiceStateUpdateEvent['type'];
+      readonly event: VoiceStateUpdateEvent;
+      readonly text: TemplateFields;
+    }
+  | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.Unsupported; readonly type: string };
+
+/** Reads the step's settings from the environment the stack sets. Throws (failing the cold start) when they are unusable. */
+export function loadVerifyConfig(env: NodeJS.ProcessEnv): VerifyConfig {
+  const keysJson = env[VerifyEnv.PublicKeys];
+  if (!keysJson) throw new Error(`${VerifyEnv.PublicKeys} is not set`);
+  const parsed: unknown = JSON.parse(keysJson);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${VerifyEnv.PublicKeys} must be a JSON object of key id to public key hex`);
+  }
+  const publicKeys = new Map<string, KeyObject>();
+  for (const [kid, hex] of Object.entries(parsed)) {
+    if (!KEY_ID_PATTERN.test(kid) || typeof hex !== 'string') throw new Error(`${VerifyEnv.PublicKeys}: bad entry for key id "${kid}"`);
+    publicKeys.set(kid, publicKeyFromHex(hex));
+  }
+  const allowedGuildIds = new Set((env[VerifyEnv.AllowedGuildIds] ?? '').split(',').filter(Boolean));
+  for (const id of allowedGuildIds) {
+    if (!SNOWFLAKE_PATTERN.test(id)) throw new Error(`${VerifyEnv.AllowedGuildIds}: "${id}" is not a snowflake id`);
+  }
+  const freshness = env[VerifyEnv.FreshnessSeconds];
+  const freshnessSeconds = freshness === undefined ? DEFAULT_FRESHNESS_SECONDS : Number(freshness);
+  if (!Number.isInteger(freshnessSeconds) || freshnessSeconds <= 0) {
+    throw new Error(`${VerifyEnv.FreshnessSeconds} must be a positive whole number of seconds`);
+  }
+  return { publicKeys, allowedGuildIds, freshnessSeconds };
+}
+
+export function verifyEnvelope(input: unknown, config: VerifyConfig, nowMs: number = Date.now()): VerifiedEvent {
+  const envelope = parseEnvelope(input);
+  const key = config.publicKeys.get(envelope.kid);
+  if (!key) throw new RelayError(RelayErrorCode.UnknownKey, `kid: "${envelope.kid}" is not a key this relay accepts`);
+  if (!verifyEnvelopeSignature(envelope, key)) {
+    throw new RelayError(RelayErrorCode.InvalidSignature, `sig: not a valid signature by key "${envelope.kid}"`);
+  }
+  const skew = envelope.ts - Math.floor(nowMs / 1000);
+  if (Math.abs(skew) > config.freshnessSeconds) {
+    const when = skew < 0 ? `${-skew} s old` : `${skew} s in the future`;
+    throw new RelayError(RelayErrorCode.Stale, `ts: ${when}; the window is ±${config.freshnessSeconds} s`);
+  }
+  const parsed = parseEventPayload(envelope.payload);
+  if (parsed.kind === EventKind.Unsupported) {
+    return { id: envelope.id, kid: envelope.kid, kind: parsed.kind, type: parsed.type };
+  }
+  if (!config.allowedGuildIds.has(parsed.event.guild.id)) {
+    throw new RelayError(RelayErrorCode.GuildNotAllowed, `guild ${parsed.event.guild.id} is not in this relay's allowed guilds`);
+  }
+  return {
+    id: envelope.id,
+    kid: envelope.kid,
+    kind: parsed.kind,
+    type: parsed.event.type,
+    event: parsed.event,
+    text: renderVoiceFields(parsed.event),
+  };
+}
+
+/**
+ * The handler for a given environment. Lambda uses `process.env`; the local relay passes the
+ * environment the synthesized stack gives the function. Settings are read on first use.
+ */
+export function createHandler(env: NodeJS.ProcessEnv, log: (line: string) => void = (line) => console.warn(line)): (input: unknown) => Promise<VerifiedEvent> {
+  let config: VerifyConfig | undefined;
+  return async (input: unknown) => {
+    config ??= loadVerifyConfig(env);
+    try {
+      return verifyEnvelope(input, config);
+    } catch (error) {
+      if (error instanceof RelayError) {
+        // One line per rejection for operators; ids and codes only, never payload text.
+        const id = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
+        const safeId = typeof id === 'string' && ENVELOPE_ID_PATTERN.test(id) ? id : undefined;
+        log(JSON.stringify({ level: 'WARN', message: 'envelope rejected', code: error.code, id: safeId }));
+      }
+      throw error;
+    }
+  };
+}
+
