@@ -9,6 +9,10 @@
  * - `callers`: IAM roles/users of your forwarder(s) in the deploying account, or leave empty and
  *   attach the `CallerPolicyArn` stack output yourself.
  *
+ * Optional fields, each defaulting where it is used (README "Configure" lists the defaults):
+ * `throttling` ({ ingest, webhookProxy }, each { rateLimit, burstLimit }), `logLevel`,
+ * `logRetentionDays`, `freshnessWindowSeconds`.
+ *
  * Use another file with `npx cdk deploy -c config=path/to/file.ts` (or .json).
  */
 import type { RelayConfig } from '../lib/config/relay-config';
@@ -28,13 +32,6 @@ const config: RelayConfig = {
   },
   allowedGuildIds: ['123456789012345678'],
   callers: [],
-  throttling: {
-    ingest: { rateLimit: 50, burstLimit: 100 },
-    webhookProxy: { rateLimit: 5, burstLimit: 10 },
-  },
-  logLevel: 'ERROR',
-  logRetentionDays: 30,
-  freshnessWindowSeconds: 300,
 };
 
 export default config;

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { RelayConfigError, validateRelayConfig, type ResolvedRelayConfig } from './relay-config';
+import { RelayConfigError, type ResolvedRelayConfig } from './relay-config';
+import { validateRelayConfig } from './validate';
 
 export const DEFAULT_CONFIG_PATH = 'config/relay.config.ts';
 

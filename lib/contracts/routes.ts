@@ -1,4 +1,10 @@
-/** HTTP routes of the relay's APIs: the stack creates them, callers and local mode address them. */
+/**
+ * Routing and HTTP routes (docs/architecture.md "Contracts"): which event kind goes to which
+ * channel with which text, and the paths of the relay's two APIs. The stack creates them, callers
+ * and local mode address them.
+ */
+import type { RoutableEventKind } from './events';
+
 export const IngestRoute = {
   /** Starts an execution and answers with its ARN (asynchronous). */
   Events: '/events',
@@ -6,7 +12,21 @@ export const IngestRoute = {
   EventsSync: '/events/sync',
 } as const;
 
+/** Channel names become URL path segments (`POST /channels/<name>`) and construct ids. */
+export const CHANNEL_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** How {@link CHANNEL_NAME_PATTERN} reads in an error message. */
+export const CHANNEL_NAME_RULE = '1-63 lowercase letters, digits and hyphens, starting with a letter or digit';
+
 /** The webhook proxy's route for a channel. */
 export function channelRoutePath(channelName: string): string {
   return `/channels/${channelName}`;
+}
+
+/** One route: events of a kind are posted to a channel with a message template. */
+export interface EventRoute {
+  readonly event: RoutableEventKind;
+  /** A configured channel's name. */
+  readonly channel: string;
+  /** Message text with placeholders such as `{user}` and `{channel}` (see `TEMPLATE_FIELDS`). */
+  readonly template: string;
 }

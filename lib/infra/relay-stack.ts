@@ -44,7 +44,8 @@ export class RelayStack extends Stack {
       environment: {
         [VerifyEnv.PublicKeys]: JSON.stringify(config.forwarderKeys),
         [VerifyEnv.AllowedGuildIds]: config.allowedGuildIds.join(','),
-        [VerifyEnv.FreshnessSeconds]: String(config.freshnessWindowSeconds),
+        // Unset: the Verify step's own default window.
+        ...(config.freshnessWindowSeconds === undefined ? {} : { [VerifyEnv.FreshnessSeconds]: String(config.freshnessWindowSeconds) }),
       },
       logRetention: retention,
     });
@@ -55,7 +56,7 @@ export class RelayStack extends Stack {
         webhookUrlSecret: secretsmanager.Secret.fromSecretNameV2(this, `Webhook-${name}`, channel.secretName),
       })),
       userAgent: props.userAgent ?? DEFAULT_USER_AGENT,
-      throttle: config.throttling.webhookProxy,
+      throttle: config.throttling?.webhookProxy,
       logRetention: retention,
     });
 
@@ -63,13 +64,13 @@ export class RelayStack extends Stack {
       verifyFunction: this.verifyFunction,
       webhookProxy: this.webhookProxy,
       routes: config.routes,
-      logLevel: sfn.LogLevel[config.logLevel],
+      logLevel: config.logLevel && sfn.LogLevel[config.logLevel],
       logRetention: retention,
     });
 
     this.ingest = new IngestApi(this, 'Ingest', {
       stateMachine: this.relay.stateMachine,
-      throttle: config.throttling.ingest,
+      throttle: config.throttling?.ingest,
       logRetention: retention,
     });
 

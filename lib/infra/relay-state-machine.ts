@@ -12,19 +12,9 @@ import { Construct } from 'constructs';
 import { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
 import { RelayErrorCode, VERIFY_REJECTION_CODES } from '../contracts/errors';
 import { parseTemplate, type TemplatePart } from '../contracts/template';
-import type { RouteConfig } from '../config/relay-config';
-import { WebhookProxyApi } from './webhook-proxy-api';
-
-/** State names: what the console shows, and what local runs and tests address states by. */
-export const StateName = {
-  Verify: 'Verify',
-  Route: 'Route',
-  Ignored: 'Ignored',
-  Delivered: 'Delivered',
-  DescribeDeliveryFailure: 'Describe delivery failure',
-  format: (event: string) => `Format ${event}`,
-  post: (channel: string) => `Post to ${channel}`,
-} as const;
+import { channelRoutePath, type EventRoute } from '../contracts/routes';
+import { StateName } from '../contracts/state-names';
+import type { WebhookProxyApi } from './webhook-proxy-api';
 
 /** Step Functions error names of HTTP answers that are worth retrying. */
 export const RETRYABLE_SERVER_ERRORS = ['ApiGateway.500', 'ApiGateway.502', 'ApiGateway.503', 'ApiGateway.504'];
@@ -72,7 +62,7 @@ export interface RelayStateMachineProps {
   readonly verifyFunction: lambda.IFunction;
   readonly webhookProxy: WebhookProxyApi;
   /** One per event kind at most; each names a channel of `webhookProxy`. */
-  readonly routes: readonly RouteConfig[];
+  readonly routes: readonly EventRoute[];
   /** @default sfn.LogLevel.ERROR */
   readonly logLevel?: sfn.LogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -87,13 +77,8 @@ export class RelayStateMachine extends Construct {
 
   constructor(scope: Construct, id: string, props: RelayStateMachineProps) {
     super(scope, id);
-    if (props.routes.length === 0) throw new Error('RelayStateMachine: routes is empty; add at least one route');
-    const kinds = new Set<string>();
-    for (const r of props.routes) {
-      if (kinds.has(r.event)) throw new Error(`RelayStateMachine: two routes for ${r.event}; keep one route per event kind`);
-      kinds.add(r.event);
-      props.webhookProxy.arnForChannel(r.channel); // throws, naming the known channels, if unknown
-    }
+    const routes = usableRoutes(props.routes, props.webhookProxy);
+    this.node.addValidation({ validate: () => routes.problems });
 
     const verify = new tasks.LambdaInvoke(this, StateName.Verify, {
       lambdaFunction: props.verifyFunction,
@@ -126,7 +111,7 @@ export class RelayStateMachine extends Construct {
           apiId: props.webhookProxy.apiId,
           apiStack: Stack.of(props.webhookProxy),
           method: tasks.HttpMethod.POST,
-          apiPath: WebhookProxyApi.channelPath(channel),
+          apiPath: channelRoutePath(channel),
           authType: tasks.AuthType.IAM_ROLE,
           requestBody: sfn.TaskInput.fromJsonPathAt('$.body'),
           resultSelector: { 'status.$': '$.StatusCode' },
@@ -143,7 +128,7 @@ export class RelayStateMachine extends Construct {
     };
 
     const route = new sfn.Choice(this, StateName.Route, { comment: 'Event kinds without a route are ignored' });
-    for (const r of props.routes) {
+    for (const r of routes.usable) {
       const format = new sfn.Pass(this, StateName.format(r.event), {
         parameters: {
           'id.$': '$.id',
@@ -176,4 +161,18 @@ export class RelayStateMachine extends Construct {
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });
   }
+}
+
+/** The routes a state machine can be built from, and what is wrong with the others. */
+function usableRoutes(routes: readonly EventRoute[], proxy: WebhookProxyApi): { usable: EventRoute[]; problems: string[] } {
+  const usable: EventRoute[] = [];
+  const problems: string[] = routes.length === 0 ? ['routes is empty; add at least one route'] : [];
+  const kinds = new Set<string>();
+  for (const r of routes) {
+    if (kinds.has(r.event)) problems.push(`two routes for ${r.event}; keep one route per event kind`);
+    else if (!proxy.routes.has(r.channel)) problems.push(`the ${r.event} route names channel "${r.channel}", which the webhook proxy does not have (known: ${[...proxy.routes.keys()].join(', ')})`);
+    else usable.push(r);
+    kinds.add(r.event);
+  }
+  return { usable, problems };
 }

@@ -8,7 +8,7 @@
  * - a non-2xx answer becomes `ApiGateway.<status>` with the response body as the cause.
  */
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import { StateName } from '../infra/relay-state-machine';
+import { StateName } from '../contracts/state-names';
 
 export interface PostRequest {
   /** Channel name, from the task's `/channels/<name>` path. */

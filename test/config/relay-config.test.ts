@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../../lib/config/load';
-import { RelayConfigError, validateRelayConfig } from '../../lib/config/relay-config';
+import { RelayConfigError } from '../../lib/config/relay-config';
+import { validateRelayConfig } from '../../lib/config/validate';
 import { testConfig } from '../support/fixtures';
 
 function problems(config: unknown): string[] {
@@ -18,18 +19,17 @@ const base = testConfig() as unknown as Record<string, unknown>;
 const without = (key: string) => Object.fromEntries(Object.entries(base).filter(([k]) => k !== key));
 
 describe('validateRelayConfig', () => {
-  it('accepts the committed example config and fills defaults', () => {
+  it('accepts the committed example config and fills the config\'s own defaults', () => {
     const config = loadRelayConfigFile(DEFAULT_CONFIG_PATH);
-    expect(config).toMatchObject({ stackName: 'DiscordEventRelay', logLevel: 'ERROR', freshnessWindowSeconds: 300, callers: [] });
+    expect(config).toMatchObject({ stackName: 'DiscordEventRelay', callers: [] });
     expect(config.channels.general).toEqual({ secretName: 'discord-relay/webhooks/general', kind: 'discord' });
   });
 
-  it('fills defaults for optional fields', () => {
+  it('fills only its own defaults; the others are left to the constructs and the Verify step that own them', () => {
     const minimal = { channels: base.channels, routes: base.routes, forwarderKeys: base.forwarderKeys, allowedGuildIds: base.allowedGuildIds };
-    expect(validateRelayConfig(minimal)).toMatchObject({
-      stackName: 'DiscordEventRelay', callers: [], logLevel: 'ERROR', logRetentionDays: 30, freshnessWindowSeconds: 300,
-      throttling: { ingest: { rateLimit: 50, burstLimit: 100 }, webhookProxy: { rateLimit: 5, burstLimit: 10 } },
-    });
+    const resolved = validateRelayConfig(minimal);
+    expect(resolved).toMatchObject({ stackName: 'DiscordEventRelay', callers: [] });
+    for (const key of ['throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds']) expect(resolved).not.toHaveProperty(key);
   });
 
   it.each([

@@ -2,11 +2,13 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import aslValidator from 'asl-validator';
+import { DEFAULT_FRESHNESS_SECONDS } from '../../lib/contracts/envelope';
 import { VerifyEnv } from '../../lib/contracts/env';
+import { loadVerifyConfig } from '../../lib/verify/handler';
 import { stateMachineDefinition, type CfnTemplate } from '../../lib/local/synthesized-template';
-import { validateRelayConfig } from '../../lib/config/relay-config';
+import { validateRelayConfig } from '../../lib/config/validate';
 import { DEFAULT_USER_AGENT, RelayStack } from '../../lib/infra/relay-stack';
 import { ACCOUNT, CDK_CONTEXT, GUILD_ID, KEY, REGION, synthRelayStack, testConfig } from '../support/fixtures';
 
@@ -38,7 +40,7 @@ describe('Verify function', () => {
         Variables: {
           [VerifyEnv.PublicKeys]: JSON.stringify({ [KEY.kid]: KEY.publicKeyHex }),
           [VerifyEnv.AllowedGuildIds]: GUILD_ID,
-          [VerifyEnv.FreshnessSeconds]: '300',
+          [VerifyEnv.FreshnessSeconds]: '240',
           NODE_OPTIONS: '--enable-source-maps',
         },
       },
@@ -219,5 +221,29 @@ describe('stack validation', () => {
     expect(() => new RelayStack(new App({ context: CDK_CONTEXT }), 'X', { config, env: { account: ACCOUNT, region: REGION } })).toThrow(
       /callers\[0\].*account 210987654321.*deploys to 123456789012.*Deploy the caller policy statement in that account/,
     );
+  });
+});
+
+describe('defaults, each owned by the construct or step that uses it', () => {
+  const { throttling: _t, logLevel: _l, logRetentionDays: _r, freshnessWindowSeconds: _f, ...minimal } = testConfig();
+  const t = Template.fromStack(new RelayStack(new App({ context: CDK_CONTEXT }), 'Defaults', { config: validateRelayConfig(minimal), env: { account: ACCOUNT, region: REGION } }));
+
+  it('throttles the ingest API at 50/100 and the webhook proxy at 5/10', () => {
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 } });
+  });
+
+  it('keeps every log group a month and logs errors only', () => {
+    const retentions = Object.values(t.findResources('AWS::Logs::LogGroup')).map((g) => (g as { Properties: { RetentionInDays?: number } }).Properties.RetentionInDays);
+    expect(retentions.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(retentions)).toEqual(new Set([30]));
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', { LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: false }) });
+  });
+
+  it('leaves the freshness window to the Verify step (300 s)', () => {
+    const variables = (Object.values(t.findResources('AWS::Lambda::Function'))[0] as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables;
+    expect(variables).not.toHaveProperty(VerifyEnv.FreshnessSeconds);
+    expect(loadVerifyConfig(variables).freshnessSeconds).toBe(DEFAULT_FRESHNESS_SECONDS);
+    expect(DEFAULT_FRESHNESS_SECONDS).toBe(300);
   });
 });

@@ -6,7 +6,8 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope, type Envelope } from '../../lib/contracts/envelope';
 import { EventType, type VoiceStateUpdateEvent } from '../../lib/contracts/events';
-import { validateRelayConfig, type RelayConfig } from '../../lib/config/relay-config';
+import type { RelayConfig } from '../../lib/config/relay-config';
+import { validateRelayConfig } from '../../lib/config/validate';
 import { RelayStack } from '../../lib/infra/relay-stack';
 
 export const ACCOUNT = '123456789012';
@@ -47,6 +48,7 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     throttling: { ingest: { rateLimit: 20, burstLimit: 40 }, webhookProxy: { rateLimit: 2, burstLimit: 5 } },
     logLevel: 'ERROR',
     logRetentionDays: 14,
+    freshnessWindowSeconds: 240,
     ...overrides,
   };
 }

@@ -1,0 +1,172 @@
+/**
+ * One checker per config section. Each reports problems (field path, what is wrong, the fix) and
+ * never throws; `validateRelayConfig` runs them all so a user sees every problem at once.
+ */
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { KEY_ID_PATTERN, PUBLIC_KEY_HEX_PATTERN } from '../contracts/envelope';
+import { ROUTABLE_EVENT_KINDS, SNOWFLAKE_PATTERN } from '../contracts/events';
+import { CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE } from '../contracts/routes';
+import { CHANNEL_KINDS, LOG_LEVELS } from './relay-config';
+import { DISCORD_CONTENT_LIMIT, TemplateSyntaxError, maxRenderedLength, parseTemplate } from '../contracts/template';
+
+export type ProblemSink = (path: string, problem: string, fix: string) => void;
+type Check = (config: Record<string, unknown>, add: ProblemSink) => void;
+
+// Secrets Manager names: 1-512 of [A-Za-z0-9/_+=.@-].
+const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const CALLER_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/;
+const STACK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+/** Retention periods CloudWatch Logs accepts: aws-cdk-lib's own list. */
+const RETENTION_DAYS: readonly unknown[] = Object.values(RetentionDays).filter((v) => typeof v === 'number');
+const FIELDS = ['stackName', 'channels', 'routes', 'forwarderKeys', 'allowedGuildIds', 'callers', 'throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds'];
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+const checkFields: Check = (config, add) => {
+  for (const key of Object.keys(config)) {
+    if (!FIELDS.includes(key)) add(key, 'is not a config field', `remove it or use one of ${FIELDS.join(', ')}`);
+  }
+};
+
+const checkStackName: Check = ({ stackName }, add) => {
+  if (stackName !== undefined && (typeof stackName !== 'string' || !STACK_NAME_PATTERN.test(stackName))) {
+    add('stackName', `${show(stackName)} is not a CloudFormation stack name`, 'use letters, digits and hyphens, starting with a letter');
+  }
+};
+
+function checkChannel(name: string, ch: unknown, add: ProblemSink): void {
+  const at = `channels.${name}`;
+  if (!CHANNEL_NAME_PATTERN.test(name)) add(at, 'channel names become URL paths', `use ${CHANNEL_NAME_RULE}`);
+  if (!isRecord(ch)) return add(at, 'must be an object', 'write { secretName: "..." }');
+  if (ch.kind !== undefined && !(CHANNEL_KINDS as readonly unknown[]).includes(ch.kind)) {
+    add(`${at}.kind`, `${show(ch.kind)} is not a supported channel kind`, `use one of ${CHANNEL_KINDS.join(', ')}`);
+  }
+  if (typeof ch.secretName === 'string' && /^https?:/i.test(ch.secretName)) {
+    add(`${at}.secretName`, 'holds a URL; a webhook URL is a secret and must not be in the config', 'store the URL in Secrets Manager (README "Store the webhook URL") and put the secret\'s name here');
+  } else if (typeof ch.secretName !== 'string' || !SECRET_NAME_PATTERN.test(ch.secretName)) {
+    add(`${at}.secretName`, `${show(ch.secretName)} is not a Secrets Manager secret name`, 'use the name (not the ARN) of the secret holding the webhook URL');
+  }
+  for (const key of Object.keys(ch)) {
+    if (key !== 'secretName' && key !== 'kind') add(`${at}.${key}`, 'is not a channel field', 'remove it; a channel has secretName and kind');
+  }
+}
+
+const checkChannels: Check = ({ channels }, add) => {
+  if (!isRecord(channels) || Object.keys(channels).length === 0) {
+    return add('channels', 'must name at least one channel', 'add e.g. channels: { general: { secretName: "discord-relay/webhooks/general" } }');
+  }
+  for (const [name, ch] of Object.entries(channels)) checkChannel(name, ch, add);
+};
+
+function checkTemplate(at: string, template: unknown, add: ProblemSink): void {
+  if (typeof template !== 'string' || template.trim() === '') {
+    return add(`${at}.template`, 'must be non-empty text', 'write the message, e.g. "🔊 {user} joined {channel}"');
+  }
+  try {
+    const longest = maxRenderedLength(parseTemplate(template));
+    if (longest > DISCORD_CONTENT_LIMIT) {
+      add(`${at}.template`, `can expand to ${longest} characters, over Discord's ${DISCORD_CONTENT_LIMIT}`, 'shorten the text or use fewer placeholders');
+    }
+  } catch (e) {
+    if (!(e instanceof TemplateSyntaxError)) throw e;
+    // TemplateSyntaxError messages read "<problem>; <fix>".
+    const [problem, fix = 'fix the placeholder'] = e.message.split('; ');
+    add(`${at}.template`, problem, fix);
+  }
+}
+
+const checkRoutes: Check = ({ routes, channels }, add) => {
+  if (!Array.isArray(routes) || routes.length === 0) {
+    return add('routes', 'must have at least one route', 'add e.g. { event: "voice.join", channel: "general", template: "🔊 {user} joined {channel}" }');
+  }
+  const seen = new Map<unknown, number>();
+  routes.forEach((r: unknown, i: number) => {
+    const at = `routes[${i}]`;
+    if (!isRecord(r)) return add(at, 'must be an object', 'write { event, channel, template }');
+    if (!(ROUTABLE_EVENT_KINDS as readonly unknown[]).includes(r.event)) {
+      add(`${at}.event`, `${show(r.event)} is not an event kind`, `use one of ${ROUTABLE_EVENT_KINDS.join(', ')}`);
+    } else if (seen.has(r.event)) {
+      add(`${at}.event`, `${r.event} already has a route (routes[${seen.get(r.event)}])`, 'keep one route per event kind');
+    } else {
+      seen.set(r.event, i);
+    }
+    if (typeof r.channel !== 'string' || !isRecord(channels) || !(r.channel in channels)) {
+      add(`${at}.channel`, `${show(r.channel)} is not a configured channel`, `use a key of channels${isRecord(channels) ? ` (${Object.keys(channels).join(', ')})` : ''}`);
+    }
+    checkTemplate(at, r.template, add);
+  });
+};
+
+const checkForwarderKeys: Check = ({ forwarderKeys }, add) => {
+  if (!isRecord(forwarderKeys) || Object.keys(forwarderKeys).length === 0) {
+    return add('forwarderKeys', 'must list at least one public key', 'run `npx relay keygen --kid <name>` and paste the line it prints');
+  }
+  for (const [kid, hex] of Object.entries(forwarderKeys)) {
+    if (!KEY_ID_PATTERN.test(kid)) add(`forwarderKeys.${kid}`, 'is not a valid key id', 'use 1-64 characters of [A-Za-z0-9._-]');
+    if (typeof hex === 'string' && hex.includes('PRIVATE KEY')) {
+      add(`forwarderKeys.${kid}`, 'is a PRIVATE key; it must never be in the config', 'remove it now, rotate the key, and paste the public key hex `relay keygen` printed');
+    } else if (typeof hex !== 'string' || !PUBLIC_KEY_HEX_PATTERN.test(hex)) {
+      add(`forwarderKeys.${kid}`, 'must be the 64-hex-character Ed25519 public key', 'paste the public key hex `relay keygen` printed');
+    }
+  }
+};
+
+const checkAllowedGuildIds: Check = ({ allowedGuildIds }, add) => {
+  if (!Array.isArray(allowedGuildIds) || allowedGuildIds.length === 0) {
+    return add('allowedGuildIds', 'must list at least one guild id', 'add your server\'s id (Discord: Server Settings → Widget → Server ID, or right-click the server with Developer Mode on)');
+  }
+  allowedGuildIds.forEach((id: unknown, i: number) => {
+    if (typeof id !== 'string' || !SNOWFLAKE_PATTERN.test(id)) {
+      add(`allowedGuildIds[${i}]`, `${show(id)} is not a guild id`, 'write the id as a string of 17-20 digits (quoted: ids exceed JavaScript\'s safe integers)');
+    }
+  });
+};
+
+const checkCallers: Check = ({ callers }, add) => {
+  if (callers === undefined) return;
+  if (!Array.isArray(callers)) return add('callers', 'must be a list of IAM ARNs', 'write e.g. ["arn:aws:iam::123456789012:role/discord-relay-forwarder"]');
+  callers.forEach((arn: unknown, i: number) => {
+    if (typeof arn !== 'string' || !CALLER_ARN_PATTERN.test(arn)) {
+      add(`callers[${i}]`, `${show(arn)} is not an IAM role or user ARN`, 'use arn:aws:iam::<account>:role/<name> or arn:aws:iam::<account>:user/<name>');
+    }
+  });
+};
+
+const checkThrottling: Check = ({ throttling }, add) => {
+  if (throttling === undefined) return;
+  if (!isRecord(throttling)) return add('throttling', 'must be an object', 'write { ingest: { rateLimit, burstLimit }, webhookProxy: { ... } }');
+  for (const [which, t] of Object.entries(throttling)) {
+    if (which !== 'ingest' && which !== 'webhookProxy') {
+      add(`throttling.${which}`, 'is not a throttled API', 'use ingest or webhookProxy');
+    } else if (!isRecord(t) || !Number.isFinite(t.rateLimit) || (t.rateLimit as number) <= 0 || !Number.isInteger(t.burstLimit) || (t.burstLimit as number) <= 0) {
+      add(`throttling.${which}`, `${show(t)} is not a throttle setting`, 'write { rateLimit: <requests per second, > 0>, burstLimit: <whole number, > 0> }');
+    }
+  }
+};
+
+const checkLogging: Check = ({ logLevel, logRetentionDays }, add) => {
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly unknown[]).includes(logLevel)) {
+    add('logLevel', `${show(logLevel)} is not a Step Functions log level`, `use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  if (logRetentionDays !== undefined && !RETENTION_DAYS.includes(logRetentionDays)) {
+    add('logRetentionDays', `${show(logRetentionDays)} is not a retention CloudWatch Logs accepts`, `use one of ${RETENTION_DAYS.join(', ')}`);
+  }
+};
+
+const checkFreshness: Check = ({ freshnessWindowSeconds: s }, add) => {
+  if (s !== undefined && (!Number.isInteger(s) || (s as number) < 30 || (s as number) > 3600)) {
+    add('freshnessWindowSeconds', `${show(s)} is out of range`, 'use a whole number of seconds from 30 to 3600');
+  }
+};
+
+/** In the order problems are listed. */
+export const CHECKS: readonly Check[] = [
+  checkFields, checkStackName, checkChannels, checkRoutes, checkForwarderKeys, checkAllowedGuildIds, checkCallers, checkThrottling, checkLogging, checkFreshness,
+];
