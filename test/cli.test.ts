@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parsePrivateKey } from '../lib/client/keys';
 import { publicKeyToHex, type Envelope } from '../lib/contracts/envelope';
 import { RelayErrorCode } from '../lib/contracts/errors';
-import { ExitCode } from '../bin/relay';
+import { ExitCode } from '../lib/cli/errors';
 import { FakeIngest } from './support/fake-ingest';
 import { KEY } from './support/fixtures';
 
@@ -65,7 +65,7 @@ describe('relay --help', () => {
 
   it('exits 2 with a hint on an unknown command or flag', async () => {
     expect(await relay(['frobnicate'])).toMatchObject({ code: ExitCode.Usage, stderr: expect.stringContaining('unknown command "frobnicate"') });
-    expect(await relay(['send', '--bogus'])).toMatchObject({ code: ExitCode.Usage, stderr: expect.stringContaining('Run `relay --help`') });
+    expect(await relay(['send', '--bogus'])).toMatchObject({ code: ExitCode.Usage, stderr: expect.stringContaining('Run `relay send --help`') });
   });
 });
 

@@ -6,8 +6,21 @@ import { validateRelayConfig } from './validate';
 export const DEFAULT_CONFIG_PATH = 'config/relay.config.ts';
 
 /**
+ * A `.ts` config needs a TypeScript loader. Under tsx (the CDK app, npm start) and jest one is
+ * active; from the built CLI (`dist/`, plain Node) tsx's require hook is registered here, once.
+ */
+function requireModule(absolute: string): unknown {
+  const plainNode = '.js' in require.extensions && !('.ts' in require.extensions);
+  if (/\.[cm]?ts$/.test(absolute) && plainNode) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('tsx/cjs/api') as { register: () => void }).register();
+  }
+  return require(absolute);
+}
+
+/**
  * Loads and validates a config file: `.json`, or a `.ts`/`.js` module whose default export is the
- * config (TypeScript is loaded through tsx, which runs the CDK app).
+ * config.
  */
 export function loadRelayConfigFile(path: string = DEFAULT_CONFIG_PATH): ResolvedRelayConfig {
   const absolute = resolve(path);
@@ -19,8 +32,7 @@ export function loadRelayConfigFile(path: string = DEFAULT_CONFIG_PATH): Resolve
     if (absolute.endsWith('.json')) {
       value = JSON.parse(readFileSync(absolute, 'utf8'));
     } else {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = require(absolute) as { default?: unknown };
+      const mod = requireModule(absolute) as { default?: unknown };
       value = mod.default ?? mod;
     }
   } catch (error) {

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, Events, GatewayIntentBits, Options, type GatewayDispatchPayload, type VoiceState } from 'discord.js';
 import { RelayClientError } from '../client/relay-client';
 import type { VoiceChannelRef } from '../contracts/events';
+import { FORWARDER_DEFAULTS } from './defaults';
 import { jsonLogger, type Logger } from './logger';
 import type { Spool, SpooledEvent } from './spool';
 import { Debouncer, eventIdFor, toVoiceEvent, type NetChangeKind, type VoiceChange } from './voice-changes';
@@ -36,13 +37,13 @@ export interface ForwarderOptions {
   readonly skipBots?: boolean;
   /** Forward mute, deafen, stream and video changes too. @default false */
   readonly forwardUpdates?: boolean;
-  /** @default 3000 */
+  /** @default FORWARDER_DEFAULTS.debounceMs (3000) */
   readonly debounceMs?: number;
-  /** @default 300000 (5 minutes); 0 turns heartbeats off */
+  /** @default FORWARDER_DEFAULTS.heartbeatMs (5 minutes); 0 turns heartbeats off */
   readonly heartbeatMs?: number;
   /** Port for GET /healthz; 0 picks a free one. @default - no health server */
   readonly healthPort?: number;
-  /** @default '127.0.0.1' */
+  /** @default FORWARDER_DEFAULTS.healthHost ('127.0.0.1') */
   readonly healthHost?: string;
   /** Discord's REST base (tests point it at a fake). @default 'https://discord.com/api' */
   readonly discordApi?: string;
@@ -86,7 +87,7 @@ export class Forwarder {
   constructor(private readonly options: ForwarderOptions) {
     this.log = options.log ?? jsonLogger();
     this.allowed = options.allowedGuildIds?.length ? new Set(options.allowedGuildIds) : undefined;
-    this.debouncer = new Debouncer(options.debounceMs ?? 3000, (change, kind) => this.onNetChange(change, kind));
+    this.debouncer = new Debouncer(options.debounceMs ?? FORWARDER_DEFAULTS.debounceMs, (change, kind) => this.onNetChange(change, kind));
     // Exactly the intents needed: guild data (names, channels) and voice states.
     this.client = new Client({
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates],
@@ -131,7 +132,7 @@ export class Forwarder {
       guilds: guilds.map((g) => ({ id: g.id, forwarded: !this.allowed || this.allowed.has(g.id), inVoice: g.voiceStates.cache.filter((v) => v.channelId !== null).size })),
       spoolDepth: this.options.spool.depth(),
     });
-    const heartbeatMs = this.options.heartbeatMs ?? 300_000;
+    const heartbeatMs = this.options.heartbeatMs ?? FORWARDER_DEFAULTS.heartbeatMs;
     if (heartbeatMs > 0) this.heartbeat = setInterval(() => void this.sendHeartbeat(), heartbeatMs);
     this.expiry = setInterval(() => this.expireSpool(), 60_000);
     this.expireSpool();
@@ -304,6 +305,6 @@ export class Forwarder {
       }
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
     });
-    await new Promise<void>((resolve) => this.health!.listen(port, this.options.healthHost ?? '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.health!.listen(port, this.options.healthHost ?? FORWARDER_DEFAULTS.healthHost, resolve));
   }
 }

@@ -89,10 +89,26 @@ interface Bucket {
   resetAt: number;
 }
 
+/** How much the sink remembers: a long-running local relay must not grow without bound. */
+export interface SinkRetention {
+  /** Newest messages kept for `/_sink/messages` and the page. @default 1000 */
+  readonly messages?: number;
+  /** Newest requests whose headers are kept. @default 100 */
+  readonly requestHeaders?: number;
+}
+
+/** Drops the oldest entries beyond `max`. */
+function keepNewest<T>(list: T[], max: number): void {
+  if (list.length > max) list.splice(0, list.length - max);
+}
+
 export class DiscordSink {
+  /** The newest accepted messages, oldest first (at most `retention.messages`). */
   public readonly messages: SinkMessage[] = [];
-  /** Headers of every request that reached a webhook (in-process only; not served). */
+  /** Headers of the newest requests that reached a webhook (in-process only; not served). */
   public readonly requestHeaders: Array<{ channel: string; headers: Record<string, string> }> = [];
+  private readonly maxMessages: number;
+  private readonly maxRequestHeaders: number;
   private readonly webhooks: Set<string>;
   private readonly buckets = new Map<string, Bucket>();
   private counts = { accepted: 0, rateLimited: 0, invalid: 0, unknownWebhook: 0 };
@@ -101,8 +117,11 @@ export class DiscordSink {
     channels: readonly string[],
     private rateLimit: RateLimit | false = DISCORD_WEBHOOK_RATE_LIMIT,
     private readonly now: () => number = Date.now,
+    retention: SinkRetention = {},
   ) {
     this.webhooks = new Set(channels);
+    this.maxMessages = retention.messages ?? 1000;
+    this.maxRequestHeaders = retention.requestHeaders ?? 100;
   }
 
   get stats(): SinkStats {
@@ -126,6 +145,7 @@ export class DiscordSink {
   /** Handles `POST /api/webhooks/<channel>/…[?wait=true]`. */
   execute(channel: string, wait: boolean, rawBody: string, headers: Record<string, string> = {}): SinkResponse {
     this.requestHeaders.push({ channel, headers });
+    keepNewest(this.requestHeaders, this.maxRequestHeaders);
     if (!this.webhooks.has(channel)) {
       this.counts.unknownWebhook++;
       return { status: 404, headers: {}, body: { message: 'Unknown Webhook', code: 10015 } };
@@ -157,6 +177,7 @@ export class DiscordSink {
     }
     const receivedAt = new Date(this.now()).toISOString();
     this.messages.push({ channel, body, receivedAt });
+    keepNewest(this.messages, this.maxMessages);
     this.counts.accepted++;
     if (!wait) return { status: 204, headers: limitHeaders.headers };
     const b = body as Record<string, unknown>;

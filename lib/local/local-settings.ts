@@ -10,6 +10,8 @@ export const STATE_DIR = '.relay';
 export const LOCAL_SETTINGS_FILE = join(STATE_DIR, 'local.json');
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_KID = 'local';
+/** The local ingest API's (and sink's) port. */
+export const DEFAULT_LOCAL_PORT = 8787;
 
 export interface LocalSettings {
   /** Base URL of the local ingest API. */
@@ -21,6 +23,10 @@ export interface LocalSettings {
   readonly privateKeyFile: string;
   /** A guild the local config allows; `relay send` builders use it by default. */
   readonly guildId: string;
+  /** The running local relay's process id; removed when it stops. */
+  readonly pid?: number;
+  /** When the local relay stopped (ISO time); set when it stops, removed when it starts. */
+  readonly stoppedAt?: string;
 }
 
 export class LocalSettingsError extends Error {

@@ -1,0 +1,53 @@
+/** Argument parsing shared by the commands: node:util's parseArgs, with errors that name the fix. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './errors';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** The candidate closest to `word` by edit distance, when it is close enough to be a typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (!best || distance < best.distance) best = { candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(word.length / 3)) ? best.candidate : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** parseArgs in strict mode; an unknown flag is a usage error suggesting the nearest real one. */
+export function parseCommandArgs<O extends Options>(command: string, argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    if (!e.code?.startsWith('ERR_PARSE_ARGS')) throw error;
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const flag = /'(-[^']*)'/.exec(e.message)?.[1] ?? argv.find((a) => a.startsWith('-')) ?? '';
+      const suggestion = closest(flag.replace(/^-+/, '').split('=')[0], Object.keys(options));
+      throw new UsageError(`unknown option ${flag} for ${command}${suggestion ? `; did you mean --${suggestion}?` : ''}`, command);
+    }
+    throw new UsageError(e.message.split('. To specify')[0], command);
+  }
+}
+
+/** A whole number flag ≥ `min`, or undefined when not given. */
+export function wholeNumber(flag: string, value: string | undefined, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got "${value}"`);
+  return n;
+}
+
+export function noPositionals(command: string, positionals: string[]): void {
+  if (positionals.length) throw new UsageError(`${command} takes no arguments besides its options, got: ${positionals.join(' ')}`, command);
+}

@@ -1,0 +1,75 @@
+/** `relay forward`: the Discord gateway bot, sending voice changes to the relay. */
+import { hostname } from 'node:os';
+import { readSecretFile } from '../client/keys';
+import { FORWARDER_DEFAULTS } from '../forwarder/defaults';
+import type { LogLevel } from '../forwarder/logger';
+import { noPositionals, parseCommandArgs, wholeNumber } from './args';
+import { ConfigError, ExitCode, UnavailableError, UsageError } from './errors';
+import { FORWARD_NODE_FLOOR, checkNodeFloor } from './node-floor';
+import { clientFor, readLocalDefaults, resolveTarget } from './target';
+
+const OPTIONS = {
+  url: { type: 'string' }, kid: { type: 'string' }, 'key-file': { type: 'string' }, region: { type: 'string' },
+  'token-file': { type: 'string' }, guild: { type: 'string', multiple: true }, 'include-bots': { type: 'boolean' },
+  'forward-updates': { type: 'boolean' }, 'debounce-ms': { type: 'string' }, spool: { type: 'string' },
+  'health-port': { type: 'string' }, 'heartbeat-minutes': { type: 'string' }, name: { type: 'string' },
+  'log-level': { type: 'string' }, 'discord-api': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+const LOG_LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
+
+/** Why a start failed, as the error the CLI exits with. */
+export function startFailure(error: unknown, discordApi: string | undefined): Error {
+  const e = error as Error & { code?: string | number; status?: number; cause?: { code?: string } };
+  if (e.code === 'TokenInvalid' || e.status === 401 || /401|Unauthorized|TOKEN_INVALID|invalid token/i.test(e.message)) {
+    return new ConfigError('Discord refused the bot token (401); check DISCORD_TOKEN or --token-file (README: Create the Discord application and bot)');
+  }
+  const network = e.cause?.code ?? (typeof e.code === 'string' ? e.code : undefined);
+  if (network && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|UND_ERR_\w+)$/.test(network) || /fetch failed|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT/.test(e.message)) {
+    return new UnavailableError(`cannot reach Discord (${discordApi ?? 'https://discord.com/api'}): ${network ?? e.message}. Check the network; a supervisor (systemd Restart=always) will start it again`);
+  }
+  return e;
+}
+
+export async function forward(argv: string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseCommandArgs('forward', argv, OPTIONS);
+  noPositionals('forward', positionals);
+  const level = values['log-level'] ?? 'info';
+  if (!LOG_LEVELS.includes(level)) throw new UsageError('--log-level must be debug, info, warn or error', 'forward');
+  const healthPort = values['health-port'] === 'off' ? undefined : (wholeNumber('health-port', values['health-port']) ?? FORWARDER_DEFAULTS.healthPort);
+  const debounceMs = wholeNumber('debounce-ms', values['debounce-ms']);
+  const heartbeatMinutes = wholeNumber('heartbeat-minutes', values['heartbeat-minutes']);
+  checkNodeFloor('forward', FORWARD_NODE_FLOOR);
+  const token = values['token-file'] ? readSecretFile(values['token-file'], 'token file').toString('utf8').trim() : process.env.DISCORD_TOKEN;
+  if (!token) throw new ConfigError('no bot token: set DISCORD_TOKEN or pass --token-file (README: Create the Discord application and bot)');
+  const local = readLocalDefaults();
+  const client = clientFor(resolveTarget(values, local), values);
+  const guilds = values.guild ?? (process.env.RELAY_GUILDS ? process.env.RELAY_GUILDS.split(',').filter(Boolean) : local.settings?.guildId ? [local.settings.guildId] : undefined);
+
+  // Loaded on demand: discord.js and node:sqlite are only for `forward`.
+  const [{ Forwarder }, { jsonLogger }, { Spool }] = await Promise.all([import('../forwarder/forwarder'), import('../forwarder/logger'), import('../forwarder/spool')]);
+  const spool = new Spool(values.spool ?? FORWARDER_DEFAULTS.spoolFile);
+  const log = jsonLogger(level as LogLevel, out);
+  const forwarder = new Forwarder({
+    token, sender: client, spool, allowedGuildIds: guilds, skipBots: !values['include-bots'], forwardUpdates: values['forward-updates'],
+    debounceMs, heartbeatMs: heartbeatMinutes === undefined ? undefined : heartbeatMinutes * 60_000,
+    healthPort, name: values.name ?? hostname(), discordApi: values['discord-api'], log,
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= forwarder.stop().finally(() => spool.close()));
+  const signalled = new Promise<void>((resolveSignal) => {
+    process.once('SIGINT', resolveSignal);
+    process.once('SIGTERM', resolveSignal);
+  });
+  try {
+    // A signal during the start stops it too.
+    const started = await Promise.race([forwarder.start().then(() => true), signalled.then(() => false)]);
+    if (started) log.info('health', { url: healthPort === undefined ? null : `http://${FORWARDER_DEFAULTS.healthHost}:${forwarder.healthPort}/healthz` });
+  } catch (error) {
+    // Whatever the health settings, a failed start exits (the health server must not keep it alive).
+    await stop();
+    throw startFailure(error, values['discord-api']);
+  }
+  await signalled;
+  await stop();
+  return ExitCode.Ok;
+}

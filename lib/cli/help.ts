@@ -1,0 +1,100 @@
+/** Help texts: `relay --help` shows them all, `relay <command> --help` its own. */
+import { FORWARDER_DEFAULTS } from '../forwarder/defaults';
+import { DEFAULT_LOCAL_PORT, LOCAL_SETTINGS_FILE } from '../local/local-settings';
+
+const F = FORWARDER_DEFAULTS;
+
+const EXIT_CODES = `Exit codes:
+  0  accepted (async), delivered or ignored (--sync)
+  1  unexpected error
+  2  usage error
+  3  configuration error: URL, key id, key file, region, token or Node version missing or unusable
+  4  forbidden (HTTP 403): this AWS identity may not call the relay
+  5  rejected: the relay refused the event (Relay.* code with --sync, or HTTP 4xx)
+  6  delivery failed: Discord refused the message (Relay.DeliveryFailed) or the run timed out
+  7  unavailable: no answer, 429 or 5xx after every retry; the local relay or Discord not reachable`;
+
+const TARGET_OPTIONS = `  --url <url>          ingest URL, the IngestUrl stack output          [RELAY_URL]
+  --kid <name>         key id the relay knows your public key by       [RELAY_KID]
+  --key-file <file>    your private key (must not be readable by others) [RELAY_KEY_FILE]
+  --region <region>    default: from the URL, else AWS_REGION
+Defaults: the flag, then the environment, then ${LOCAL_SETTINGS_FILE} (written by \`relay local\` in
+this folder). AWS credentials come from the standard chain (environment, profile/SSO, instance or
+container role), or from ${LOCAL_SETTINGS_FILE} for the local relay.`;
+
+export const COMMAND_HELP = {
+  local: `relay local [--port ${DEFAULT_LOCAL_PORT}] [--config <file>] [--sink-rate-limit <n>/<ms>|off] [--fast-retries]
+
+Runs the relay on this machine from the synthesized template (npm start): the SigV4 ingest API,
+the state machine with the real Verify code, the webhook proxy, and a Discord-compatible sink
+(page at /_sink). It writes ${LOCAL_SETTINGS_FILE}, which send and forward then use by default. A
+channel posts to a real webhook when RELAY_WEBHOOK_<CHANNEL> or .relay/secrets.json
+({"<secret name>": "<url>"}) gives one; otherwise to the sink. SIGINT or SIGTERM stops it after
+in-flight executions (up to 5 s); a second signal stops it at once.
+  --port <n>              ingest API and sink port (default ${DEFAULT_LOCAL_PORT}; 0 for any free port)
+  --config <file>         relay config (default config/relay.config.ts)
+  --sink-rate-limit <n>/<ms>|off   the sink's per-webhook limit (default 5/2000, like Discord)
+  --fast-retries          shorten the state machine's retry pauses to 50 ms`,
+
+  keygen: `relay keygen --kid <name> [--out <file>]
+
+Writes a new Ed25519 private key (PKCS#8 PEM, mode 0600; default .relay/keys/<name>.pem) and prints
+its public key and the line to paste into the relay config's forwarderKeys.`,
+
+  send: `relay send [<file>|-] [options]                 the event JSON from a file, or stdin
+relay send voice-join  --user <id> --channel <id> [options]
+relay send voice-leave --user <id> --channel <id> [options]
+relay send voice-move  --user <id> --from <id> --to <id> [options]
+
+Send options:
+${TARGET_OPTIONS}
+  --id <id>            event id (idempotency key); default: a random UUID
+  --sync               wait for the outcome and print it
+  --timeout <ms>       per-attempt timeout (default 10000)
+  --json               print the result as JSON
+Event builder options (ids are Discord snowflakes, 17-20 digits; names 1-100 characters):
+  --guild <id>         default: the local relay's guildId
+  --guild-name, --user-name, --display-name, --channel-name, --from-name, --to-name <text>
+  --bot                the user is a bot`,
+
+  forward: `relay forward [options]
+
+The Discord gateway bot: forwards voice joins, leaves and moves to the relay. Needs Node.js 22.5 or
+later (the project's own Node 24 through npx). A start that fails exits: 3 for a refused token,
+7 when Discord cannot be reached (a supervisor such as systemd restarts it).
+Forward options:
+${TARGET_OPTIONS}
+  --token-file <file>  the bot token (not readable by others)           [DISCORD_TOKEN]
+  --guild <id>         forward this guild only (repeatable)             [RELAY_GUILDS, comma-separated]
+                       default: the local relay's guildId, else every guild the bot is in
+  --include-bots       forward bots' voice changes too
+  --forward-updates    forward mute/deafen/stream/video changes too
+  --debounce-ms <n>    hold changes this long to drop flapping (default ${F.debounceMs})
+  --spool <file>       the durable queue (default ${F.spoolFile})
+  --health-port <n>    GET /healthz on ${F.healthHost}:<n> (default ${F.healthPort}; off to disable)
+  --heartbeat-minutes <n>  heartbeat event interval (default ${F.heartbeatMs / 60_000}; 0 to disable)
+  --name <name>        names this forwarder in heartbeats (default: the host name)
+  --log-level <level>  debug, info, warn or error (default info)`,
+} as const;
+
+export type CommandName = keyof typeof COMMAND_HELP;
+export const COMMANDS = Object.keys(COMMAND_HELP) as CommandName[];
+
+export function commandHelp(command: CommandName): string {
+  return `${COMMAND_HELP[command]}\n\n${EXIT_CODES}\n`;
+}
+
+export const HELP = `relay — send signed events to a Discord Event Relay
+
+Usage:
+  relay local [options]          run the whole relay on this machine (npm start)
+  relay forward [options]        the Discord gateway bot
+  relay keygen --kid <name>      make a signing key
+  relay send [<file>|-|voice-join|voice-leave|voice-move] [options] [--sync]
+  relay <command> --help         one command's options
+  relay --version
+
+${COMMANDS.map((c) => COMMAND_HELP[c]).join('\n\n')}
+
+${EXIT_CODES}
+`;

@@ -1,0 +1,81 @@
+/** `relay local` (npm start): the whole relay on this machine, from the synthesized template. */
+import { RelayConfigError } from '../config/relay-config';
+import type { RateLimit } from '../local/discord-sink';
+import { LOCAL_SETTINGS_FILE } from '../local/local-settings';
+import type { LocalRelayServer } from '../local/local-relay-server';
+import { noPositionals, parseCommandArgs, wholeNumber } from './args';
+import { ConfigError, ExitCode, UsageError } from './errors';
+import { LOCAL_NODE_FLOOR, checkNodeFloor } from './node-floor';
+
+const OPTIONS = {
+  port: { type: 'string' }, config: { type: 'string' }, 'sink-rate-limit': { type: 'string' }, 'fast-retries': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parseRateLimit(value: string | undefined): RateLimit | false | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'off') return false;
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError('--sink-rate-limit takes <requests>/<milliseconds> (e.g. 5/2000) or off', 'local');
+  return { limit: Number(m[1]), windowMs: Number(m[2]) };
+}
+
+function banner(server: LocalRelayServer, out: (line: string) => void): void {
+  const s = server.settings;
+  out('Discord Event Relay — running locally from the synthesized template');
+  out(`  ingest API     ${s.url}/events and /events/sync  (SigV4: region ${s.region}, credentials in ${LOCAL_SETTINGS_FILE})`);
+  out(`  webhook proxy  ${server.proxyUrl}/channels/<name>`);
+  out(`  sink           ${s.url}/_sink  (JSON: ${s.url}/_sink/messages)`);
+  for (const d of server.destinations) out(`  #${d.channel.padEnd(13)} → ${d.to === 'sink' ? 'the sink' : `your webhook (URL from ${d.to})`}`);
+  out(`  signing key    "${s.kid}" (${s.privateKeyFile})`);
+  out('');
+  out('Send a test event from another terminal:');
+  out('  npx relay send voice-join --user 444444444444444444 --display-name Alice --channel 222222222222222222 --channel-name General --sync');
+  out('');
+  out('Ctrl-C stops (a second Ctrl-C at once).');
+}
+
+/** Resolves on the first SIGINT/SIGTERM once the server has stopped; a second signal exits at once. */
+function stopOnSignal(server: LocalRelayServer, out: (line: string) => void): Promise<void> {
+  return new Promise<void>((resolveStop) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        out(`${signal} again: exiting now`);
+        process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+      }
+      stopping = true;
+      out(`${signal}: stopping after in-flight executions…`);
+      void server.stop().then(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        resolveStop();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+export async function local(argv: string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseCommandArgs('local', argv, OPTIONS);
+  noPositionals('local', positionals);
+  const port = wholeNumber('port', values.port);
+  if (port !== undefined && port > 65535) throw new UsageError(`--port must be a port number (0-65535), got ${port}`, 'local');
+  const sinkRateLimit = parseRateLimit(values['sink-rate-limit']);
+  checkNodeFloor('local', LOCAL_NODE_FLOOR);
+  // Loaded on demand: the CDK app is heavy, and only `local` needs it.
+  const { LocalRelayServer: Server, PortInUseError } = await import('../local/local-relay-server');
+  let server: LocalRelayServer;
+  try {
+    server = await Server.start({ port, configPath: values.config, sinkRateLimit, retryPauseMs: values['fast-retries'] ? 50 : undefined, log: out });
+  } catch (error) {
+    if (error instanceof PortInUseError) {
+      throw new ConfigError(`port ${error.port} is in use: another local relay (or another program) may be running there. Stop it, or pass --port <another port>`);
+    }
+    if (error instanceof RelayConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+  banner(server, out);
+  await stopOnSignal(server, out);
+  return ExitCode.Ok;
+}

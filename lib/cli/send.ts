@@ -1,0 +1,111 @@
+/** `relay send`: one event, from a file, stdin or the voice builders, to a relay. */
+import { readFileSync } from 'node:fs';
+import { RelayClientError, type SyncResult } from '../client/relay-client';
+import { RelayErrorCode } from '../contracts/errors';
+import { parseCommandArgs, wholeNumber } from './args';
+import { ExitCode, UnavailableError, UsageError } from './errors';
+import { checkLocalRelayRunning, clientFor, explainUnavailable, readLocalDefaults, resolveTarget, type RelayTarget } from './target';
+import { VOICE_BUILDERS, buildVoiceEvent, checkEventText, type VoiceBuilder } from './voice-event';
+
+const OPTIONS = {
+  url: { type: 'string' }, kid: { type: 'string' }, 'key-file': { type: 'string' }, region: { type: 'string' },
+  id: { type: 'string' }, sync: { type: 'boolean' }, timeout: { type: 'string' }, json: { type: 'boolean' },
+  guild: { type: 'string' }, 'guild-name': { type: 'string' }, user: { type: 'string' }, 'user-name': { type: 'string' },
+  'display-name': { type: 'string' }, bot: { type: 'boolean' }, channel: { type: 'string' }, 'channel-name': { type: 'string' },
+  from: { type: 'string' }, 'from-name': { type: 'string' }, to: { type: 'string' }, 'to-name': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function readEventSource(source: string): string {
+  const name = source === '-' ? 'stdin' : source;
+  let text: string;
+  try {
+    text = readFileSync(source === '-' ? 0 : source, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read the event from ${name}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'send');
+  }
+  return checkEventText(text, name);
+}
+
+/**
+ * A failure's cause as text: Lambda's `{"errorType","errorMessage"}` becomes its message, and a
+ * Discord answer body (`…: {"message": …, "code": …}`) its message and code.
+ */
+export function describeCause(cause: string): string {
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON as a whole
+  }
+  const tail = /^(.*?): (\{.*\})$/s.exec(cause);
+  if (tail) {
+    try {
+      const body = JSON.parse(tail[2]) as { message?: unknown; code?: unknown };
+      if (typeof body.message === 'string') return `${tail[1]}: ${body.message}${body.code === undefined ? '' : ` (Discord code ${String(body.code)})`}`;
+    } catch {
+      // keep the text
+    }
+  }
+  return cause;
+}
+
+/** What to do about the rejections a sender can fix. */
+function hintFor(result: SyncResult, target: RelayTarget): string | undefined {
+  const apply = target.isLocalRelay ? 'then restart the local relay (npm start)' : 'and deploy';
+  switch (result.code) {
+    case RelayErrorCode.UnknownKey:
+      return `the relay does not know key id "${target.kid}": add its public key (printed by \`relay keygen\`) to forwarderKeys in the relay config ${apply}`;
+    case RelayErrorCode.InvalidSignature:
+      return `the key file does not match the public key the relay has for "${target.kid}"`;
+    case RelayErrorCode.Stale:
+      return "this machine's clock is too far from the relay's: sync it (NTP)";
+    case RelayErrorCode.GuildNotAllowed:
+      return `add the guild id to allowedGuildIds in the relay config ${apply}`;
+    default:
+      return undefined;
+  }
+}
+
+function exitCodeFor(result: SyncResult): number {
+  if (result.status === 'SUCCEEDED') return ExitCode.Ok;
+  if (result.code === RelayErrorCode.DeliveryFailed || result.status === 'TIMED_OUT') return ExitCode.DeliveryFailed;
+  if (result.code === RelayErrorCode.Internal) return ExitCode.Unexpected;
+  return ExitCode.Rejected;
+}
+
+function printSync(result: SyncResult, target: RelayTarget, json: boolean | undefined, out: (line: string) => void): void {
+  if (json) return out(JSON.stringify(result, null, 2));
+  const detail = result.status === 'SUCCEEDED'
+    ? (result.code ?? 'delivered')
+    : `${result.code ?? result.status}${result.cause ? `: ${describeCause(result.cause)}` : ''}`;
+  out(`${result.status} ${result.id} ${detail}`);
+  const hint = hintFor(result, target);
+  if (hint) out(`hint: ${hint}`);
+}
+
+export async function send(argv: string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseCommandArgs('send', argv, OPTIONS);
+  if (positionals.length > 1) throw new UsageError(`send takes one event source, got: ${positionals.join(' ')}`, 'send');
+  const local = readLocalDefaults();
+  const [what = '-'] = positionals;
+  const event = (VOICE_BUILDERS as readonly string[]).includes(what) ? buildVoiceEvent(what as VoiceBuilder, values, local) : readEventSource(what);
+  const timeout = wholeNumber('timeout', values.timeout, 1);
+
+  const target = resolveTarget(values, local);
+  const client = clientFor(target, values, timeout);
+  checkLocalRelayRunning(target);
+  try {
+    if (values.sync) {
+      const result = await client.sendSync(event, { id: values.id });
+      printSync(result, target, values.json, out);
+      return exitCodeFor(result);
+    }
+    const result = await client.send(event, { id: values.id });
+    out(values.json ? JSON.stringify(result, null, 2) : `accepted ${result.id} → ${result.executionArn}`);
+    return ExitCode.Ok;
+  } catch (error) {
+    if (error instanceof RelayClientError && error.kind === 'unavailable') throw new UnavailableError(explainUnavailable(error, target));
+    throw error;
+  }
+}

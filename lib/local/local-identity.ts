@@ -1,0 +1,33 @@
+/**
+ * The local relay's keys and credentials: the signing key and the caller's credentials are made on
+ * first start and reused on every later start (so `.relay/local.json` and old clients keep
+ * working); the state machine role's credentials are new every start.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateKeyFile, readPrivateKeyFile } from '../client/keys';
+import { publicKeyToHex } from '../contracts/envelope';
+import { LOCAL_KID, generateLocalCredentials, readLocalSettings } from './local-settings';
+import type { LocalCredential } from './sigv4-verifier';
+
+export interface LocalIdentity {
+  readonly kid: string;
+  readonly privateKeyFile: string;
+  readonly publicKeyHex: string;
+  /** What `relay send` signs with (written to local.json). */
+  readonly caller: LocalCredential;
+  /** The state machine's own role, for the webhook proxy. */
+  readonly role: LocalCredential;
+}
+
+export function loadLocalIdentity(stateDir: string, settingsFile: string): LocalIdentity {
+  const previous = readLocalSettings(settingsFile) ?? {};
+  const kid = previous.kid ?? LOCAL_KID;
+  const privateKeyFile = previous.privateKeyFile ?? join(stateDir, 'keys', `${kid}.pem`);
+  const publicKeyHex = existsSync(privateKeyFile) ? publicKeyToHex(readPrivateKeyFile(privateKeyFile)) : generateKeyFile(kid, privateKeyFile).publicKeyHex;
+  const caller = previous.accessKeyId && previous.secretAccessKey
+    ? { accessKeyId: previous.accessKeyId, secretAccessKey: previous.secretAccessKey }
+    : generateLocalCredentials('AKIA');
+  return { kid, privateKeyFile, publicKeyHex, caller, role: { ...generateLocalCredentials('ASIA'), sessionToken: randomUUID() } };
+}

@@ -1,0 +1,51 @@
+/**
+ * The sink's HTTP face, served on the ingest port: Discord's webhook endpoint
+ * (`POST /_sink/api/webhooks/<channel>/<token>`), the channel page (`GET /_sink`), what it received
+ * (`GET /_sink/messages`, `GET /_sink/stats`), and webhook controls (`DELETE|PUT /_sink/webhooks/<channel>`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DiscordSink } from './discord-sink';
+import { flatHeaders, readBody, sendJson } from './http-util';
+import { renderSinkPage } from './sink-page';
+
+/** What the sink reads at most (the same cap as the API in front of it). */
+const MAX_WEBHOOK_BODY_BYTES = 10 * 1024 * 1024;
+export const SINK_PREFIX = '/_sink';
+
+export class SinkRoutes {
+  constructor(private readonly sink: DiscordSink, private readonly title = 'Discord Event Relay — local sink') {}
+
+  /** The base URL a channel's webhook has on a server at `origin`. */
+  static webhookUrl(origin: string, channel: string): string {
+    return `${origin}${SINK_PREFIX}/api/webhooks/${channel}/local`;
+  }
+
+  matches(path: string): boolean {
+    return path === SINK_PREFIX || path.startsWith(`${SINK_PREFIX}/`);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (req.method === 'GET' && path === SINK_PREFIX) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(renderSinkPage(this.title));
+      return;
+    }
+    if (req.method === 'GET' && path === `${SINK_PREFIX}/messages`) return sendJson(res, 200, this.sink.messages);
+    if (req.method === 'GET' && path === `${SINK_PREFIX}/stats`) return sendJson(res, 200, this.sink.stats);
+    const hook = /^\/_sink\/api\/webhooks\/([^/]+)\/[^/]+$/.exec(path);
+    if (req.method === 'POST' && hook) {
+      const body = await readBody(req, MAX_WEBHOOK_BODY_BYTES);
+      if (body === undefined) return sendJson(res, 413, { message: 'Request entity too large', code: 40005 });
+      const wait = new URL(req.url ?? '/', 'http://local').searchParams.get('wait') === 'true';
+      const answer = this.sink.execute(hook[1], wait, body.toString('utf8'), flatHeaders(req));
+      return sendJson(res, answer.status, answer.body, answer.headers);
+    }
+    const control = /^\/_sink\/webhooks\/([^/]+)$/.exec(path);
+    if (control && (req.method === 'DELETE' || req.method === 'PUT')) {
+      if (req.method === 'DELETE') this.sink.deleteWebhook(control[1]);
+      else this.sink.restoreWebhook(control[1]);
+      return sendJson(res, 204);
+    }
+    return sendJson(res, 404, { message: 'Not Found' });
+  }
+}
