@@ -24,7 +24,7 @@ export function meetsNodeFloor(version: string, floor: NodeFloor): boolean {
 export function checkNodeFloor(command: string, floor: NodeFloor, version: string = process.versions.node): void {
   if (meetsNodeFloor(version, floor)) return;
   throw new ConfigError(
-    `relay ${command} needs Node.js ${floor.major}.${floor.minor} or later (for ${floor.reason}); this is Node ${version}. ` +
+    `\`relay ${command}\` needs Node.js ${floor.major}.${floor.minor} or later (for ${floor.reason}); this is Node ${version}. ` +
       `Run it with the Node 24 the project installs: \`npx relay ${command} …\` in the project folder, ` +
       `or <project>/node_modules/.bin/node <project>/dist/bin/relay.js ${command} …`,
   );

@@ -75,6 +75,8 @@ export class Forwarder {
   private readonly lastSeq = new Map<string, number>();
   private connected = false;
   private running = false;
+  /** Set by stop(): the gateway closing is then expected, not news. */
+  private stopping = false;
   private lastDelivery: Date | null = null;
   private lastError: { at: Date; message: string } | null = null;
   private wake: () => void = () => undefined;
@@ -144,6 +146,7 @@ export class Forwarder {
    */
   async stop(graceMs = 3000): Promise<void> {
     this.running = false;
+    this.stopping = true;
     clearInterval(this.heartbeat);
     clearInterval(this.expiry);
     this.debouncer.flushAll();
@@ -176,6 +179,7 @@ export class Forwarder {
 
   private setConnected(connected: boolean, msg: string, fields: Record<string, unknown> = {}): void {
     this.connected = connected;
+    if (this.stopping) return;
     this.log[connected ? 'info' : 'warn'](msg, fields);
   }
 

@@ -35,18 +35,22 @@ afterAll(async () => {
 interface Running {
   child: ChildProcess;
   lines: Array<Record<string, unknown>>;
+  stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function startForwarder(): Running {
+function startForwarder(extra: { args?: string[]; env?: Record<string, string> } = {}): Running {
   // One process (node with tsx's loader), so that SIGKILL reaches the forwarder itself and not a launcher.
   const child = spawn(process.execPath, [
     '--import', TSX_LOADER, join(root, 'bin', 'relay.ts'), 'forward', '--url', ingestUrl, '--kid', KEY.kid, '--key-file', keyFile, '--region', 'eu-west-1',
     '--spool', join(work, 'spool.db'), '--health-port', '0', '--heartbeat-minutes', '0', '--debounce-ms', '100', '--discord-api', discord.api, '--guild', GUILD,
+    ...(extra.args ?? []),
   ], {
     cwd: work,
-    env: { PATH: process.env.PATH ?? '', HOME: work, DISCORD_TOKEN: discord.token, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_EC2_METADATA_DISABLED: 'true' },
+    env: { PATH: process.env.PATH ?? '', HOME: work, DISCORD_TOKEN: discord.token, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_EC2_METADATA_DISABLED: 'true', ...extra.env },
   });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const lines: Array<Record<string, unknown>> = [];
   let buffer = '';
   child.stdout!.on('data', (c: Buffer) => {
@@ -56,7 +60,7 @@ function startForwarder(): Running {
     for (const p of parts) if (p.startsWith('{')) lines.push(JSON.parse(p) as Record<string, unknown>);
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return { child, lines, exited };
+  return { child, lines, exited, stderr: () => stderr };
 }
 
 async function until(check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
@@ -111,3 +115,32 @@ it('delivers what was spooled before a kill -9, once each and in order, after a 
   expect((await second.exited).code).toBe(0);
   expect(second.lines.at(-1)).toMatchObject({ msg: 'stopped', spoolDepth: 0 });
 }, 60_000);
+
+describe('a start that fails exits with its documented code, health server on or off', () => {
+  const withTimeout = <T>(p: Promise<T>, ms = 20_000) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('did not exit')), ms))]);
+
+  it.each([['on (port 0)', []], ['off', ['--health-port', 'off']]])('a token Discord refuses → exit 3, health %s', async (_, args) => {
+    const run = startForwarder({ args, env: { DISCORD_TOKEN: 'not-the-token' } });
+    expect(await withTimeout(run.exited)).toEqual({ code: 3, signal: null });
+    expect(run.stderr()).toContain('Discord refused the bot token (401)');
+  });
+
+  it.each([['on (port 0)', []], ['off', ['--health-port', 'off']]])('Discord unreachable → exit 7, health %s', async (_, args) => {
+    const run = startForwarder({ args: [...args, '--discord-api', 'http://127.0.0.1:9/api'] });
+    expect(await withTimeout(run.exited)).toEqual({ code: 7, signal: null });
+    expect(run.stderr()).toMatch(/cannot reach Discord \(http:\/\/127\.0\.0\.1:9\/api\): ECONNREFUSED/);
+  });
+});
+
+it('stops on SIGTERM without reporting the gateway as reconnecting, and prints no ExperimentalWarning', async () => {
+  ingest.setFallback({ status: 200, body: { executionArn: 'arn:aws:states:eu-west-1:123456789012:express:Relay:x' } });
+  const run = startForwarder({ args: ['--spool', join(work, 'sigterm.db')] });
+  await until(() => run.lines.some((l) => l.msg === 'forwarding'));
+  run.child.kill('SIGTERM');
+  expect(await run.exited).toEqual({ code: 0, signal: null });
+  const after = run.lines.slice(run.lines.findIndex((l) => l.msg === 'forwarding'));
+  expect(after.map((l) => l.msg)).not.toContain('gateway reconnecting');
+  expect(after.map((l) => l.msg)).not.toContain('gateway disconnected');
+  expect(run.lines.at(-1)).toMatchObject({ msg: 'stopped' });
+  expect(run.stderr()).not.toContain('ExperimentalWarning');
+});
