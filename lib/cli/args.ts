@@ -41,10 +41,10 @@ export function parseCommandArgs<O extends Options>(command: string, argv: strin
 }
 
 /** A whole number flag ≥ `min`, or undefined when not given. */
-export function wholeNumber(flag: string, value: string | undefined, min = 0): number | undefined {
+export function wholeNumber(command: string, flag: string, value: string | undefined, min = 0): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got "${value}"`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got "${value}"`, command);
   return n;
 }
 

@@ -35,9 +35,9 @@ export async function forward(argv: string[], out: (line: string) => void): Prom
   noPositionals('forward', positionals);
   const level = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(level)) throw new UsageError('--log-level must be debug, info, warn or error', 'forward');
-  const healthPort = values['health-port'] === 'off' ? undefined : (wholeNumber('health-port', values['health-port']) ?? FORWARDER_DEFAULTS.healthPort);
-  const debounceMs = wholeNumber('debounce-ms', values['debounce-ms']);
-  const heartbeatMinutes = wholeNumber('heartbeat-minutes', values['heartbeat-minutes']);
+  const healthPort = values['health-port'] === 'off' ? undefined : (wholeNumber('forward', 'health-port', values['health-port']) ?? FORWARDER_DEFAULTS.healthPort);
+  const debounceMs = wholeNumber('forward', 'debounce-ms', values['debounce-ms']);
+  const heartbeatMinutes = wholeNumber('forward', 'heartbeat-minutes', values['heartbeat-minutes']);
   checkNodeFloor('forward', FORWARD_NODE_FLOOR);
   const token = values['token-file'] ? readSecretFile(values['token-file'], 'token file').toString('utf8').trim() : process.env.DISCORD_TOKEN;
   if (!token) throw new ConfigError('no bot token: set DISCORD_TOKEN or pass --token-file (README: Create the Discord application and bot)');

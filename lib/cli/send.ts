@@ -90,7 +90,7 @@ export async function send(argv: string[], out: (line: string) => void): Promise
   const local = readLocalDefaults();
   const [what = '-'] = positionals;
   const event = (VOICE_BUILDERS as readonly string[]).includes(what) ? buildVoiceEvent(what as VoiceBuilder, values, local) : readEventSource(what);
-  const timeout = wholeNumber('timeout', values.timeout, 1);
+  const timeout = wholeNumber('send', 'timeout', values.timeout, 1);
 
   const target = resolveTarget(values, local);
   const client = clientFor(target, values, timeout);

@@ -1,0 +1,130 @@
+/** The CLI checks its own arguments (exit 2 naming the flag, before any round trip), with per-command help. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { ExitCode } from '../../lib/cli/errors';
+import { FORWARD_NODE_FLOOR, LOCAL_NODE_FLOOR, checkNodeFloor, meetsNodeFloor } from '../../lib/cli/node-floor';
+import { closest } from '../../lib/cli/args';
+import { describeCause } from '../../lib/cli/send';
+import { version } from '../../package.json';
+import { KEY } from '../support/fixtures';
+import { ensureBuilt, runBuiltCli } from '../support/built-cli';
+
+// Not the project folder: no .relay/local.json here.
+const work = mkdtempSync(join(tmpdir(), 'relay-args-'));
+const keyFile = join(work, 'key.pem');
+writeFileSync(keyFile, KEY.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
+// Nothing listens there: a check that let a request through would fail with 7, not 2.
+const TARGET = ['--url', 'https://abc123.execute-api.eu-west-1.amazonaws.com', '--kid', KEY.kid, '--key-file', keyFile];
+const ENV = { AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' };
+const run = (args: string[], input?: string) => runBuiltCli(args, { cwd: work, env: ENV, input });
+const JOIN = ['voice-join', '--guild', '111111111111111111', '--user', '444444444444444444', '--channel', '222222222222222222'];
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+describe('usage errors name the flag (exit 2) and send nothing', () => {
+  it.each([
+    ['a --user that is not a snowflake', ['send', ...TARGET, ...JOIN, '--user', 'alice'], '--user must be a Discord id (17-20 digits), got "alice"'],
+    ['a --channel that is not a snowflake', ['send', ...TARGET, ...JOIN, '--channel', '12'], '--channel must be a Discord id (17-20 digits), got "12"'],
+    ['a --display-name over the schema limit', ['send', ...TARGET, ...JOIN, '--display-name', 'x'.repeat(101)], '--display-name must be 1-100 characters, got 101'],
+    ['a move to the channel it left', ['send', ...TARGET, 'voice-move', '--guild', '111111111111111111', '--user', '444444444444444444', '--from', '222222222222222222', '--to', '222222222222222222'], 'voice-move needs --from and --to to be different channels'],
+    ['a builder without --channel', ['send', ...TARGET, 'voice-leave', '--guild', '111111111111111111', '--user', '444444444444444444'], 'voice-leave needs --channel <id>'],
+    ['a non-numeric --timeout', ['send', ...TARGET, ...JOIN, '--timeout', 'soon'], '--timeout must be a whole number of at least 1, got "soon"'],
+  ])('%s', async (_, args, message) => {
+    const result = await run(args);
+    expect(result).toMatchObject({ code: ExitCode.Usage, stdout: '' });
+    expect(result.stderr).toContain(`relay: ${message}`);
+    expect(result.stderr).toContain('Run `relay send --help` for usage.');
+  });
+
+  it.each([
+    ['an empty event', '   \n', 'the event in stdin is empty'],
+    ['an event that is not an object with a type', '{}', 'the event in stdin must be a JSON object with a "type"'],
+    ['a VOICE_STATE_UPDATE that breaks the schema', JSON.stringify({ type: 'VOICE_STATE_UPDATE', guild: { id: '1', name: 'g' } }), 'the event in stdin is not a valid VOICE_STATE_UPDATE: user must be an object'],
+  ])('%s from stdin', async (_, input, message) => {
+    const result = await run(['send', ...TARGET, '-'], input);
+    expect(result.code).toBe(ExitCode.Usage);
+    expect(result.stderr).toContain(message);
+  });
+});
+
+describe('help, version and typos', () => {
+  it('relay send --help shows send and its options only', async () => {
+    const result = await run(['send', '--help']);
+    expect(result.code).toBe(ExitCode.Ok);
+    expect(result.stdout).toContain('--sync');
+    expect(result.stdout).toContain('Exit codes:');
+    for (const other of ['--token-file', '--sink-rate-limit', 'relay keygen --kid']) expect(result.stdout).not.toContain(other);
+  });
+
+  it('relay help forward shows forward only', async () => {
+    const result = await run(['help', 'forward']);
+    expect(result.stdout).toContain('--token-file');
+    expect(result.stdout).not.toContain('--display-name');
+  });
+
+  it('relay --version prints the package version', async () => {
+    expect(await run(['--version'])).toMatchObject({ code: ExitCode.Ok, stdout: `${version}\n` });
+  });
+
+  it('suggests the command or flag meant', async () => {
+    expect((await run(['sned'])).stderr).toContain('unknown command "sned"; did you mean "send"?');
+    expect((await run(['send', '--sycn'])).stderr).toContain('unknown option --sycn for send; did you mean --sync?');
+    expect(closest('frobnicate', ['local', 'forward', 'keygen', 'send'])).toBeUndefined();
+  });
+});
+
+describe('defaults outside the project folder', () => {
+  it('says .relay/local.json was not found, not just "needs --guild"', async () => {
+    const result = await run(['send', ...TARGET, 'voice-join', '--user', '444444444444444444', '--channel', '222222222222222222']);
+    expect(result.code).toBe(ExitCode.Usage);
+    expect(result.stderr).toContain(`voice-join needs --guild <id>: no .relay/local.json in ${work}`);
+  });
+
+  it('says .relay/local.json was not found when there is no URL', async () => {
+    const result = await run(['send', ...JOIN]);
+    expect(result.code).toBe(ExitCode.Config);
+    expect(result.stderr).toContain(`no relay URL: pass --url (the IngestUrl stack output) or set RELAY_URL; no .relay/local.json in ${work}`);
+  });
+
+  it('names --region when the URL does not tell it', async () => {
+    const result = await run(['send', '--url', 'https://relay.example.com', '--kid', KEY.kid, '--key-file', keyFile, ...JOIN]);
+    expect(result.code).toBe(ExitCode.Config);
+    expect(result.stderr).toContain('cannot tell the region from relay.example.com: pass --region <region> (or set AWS_REGION)');
+  });
+});
+
+describe('Node floors', () => {
+  it('compares versions', () => {
+    expect(meetsNodeFloor('20.20.2', FORWARD_NODE_FLOOR)).toBe(false);
+    expect(meetsNodeFloor('22.4.1', FORWARD_NODE_FLOOR)).toBe(false);
+    expect(meetsNodeFloor('22.5.0', FORWARD_NODE_FLOOR)).toBe(true);
+    expect(meetsNodeFloor('v24.9.0', FORWARD_NODE_FLOOR)).toBe(true);
+    expect(meetsNodeFloor('21.7.0', LOCAL_NODE_FLOOR)).toBe(false);
+    expect(() => checkNodeFloor('forward', FORWARD_NODE_FLOOR, '20.20.2')).toThrow('`relay forward` needs Node.js 22.5 or later (for node:sqlite');
+  });
+
+  // The machine's own Node (Debian's, 20 here) running the built file directly, as a unit file might.
+  const systemNode = ['/usr/bin/node', '/usr/local/bin/node'].find((n) => {
+    try {
+      return !meetsNodeFloor(execFileSync(n, ['--version'], { encoding: 'utf8' }).trim(), FORWARD_NODE_FLOOR);
+    } catch {
+      return false;
+    }
+  });
+  (systemNode ? it : it.skip)(`relay forward on an older system Node exits 3 naming the floor and the project's Node (${systemNode ?? 'none here'})`, async () => {
+    const result = await runBuiltCli(['forward'], { cwd: work, node: systemNode, env: { DISCORD_TOKEN: 'x' } });
+    expect(result.code).toBe(ExitCode.Config);
+    expect(result.stderr).toMatch(/`relay forward` needs Node\.js 22\.5 or later \(for node:sqlite, the forwarder's durable spool\); this is Node 2[01]\./);
+    expect(result.stderr).not.toContain('ERR_UNKNOWN_BUILTIN_MODULE');
+  });
+});
+
+describe('causes print as text', () => {
+  it('takes the message out of Lambda error JSON and Discord answer bodies', () => {
+    expect(describeCause(JSON.stringify({ errorType: 'Relay.Stale', errorMessage: 'ts: 900 s old; the window is ±300 s' }))).toBe('ts: 900 s old; the window is ±300 s');
+    expect(describeCause('general webhook answered ApiGateway.404: {"message": "Unknown Webhook", "code": 10015}')).toBe('general webhook answered ApiGateway.404: Unknown Webhook (Discord code 10015)');
+    expect(describeCause('plain text')).toBe('plain text');
+  });
+});
