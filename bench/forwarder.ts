@@ -3,13 +3,13 @@
  * (one guild, 500 members, 50 already in voice) and a stand-in ingest: resident memory once
  * connected, and CPU time per forwarded event (gateway dispatch → spool → signed HTTP send).
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeDiscord } from '../test/support/fake-discord';
-import { FakeIngest } from '../test/support/fake-ingest';
-import { newKey } from '../test/support/fixtures';
+import { FakeDiscord } from '../testkit/fake-discord';
+import { FakeIngest } from '../testkit/fake-ingest';
 
 const root = join(__dirname, '..');
 const CLK_TCK = 100; // Linux USER_HZ
@@ -42,7 +42,8 @@ export async function benchForwarder(events = 1000, nodeFlags: string[] = []): P
   await discord.start();
   const url = await ingest.start();
   const work = mkdtempSync(join(tmpdir(), 'relay-bench-fwd-'));
-  const key = newKey('bench');
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const key = { kid: 'bench', privateKey };
   writeFileSync(join(work, 'key.pem'), key.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
   const child = spawn(process.execPath, [...nodeFlags, join(root, 'dist', 'bin', 'relay.js'), 'forward', '--url', url, '--kid', 'bench', '--key-file', join(work, 'key.pem'), '--region', 'eu-west-1',
     '--spool', join(work, 'spool.db'), '--health-port', 'off', '--heartbeat-minutes', '0', '--debounce-ms', '0', '--log-level', 'info', '--discord-api', discord.api, '--guild', guild], {

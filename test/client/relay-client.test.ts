@@ -4,7 +4,7 @@ import { EventKind } from '../../lib/contracts/events';
 import { MAX_PAYLOAD_BYTES, type Envelope } from '../../lib/contracts/envelope';
 import { loadVerifyConfig, verifyEnvelope } from '../../lib/verify/handler';
 import { VerifyEnv } from '../../lib/contracts/env';
-import { FakeIngest } from '../support/fake-ingest';
+import { FakeIngest } from '../../testkit/fake-ingest';
 import { GUILD_ID, KEY, voiceEvent } from '../support/fixtures';
 
 const CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token-1' };

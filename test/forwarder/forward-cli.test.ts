@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FakeDiscord } from '../support/fake-discord';
-import { FakeIngest } from '../support/fake-ingest';
+import { FakeDiscord } from '../../testkit/fake-discord';
+import { FakeIngest } from '../../testkit/fake-ingest';
 import { KEY } from '../support/fixtures';
 
 const root = join(__dirname, '..', '..');

@@ -6,8 +6,8 @@ import { Forwarder } from '../../lib/forwarder/forwarder';
 import { jsonLogger } from '../../lib/forwarder/logger';
 import { Spool } from '../../lib/forwarder/spool';
 import { RelayClient } from '../../lib/client/relay-client';
-import { FakeDiscord, GATEWAY_INTENTS } from '../support/fake-discord';
-import { FakeIngest } from '../support/fake-ingest';
+import { FakeDiscord, GATEWAY_INTENTS } from '../../testkit/fake-discord';
+import { FakeIngest } from '../../testkit/fake-ingest';
 import { KEY } from '../support/fixtures';
 
 const GUILD = '111111111111111111';
