@@ -11,7 +11,7 @@ export function renderSinkPage(title: string): string {
 <html lang="en"><head><meta charset="utf-8"><title>${title.replace(/[<>&"]/g, '')}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-  body { margin: 0; font: 15px/1.4 "gg sans", "Noto Sans", Helvetica, Arial, sans-serif; background: #313338; color: #dbdee1; }
+  body { margin: 0; font: 15px/1.4 "gg sans", "Noto Sans", Helvetica, Arial, sans-serif, "Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji", "Twemoji Mozilla", emoji; background: #313338; color: #dbdee1; }
   header { padding: 12px 16px; border-bottom: 1px solid #1f2023; font-weight: 600; color: #f2f3f5; }
   header small { color: #949ba4; font-weight: 400; margin-left: 8px; }
   #empty { padding: 24px 16px; color: #949ba4; }

@@ -67,3 +67,11 @@ describe('validateWebhookMessage', () => {
     expect(validateWebhookMessage({ content: 'x'.repeat(2000), embeds: [{ title: 'x'.repeat(256), description: 'y'.repeat(4096) }] })).toEqual({});
   });
 });
+
+it('keeps only the newest messages and request headers, so a long-running relay stays bounded', () => {
+  const sink = new DiscordSink(['general'], false, Date.now, { messages: 3, requestHeaders: 2 });
+  for (let i = 1; i <= 10; i++) sink.execute('general', true, JSON.stringify({ content: `m${i}` }));
+  expect(sink.messages.map((m) => (m.body as { content: string }).content)).toEqual(['m8', 'm9', 'm10']);
+  expect(sink.requestHeaders).toHaveLength(2);
+  expect(sink.stats.accepted).toBe(10);
+});

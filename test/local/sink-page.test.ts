@@ -36,3 +36,9 @@ describe('sink page', () => {
     expect(renderSinkPage('<script>x</script>')).not.toContain('<script>x');
   });
 });
+
+it('names colour-emoji fonts as fallbacks, so 🔊 renders where one is installed', () => {
+  const page = renderSinkPage('t');
+  const body = /body \{[^}]*font: ([^;]+);/.exec(page)?.[1] ?? '';
+  for (const font of ['"Noto Color Emoji"', '"Apple Color Emoji"', '"Segoe UI Emoji"', 'emoji']) expect(body).toContain(font);
+});
