@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the numbers behind DESIGN §4, measured on this machine, printed as a table.
+ * `npm run bench`: the numbers behind docs/architecture.md §5, measured on this machine, printed as a table.
  * Not a test: nothing here fails the build; compare against the targets it prints.
  */
 import { execFileSync } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * The signed envelope (DESIGN §2.1): the one place that knows its fields, limits and signing
+ * The signed envelope (docs/architecture.md §2.1): the one place that knows its fields, limits and signing
  * string. The Verify Lambda, the signing client and the local relay all import this module.
  *
  * Kept free of dependencies beyond `node:crypto` so that it bundles into a few KB.

@@ -1,5 +1,5 @@
 /**
- * Error codes a caller can see (DESIGN §2.4). The Verify Lambda throws them (as the error *name*,
+ * Error codes a caller can see (docs/architecture.md §2.4). The Verify Lambda throws them (as the error *name*,
  * which Lambda reports as `errorType`), the state machine catches them by name and ends in a Fail
  * state carrying the same code. Nothing else spells these strings.
  */

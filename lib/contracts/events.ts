@@ -1,5 +1,5 @@
 /**
- * Event types carried in an envelope's `payload` (DESIGN §2.2), their schema, and the kinds the
+ * Event types carried in an envelope's `payload` (docs/architecture.md §2.2), their schema, and the kinds the
  * state machine routes on. Names are untrusted user text: they are length-checked here and
  * escaped before they reach a message (see `template.ts`).
  */

@@ -1,5 +1,5 @@
 /**
- * From gateway voice state changes to relay events: the event (DESIGN §2.2), its stable id, and
+ * From gateway voice state changes to relay events: the event (docs/architecture.md §2.2), its stable id, and
  * the debounce that keeps flapping (join+leave, leave+rejoin) from becoming notices.
  */
 import { EventType, MAX_NAME_LENGTH, type VoiceChannelRef, type VoiceStateUpdateEvent } from '../contracts/events';

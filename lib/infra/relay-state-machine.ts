@@ -1,7 +1,7 @@
 /**
  * The Express state machine: Verify → Route (Choice) → Format (Pass) → Post (patched
  * CallApiGatewayHttpApiEndpoint) → Delivered, with every rejection ending in a Fail state named
- * and coded after the `Relay.*` error it carries (DESIGN §2.4).
+ * and coded after the `Relay.*` error it carries (docs/architecture.md §2.4).
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';

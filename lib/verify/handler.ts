@@ -1,5 +1,5 @@
 /**
- * Verify step of the relay state machine: checks a signed envelope (DESIGN §2.1) and returns the
+ * Verify step of the relay state machine: checks a signed envelope (docs/architecture.md §2.1) and returns the
  * normalized event the Route and Format steps use, or throws a `Relay.*` error that the state
  * machine turns into a Fail state with the same code.
  *

@@ -1,5 +1,5 @@
 /** The CLI checks its own arguments (exit 2 naming the flag, before any round trip), with per-command help. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -7,6 +7,8 @@ import { ExitCode } from '../../lib/cli/errors';
 import { FORWARD_NODE_FLOOR, LOCAL_NODE_FLOOR, checkNodeFloor, meetsNodeFloor } from '../../lib/cli/node-floor';
 import { closest } from '../../lib/cli/args';
 import { describeCause } from '../../lib/cli/send';
+import { checkEventText } from '../../lib/cli/voice-event';
+import { parseEventPayload } from '../../lib/contracts/events';
 import { version } from '../../package.json';
 import { KEY } from '../support/fixtures';
 import { ensureBuilt, runBuiltCli } from '../support/built-cli';
@@ -126,5 +128,15 @@ describe('causes print as text', () => {
     expect(describeCause(JSON.stringify({ errorType: 'Relay.Stale', errorMessage: 'ts: 900 s old; the window is ±300 s' }))).toBe('ts: 900 s old; the window is ±300 s');
     expect(describeCause('general webhook answered ApiGateway.404: {"message": "Unknown Webhook", "code": 10015}')).toBe('general webhook answered ApiGateway.404: Unknown Webhook (Discord code 10015)');
     expect(describeCause('plain text')).toBe('plain text');
+  });
+});
+
+describe('the README example event', () => {
+  it('is the file in examples/ and passes the CLI checks and the relay schema', () => {
+    const root = join(__dirname, '..', '..');
+    const file = readFileSync(join(root, 'examples', 'voice-join.json'), 'utf8');
+    expect(readFileSync(join(root, 'README.md'), 'utf8')).toContain(`\`\`\`json\n${file}\`\`\``);
+    expect(checkEventText(file, 'examples/voice-join.json')).toBe(file);
+    expect(parseEventPayload(file)).toMatchObject({ kind: 'voice.join' });
   });
 });
