@@ -16,6 +16,7 @@ const OPTIONS = {
   'log-level': { type: 'string' }, 'discord-api': { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 const LOG_LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
+const NETWORK_ERROR = /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|UND_ERR_[A-Z_]+)\b/;
 
 /** Why a start failed, as the error the CLI exits with. */
 export function startFailure(error: unknown, discordApi: string | undefined): Error {
@@ -23,9 +24,10 @@ export function startFailure(error: unknown, discordApi: string | undefined): Er
   if (e.code === 'TokenInvalid' || e.status === 401 || /401|Unauthorized|TOKEN_INVALID|invalid token/i.test(e.message)) {
     return new ConfigError('Discord refused the bot token (401); check DISCORD_TOKEN or --token-file (README: Create the Discord application and bot)');
   }
-  const network = e.cause?.code ?? (typeof e.code === 'string' ? e.code : undefined);
-  if (network && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|UND_ERR_\w+)$/.test(network) || /fetch failed|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT/.test(e.message)) {
-    return new UnavailableError(`cannot reach Discord (${discordApi ?? 'https://discord.com/api'}): ${network ?? e.message}. Check the network; a supervisor (systemd Restart=always) will start it again`);
+  // undici reports the socket error as the cause of "fetch failed".
+  const network = NETWORK_ERROR.exec(`${e.cause?.code ?? ''} ${String(e.code ?? '')} ${e.message}`)?.[0];
+  if (network) {
+    return new UnavailableError(`cannot reach Discord (${discordApi ?? 'https://discord.com/api'}): ${network}. Check the network; a supervisor (systemd Restart=always) will start it again`);
   }
   return e;
 }

@@ -63,10 +63,7 @@ export function listen(server: Server, port: number, host: string): Promise<numb
   });
 }
 
-/** Closes a server: no new connections, open ones cut after the caller's grace period. */
+/** Stops accepting connections; resolves once the open ones are gone (cut them with `closeAllConnections`). */
 export function close(server: Server): Promise<void> {
-  return new Promise((ok) => {
-    server.close(() => ok());
-    server.closeAllConnections();
-  });
+  return new Promise((ok) => server.close(() => ok()));
 }

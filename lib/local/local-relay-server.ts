@@ -103,7 +103,9 @@ export class LocalRelayServer {
     try {
       origins.proxy = `http://${host}:${await listen(proxyServer, options.proxyPort ?? 0, host)}`;
     } catch (error) {
-      await close(ingestServer);
+      const closed = close(ingestServer);
+      ingestServer.closeAllConnections();
+      await closed;
       throw error;
     }
 
@@ -120,7 +122,7 @@ export class LocalRelayServer {
 
   /** Stops accepting requests, waits up to `graceMs` for running executions, then closes; local.json then says it stopped. */
   async stop(graceMs = 5000): Promise<void> {
-    const closing = this.servers.map((s) => new Promise<void>((ok) => s.close(() => ok())));
+    const closing = this.servers.map(close);
     await this.ingest.drain(graceMs);
     for (const s of this.servers) s.closeAllConnections();
     closeIdleConnections();

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { send as sendHttp, type HttpAnswer } from '../client/http';
-import { pathOf, readBody, sendJson } from './http-util';
+import { flatHeaders, pathOf, readBody, sendJson } from './http-util';
 import { MAX_BODY_BYTES } from './ingest-api-emulator';
 import type { SigV4Verifier } from './sigv4-verifier';
 import type { ProxyRoute } from './synthesized-template';
@@ -51,10 +51,7 @@ export class WebhookProxyEmulator {
 }
 
 function forwardedHeaders(req: IncomingMessage, route: ProxyRoute): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-  }
+  const headers = Object.fromEntries(Object.entries(flatHeaders(req)).filter(([name]) => !HOP_BY_HOP.has(name)));
   for (const [name, value] of Object.entries(route.headerOverwrites)) {
     delete headers[name.toLowerCase()];
     headers[name] = value;
