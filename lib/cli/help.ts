@@ -1,8 +1,12 @@
 /** Help texts: `relay --help` shows them all, `relay <command> --help` its own. */
+import { DEFAULT_TIMEOUT_MS } from '../client/relay-client';
 import { FORWARDER_DEFAULTS } from '../forwarder/defaults';
-import { DEFAULT_LOCAL_PORT, LOCAL_SETTINGS_FILE } from '../local/local-settings';
+import { DISCORD_WEBHOOK_RATE_LIMIT } from '../local/discord-sink';
+import { DEFAULT_LOCAL_PORT, LOCAL_SETTINGS_FILE, STOP_GRACE_MS } from '../local/local-settings';
+import { FORWARD_NODE_FLOOR } from './node-floor';
 
 const F = FORWARDER_DEFAULTS;
+const SINK = DISCORD_WEBHOOK_RATE_LIMIT;
 
 const EXIT_CODES = `Exit codes:
   0  accepted (async), delivered or ignored (--sync)
@@ -30,10 +34,10 @@ the state machine with the real Verify code, the webhook proxy, and a Discord-co
 (page at /_sink). It writes ${LOCAL_SETTINGS_FILE}, which send and forward then use by default. A
 channel posts to a real webhook when RELAY_WEBHOOK_<CHANNEL> or .relay/secrets.json
 ({"<secret name>": "<url>"}) gives one; otherwise to the sink. SIGINT or SIGTERM stops it after
-in-flight executions (up to 5 s); a second signal stops it at once.
+in-flight executions (up to ${STOP_GRACE_MS / 1000} s); a second signal stops it at once.
   --port <n>              ingest API and sink port (default ${DEFAULT_LOCAL_PORT}; 0 for any free port)
   --config <file>         relay config (default config/relay.config.ts)
-  --sink-rate-limit <n>/<ms>|off   the sink's per-webhook limit (default 5/2000, like Discord)
+  --sink-rate-limit <n>/<ms>|off   the sink's per-webhook limit (default ${SINK.limit}/${SINK.windowMs}, like Discord)
   --fast-retries          shorten the state machine's retry pauses to 50 ms`,
 
   keygen: `relay keygen --kid <name> [--out <file>]
@@ -50,7 +54,7 @@ Send options:
 ${TARGET_OPTIONS}
   --id <id>            event id (idempotency key); default: a random UUID
   --sync               wait for the outcome and print it
-  --timeout <ms>       per-attempt timeout (default 10000)
+  --timeout <ms>       per-attempt timeout (default ${DEFAULT_TIMEOUT_MS})
   --json               print the result as JSON
 Event builder options (ids are Discord snowflakes, 17-20 digits; names 1-100 characters):
   --guild <id>         default: the local relay's guildId
@@ -59,8 +63,8 @@ Event builder options (ids are Discord snowflakes, 17-20 digits; names 1-100 cha
 
   forward: `relay forward [options]
 
-The Discord gateway bot: forwards voice joins, leaves and moves to the relay. Needs Node.js 22.5 or
-later (the project's own Node 24 through npx). A start that fails exits: 3 for a refused token,
+The Discord gateway bot: forwards voice joins, leaves and moves to the relay. Needs Node.js
+${FORWARD_NODE_FLOOR.major}.${FORWARD_NODE_FLOOR.minor} or later (the project's own Node 24 through npx). A start that fails exits: 3 for a refused token,
 7 when Discord cannot be reached (a supervisor such as systemd restarts it).
 Forward options:
 ${TARGET_OPTIONS}

@@ -5,8 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { readPrivateKeyFile } from '../client/keys';
-import { RelayClient, type RelayClientError } from '../client/relay-client';
-import { regionFromExecuteApiUrl } from '../client/sigv4';
+import { RelayClient, RelayClientError } from '../client/relay-client';
 import { LOCAL_SETTINGS_FILE, LocalSettingsError, readLocalSettings, type LocalSettings } from '../local/local-settings';
 import { ConfigError, UnavailableError } from './errors';
 
@@ -72,17 +71,16 @@ export function resolveTarget(flags: TargetFlags, local: LocalDefaults): RelayTa
 export function clientFor(target: RelayTarget, flags: TargetFlags, timeoutMs?: number): RelayClient {
   const s = target.local.settings;
   const region = flags.region ?? (target.isLocalRelay ? s?.region : undefined);
-  let parsed: URL;
-  try {
-    parsed = new URL(target.url);
-  } catch {
-    throw new ConfigError(`the relay URL "${target.url}" (from ${target.urlSource}) is not a URL; use the IngestUrl stack output`);
-  }
-  if (!region && !regionFromExecuteApiUrl(parsed) && !process.env.AWS_REGION && !process.env.AWS_DEFAULT_REGION) {
-    throw new ConfigError(`cannot tell the region from ${parsed.host}: pass --region <region> (or set AWS_REGION)`);
-  }
   const credentials = target.isLocalRelay && s?.accessKeyId && s.secretAccessKey ? { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey } : undefined;
-  return new RelayClient({ url: target.url, kid: target.kid, privateKey: readPrivateKeyFile(target.keyFile), region, credentials, timeoutMs });
+  try {
+    return new RelayClient({ url: target.url, kid: target.kid, privateKey: readPrivateKeyFile(target.keyFile), region, credentials, timeoutMs });
+  } catch (error) {
+    // The client decides; the CLI names its own flags.
+    if (!(error instanceof RelayClientError)) throw error;
+    if (error.option === 'url') throw new ConfigError(`the relay URL "${target.url}" (from ${target.urlSource}) is unusable: ${error.message}`);
+    if (error.option === 'region') throw new ConfigError(`cannot tell the region from ${new URL(target.url).host}: pass --region <region> (or set AWS_REGION)`);
+    throw error;
+  }
 }
 
 function isRunning(pid: number): boolean {

@@ -13,6 +13,9 @@ import { HttpTimeoutError, send, type HttpAnswer } from './http';
 import { parsePrivateKey } from './keys';
 import { regionFromExecuteApiUrl, signRequest } from './sigv4';
 
+/** Each attempt's timeout unless `timeoutMs` says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
 export interface RelayClientOptions {
   /** The ingest API's base URL (stack output `IngestUrl`, or the local relay's URL). */
   readonly url: string;
@@ -24,7 +27,7 @@ export interface RelayClientOptions {
   readonly region?: string;
   /** @default - the standard AWS chain: environment, shared config/SSO, container and instance roles */
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  /** Per-attempt timeout. @default 10000 */
+  /** Per-attempt timeout. @default DEFAULT_TIMEOUT_MS (10000) */
   readonly timeoutMs?: number;
   /** Attempts in all, the first included. @default 5 */
   readonly maxAttempts?: number;
@@ -73,6 +76,8 @@ export class RelayClientError extends Error {
     message: string,
     public readonly status?: number,
     public readonly attempts = 0,
+    /** For `invalid`: the option at fault, so a caller can name its own flag or setting. */
+    public readonly option?: keyof RelayClientOptions,
   ) {
     super(message);
     this.name = 'RelayClientError';
@@ -108,17 +113,17 @@ export class RelayClient {
     try {
       url = new URL(options.url);
     } catch {
-      throw new RelayClientError('invalid', `url "${options.url}" is not a URL; use the IngestUrl stack output, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com`);
+      throw new RelayClientError('invalid', `url "${options.url}" is not a URL; use the IngestUrl stack output, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com`, undefined, 0, 'url');
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RelayClientError('invalid', `url must be http(s), got ${url.protocol}`);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RelayClientError('invalid', `url must be http(s), got ${url.protocol}`, undefined, 0, 'url');
     this.url = url;
     const region = options.region ?? regionFromExecuteApiUrl(url) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-    if (!region) throw new RelayClientError('invalid', `cannot tell the region from ${url.host}; pass region (or set AWS_REGION)`);
+    if (!region) throw new RelayClientError('invalid', `cannot tell the region from ${url.host}; pass region (or set AWS_REGION)`, undefined, 0, 'region');
     this.region = region;
     this.privateKey = typeof options.privateKey === 'string' ? parsePrivateKey(options.privateKey) : options.privateKey;
     const creds = options.credentials ?? fromNodeProviderChain();
     this.credentials = typeof creds === 'function' ? creds : async () => creds;
-    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.baseDelayMs = options.baseDelayMs ?? 250;
     this.maxDelayMs = options.maxDelayMs ?? 20_000;

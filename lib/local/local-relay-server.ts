@@ -15,7 +15,7 @@ import { close, listen, PortInUseError } from './http-util';
 import { IngestApiEmulator } from './ingest-api-emulator';
 import { synthesizeLocalTemplate } from './local-app';
 import { loadLocalIdentity } from './local-identity';
-import { DEFAULT_LOCAL_PORT, LOCAL_REGION, STATE_DIR, writeLocalSettings, type LocalSettings } from './local-settings';
+import { DEFAULT_LOCAL_PORT, LOCAL_REGION, STATE_DIR, STOP_GRACE_MS, writeLocalSettings, type LocalSettings } from './local-settings';
 import { createProxyCaller } from './proxy-caller';
 import { LocalRelay } from './relay-execution';
 import { SigV4Verifier } from './sigv4-verifier';
@@ -121,7 +121,7 @@ export class LocalRelayServer {
   }
 
   /** Stops accepting requests, waits up to `graceMs` for running executions, then closes; local.json then says it stopped. */
-  async stop(graceMs = 5000): Promise<void> {
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     const closing = this.servers.map(close);
     await this.ingest.drain(graceMs);
     for (const s of this.servers) s.closeAllConnections();

@@ -12,6 +12,8 @@ export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_KID = 'local';
 /** The local ingest API's (and sink's) port. */
 export const DEFAULT_LOCAL_PORT = 8787;
+/** How long a stopping local relay waits for in-flight executions. */
+export const STOP_GRACE_MS = 5000;
 
 export interface LocalSettings {
   /** Base URL of the local ingest API. */
