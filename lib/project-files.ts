@@ -26,9 +26,10 @@ export function projectRoot(from: string = __dirname): string {
  * runs). The built `.js` is used only where the sources are absent.
  */
 export function lambdaEntry(name: string, from: string = __dirname): string {
-  const source = join(projectRoot(from), 'lambda', name, 'index.ts');
+  const root = projectRoot(from);
+  const source = join(root, 'lambda', name, 'index.ts');
   if (existsSync(source)) return source;
-  const built = join(projectRoot(from), 'dist', 'lambda', name, 'index.js');
+  const built = join(root, 'dist', 'lambda', name, 'index.js');
   if (existsSync(built)) return built;
   throw new Error(`the ${name} Lambda's entry is missing: neither ${source} nor ${built} exists. Run \`npm ci\` in the project folder`);
 }

@@ -7,8 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { join } from 'node:path';
-import { projectRoot } from '../project-files';
+import { findUp } from '../project-files';
 
 export const RELAY_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
@@ -37,7 +36,7 @@ export class RelayFunction extends NodejsFunction {
       entry: props.entry,
       handler: 'handler',
       // Found from this file, not the current directory, so the app synthesizes from anywhere.
-      depsLockFilePath: join(projectRoot(__dirname), 'package-lock.json'),
+      depsLockFilePath: findUp('package-lock.json', __dirname),
       description: props.description,
       runtime: RELAY_RUNTIME,
       architecture: lambda.Architecture.ARM_64,

@@ -39,7 +39,7 @@ export class RelayStack extends Stack {
     const retention = config.logRetentionDays;
 
     this.verifyFunction = new RelayFunction(this, 'VerifyFunction', {
-      entry: lambdaEntry('verify', __dirname),
+      entry: lambdaEntry('verify'),
       description: 'Discord Event Relay: verifies signed envelopes',
       environment: {
         [VerifyEnv.PublicKeys]: JSON.stringify(config.forwarderKeys),

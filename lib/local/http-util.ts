@@ -1,7 +1,11 @@
-/** Small HTTP helpers shared by the local emulators. */
+/** Small HTTP helpers and API Gateway's limits, shared by the local emulators. */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+/** API Gateway HTTP API limits, which both local APIs apply. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+export const MAX_HEADER_BYTES = 10 * 1024;
 
 /** Answers with a JSON (or given text) body and API Gateway's request id header. */
 export function sendJson(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {

@@ -7,15 +7,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ENVELOPE_ID_PATTERN } from '../contracts/envelope';
 import { RelayErrorCode } from '../contracts/errors';
-import { headerBytes, pathOf, readBody, sendJson } from './http-util';
+import { MAX_BODY_BYTES, MAX_HEADER_BYTES, headerBytes, pathOf, readBody, sendJson } from './http-util';
 import type { ExecutionOutcome, LocalRelay } from './relay-execution';
 import type { SigV4Verifier } from './sigv4-verifier';
 import type { SinkRoutes } from './sink-routes';
 import type { IngestRouteSpec } from './synthesized-template';
 
-/** API Gateway HTTP API limits. */
-export const MAX_BODY_BYTES = 10 * 1024 * 1024;
-export const MAX_HEADER_BYTES = 10 * 1024;
 /** Step Functions' cap on an execution's input. */
 export const MAX_EXECUTION_INPUT_BYTES = 256 * 1024;
 const INVALID_INPUT = 'com.amazonaws.swf.service.v2.model#InvalidExecutionInput';

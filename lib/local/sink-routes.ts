@@ -5,11 +5,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DiscordSink } from './discord-sink';
-import { flatHeaders, readBody, sendJson } from './http-util';
+import { MAX_BODY_BYTES, flatHeaders, readBody, sendJson } from './http-util';
 import { renderSinkPage } from './sink-page';
 
-/** What the sink reads at most (the same cap as the API in front of it). */
-const MAX_WEBHOOK_BODY_BYTES = 10 * 1024 * 1024;
 export const SINK_PREFIX = '/_sink';
 
 export class SinkRoutes {
@@ -34,7 +32,7 @@ export class SinkRoutes {
     if (req.method === 'GET' && path === `${SINK_PREFIX}/stats`) return sendJson(res, 200, this.sink.stats);
     const hook = /^\/_sink\/api\/webhooks\/([^/]+)\/[^/]+$/.exec(path);
     if (req.method === 'POST' && hook) {
-      const body = await readBody(req, MAX_WEBHOOK_BODY_BYTES);
+      const body = await readBody(req, MAX_BODY_BYTES);
       if (body === undefined) return sendJson(res, 413, { message: 'Request entity too large', code: 40005 });
       const wait = new URL(req.url ?? '/', 'http://local').searchParams.get('wait') === 'true';
       const answer = this.sink.execute(hook[1], wait, body.toString('utf8'), flatHeaders(req));

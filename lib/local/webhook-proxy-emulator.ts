@@ -5,8 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { send as sendHttp, type HttpAnswer } from '../client/http';
-import { flatHeaders, pathOf, readBody, sendJson } from './http-util';
-import { MAX_BODY_BYTES } from './ingest-api-emulator';
+import { MAX_BODY_BYTES, flatHeaders, pathOf, readBody, sendJson } from './http-util';
 import type { SigV4Verifier } from './sigv4-verifier';
 import type { ProxyRoute } from './synthesized-template';
 import type { WebhookDestinations } from './webhook-destinations';
