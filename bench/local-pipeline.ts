@@ -95,28 +95,86 @@ export async function benchThroughput(events = 3000, concurrency = 8): Promise<P
 }
 
 export interface BurstFigures {
+  readonly design: 'lanes' | 'direct';
   readonly sent: number;
   readonly accepted: number;
-  readonly posted: number;
+  /** Webhook messages Discord (the sink) accepted. */
+  readonly messages: number;
   readonly rateLimited: number;
-  readonly failed: number;
+  /** From the first send to the last accepted message. */
   readonly drainSeconds: number;
+  /** The least time the sink's limit allows for that many messages (the first `limit` go at once). */
+  readonly minimumSeconds: number;
+  /** Events never named in any message. */
   readonly lost: number;
+  /** Events named in more than one message. */
+  readonly doubled: number;
 }
 
-/** 200 voice events at once to one channel, asynchronously, with the sink's Discord-like limits and the definition's real backoff. */
-export async function benchBurst(events = 200, timeoutSeconds = 240): Promise<BurstFigures> {
-  const relay = await startRelay([]);
+const SINK_LIMIT = { limit: 5, windowMs: 2000 };
+
+interface SinkMessage { body: { content: string }; receivedAt: string }
+
+/** 200 distinct voice joins to one channel, sent within 10 s, with the sink's Discord-like limit and the definitions' real pauses. */
+export async function benchBurst(design: 'lanes' | 'direct', events = 200, timeoutSeconds = 240): Promise<BurstFigures> {
+  const relay = await startRelay(design === 'direct' ? ['--direct-delivery'] : []);
   try {
     const client = clientFor(relay, 5);
-    const started = performance.now();
+    const sink = async () => (await (await fetch(`${relay.settings.url}/_sink/messages`)).json()) as SinkMessage[];
+    const named = (messages: SinkMessage[]) => {
+      const counts = new Map<number, number>();
+      for (const m of messages) for (const match of m.body.content.matchAll(/\*\*User (\d+)\*\*/g)) counts.set(Number(match[1]), (counts.get(Number(match[1])) ?? 0) + 1);
+      return counts;
+    };
+    const started = Date.now();
     const accepted = (await Promise.all(Array.from({ length: events }, (_, i) => client.send(voiceJoin(relay.settings.guildId, i)).then(() => 1, () => 0)))).reduce<number>((a, b) => a + b, 0);
-    const finished = () => relay.lines.filter((l) => l.startsWith('✓ delivered') || l.startsWith('✗ ')).length;
-    while (finished() < accepted && performance.now() - started < timeoutSeconds * 1000) await new Promise((r) => setTimeout(r, 200));
-    const drainSeconds = (performance.now() - started) / 1000;
+    // Done when every event is named, or when nothing has changed for 30 s (the direct path gives up on some).
+    let last = -1;
+    let lastChange = Date.now();
+    while (Date.now() - started < timeoutSeconds * 1000) {
+      const count = named(await sink()).size;
+      if (count !== last) [last, lastChange] = [count, Date.now()];
+      if (count >= accepted || Date.now() - lastChange > 30_000) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const messages = await sink();
+    const counts = named(messages);
+    const lastPost = Math.max(started, ...messages.map((m) => Date.parse(m.receivedAt)));
     const stats = (await (await fetch(`${relay.settings.url}/_sink/stats`)).json()) as { accepted: number; rateLimited: number };
-    const failed = relay.lines.filter((l) => l.startsWith('✗ failed')).length;
-    return { sent: events, accepted, posted: stats.accepted, rateLimited: stats.rateLimited, failed, drainSeconds, lost: events - stats.accepted };
+    return {
+      design, sent: events, accepted, messages: stats.accepted, rateLimited: stats.rateLimited,
+      drainSeconds: (lastPost - started) / 1000,
+      minimumSeconds: (Math.floor((Math.max(1, stats.accepted) - 1) / SINK_LIMIT.limit) * SINK_LIMIT.windowMs) / 1000,
+      lost: events - counts.size,
+      doubled: [...counts.values()].filter((n) => n > 1).length,
+    };
+  } finally {
+    await stopRelay(relay);
+  }
+}
+
+export interface IdleLatency {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly events: number;
+}
+
+/** One event at a time through an idle lane: from the send to the message at the sink. */
+export async function benchIdleLatency(events = 60): Promise<IdleLatency> {
+  const relay = await startRelay(['--sink-rate-limit', 'off']);
+  try {
+    const client = clientFor(relay);
+    const accepted = async () => ((await (await fetch(`${relay.settings.url}/_sink/stats`)).json()) as { accepted: number }).accepted;
+    const latencies: number[] = [];
+    for (let i = 0; i < events + 5; i++) {
+      const before = await accepted();
+      const t0 = performance.now();
+      await client.send(voiceJoin(relay.settings.guildId, i));
+      while ((await accepted()) === before) await new Promise((r) => setTimeout(r, 2));
+      if (i >= 5) latencies.push(performance.now() - t0); // the first five warm up
+    }
+    latencies.sort((a, b) => a - b);
+    return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), events };
   } finally {
     await stopRelay(relay);
   }

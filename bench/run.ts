@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { signRequest } from '../lib/client/sigv4';
 import { benchForwarder } from './forwarder';
-import { benchBurst, benchThroughput } from './local-pipeline';
+import { benchBurst, benchIdleLatency, benchThroughput, type BurstFigures } from './local-pipeline';
 import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope, signingString, verifyEnvelopeSignature, type Envelope } from '../lib/contracts/envelope';
 
 const root = join(__dirname, '..');
@@ -94,9 +94,16 @@ async function benchLocalPipeline(): Promise<void> {
   report('local pipeline, sink limits off (sync, 8 in flight)', `${t.eventsPerSecond.toFixed(0)} events/s`, '≥ 1000 events/s');
   report('  latency p50 / p99', `${t.p50Ms.toFixed(1)} / ${t.p99Ms.toFixed(1)} ms`, 'p99 ≤ 25 ms');
   report('  events / not delivered', `${t.events} / ${t.failures}`, '0 not delivered');
-  const b = await benchBurst();
-  report('burst of 200 to one channel, 5 req/2 s limit', `${b.posted} posted, ${b.rateLimited} × 429, ${b.failed} gave up`, 'all posted');
-  report('  drain time / events lost', `${b.drainSeconds.toFixed(1)} s / ${b.lost}`, '0 lost');
+  const idle = await benchIdleLatency();
+  report('one event through an idle lane, send → sink', `p50 ${idle.p50Ms.toFixed(1)} / p99 ${idle.p99Ms.toFixed(1)} ms (${idle.events} events)`, 'reference');
+  for (const b of [await benchBurst('lanes'), await benchBurst('direct')]) reportBurst(b);
+}
+
+function reportBurst(b: BurstFigures): void {
+  const label = b.design === 'lanes' ? 'lanes (dedupe, coalesce, paced)' : 'direct (one post per event, pre-lanes)';
+  report(`burst of ${b.sent} joins to one channel, 5 req/2 s — ${label}`, `${b.messages} messages, ${b.rateLimited} × 429`, '≤ 10 × 429');
+  report('  events lost / doubled', `${b.lost} / ${b.doubled}`, '0 / 0');
+  report('  drain / minimum the limit allows', `${b.drainSeconds.toFixed(1)} s / ${b.minimumSeconds.toFixed(1)} s (${(b.drainSeconds / Math.max(b.minimumSeconds, 0.001)).toFixed(2)}×)`, '≤ 1.5×');
 }
 
 async function benchForwarderProcess(): Promise<void> {
@@ -110,6 +117,11 @@ async function benchForwarderProcess(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // `--pipeline`: only the local pipeline (throughput, idle latency, the two bursts).
+  if (process.argv.includes('--pipeline')) {
+    await benchLocalPipeline();
+    return printReport();
+  }
   benchVerify();
   await benchClientSigning();
   benchSynth();

@@ -217,9 +217,10 @@ describe('relay local', () => {
       expect(output).toContain('running locally from the synthesized template');
       expect(output).toMatch(/npx relay send voice-join .* --sync/);
       const run = await relay(['send', 'voice-join', '--user', '444444444444444444', '--display-name', 'Alice', '--channel', '222222222222222222', '--channel-name', 'General', '--sync'], { cwd: dir, env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' } });
-      expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(/^SUCCEEDED \S+ delivered/) });
-      for (let i = 0; i < 40 && !output.includes('✓ delivered'); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(output).toMatch(/✓ delivered {2}voice\.join → #general/);
+      expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(/^SUCCEEDED \S+ queued #general$/m) });
+      for (let i = 0; i < 40 && !output.includes('✓ posted'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(output).toMatch(/→ queued {5}voice\.join → #general/);
+      expect(output).toMatch(/✓ posted {5}1 event in 1 message/);
     } finally {
       child.kill('SIGINT');
     }

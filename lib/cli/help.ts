@@ -9,13 +9,13 @@ const F = FORWARDER_DEFAULTS;
 const SINK = DISCORD_WEBHOOK_RATE_LIMIT;
 
 const EXIT_CODES = `Exit codes:
-  0  accepted (async), delivered or ignored (--sync)
+  0  accepted (async); queued, duplicate or ignored (--sync)
   1  unexpected error
   2  usage error
   3  configuration error: URL, key id, key file, region, token or Node version missing or unusable
   4  forbidden (HTTP 403): this AWS identity may not call the relay
   5  rejected: the relay refused the event (Relay.* code with --sync, or HTTP 4xx)
-  6  delivery failed: Discord refused the message (Relay.DeliveryFailed) or the run timed out
+  6  delivery failed: the run timed out (or, on a direct-delivery relay, Discord refused the message)
   7  unavailable: no answer, 429 or 5xx after every retry; the local relay or Discord not reachable`;
 
 const TARGET_OPTIONS = `  --url <url>          ingest URL, the IngestUrl stack output          [RELAY_URL]
@@ -27,18 +27,22 @@ this folder). AWS credentials come from the standard chain (environment, profile
 container role), or from ${LOCAL_SETTINGS_FILE} for the local relay.`;
 
 export const COMMAND_HELP = {
-  local: `relay local [--port ${DEFAULT_LOCAL_PORT}] [--config <file>] [--sink-rate-limit <n>/<ms>|off] [--fast-retries]
+  local: `relay local [--port ${DEFAULT_LOCAL_PORT}] [--config <file>] [--sink-rate-limit <n>/<ms>|off] [--fast-retries] [--direct-delivery]
 
 Runs the relay on this machine from the synthesized template (npm start): the SigV4 ingest API,
-the state machine with the real Verify code, the webhook proxy, and a Discord-compatible sink
-(page at /_sink). It writes ${LOCAL_SETTINGS_FILE}, which send and forward then use by default. A
+the relay workflow with the real Verify code, the dedupe table (dynalite) and the delivery lanes
+(FIFO queues journaled under .relay/lanes, nothing queued is lost by a stop or a crash), the
+delivery workflow, the webhook proxy, and a Discord-compatible sink (page at /_sink). It writes
+${LOCAL_SETTINGS_FILE}, which send and forward then use by default. A
 channel posts to a real webhook when RELAY_WEBHOOK_<CHANNEL> or .relay/secrets.json
 ({"<secret name>": "<url>"}) gives one; otherwise to the sink. SIGINT or SIGTERM stops it after
 in-flight executions (up to ${STOP_GRACE_MS / 1000} s); a second signal stops it at once.
   --port <n>              ingest API and sink port (default ${DEFAULT_LOCAL_PORT}; 0 for any free port)
   --config <file>         relay config (default config/relay.config.ts)
   --sink-rate-limit <n>/<ms>|off   the sink's per-webhook limit (default ${SINK.limit}/${SINK.windowMs}, like Discord)
-  --fast-retries          shorten the state machine's retry pauses to 50 ms`,
+  --fast-retries          shorten the state machines' retry pauses to 50 ms
+  --direct-delivery       run the pre-lanes design instead (one post per event, no dedupe, no
+                          pacing): for comparison, as the bench does`,
 
   keygen: `relay keygen --kid <name> [--out <file>]
 

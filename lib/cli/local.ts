@@ -8,7 +8,7 @@ import { ConfigError, ExitCode, UsageError } from './errors';
 import { LOCAL_NODE_FLOOR, checkNodeFloor } from './node-floor';
 
 const OPTIONS = {
-  port: { type: 'string' }, config: { type: 'string' }, 'sink-rate-limit': { type: 'string' }, 'fast-retries': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  port: { type: 'string' }, config: { type: 'string' }, 'sink-rate-limit': { type: 'string' }, 'fast-retries': { type: 'boolean' }, 'direct-delivery': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 function parseRateLimit(value: string | undefined): RateLimit | false | undefined {
@@ -67,7 +67,7 @@ export async function local(argv: string[], out: (line: string) => void): Promis
   const { LocalRelayServer: Server, PortInUseError } = await import('../local/local-relay-server');
   let server: LocalRelayServer;
   try {
-    server = await Server.start({ port, configPath: values.config, sinkRateLimit, retryPauseMs: values['fast-retries'] ? 50 : undefined, log: out });
+    server = await Server.start({ port, configPath: values.config, sinkRateLimit, retryPauseMs: values['fast-retries'] ? 50 : undefined, directDelivery: values['direct-delivery'], log: out });
   } catch (error) {
     if (error instanceof PortInUseError) {
       throw new ConfigError(`port ${error.port} is in use: another local relay (or another program) may be running there. Stop it, or pass --port <another port>`);

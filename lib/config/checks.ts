@@ -18,7 +18,7 @@ const CALLER_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]
 const STACK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 /** Retention periods CloudWatch Logs accepts: aws-cdk-lib's own list. */
 const RETENTION_DAYS: readonly unknown[] = Object.values(RetentionDays).filter((v) => typeof v === 'number');
-const FIELDS = ['stackName', 'channels', 'routes', 'forwarderKeys', 'allowedGuildIds', 'callers', 'throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds'];
+const FIELDS = ['stackName', 'channels', 'routes', 'forwarderKeys', 'allowedGuildIds', 'callers', 'throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds', 'dedupeRetentionHours'];
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -166,7 +166,13 @@ const checkFreshness: Check = ({ freshnessWindowSeconds: s }, add) => {
   }
 };
 
+const checkDedupeRetention: Check = ({ dedupeRetentionHours: h }, add) => {
+  if (h !== undefined && (!Number.isInteger(h) || (h as number) < 25 || (h as number) > 8760)) {
+    add('dedupeRetentionHours', `${show(h)} is out of range`, 'use a whole number of hours from 25 (the forwarder re-sends spooled events for up to 24 h) to 8760');
+  }
+};
+
 /** In the order problems are listed. */
 export const CHECKS: readonly Check[] = [
-  checkFields, checkStackName, checkChannels, checkRoutes, checkForwarderKeys, checkAllowedGuildIds, checkCallers, checkThrottling, checkLogging, checkFreshness,
+  checkFields, checkStackName, checkChannels, checkRoutes, checkForwarderKeys, checkAllowedGuildIds, checkCallers, checkThrottling, checkLogging, checkFreshness, checkDedupeRetention,
 ];

@@ -53,6 +53,8 @@ export interface RelayConfig {
   readonly logRetentionDays?: RetentionDays;
   /** Accepted clock distance of an envelope's `ts`, in seconds. @default - the Verify step's (300) */
   readonly freshnessWindowSeconds?: number;
+  /** How long the dedupe table remembers an envelope id, in hours (25-8760). @default - DedupeTable's (48) */
+  readonly dedupeRetentionHours?: number;
 }
 
 /** A checked config, with the config's own defaults filled in. */

@@ -1,8 +1,9 @@
 /**
- * The relay: ingest API → Express state machine (Verify Lambda, Route, Format, Post) → webhook
- * proxy API → Discord. Everything is derived from one validated config.
+ * The relay: ingest API → relay workflow (Verify, Route, Format, Claim id, Enqueue) → delivery
+ * lanes (SQS FIFO) → pipe → delivery workflow (Coalesce, Post, Pace) → webhook proxy API →
+ * Discord. Everything is derived from one validated config.
  */
-import { Arn, ArnFormat, CfnOutput, Stack, Token, type StackProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, CfnOutput, Duration, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -13,6 +14,10 @@ import { lambdaEntry } from '../project-files';
 import type { ResolvedRelayConfig } from '../config/relay-config';
 import { RelayFunction } from './relay-function';
 import { RelayStateMachine } from './relay-state-machine';
+import { DedupeTable } from './dedupe-table';
+import { DeliveryLane } from './delivery-lane';
+import { DeliveryStateMachine } from './delivery-state-machine';
+import { LanePipe } from './lane-pipe';
 import { WebhookProxyApi } from './webhook-proxy-api';
 import * as pkg from '../../package.json';
 
@@ -23,6 +28,12 @@ export interface RelayStackProps extends StackProps {
    * @default - this package's repository URL and version
    */
   readonly userAgent?: string;
+  /**
+   * Post from the relay workflow, one message per event, with no dedupe and no pacing: the
+   * pre-lanes design, kept so that the bench can compare the two in one run.
+   * @default false
+   */
+  readonly directDelivery?: boolean;
 }
 
 export const DEFAULT_USER_AGENT = `DiscordBot (${pkg.repository.url}, ${pkg.version})`;
@@ -32,6 +43,8 @@ export class RelayStack extends Stack {
   public readonly webhookProxy: WebhookProxyApi;
   public readonly relay: RelayStateMachine;
   public readonly ingest: IngestApi;
+  /** Undefined with `directDelivery`. */
+  public readonly lanes?: { dedupe: DedupeTable; lane: DeliveryLane; delivery: DeliveryStateMachine; pipe: LanePipe };
 
   constructor(scope: Construct, id: string, props: RelayStackProps) {
     super(scope, id, { description: 'Discord Event Relay: signed Discord gateway events to channel messages', ...props });
@@ -60,10 +73,12 @@ export class RelayStack extends Stack {
       logRetention: retention,
     });
 
+    this.lanes = props.directDelivery ? undefined : this.createLanes(config);
     this.relay = new RelayStateMachine(this, 'Relay', {
       verifyFunction: this.verifyFunction,
       webhookProxy: this.webhookProxy,
       routes: config.routes,
+      lanes: this.lanes,
       logLevel: config.logLevel && sfn.LogLevel[config.logLevel],
       logRetention: retention,
     });
@@ -82,6 +97,31 @@ export class RelayStack extends Stack {
       value: this.ingest.callerPolicy.managedPolicyArn,
       description: 'Attach to the IAM role or user your forwarder signs requests with',
     });
+    if (this.lanes) {
+      new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.lanes.lane.deadLetterQueue.queueUrl, description: 'Events Discord refused or that kept failing (README "Dead letters")' });
+      new CfnOutput(this, 'LaneQueueArn', { value: this.lanes.lane.queue.queueArn, description: 'Redrive target for the dead-letter queue' });
+    }
+  }
+
+  private createLanes(config: ResolvedRelayConfig): NonNullable<RelayStack['lanes']> {
+    const retention = config.logRetentionDays;
+    const logLevel = config.logLevel && sfn.LogLevel[config.logLevel];
+    const dedupe = new DedupeTable(this, 'Dedupe', {
+      retention: config.dedupeRetentionHours === undefined ? undefined : Duration.hours(config.dedupeRetentionHours),
+    });
+    const lane = new DeliveryLane(this, 'Lane');
+    const fn = (id: string, name: string, description: string) => new RelayFunction(this, id, { entry: lambdaEntry(name), description, logRetention: retention });
+    const delivery = new DeliveryStateMachine(this, 'Delivery', {
+      coalesceFunction: fn('CoalesceFunction', 'coalesce', 'Discord Event Relay: coalesces a batch of lane events into Discord messages'),
+      paceFunction: fn('PaceFunction', 'pace', "Discord Event Relay: how long to wait after Discord's answer"),
+      webhookProxy: this.webhookProxy,
+      dedupe,
+      lane,
+      logLevel,
+      logRetention: retention,
+    });
+    const pipe = new LanePipe(this, 'LanePipe', { lane, delivery });
+    return { dedupe, lane, delivery, pipe };
   }
 
   private attachCallerPolicy(arn: string, index: number): void {

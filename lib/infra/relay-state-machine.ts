@@ -1,7 +1,9 @@
 /**
- * The Express state machine: Verify → Route (Choice) → Format (Pass) → Post (patched
- * CallApiGatewayHttpApiEndpoint) → Delivered, with every rejection ending in a Fail state named
- * and coded after the `Relay.*` error it carries (docs/architecture.md §2.4).
+ * The relay workflow (Express): Verify → Route (Choice) → Format (Pass) → Claim id (DynamoDB
+ * conditional write) → Enqueue on the channel's lane → Queued, with every rejection ending in a
+ * Fail state named and coded after the `Relay.*` error it carries (docs/architecture.md §2.4).
+ * Without lanes it keeps the pre-lanes path, Format → Post → Delivered (one message per event,
+ * no dedupe), which the bench compares against.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,52 +12,41 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
+import { DYNAMODB_RETRY, ENQUEUE_RETRY, ENQUEUE_TIMEOUT, POST_RETRIES, POST_TIMEOUT, VERIFY_RETRY, VERIFY_TIMEOUT } from './task-retries';
 import { RelayErrorCode, VERIFY_REJECTION_CODES } from '../contracts/errors';
 import { parseTemplate, type TemplatePart } from '../contracts/template';
 import { channelRoutePath, type EventRoute } from '../contracts/routes';
 import { StateName } from '../contracts/state-names';
 import type { WebhookProxyApi } from './webhook-proxy-api';
-
-/** Step Functions error names of HTTP answers that are worth retrying. */
-export const RETRYABLE_SERVER_ERRORS = ['ApiGateway.500', 'ApiGateway.502', 'ApiGateway.503', 'ApiGateway.504'];
-
-/**
- * Post retries: rate limits and server errors back off exponentially with full jitter, capped.
- * Worst case adds up to 1+2+4+8+16+20 s (429) plus 2+4+8 s (5xx): far inside the 5-minute
- * Express limit. Other answers (400/401/403/404) are final: retrying them only earns a
- * Cloudflare ban.
- */
-export const POST_RETRIES: readonly sfn.RetryProps[] = [
-  { errors: ['ApiGateway.429'], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.seconds(20), jitterStrategy: sfn.JitterType.FULL },
-  { errors: RETRYABLE_SERVER_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 3, maxDelay: Duration.seconds(20), jitterStrategy: sfn.JitterType.FULL },
-];
-
-/** Transient Lambda service faults; CDK's default retry for them allows ~2 minutes of backoff, too much here. */
-export const VERIFY_RETRY: sfn.RetryProps = {
-  errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
-  interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL,
-};
-
-/**
- * Per-attempt limits. With them, the worst case — every attempt timing out, every backoff at its
- * cap — is 4×15+7 s (Verify) plus 10×10+51+14 s (Post) = 232 s, inside the 300 s Express limit.
- */
-export const VERIFY_TIMEOUT = Duration.seconds(15);
-export const POST_TIMEOUT = Duration.seconds(10);
+import type { DedupeTable } from './dedupe-table';
+import type { DeliveryLane } from './delivery-lane';
+import { ClaimState, DedupeAttribute, RelayOutcome } from '../contracts/lane';
 
 /** Where the Verify step puts each template field. */
 const TEXT_PATH = '$.text';
 
 /**
- * The `content` of a Format state: a `States.Format` call whose arguments are the escaped fields
+ * The `line` of a Format state: a `States.Format` call whose arguments are the escaped fields
  * the Verify step produced, so user text is data and never part of the format string.
  */
-export function contentParameter(parts: readonly TemplatePart[]): { 'content.$': string } | { content: string } {
+export function lineParameter(parts: readonly TemplatePart[]): { 'line.$': string } | { line: string } {
   const args = parts.flatMap((p) => ('field' in p ? [`${TEXT_PATH}.${p.field}`] : []));
-  if (args.length === 0) return { content: parts.map((p) => ('text' in p ? p.text : '')).join('') };
+  if (args.length === 0) return { line: parts.map((p) => ('text' in p ? p.text : '')).join('') };
   // In intrinsic string literals `'`, `{`, `}` and `\` are reserved and escaped with `\`.
   const format = parts.map((p) => ('field' in p ? '{}' : p.text.replace(/['{}\\]/g, '\\$&'))).join('');
-  return { 'content.$': `States.Format('${format}', ${args.join(', ')})` };
+  return { 'line.$': `States.Format('${format}', ${args.join(', ')})` };
+}
+
+/** Claim the id and queue the event instead of posting it. */
+export interface RelayLanes {
+  readonly dedupe: DedupeTable;
+  readonly lane: DeliveryLane;
+  /**
+   * How long a claim belongs to the execution that wrote it before it reaches `queued`. An
+   * execution that dies in between leaves a claim that another copy can take after this.
+   * @default Duration.seconds(60)
+   */
+  readonly claimLease?: Duration;
 }
 
 export interface RelayStateMachineProps {
@@ -63,6 +54,8 @@ export interface RelayStateMachineProps {
   readonly webhookProxy: WebhookProxyApi;
   /** One per event kind at most; each names a channel of `webhookProxy`. */
   readonly routes: readonly EventRoute[];
+  /** @default - no lanes: each execution posts its own message (no dedupe, no pacing) */
+  readonly lanes?: RelayLanes;
   /** @default sfn.LogLevel.ERROR */
   readonly logLevel?: sfn.LogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -91,13 +84,9 @@ export class RelayStateMachine extends Construct {
     for (const code of VERIFY_REJECTION_CODES) {
       verify.addCatch(new sfn.Fail(this, code, { error: code, causePath: '$.error.Cause' }), { errors: [code], resultPath: '$.error' });
     }
-    verify.addCatch(
-      new sfn.Fail(this, RelayErrorCode.Internal, { error: RelayErrorCode.Internal, causePath: '$.error.Cause' }),
-      { errors: [sfn.Errors.ALL], resultPath: '$.error' },
-    );
 
     const delivered = new sfn.Pass(this, StateName.Delivered, {
-      parameters: { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel', 'status.$': '$.delivery.status', outcome: 'delivered' },
+      parameters: { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel', 'status.$': '$.delivery.status', outcome: RelayOutcome.Delivered },
     });
     const deliveryFailed = new sfn.Pass(this, StateName.DescribeDeliveryFailure, {
       parameters: { 'cause.$': "States.Format('{} webhook answered {}: {}', $.channel, $.error.Error, $.error.Cause)" },
@@ -113,7 +102,8 @@ export class RelayStateMachine extends Construct {
           method: tasks.HttpMethod.POST,
           apiPath: channelRoutePath(channel),
           authType: tasks.AuthType.IAM_ROLE,
-          requestBody: sfn.TaskInput.fromJsonPathAt('$.body'),
+          // `parse: []`: user text can never ping anyone, whatever it contains.
+          requestBody: sfn.TaskInput.fromObject({ content: sfn.JsonPath.stringAt('$.line'), allowed_mentions: { parse: [] } }),
           resultSelector: { 'status.$': '$.StatusCode' },
           resultPath: '$.delivery',
           // Not retried on timeout: Discord may have posted already.
@@ -127,6 +117,8 @@ export class RelayStateMachine extends Construct {
       return post;
     };
 
+    const internal = new sfn.Fail(this, RelayErrorCode.Internal, { error: RelayErrorCode.Internal, causePath: '$.error.Cause' });
+    const claim = props.lanes && this.claimAndQueue(props.lanes, internal);
     const route = new sfn.Choice(this, StateName.Route, { comment: 'Event kinds without a route are ignored' });
     for (const r of routes.usable) {
       const format = new sfn.Pass(this, StateName.format(r.event), {
@@ -134,17 +126,18 @@ export class RelayStateMachine extends Construct {
           'id.$': '$.id',
           'kind.$': '$.kind',
           channel: r.channel,
-          // `parse: []`: user text can never ping anyone, whatever it contains.
-          body: { ...contentParameter(parseTemplate(r.template)), allowed_mentions: { parse: [] } },
+          ...lineParameter(parseTemplate(r.template)),
+          'receivedAt.$': '$.receivedAt',
         },
       });
-      route.when(sfn.Condition.stringEquals('$.kind', r.event), format.next(postFor(r.channel)));
+      route.when(sfn.Condition.stringEquals('$.kind', r.event), format.next(claim ?? postFor(r.channel)));
     }
     route.otherwise(
       new sfn.Pass(this, StateName.Ignored, {
-        parameters: { 'id.$': '$.id', 'kind.$': '$.kind', outcome: 'ignored', code: RelayErrorCode.Ignored },
+        parameters: { 'id.$': '$.id', 'kind.$': '$.kind', outcome: RelayOutcome.Ignored, code: RelayErrorCode.Ignored },
       }),
     );
+    verify.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     this.postTasks = postTasks;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -160,6 +153,83 @@ export class RelayStateMachine extends Construct {
       timeout: Duration.minutes(5),
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });
+  }
+
+  /** Claim id → Enqueue → Mark queued → Queued; an id already claimed, queued or delivered → Duplicate. */
+  private claimAndQueue(lanes: RelayLanes, internal: sfn.Fail): sfn.IChainable {
+    const table = lanes.dedupe.table;
+    const str = (path: string) => tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(path));
+    // DynamoDB numbers travel as strings; Verify's `receivedAt` is the clock (Step Functions has no epoch time).
+    const epochPlus = (seconds: number) =>
+      tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(seconds === 0 ? sfn.JsonPath.numberAt('$.receivedAt') : sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.receivedAt'), seconds)));
+    const key = { [DedupeAttribute.Id]: str('$.id') };
+    const names = { '#id': DedupeAttribute.Id, '#state': DedupeAttribute.State };
+    const summary = { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel' };
+
+    const claim = new tasks.DynamoPutItem(this, StateName.Claim, {
+      comment: 'Conditional write: only the first copy of an id (or one whose claimant died) goes on',
+      table,
+      item: {
+        [DedupeAttribute.Id]: str('$.id'),
+        [DedupeAttribute.State]: tasks.DynamoAttributeValue.fromString(ClaimState.Claimed),
+        [DedupeAttribute.Channel]: str('$.channel'),
+        [DedupeAttribute.LeaseUntil]: epochPlus((lanes.claimLease ?? Duration.seconds(60)).toSeconds()),
+        [DedupeAttribute.ExpiresAt]: epochPlus(lanes.dedupe.retention.toSeconds()),
+      },
+      conditionExpression: 'attribute_not_exists(#id) OR (#state = :claimed AND #leaseUntil < :now)',
+      expressionAttributeNames: { ...names, '#leaseUntil': DedupeAttribute.LeaseUntil },
+      expressionAttributeValues: { ':claimed': tasks.DynamoAttributeValue.fromString(ClaimState.Claimed), ':now': epochPlus(0) },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    claim.addRetry(DYNAMODB_RETRY);
+    claim.addCatch(
+      new sfn.Pass(this, StateName.Duplicate, { parameters: { ...summary, outcome: RelayOutcome.Duplicate, code: RelayErrorCode.Duplicate } }),
+      { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: sfn.JsonPath.DISCARD },
+    );
+    claim.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+    const enqueue = new tasks.SqsSendMessage(this, StateName.Enqueue, {
+      queue: lanes.lane.queue,
+      messageBody: sfn.TaskInput.fromObject({
+        id: sfn.JsonPath.stringAt('$.id'), kind: sfn.JsonPath.stringAt('$.kind'), channel: sfn.JsonPath.stringAt('$.channel'),
+        line: sfn.JsonPath.stringAt('$.line'), receivedAt: sfn.JsonPath.numberAt('$.receivedAt'),
+      }),
+      messageGroupId: sfn.JsonPath.stringAt('$.channel'),
+      messageDeduplicationId: sfn.JsonPath.stringAt('$.id'),
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(ENQUEUE_TIMEOUT),
+    });
+    enqueue.addRetry(ENQUEUE_RETRY);
+    // Not queued: give the id back at once so that a re-send is posted (the lease would free it anyway).
+    const describe = new sfn.Pass(this, StateName.DescribeEnqueueFailure, {
+      parameters: { error: { 'Cause.$': "States.Format('could not queue the event, so its id was released; send it again. {}: {}', $.error.Error, $.error.Cause)" } },
+    }).next(internal);
+    const release = new tasks.DynamoDeleteItem(this, StateName.ReleaseClaim, {
+      table,
+      key,
+      conditionExpression: '#state = :claimed',
+      expressionAttributeNames: { '#state': DedupeAttribute.State },
+      expressionAttributeValues: { ':claimed': tasks.DynamoAttributeValue.fromString(ClaimState.Claimed) },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    release.addRetry(DYNAMODB_RETRY);
+    release.addCatch(describe, { errors: [sfn.Errors.ALL], resultPath: '$.releaseError' });
+    release.next(describe);
+    enqueue.addCatch(release, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+    const queued = new sfn.Pass(this, StateName.Queued, { parameters: { ...summary, outcome: RelayOutcome.Queued } });
+    const markQueued = new tasks.DynamoUpdateItem(this, StateName.MarkQueued, {
+      table,
+      key,
+      updateExpression: 'SET #state = :queued',
+      expressionAttributeNames: { '#state': DedupeAttribute.State },
+      expressionAttributeValues: { ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued) },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    markQueued.addRetry(DYNAMODB_RETRY);
+    // The event is on its lane either way; the delivery workflow's own check catches a late copy.
+    markQueued.addCatch(queued, { errors: [sfn.Errors.ALL], resultPath: sfn.JsonPath.DISCARD });
+    return claim.next(enqueue).next(markQueued).next(queued);
   }
 }
 

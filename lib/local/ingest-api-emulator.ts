@@ -7,8 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ENVELOPE_ID_PATTERN } from '../contracts/envelope';
 import { RelayErrorCode } from '../contracts/errors';
+import { RelayOutcome } from '../contracts/lane';
 import { MAX_BODY_BYTES, MAX_HEADER_BYTES, headerBytes, pathOf, readBody, sendJson } from './http-util';
-import type { ExecutionOutcome, LocalRelay } from './relay-execution';
+import type { ExecutionOutcome, LocalStateMachine } from './state-machine-runner';
 import type { SigV4Verifier } from './sigv4-verifier';
 import type { SinkRoutes } from './sink-routes';
 import type { IngestRouteSpec } from './synthesized-template';
@@ -20,7 +21,7 @@ const INVALID_INPUT = 'com.amazonaws.swf.service.v2.model#InvalidExecutionInput'
 export interface IngestApiEmulatorProps {
   readonly routes: readonly IngestRouteSpec[];
   readonly verifier: SigV4Verifier;
-  readonly relay: LocalRelay;
+  readonly relay: Pick<LocalStateMachine, 'run'>;
   readonly stateMachineArn: string;
   readonly sink: SinkRoutes;
   /** One readable line per outcome or refusal. */
@@ -113,9 +114,16 @@ export class IngestApiEmulator {
 export function describeOutcome(id: string, outcome: ExecutionOutcome, ms: number): string {
   if (outcome.status === 'SUCCEEDED') {
     const o = outcome.output as { outcome?: string; kind?: string; channel?: string; code?: string };
-    return o.outcome === 'delivered'
-      ? `✓ delivered  ${o.kind} → #${o.channel}  ${id}  (${ms} ms)`
-      : `· ignored    ${o.kind ?? ''}  ${id}  ${o.code ?? ''}`.replace(/\s+$/, '');
+    switch (o.outcome) {
+      case RelayOutcome.Delivered:
+        return `✓ delivered  ${o.kind} → #${o.channel}  ${id}  (${ms} ms)`;
+      case RelayOutcome.Queued:
+        return `→ queued     ${o.kind} → #${o.channel}  ${id}  (${ms} ms)`;
+      case RelayOutcome.Duplicate:
+        return `· duplicate  ${o.kind} → #${o.channel}  ${id}  ${o.code ?? ''}`.replace(/\s+$/, '');
+      default:
+        return `· ignored    ${o.kind ?? ''}  ${id}  ${o.code ?? ''}`.replace(/\s+$/, '');
+    }
   }
   let detail = outcome.cause;
   try {

@@ -10,12 +10,20 @@ import { RelayStack } from '../infra/relay-stack';
 import { findUp } from '../project-files';
 import type { CfnTemplate } from './synthesized-template';
 
-export function synthesizeLocalTemplate(config: ResolvedRelayConfig, key: { kid: string; publicKeyHex: string }, outdir: string): CfnTemplate {
+export function synthesizeLocalTemplate(
+  config: ResolvedRelayConfig,
+  key: { kid: string; publicKeyHex: string },
+  outdir: string,
+  options: { directDelivery?: boolean } = {},
+): CfnTemplate {
   if (config.forwarderKeys[key.kid] !== undefined && config.forwarderKeys[key.kid] !== key.publicKeyHex) {
     throw new Error(`the config already has a key "${key.kid}"; rename it, or delete .relay/local.json to use another local key id`);
   }
   const cdkContext = (JSON.parse(readFileSync(findUp('cdk.json', __dirname), 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
   const app = new App({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] }, outdir: join(outdir, 'cdk.out') });
-  const stack = new RelayStack(app, config.stackName, { config: { ...config, forwarderKeys: { ...config.forwarderKeys, [key.kid]: key.publicKeyHex } } });
+  const stack = new RelayStack(app, config.stackName, {
+    config: { ...config, forwarderKeys: { ...config.forwarderKeys, [key.kid]: key.publicKeyHex } },
+    directDelivery: options.directDelivery,
+  });
   return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
 }

@@ -2,7 +2,8 @@
  * `relay local`: the relay on one machine, built from the synthesized template (no hand-copied ASL
  * or settings), wired from one emulator per service:
  *
- *   IngestApiEmulator (SigV4 like AWS_IAM) → LocalRelay (aws-local-stepfunctions, real Verify handler)
+ *   IngestApiEmulator (SigV4 like AWS_IAM) → relay workflow (aws-local-stepfunctions, real Verify handler)
+ *     → dedupe table (dynalite) + lane (journaled FIFO queue) → pipe → delivery workflow (real Coalesce/Pace handlers)
  *     → WebhookProxyEmulator (SigV4, header overwrites, `?wait=true`) → a real webhook, or the DiscordSink.
  */
 import { createServer, type Server } from 'node:http';
@@ -17,7 +18,9 @@ import { synthesizeLocalTemplate } from './local-app';
 import { loadLocalIdentity } from './local-identity';
 import { DEFAULT_LOCAL_PORT, LOCAL_REGION, STATE_DIR, STOP_GRACE_MS, writeLocalSettings, type LocalSettings } from './local-settings';
 import { createProxyCaller } from './proxy-caller';
-import { LocalRelay } from './relay-execution';
+import { LocalStateMachine } from './state-machine-runner';
+import { LocalLanes, hasLanes } from './local-lanes';
+import { StateName } from '../contracts/state-names';
 import { SigV4Verifier } from './sigv4-verifier';
 import { SinkRoutes } from './sink-routes';
 import { functionEnvironment, ingestRoutes, stateMachineDefinition, webhookProxyRoutes, type CfnTemplate } from './synthesized-template';
@@ -40,8 +43,12 @@ export interface LocalRelayServerOptions {
   readonly stateDir?: string;
   /** The sink's per-webhook limit, or false for none. @default 5 requests per 2 s */
   readonly sinkRateLimit?: RateLimit | false;
-  /** Replaces the Post tasks' Retry pauses (ms), to shorten tests. @default - the definition's real backoff */
+  /** Replaces the tasks' Retry pauses (ms), to shorten tests. @default - the definition's real backoff */
   readonly retryPauseMs?: number;
+  /** Replaces the lane's visibility timeout (ms), to shorten tests. @default - the template's (3 minutes) */
+  readonly laneVisibilityTimeoutMs?: number;
+  /** Run the pre-lanes design (one post per execution, no dedupe): for the bench's comparison. @default false */
+  readonly directDelivery?: boolean;
   /** Where one readable line per delivery or rejection goes. @default console.log */
   readonly log?: (line: string) => void;
   /** Looked up for `RELAY_WEBHOOK_<CHANNEL>` real webhook URLs. @default process.env */
@@ -59,6 +66,8 @@ export class LocalRelayServer {
     public readonly template: CfnTemplate,
     public readonly sink: DiscordSink,
     private readonly ingest: IngestApiEmulator,
+    /** Undefined with `directDelivery`. */
+    public readonly lanes: LocalLanes | undefined,
     private readonly servers: readonly Server[],
     private readonly settingsFile: string,
     parts: { destinations: Array<{ channel: string; to: string }>; stateMachineArn: string },
@@ -79,7 +88,7 @@ export class LocalRelayServer {
     const settingsFile = join(stateDir, 'local.json');
     const identity = loadLocalIdentity(stateDir, settingsFile);
     const config = loadRelayConfigFile(options.configPath ?? DEFAULT_CONFIG_PATH);
-    const template = synthesizeLocalTemplate(config, identity, stateDir);
+    const template = synthesizeLocalTemplate(config, identity, stateDir, { directDelivery: options.directDelivery });
     const standIns = { region: LOCAL_REGION, accountId: ACCOUNT };
     const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${ACCOUNT}:stateMachine:${config.stackName}-Relay`;
 
@@ -87,9 +96,15 @@ export class LocalRelayServer {
     const proxyRoutes = webhookProxyRoutes(template);
     const sink = new DiscordSink(proxyRoutes.map((r) => r.channel), options.sinkRateLimit ?? DISCORD_WEBHOOK_RATE_LIMIT);
     const destinations = new WebhookDestinations(stateDir, options.env ?? process.env, () => origins.ingest);
-    const relay = new LocalRelay(stateMachineDefinition(template, standIns), {
-      verify: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined),
-      post: createProxyCaller(() => origins.proxy, identity.role, LOCAL_REGION),
+    const post = createProxyCaller(() => origins.proxy, identity.role, LOCAL_REGION);
+    const lanes = hasLanes(template)
+      ? await LocalLanes.start({ template, standIns, post, stateDir, retryPauseMs: options.retryPauseMs, visibilityTimeoutMs: options.laneVisibilityTimeoutMs, log })
+      : undefined;
+    const relay = new LocalStateMachine(stateMachineDefinition(template, standIns), {
+      lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
+      post,
+      dynamodb: lanes?.dynamodb.call,
+      sqs: lanes?.sqs.call,
       retryPauseMs: options.retryPauseMs,
     });
     const ingest = new IngestApiEmulator({
@@ -99,13 +114,13 @@ export class LocalRelayServer {
 
     const ingestServer = serve(ingest, 'ingest', log);
     const proxyServer = serve(proxy, 'webhook proxy', log);
-    origins.ingest = `http://${host}:${await listen(ingestServer, options.port ?? DEFAULT_LOCAL_PORT, host)}`;
     try {
+      origins.ingest = `http://${host}:${await listen(ingestServer, options.port ?? DEFAULT_LOCAL_PORT, host)}`;
       origins.proxy = `http://${host}:${await listen(proxyServer, options.proxyPort ?? 0, host)}`;
     } catch (error) {
       const closed = close(ingestServer);
       ingestServer.closeAllConnections();
-      await closed;
+      await Promise.all([closed, lanes?.stop(0)]);
       throw error;
     }
 
@@ -114,7 +129,7 @@ export class LocalRelayServer {
       kid: identity.kid, privateKeyFile: identity.privateKeyFile, guildId: config.allowedGuildIds[0], pid: process.pid,
     };
     writeLocalSettings(settings, settingsFile);
-    return new LocalRelayServer(settings, origins.proxy, template, sink, ingest, [ingestServer, proxyServer], settingsFile, {
+    return new LocalRelayServer(settings, origins.proxy, template, sink, ingest, lanes, [ingestServer, proxyServer], settingsFile, {
       stateMachineArn,
       destinations: proxyRoutes.map((r) => ({ channel: r.channel, to: destinations.for(r).from })),
     });
@@ -123,7 +138,10 @@ export class LocalRelayServer {
   /** Stops accepting requests, waits up to `graceMs` for running executions, then closes; local.json then says it stopped. */
   async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     const closing = this.servers.map(close);
+    const started = Date.now();
     await this.ingest.drain(graceMs);
+    // Batches in flight finish; what is still queued waits in .relay/lanes for the next start.
+    await this.lanes?.stop(Math.max(0, graceMs - (Date.now() - started)));
     for (const s of this.servers) s.closeAllConnections();
     closeIdleConnections();
     await Promise.all(closing);

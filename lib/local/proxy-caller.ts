@@ -5,7 +5,7 @@
 import { send as sendHttp } from '../client/http';
 import { signRequest } from '../client/sigv4';
 import { NodeSha256 } from './node-sha256';
-import type { PostRequest, PostResponse } from './relay-execution';
+import type { PostRequest, PostResponse } from './state-machine-runner';
 import type { LocalCredential } from './sigv4-verifier';
 
 const TASK_HTTP_TIMEOUT_MS = 30_000;
@@ -22,6 +22,7 @@ export function createProxyCaller(proxyOrigin: () => string, role: LocalCredenti
     } catch {
       // keep the text
     }
-    return { status: answer.status, body: parsed };
+    // As `apigateway:invoke` returns them: every header with its list of values.
+    return { status: answer.status, body: parsed, headers: Object.fromEntries(Object.entries(answer.headers).map(([name, value]) => [name, [value]])) };
   };
 }

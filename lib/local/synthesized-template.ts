@@ -34,9 +34,22 @@ function standInFor(template: CfnTemplate, logicalId: string, s: Required<StandI
       return attribute === 'Arn' ? `arn:${s.partition}:iam::${s.accountId}:role/${logicalId}` : logicalId;
     case 'AWS::Logs::LogGroup':
       return attribute === 'Arn' ? arn('logs', `log-group:${logicalId}:*`) : logicalId;
+    case 'AWS::DynamoDB::Table':
+      return attribute === 'Arn' ? arn('dynamodb', `table/${logicalId}`) : logicalId;
+    case 'AWS::SQS::Queue': {
+      const name = queueNameFor(template, logicalId);
+      if (attribute === 'Arn') return arn('sqs', name);
+      if (attribute === 'QueueName') return name;
+      return `https://sqs.${s.region}.amazonaws.com/${s.accountId}/${name}`;
+    }
     default:
       return attribute ? `${logicalId}.${attribute}` : logicalId;
   }
+}
+
+/** A queue's local name: its logical id, with `.fifo` for a FIFO queue (as SQS requires). */
+export function queueNameFor(template: CfnTemplate, logicalId: string): string {
+  return template.Resources[logicalId]?.Properties?.FifoQueue ? `${logicalId}.fifo` : logicalId;
 }
 
 /** A stable, valid-looking API id for a logical id. */
@@ -96,9 +109,12 @@ function onlyResource(template: CfnTemplate, type: string, logicalIdPrefix?: str
   return [found[0][0], found[0][1].Properties ?? {}];
 }
 
-/** The (only) state machine's ASL definition, parsed, with intrinsics resolved. */
-export function stateMachineDefinition(template: CfnTemplate, standIns?: StandIns): Record<string, unknown> {
-  const [, props] = onlyResource(template, 'AWS::StepFunctions::StateMachine');
+/** Logical id prefixes of the two state machines. */
+export const StateMachineId = { Relay: 'Relay', Delivery: 'Delivery' } as const;
+
+/** A state machine's ASL definition (the relay's unless told), parsed, with intrinsics resolved. */
+export function stateMachineDefinition(template: CfnTemplate, standIns?: StandIns, logicalIdPrefix: string = StateMachineId.Relay): Record<string, unknown> {
+  const [, props] = onlyResource(template, 'AWS::StepFunctions::StateMachine', logicalIdPrefix);
   const text = resolveIntrinsics(props.DefinitionString, template, standIns);
   if (typeof text !== 'string') throw new Error('state machine has no DefinitionString');
   return JSON.parse(text) as Record<string, unknown>;
@@ -173,4 +189,87 @@ export function ingestRoutes(template: CfnTemplate): IngestRouteSpec[] {
       if (mapping?.Input !== '$request.body') throw new Error(`ingest route ${method} ${path} does not map Input from $request.body`);
       return { method, path, subtype: String(integration.IntegrationSubtype) };
     });
+}
+
+export interface TableSpec {
+  readonly logicalId: string;
+  readonly keySchema: ReadonlyArray<{ AttributeName: string; KeyType: string }>;
+  readonly attributeDefinitions: ReadonlyArray<{ AttributeName: string; AttributeType: string }>;
+  /** The TTL attribute, when TTL is enabled. */
+  readonly ttlAttribute?: string;
+}
+
+/** The template's DynamoDB tables. */
+export function tableSpecs(template: CfnTemplate): TableSpec[] {
+  return Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::DynamoDB::Table')
+    .map(([logicalId, r]) => {
+      const p = r.Properties ?? {};
+      const ttl = p.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
+      return {
+        logicalId,
+        keySchema: p.KeySchema as TableSpec['keySchema'],
+        attributeDefinitions: p.AttributeDefinitions as TableSpec['attributeDefinitions'],
+        ttlAttribute: ttl?.Enabled ? ttl.AttributeName : undefined,
+      };
+    });
+}
+
+export interface QueueSpec {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly fifo: boolean;
+  readonly contentBasedDeduplication: boolean;
+  /** Seconds (SQS's default 30). */
+  readonly visibilityTimeout: number;
+  /** Seconds (SQS's default 4 days). */
+  readonly retentionPeriod: number;
+  readonly redrive?: { readonly deadLetterLogicalId: string; readonly maxReceiveCount: number };
+}
+
+/** The template's SQS queues, with SQS's defaults where the template leaves a setting out. */
+export function queueSpecs(template: CfnTemplate): QueueSpec[] {
+  return Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
+    .map(([logicalId, r]) => {
+      const p = r.Properties ?? {};
+      const redrive = p.RedrivePolicy as { deadLetterTargetArn?: unknown; maxReceiveCount?: number } | undefined;
+      const target = JSON.stringify(redrive?.deadLetterTargetArn ?? '');
+      const deadLetterLogicalId = /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(target)?.[1];
+      return {
+        logicalId,
+        name: queueNameFor(template, logicalId),
+        fifo: p.FifoQueue === true,
+        contentBasedDeduplication: p.ContentBasedDeduplication === true,
+        visibilityTimeout: Number(p.VisibilityTimeout ?? 30),
+        retentionPeriod: Number(p.MessageRetentionPeriod ?? 345600),
+        redrive: deadLetterLogicalId ? { deadLetterLogicalId, maxReceiveCount: Number(redrive?.maxReceiveCount) } : undefined,
+      };
+    });
+}
+
+export interface PipeSpec {
+  /** Logical id of the source queue. */
+  readonly sourceQueue: string;
+  /** Logical id prefix-free: the target state machine's logical id. */
+  readonly targetStateMachine: string;
+  readonly batchSize: number;
+  readonly invocationType: string;
+}
+
+/** The template's (only) SQS → Step Functions pipe. */
+export function pipeSpec(template: CfnTemplate): PipeSpec {
+  const [, p] = onlyResource(template, 'AWS::Pipes::Pipe');
+  const ref = (value: unknown) => /"Fn::GetAtt":\["([^"]+)","Arn"\]|"Ref":"([^"]+)"/.exec(JSON.stringify(value ?? ''));
+  const source = ref(p.Source);
+  const target = ref(p.Target);
+  const sqs = (p.SourceParameters as { SqsQueueParameters?: { BatchSize?: number } } | undefined)?.SqsQueueParameters;
+  const sfnParams = (p.TargetParameters as { StepFunctionStateMachineParameters?: { InvocationType?: string } } | undefined)?.StepFunctionStateMachineParameters;
+  if (!source || !target) throw new Error('the pipe does not name its source queue and target state machine');
+  return {
+    sourceQueue: source[1] ?? source[2],
+    targetStateMachine: target[1] ?? target[2],
+    batchSize: Number(sqs?.BatchSize ?? 10),
+    invocationType: sfnParams?.InvocationType ?? 'FIRE_AND_FORGET',
+  };
 }

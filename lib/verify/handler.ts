@@ -36,6 +36,8 @@ export type VerifiedEvent =
       readonly type: VoiceStateUpdateEvent['type'];
       readonly event: VoiceStateUpdateEvent;
       readonly text: TemplateFields;
+      /** Epoch seconds at which the envelope was accepted: the dedupe claim's clock. */
+      readonly receivedAt: number;
     }
   | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.Unsupported; readonly type: string };
 
@@ -90,6 +92,7 @@ export function verifyEnvelope(input: unknown, config: VerifyConfig, nowMs: numb
     type: parsed.event.type,
     event: parsed.event,
     text: renderVoiceFields(parsed.event),
+    receivedAt: Math.floor(nowMs / 1000),
   };
 }
 

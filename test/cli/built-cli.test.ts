@@ -15,8 +15,8 @@ const JOIN = ['voice-join', '--user', '444444444444444444', '--display-name', 'A
 
 beforeAll(() => ensureBuilt(), 120_000);
 
-async function until(check: () => boolean, ms = 30_000): Promise<void> {
-  for (const start = Date.now(); !check(); ) {
+async function until(check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  for (const start = Date.now(); !(await check()); ) {
     if (Date.now() - start > ms) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -45,8 +45,10 @@ describe('relay local from dist/', () => {
 
   it('runs the relay: a send with no flags is delivered to the sink', async () => {
     const sent = await runBuiltCli(['send', ...JOIN, '--sync'], { cwd: work });
-    expect(sent).toMatchObject({ code: ExitCode.Ok, stdout: expect.stringMatching(/^SUCCEEDED \S+ delivered/) });
-    const messages = (await (await fetch(`${url}/_sink/messages`)).json()) as Array<{ body: { content: string } }>;
+    expect(sent).toMatchObject({ code: ExitCode.Ok, stdout: expect.stringMatching(/^SUCCEEDED \S+ queued #general$/m) });
+    const sink = async () => (await (await fetch(`${url}/_sink/messages`)).json()) as Array<{ body: { content: string } }>;
+    await until(async () => (await sink()).length > 0, 10_000);
+    const messages = await sink();
     expect(messages.map((m) => m.body.content)).toEqual([expect.stringContaining('**Alice** joined General')]);
   });
 

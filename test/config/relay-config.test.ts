@@ -29,7 +29,7 @@ describe('validateRelayConfig', () => {
     const minimal = { channels: base.channels, routes: base.routes, forwarderKeys: base.forwarderKeys, allowedGuildIds: base.allowedGuildIds };
     const resolved = validateRelayConfig(minimal);
     expect(resolved).toMatchObject({ stackName: 'DiscordEventRelay', callers: [] });
-    for (const key of ['throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds']) expect(resolved).not.toHaveProperty(key);
+    for (const key of ['throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds', 'dedupeRetentionHours']) expect(resolved).not.toHaveProperty(key);
   });
 
   it.each([
@@ -57,6 +57,8 @@ describe('validateRelayConfig', () => {
     ['a bad log level', { ...base, logLevel: 'DEBUG' }, 'logLevel: "DEBUG" is not a Step Functions log level. Fix: use one of OFF, ALL, ERROR, FATAL'],
     ['a retention CloudWatch does not offer', { ...base, logRetentionDays: 10 }, 'logRetentionDays: 10 is not a retention CloudWatch Logs accepts'],
     ['a freshness window out of range', { ...base, freshnessWindowSeconds: 5 }, 'freshnessWindowSeconds: 5 is out of range. Fix: use a whole number of seconds from 30 to 3600'],
+    ['a dedupe retention shorter than the spool', { ...base, dedupeRetentionHours: 24 }, 'dedupeRetentionHours: 24 is out of range. Fix: use a whole number of hours from 25'],
+    ['a fractional dedupe retention', { ...base, dedupeRetentionHours: 30.5 }, 'dedupeRetentionHours: 30.5 is out of range'],
     ['a misspelt field', { ...base, callerz: [] }, 'callerz: is not a config field'],
     ['a bad stack name', { ...base, stackName: 'my stack' }, 'stackName: "my stack" is not a CloudFormation stack name'],
   ])('refuses %s, naming the field and the fix', (_, config, expected) => {
@@ -105,7 +107,9 @@ describe('the CDK app', () => {
     const out = join(root, 'cdk.out', 'example-config-test');
     execFileSync(tsx, ['bin/app.ts'], { cwd: root, env: { ...process.env, CDK_OUTDIR: out }, stdio: 'pipe' });
     const template = require(join(out, 'DiscordEventRelay.template.json')) as { Resources: Record<string, { Type: string }> };
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine')).toHaveLength(1);
+    // The relay and delivery workflows, and the pipe between them.
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine')).toHaveLength(2);
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Pipes::Pipe')).toHaveLength(1);
   });
 });
 

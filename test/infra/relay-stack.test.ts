@@ -29,7 +29,13 @@ function executeApiArn(apiLogicalId: string, resource: string) {
 
 const proxyApi = logicalId('AWS::ApiGatewayV2::Api', { Description: Match.stringLikeRegexp('webhook proxy') });
 const ingestApi = logicalId('AWS::ApiGatewayV2::Api', { Description: Match.stringLikeRegexp('ingest') });
-const stateMachine = logicalId('AWS::StepFunctions::StateMachine', {});
+const byPrefix = (t: Template, type: string, prefix: string) => {
+  const found = Object.keys(t.findResources(type)).filter((id) => id.startsWith(prefix));
+  expect(found).toHaveLength(1);
+  return found[0];
+};
+const stateMachine = byPrefix(template, 'AWS::StepFunctions::StateMachine', 'RelayStateMachine');
+const verifyFunctionOf = (t: Template) => t.findResources('AWS::Lambda::Function')[byPrefix(t, 'AWS::Lambda::Function', 'VerifyFunction')];
 
 describe('Verify function', () => {
   it('runs on Node 24, arm64, with the keys, guilds and window from the config', () => {
@@ -49,7 +55,7 @@ describe('Verify function', () => {
   });
 
   it('logs to a log group with the configured retention', () => {
-    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+    const fn = verifyFunctionOf(template);
     const logGroup = json.Resources[(fn.Properties.LoggingConfig.LogGroup as { Ref: string }).Ref];
     expect(logGroup.Properties).toMatchObject({ RetentionInDays: 14 });
   });
@@ -132,8 +138,15 @@ describe('state machine', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/TestRelay-relay', RetentionInDays: 14 });
   });
 
-  it('may invoke exactly the channels it posts to, on the $default stage', () => {
-    const role = logicalId('AWS::IAM::Role', { AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'states.amazonaws.com' } })] }) });
+  it('the delivery workflow may invoke exactly the channels it posts to, on the $default stage; the relay workflow none', () => {
+    const roleOf = (prefix: string) => (json.Resources[byPrefix(template, 'AWS::StepFunctions::StateMachine', prefix)].Properties!.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const invokableBy = (role: string) =>
+      Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+        .filter((st) => [st.Action].flat().includes('execute-api:Invoke'))
+        .flatMap((st) => [st.Resource].flat());
+    expect(invokableBy(roleOf('RelayStateMachine'))).toEqual([]);
+    const role = roleOf('DeliveryStateMachine');
     const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }));
     const invokable = policies
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
@@ -152,13 +165,12 @@ describe('state machine', () => {
     expect(result.isValid).toBe(true);
   });
 
-  it('formats with States.Format over escaped fields and never lets a message ping', () => {
+  it('formats each line with States.Format over escaped fields (user text is never the format string)', () => {
     const states = stateMachineDefinition(json).States as Record<string, any>;
-    expect(states['Format voice.move'].Parameters.body).toEqual({
-      'content.$': "States.Format('🔀 {} moved from {} to {} \\{it\\'s\\}', $.text.user, $.text.from, $.text.to)",
-      allowed_mentions: { parse: [] },
+    expect(states['Format voice.move'].Parameters).toEqual({
+      'id.$': '$.id', 'kind.$': '$.kind', channel: 'audit', 'receivedAt.$': '$.receivedAt',
+      'line.$': "States.Format('🔀 {} moved from {} to {} \\{it\\'s\\}', $.text.user, $.text.from, $.text.to)",
     });
-    for (const name of ['Format voice.join', 'Format voice.leave']) expect(states[name].Parameters.body.allowed_mentions).toEqual({ parse: [] });
   });
 });
 
@@ -241,7 +253,7 @@ describe('defaults, each owned by the construct or step that uses it', () => {
   });
 
   it('leaves the freshness window to the Verify step (300 s)', () => {
-    const variables = (Object.values(t.findResources('AWS::Lambda::Function'))[0] as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables;
+    const variables = (verifyFunctionOf(t) as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables;
     expect(variables).not.toHaveProperty(VerifyEnv.FreshnessSeconds);
     expect(loadVerifyConfig(variables).freshnessSeconds).toBe(DEFAULT_FRESHNESS_SECONDS);
     expect(DEFAULT_FRESHNESS_SECONDS).toBe(300);

@@ -6,13 +6,14 @@
 import { VerifyEnv } from '../../lib/contracts/env';
 import { MAX_PAYLOAD_BYTES } from '../../lib/contracts/envelope';
 import { RelayErrorCode } from '../../lib/contracts/errors';
-import { LocalRelay, type PostRequest, type PostResponse } from '../../lib/local/relay-execution';
+import { LocalStateMachine, type PostRequest, type PostResponse } from '../../lib/local/state-machine-runner';
 import { functionEnvironment, stateMachineDefinition, type CfnTemplate } from '../../lib/local/synthesized-template';
-import { POST_RETRIES } from '../../lib/infra/relay-state-machine';
+import { POST_RETRIES } from '../../lib/infra/task-retries';
 import { handler } from '../../lambda/verify/index';
 import { OTHER_GUILD_ID, newKey, signed, synthRelayStack, voiceEvent } from '../support/fixtures';
 
-const json = synthRelayStack().template.toJSON() as CfnTemplate;
+// The pre-lanes path (one post per execution); the lanes have their own tests.
+const json = synthRelayStack(undefined, { directDelivery: true }).template.toJSON() as CfnTemplate;
 const definition = stateMachineDefinition(json);
 const stackEnv = functionEnvironment(json, 'VerifyFunction');
 const savedEnv = { ...process.env };
@@ -28,8 +29,8 @@ const [rateLimitRetry, serverErrorRetry] = POST_RETRIES;
 /** Runs one execution; `answers` are what the webhook says to each post in turn (OK once they run out). */
 async function execute(input: unknown, answers: PostResponse[] = []) {
   const posts: PostRequest[] = [];
-  const relay = new LocalRelay(definition, {
-    verify: handler,
+  const relay = new LocalStateMachine(definition, {
+    lambdas: { Verify: handler },
     post: (request) => {
       posts.push(request);
       return answers[posts.length - 1] ?? OK;
@@ -109,7 +110,7 @@ describe('rejected by Verify (fails with the code, posts nothing)', () => {
   });
 
   it('an unexpected Verify failure → Relay.Internal, posts nothing', async () => {
-    const relay = new LocalRelay(definition, { verify: () => { throw new TypeError('boom'); }, post: () => OK, retryPauseMs: 0 });
+    const relay = new LocalStateMachine(definition, { lambdas: { Verify: () => { throw new TypeError('boom'); } }, post: () => OK, retryPauseMs: 0 });
     await expect(relay.run(signed(voiceEvent('join')))).resolves.toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal });
   });
 });

@@ -41,7 +41,14 @@ beforeAll(async () => {
   client = clientFor(server);
 });
 afterAll(() => server.stop());
-beforeEach(() => {
+/** What the sink holds once the lanes have nothing queued or in flight. */
+async function delivered() {
+  await server.lanes!.pipe.idle();
+  return server.sink.messages;
+}
+
+beforeEach(async () => {
+  await server.lanes!.pipe.idle();
   server.sink.messages.length = 0;
   server.sink.requestHeaders.length = 0;
   server.sink.setRateLimit(false);
@@ -78,11 +85,15 @@ describe('start', () => {
 describe('delivery', () => {
   it('a client-signed event becomes a message in the sink, through the proxy with Discord\'s headers', async () => {
     const result = await client.sendSync(event('join', '@everyone **Al**'), { id: 'local-1' });
-    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'delivered', channel: 'general', kind: 'voice.join', status: 200 } });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'queued', channel: 'general', kind: 'voice.join', id: 'local-1' } });
+    await delivered();
     const messages = await (await fetch(`${server.url}/_sink/messages`)).json();
     expect(messages).toEqual([{ channel: 'general', body: { content: expect.stringMatching(/^🔊 \*\*\\@everyone \\\*\\\*Al\\\*\\\*\*\* joined General · <t:\d+:t>$/), allowed_mentions: { parse: [] } }, receivedAt: expect.any(String) }]);
     expect(server.sink.requestHeaders[0].headers).toMatchObject({ 'user-agent': DEFAULT_USER_AGENT, 'content-type': 'application/json' });
-    expect(lines).toEqual([expect.stringMatching(/^✓ delivered {2}voice\.join → #general {2}local-1 {2}\(\d+ ms\)$/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^→ queued {5}voice\.join → #general {2}local-1 {2}\(\d+ ms\)$/),
+      expect.stringMatching(/^✓ posted {5}1 event in 1 message {2}\(\d+ ms\)$/),
+    ]);
   });
 
   it('POST /events answers with an execution ARN at once; the message follows', async () => {
@@ -104,7 +115,7 @@ describe('delivery', () => {
     const response = await fetch(`${st.url}/events/sync`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-amz-date': date, authorization }, body });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: 'SUCCEEDED' });
-    expect(server.sink.messages).toHaveLength(1);
+    expect(await delivered()).toHaveLength(1);
   });
 
   it('forwards to a real webhook URL given locally, with wait=true and the template\'s header overwrites', async () => {
@@ -121,6 +132,7 @@ describe('delivery', () => {
     env.RELAY_WEBHOOK_GENERAL = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/api/webhooks/1/secret-token`;
     try {
       expect(await client.sendSync(event('join'))).toMatchObject({ status: 'SUCCEEDED' });
+      await delivered();
     } finally {
       delete env.RELAY_WEBHOOK_GENERAL;
       hook.close();
@@ -192,25 +204,46 @@ describe('each Relay.* outcome through /events/sync', () => {
     expect(server.sink.messages).toHaveLength(0);
   });
 
-  it('DeliveryFailed: a deleted webhook (404) fails after exactly one attempt', async () => {
+  it('Duplicate: the same id again succeeds with Relay.Duplicate and posts nothing more', async () => {
+    const envelope = JSON.stringify(localSigned(event('join')));
+    expect((await post('/events/sync', envelope, {})).body).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await delivered()).toHaveLength(1);
+    const again = await post('/events/sync', envelope, {});
+    expect(again.body).toMatchObject({ status: 'SUCCEEDED', output: expect.stringContaining(RelayErrorCode.Duplicate) });
+    expect(await delivered()).toHaveLength(1);
+  });
+});
+
+describe('dead letters', () => {
+  it('a deleted webhook (404): one attempt, the event goes to the dead-letter queue with the reason, and the lane goes on', async () => {
     await fetch(`${server.url}/_sink/webhooks/general`, { method: 'DELETE' });
+    const before = server.lanes!.deadLetters.peek().length;
     try {
-      const result = await client.sendSync(event('join'));
-      expect(result).toMatchObject({ status: 'FAILED', code: RelayErrorCode.DeliveryFailed, cause: expect.stringContaining('ApiGateway.404') });
+      expect(await client.sendSync(event('join'), { id: 'dead-1' })).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'queued' } });
+      await delivered();
     } finally {
       await fetch(`${server.url}/_sink/webhooks/general`, { method: 'PUT' });
     }
     expect(server.sink.requestHeaders).toHaveLength(1);
+    const dead = server.lanes!.deadLetters.peek().slice(before);
+    expect(dead).toEqual([expect.objectContaining({ groupId: 'general', attributes: expect.objectContaining({ RelayError: { DataType: 'String', StringValue: 'ApiGateway.404' } }) })]);
+    expect(JSON.parse(dead[0].body)).toMatchObject({ id: 'dead-1', channel: 'general', kind: 'voice.join' });
+    expect(lines).toContainEqual(expect.stringContaining('1 dead-lettered (ApiGateway.404)'));
+    // The lane is not blocked: the next event is posted.
+    await client.sendSync(event('leave'), { id: 'after-dead' });
+    expect(await delivered()).toHaveLength(1);
   });
 });
 
 describe('rate limits', () => {
-  it('a burst past the webhook\'s limit is retried on 429 and fully delivered', async () => {
-    server.sink.setRateLimit({ limit: 3, windowMs: 250 });
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => client.sendSync(event('join', `User ${i}`))));
-    expect(results.map((r) => r.status)).toEqual(Array(8).fill('SUCCEEDED'));
-    expect(server.sink.messages).toHaveLength(8);
-    expect(server.sink.stats.rateLimited).toBeGreaterThan(0);
+  it('a burst past the webhook\'s limit is coalesced, paced and fully delivered: every user named exactly once', async () => {
+    server.sink.setRateLimit({ limit: 2, windowMs: 500 });
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => client.sendSync(event('join', `User ${i}`))));
+    expect(results.map((r) => r.status)).toEqual(Array(30).fill('SUCCEEDED'));
+    const lines = (await delivered()).flatMap((m) => (m.body as { content: string }).content.split('\n'));
+    expect(lines).toHaveLength(30);
+    for (let i = 0; i < 30; i++) expect(lines.filter((l) => l.includes(`**User ${i}**`))).toHaveLength(1);
+    expect(server.sink.messages.length).toBeLessThan(10);
   });
 });
 
@@ -222,5 +255,6 @@ describe('restart', () => {
     expect(server.settings).toMatchObject({ accessKeyId: before.accessKeyId, secretAccessKey: before.secretAccessKey, kid: before.kid, privateKeyFile: before.privateKeyFile });
     const again = clientFor(server);
     expect(await again.sendSync(event('join'))).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await delivered()).toHaveLength(1);
   });
 });

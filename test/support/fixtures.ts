@@ -57,9 +57,9 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
 export const CDK_CONTEXT = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
 
 /** Synthesizes a RelayStack; call once per test file (bundling takes a moment). */
-export function synthRelayStack(config: RelayConfig = testConfig()): { stack: RelayStack; template: Template } {
+export function synthRelayStack(config: RelayConfig = testConfig(), options: { directDelivery?: boolean } = {}): { stack: RelayStack; template: Template } {
   const app = new App({ context: CDK_CONTEXT });
-  const stack = new RelayStack(app, 'TestRelay', { config: validateRelayConfig(config), env: { account: ACCOUNT, region: REGION } });
+  const stack = new RelayStack(app, 'TestRelay', { config: validateRelayConfig(config), env: { account: ACCOUNT, region: REGION }, directDelivery: options.directDelivery });
   return { stack, template: Template.fromStack(stack) };
 }
 

@@ -1,0 +1,90 @@
+/**
+ * The delivery workflow's Coalesce step: turns a batch read from the lanes into as few Discord
+ * messages as the limits allow — one line per event, every event kept (never "and 12 others"),
+ * a new message when the next line would pass 2000 characters — and leaves out events the dedupe
+ * table already records as delivered (a batch the queue hands out again after a partial failure).
+ */
+import { DISCORD_CONTENT_LIMIT } from '../contracts/template';
+import { ClaimState, DedupeAttribute, type LaneEvent } from '../contracts/lane';
+import { RelayError, RelayErrorCode } from '../contracts/errors';
+import { ENVELOPE_ID_PATTERN } from '../contracts/envelope';
+import { CHANNEL_NAME_PATTERN } from '../contracts/routes';
+
+/** One record of the batch as the workflow's Look-up step leaves it: the lane event and its dedupe item (GetItem's result). */
+export interface BatchItem {
+  readonly event: unknown;
+  readonly claim?: { readonly Item?: Record<string, { readonly S?: string; readonly N?: string } | undefined> };
+}
+
+/** A Discord webhook message and the lane events it carries. */
+export interface OutgoingMessage {
+  readonly channel: string;
+  readonly body: { readonly content: string; readonly allowed_mentions: { readonly parse: readonly never[] } };
+  readonly ids: readonly string[];
+  readonly events: readonly LaneEvent[];
+}
+
+export interface CoalescedBatch {
+  readonly messages: readonly OutgoingMessage[];
+  /** Ids left out: already delivered, or repeated within the batch. */
+  readonly skipped: readonly string[];
+}
+
+/** Checks a lane event's shape; anything else on a lane was not written by the relay workflow. */
+export function parseLaneEvent(value: unknown, index: number): LaneEvent {
+  const e = value as Partial<LaneEvent> | null;
+  const problem =
+    typeof e !== 'object' || e === null ? 'not an object'
+    : typeof e.id !== 'string' || !ENVELOPE_ID_PATTERN.test(e.id) ? 'id is missing or malformed'
+    : typeof e.channel !== 'string' || !CHANNEL_NAME_PATTERN.test(e.channel) ? 'channel is missing or malformed'
+    : typeof e.line !== 'string' || e.line.trim() === '' ? 'line is missing or empty'
+    : typeof e.kind !== 'string' ? 'kind is missing'
+    : typeof e.receivedAt !== 'number' ? 'receivedAt is missing'
+    : undefined;
+  if (problem) throw new RelayError(RelayErrorCode.Malformed, `batch[${index}]: lane event ${problem}`);
+  return { id: e!.id!, kind: e!.kind!, channel: e!.channel!, line: e!.line!, receivedAt: e!.receivedAt! };
+}
+
+/** A line longer than a whole message (templates are validated, so only hand-written lane events) is cut, never dropped. */
+function fitLine(line: string, limit: number): string {
+  return line.length <= limit ? line : `${line.slice(0, limit - 1)}…`;
+}
+
+export function coalesce(batch: readonly BatchItem[], limit: number = DISCORD_CONTENT_LIMIT): CoalescedBatch {
+  if (!Array.isArray(batch)) throw new RelayError(RelayErrorCode.Malformed, 'the batch is not an array');
+  const skipped: string[] = [];
+  const seen = new Set<string>();
+  const byChannel = new Map<string, LaneEvent[]>();
+  batch.forEach((item, i) => {
+    const event = parseLaneEvent(item?.event, i);
+    const state = item.claim?.Item?.[DedupeAttribute.State]?.S;
+    if (state === ClaimState.Delivered || seen.has(event.id)) {
+      skipped.push(event.id);
+      return;
+    }
+    seen.add(event.id);
+    const lane = byChannel.get(event.channel) ?? [];
+    lane.push(event);
+    byChannel.set(event.channel, lane);
+  });
+
+  const messages: OutgoingMessage[] = [];
+  for (const [channel, events] of byChannel) {
+    let current: LaneEvent[] = [];
+    let content = '';
+    const flush = () => {
+      if (current.length === 0) return;
+      messages.push({ channel, body: { content, allowed_mentions: { parse: [] } }, ids: current.map((e) => e.id), events: current });
+      current = [];
+      content = '';
+    };
+    for (const event of events) {
+      const line = fitLine(event.line, limit);
+      if (current.length > 0 && content.length + 1 + line.length > limit) flush();
+      content = current.length === 0 ? line : `${content}\n${line}`;
+      current.push(event);
+    }
+    flush();
+  }
+  return { messages, skipped };
+}

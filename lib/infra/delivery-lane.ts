@@ -1,0 +1,78 @@
+/**
+ * The delivery lanes: one SQS FIFO queue whose message groups are the channels (per-channel order,
+ * one batch in flight per channel), deduplicated by envelope id, with a FIFO dead-letter queue for
+ * events Discord refuses for good or that keep failing.
+ */
+import { Duration } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface DeliveryLaneProps {
+  /**
+   * How long a batch stays hidden while the delivery workflow runs; after it, an unfinished
+   * batch is handed out again. Must exceed the delivery workflow's timeout.
+   * @default Duration.minutes(3)
+   */
+  readonly visibilityTimeout?: Duration;
+  /**
+   * Receives before an event moves to the dead-letter queue.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+  /** @default Duration.days(4) */
+  readonly retentionPeriod?: Duration;
+  /** @default Duration.days(14) (SQS's maximum, time to inspect and redrive) */
+  readonly deadLetterRetentionPeriod?: Duration;
+}
+
+export class DeliveryLane extends Construct {
+  public readonly queue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly maxReceiveCount: number;
+  public readonly visibilityTimeout: Duration;
+
+  constructor(scope: Construct, id: string, props: DeliveryLaneProps = {}) {
+    super(scope, id);
+    this.maxReceiveCount = props.maxReceiveCount ?? 5;
+    this.visibilityTimeout = props.visibilityTimeout ?? Duration.minutes(3);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      fifo: true,
+      // Dead-lettered copies of one event (a batch retried after a refusal) collapse into one.
+      contentBasedDeduplication: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: props.deadLetterRetentionPeriod ?? Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      fifo: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: this.visibilityTimeout,
+      retentionPeriod: props.retentionPeriod ?? Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
+    });
+    this.node.addValidation({
+      validate: () => (Number.isInteger(this.maxReceiveCount) && this.maxReceiveCount >= 1 ? [] : [`maxReceiveCount must be a whole number ≥ 1 (got ${this.maxReceiveCount})`]),
+    });
+  }
+
+  public grantSendMessages(grantee: iam.IGrantable): iam.Grant {
+    return this.queue.grantSendMessages(grantee);
+  }
+
+  public grantConsumeMessages(grantee: iam.IGrantable): iam.Grant {
+    return this.queue.grantConsumeMessages(grantee);
+  }
+
+  /** Age of the oldest event waiting: a lane that stops draining shows here first. */
+  public metricOldestEventAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateAgeOfOldestMessage(props);
+  }
+
+  /** Events waiting in the dead-letter queue. */
+  public metricDeadLetters(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible(props);
+  }
+}

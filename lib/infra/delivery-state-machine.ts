@@ -1,0 +1,241 @@
+/**
+ * The delivery workflow (Express, one execution per batch a pipe takes from the lanes):
+ * Look up claims → Coalesce (Lambda) → for each message, one at a time: Post (patched
+ * CallApiGatewayHttpApiEndpoint) → Pace (Lambda) → Mark delivered, waiting as Discord's answers say.
+ * A 429 waits `retry_after` and posts again; a permanent refusal dead-letters the message's events
+ * and the lane goes on; anything else fails the execution so the queue hands the batch out again
+ * (events already delivered are skipped then).
+ */
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
+import type { DedupeTable } from './dedupe-table';
+import type { DeliveryLane } from './delivery-lane';
+import { ClaimState, DeadLetterAttribute, DedupeAttribute } from '../contracts/lane';
+import { RelayErrorCode } from '../contracts/errors';
+import { channelRoutePath } from '../contracts/routes';
+import { DeliveryStateName as S } from '../contracts/state-names';
+import { DYNAMODB_RETRY, POST_TIMEOUT, RETRYABLE_SERVER_ERRORS, VERIFY_RETRY } from './task-retries';
+import type { WebhookProxyApi } from './webhook-proxy-api';
+
+/** Discord's answers that will not change on a retry: the message's events go to the dead-letter queue. */
+export const PERMANENT_REFUSALS = ['ApiGateway.400', 'ApiGateway.401', 'ApiGateway.403', 'ApiGateway.404', 'ApiGateway.405', 'ApiGateway.413', 'ApiGateway.415'];
+
+const SERVER_ERROR_RETRY: sfn.RetryProps = {
+  errors: RETRYABLE_SERVER_ERRORS, interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 2, jitterStrategy: sfn.JitterType.FULL,
+};
+
+export interface DeliveryStateMachineProps {
+  readonly coalesceFunction: lambda.IFunction;
+  readonly paceFunction: lambda.IFunction;
+  readonly webhookProxy: WebhookProxyApi;
+  readonly dedupe: DedupeTable;
+  readonly lane: DeliveryLane;
+  /**
+   * 429s answered to one message before the execution gives up (the queue hands the batch out again later).
+   * @default 5
+   */
+  readonly maxRateLimitedAttempts?: number;
+  /** Must stay under the lane's visibility timeout. @default Duration.minutes(2) */
+  readonly timeout?: Duration;
+  /** @default sfn.LogLevel.ERROR */
+  readonly logLevel?: sfn.LogLevel;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export class DeliveryStateMachine extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly logGroup: logs.LogGroup;
+  public readonly timeout: Duration;
+  /** Post tasks by channel name. */
+  public readonly postTasks: ReadonlyMap<string, FixedCallApiGatewayHttpApiEndpoint>;
+
+  constructor(scope: Construct, id: string, props: DeliveryStateMachineProps) {
+    super(scope, id);
+    this.timeout = props.timeout ?? Duration.minutes(2);
+    const maxAttempts = props.maxRateLimitedAttempts ?? 5;
+    this.node.addValidation({
+      validate: () => {
+        const problems: string[] = [];
+        if (this.timeout.toSeconds() >= props.lane.visibilityTimeout.toSeconds()) {
+          problems.push(`timeout (${this.timeout.toHumanString()}) must be shorter than the lane's visibility timeout (${props.lane.visibilityTimeout.toHumanString()}), or a batch is handed out twice while it runs`);
+        }
+        if (!Number.isInteger(maxAttempts) || maxAttempts < 1) problems.push(`maxRateLimitedAttempts must be a whole number ≥ 1 (got ${maxAttempts})`);
+        return problems;
+      },
+    });
+
+    const table = props.dedupe.table;
+    const readClaim = new tasks.DynamoGetItem(this, S.ReadClaim, {
+      table,
+      key: { [DedupeAttribute.Id]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.event.id')) },
+      consistentRead: true,
+      resultPath: '$.claim',
+    });
+    readClaim.addRetry(DYNAMODB_RETRY);
+    const lookUp = new sfn.Map(this, S.LookUpClaims, {
+      comment: 'Reads each event and its dedupe item: events already delivered are skipped',
+      itemSelector: { event: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$$.Map.Item.Value.body')) },
+      maxConcurrency: 10,
+    });
+    lookUp.itemProcessor(readClaim);
+
+    // Its result replaces the batch (no ResultPath: the local engine refuses `$` on an array input).
+    const coalesce = this.lambdaStep(S.Coalesce, props.coalesceFunction, { batch: sfn.JsonPath.entirePayload });
+    const postEach = new sfn.Map(this, S.PostEach, {
+      comment: 'One message at a time: a webhook takes one request at a time',
+      itemsPath: '$.messages',
+      itemSelector: { message: sfn.JsonPath.objectAt('$$.Map.Item.Value'), attempt: 0 },
+      maxConcurrency: 1,
+      resultPath: '$.results',
+    });
+    postEach.itemProcessor(this.postOneMessage(props, maxAttempts));
+    const done = new sfn.Pass(this, S.Done, { parameters: { 'skipped.$': '$.skipped', 'results.$': '$.results' } });
+
+    this.postTasks = this.posts;
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-delivery`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      comment: 'Discord Event Relay delivery: coalesce a batch from the lanes and post it, paced by Discord',
+      stateMachineType: sfn.StateMachineType.EXPRESS,
+      definitionBody: sfn.DefinitionBody.fromChainable(lookUp.next(coalesce).next(postEach).next(done)),
+      timeout: this.timeout,
+      logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
+    });
+    // A CustomState grants nothing by itself: the dead-letter task's one permission.
+    props.lane.deadLetterQueue.grantSendMessages(this.stateMachine);
+  }
+
+  private readonly posts = new Map<string, FixedCallApiGatewayHttpApiEndpoint>();
+
+  /** Lets `grantee` run the workflow synchronously (what a pipe with REQUEST_RESPONSE does). */
+  public grantStartSyncExecution(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartSyncExecution(grantee);
+  }
+
+  private lambdaStep(name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath?: string): tasks.LambdaInvoke {
+    const step = new tasks.LambdaInvoke(this, name, {
+      lambdaFunction: fn,
+      payload: sfn.TaskInput.fromObject(payload),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      resultPath,
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(10)),
+    });
+    step.addRetry(VERIFY_RETRY);
+    return step;
+  }
+
+  /** One message: pick its webhook, post, pace, mark; 429 → wait and post again; a refusal → dead-letter. */
+  private postOneMessage(props: DeliveryStateMachineProps, maxAttempts: number): sfn.IChainable {
+    const table = props.dedupe.table;
+    const pick = new sfn.Choice(this, S.PickWebhook);
+    const deadLetter = this.deadLetter(props.lane);
+
+    const markOne = new tasks.DynamoUpdateItem(this, S.MarkOne, {
+      table,
+      key: { [DedupeAttribute.Id]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.id')) },
+      updateExpression: 'SET #state = :delivered, #deliveredAt = :at',
+      expressionAttributeNames: { '#state': DedupeAttribute.State, '#deliveredAt': DedupeAttribute.DeliveredAt },
+      expressionAttributeValues: {
+        ':delivered': tasks.DynamoAttributeValue.fromString(ClaimState.Delivered),
+        ':at': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.at')),
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    markOne.addRetry(DYNAMODB_RETRY);
+    const markDelivered = new sfn.Map(this, S.MarkDelivered, {
+      itemsPath: '$.message.ids',
+      // The batch's start time: within the execution's 2 minutes of the post, and in every context object.
+      itemSelector: { id: sfn.JsonPath.stringAt('$$.Map.Item.Value'), at: sfn.JsonPath.stringAt('$$.Execution.StartTime') },
+      maxConcurrency: 10,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    markDelivered.itemProcessor(markOne);
+
+    const posted = new sfn.Pass(this, S.Posted, { parameters: { outcome: 'posted', 'ids.$': '$.message.ids' } });
+    const bucketEmpty = new sfn.Choice(this, S.BucketEmpty)
+      .when(sfn.Condition.numberGreaterThan('$.pace.waitSeconds', 0), new sfn.Wait(this, S.WaitForBucket, { time: sfn.WaitTime.secondsPath('$.pace.waitSeconds') }).next(posted))
+      .otherwise(posted);
+    // The message is on Discord: a failed mark must not fail the batch (that would post it again).
+    markDelivered.addCatch(bucketEmpty, { errors: [sfn.Errors.ALL], resultPath: '$.markError' });
+    const pace = this.lambdaStep(S.Pace, props.paceFunction, { answer: sfn.JsonPath.objectAt('$.answer') }, '$.pace');
+    pace.next(markDelivered).next(bucketEmpty);
+
+    const retryOrGiveUp = new sfn.Choice(this, S.RetryOrGiveUp)
+      .when(sfn.Condition.numberLessThan('$.attempt', maxAttempts), new sfn.Wait(this, S.WaitRetryAfter, { time: sfn.WaitTime.secondsPath('$.pace.waitSeconds') }).next(pick))
+      .otherwise(new sfn.Fail(this, S.RateLimited, { error: RelayErrorCode.DeliveryFailed, cause: `still rate limited after ${maxAttempts} attempts; the queue hands the batch out again` }));
+    const paceAfter429 = this.lambdaStep(S.PaceAfter429, props.paceFunction, { answer: sfn.JsonPath.objectAt('$.answer') }, '$.pace');
+    paceAfter429
+      .next(new sfn.Pass(this, S.CountAttempt, { parameters: { 'message.$': '$.message', 'attempt.$': 'States.MathAdd($.attempt, 1)', 'pace.$': '$.pace' } }))
+      .next(retryOrGiveUp);
+
+    for (const channel of props.webhookProxy.routes.keys()) {
+      const post = new FixedCallApiGatewayHttpApiEndpoint(this, S.post(channel), {
+        apiId: props.webhookProxy.apiId,
+        apiStack: Stack.of(props.webhookProxy),
+        method: tasks.HttpMethod.POST,
+        apiPath: channelRoutePath(channel),
+        authType: tasks.AuthType.IAM_ROLE,
+        requestBody: sfn.TaskInput.fromJsonPathAt('$.message.body'),
+        resultSelector: { 'status.$': '$.StatusCode', 'headers.$': '$.Headers' },
+        resultPath: '$.answer',
+        // Not retried on timeout: Discord may have posted already.
+        taskTimeout: sfn.Timeout.duration(POST_TIMEOUT),
+      });
+      post.addRetry(SERVER_ERROR_RETRY);
+      post.addCatch(paceAfter429, { errors: ['ApiGateway.429'], resultPath: '$.answer' });
+      post.addCatch(deadLetter, { errors: PERMANENT_REFUSALS, resultPath: '$.answer' });
+      post.next(pace);
+      pick.when(sfn.Condition.stringEquals('$.message.channel', channel), post);
+      this.posts.set(channel, post);
+    }
+    pick.otherwise(
+      new sfn.Pass(this, S.NoRoute, {
+        parameters: { 'message.$': '$.message', answer: { Error: 'Relay.NoRoute', Cause: 'the webhook proxy has no route for this channel' } },
+      }).next(deadLetter),
+    );
+    return pick;
+  }
+
+  /** Each event of the refused message goes to the dead-letter queue as it was queued, with the reason as message attributes. */
+  private deadLetter(lane: DeliveryLane): sfn.IChainable {
+    // The optimized SQS integration (CDK's SqsSendMessage has no MessageAttributes): the event
+    // object becomes the body as JSON, exactly as it was queued, so a redrive puts it back as is.
+    const one = new sfn.CustomState(this, S.DeadLetterOne, {
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage`,
+        Parameters: {
+          QueueUrl: lane.deadLetterQueue.queueUrl,
+          'MessageBody.$': '$.event',
+          'MessageGroupId.$': '$.event.channel',
+          'MessageDeduplicationId.$': '$.event.id',
+          MessageAttributes: {
+            [DeadLetterAttribute.Error]: { DataType: 'String', 'StringValue.$': '$.error' },
+            [DeadLetterAttribute.Reason]: { DataType: 'String', 'StringValue.$': "States.Format('Discord answered {}: {}', $.error, $.cause)" },
+          },
+        },
+        ResultPath: null,
+      },
+    });
+    const map = new sfn.Map(this, S.DeadLetter, {
+      comment: 'A permanent refusal (deleted webhook, invalid message): keep the events for inspection and redrive, and go on',
+      itemsPath: '$.message.events',
+      itemSelector: { event: sfn.JsonPath.objectAt('$$.Map.Item.Value'), error: sfn.JsonPath.stringAt('$.answer.Error'), cause: sfn.JsonPath.stringAt('$.answer.Cause') },
+      maxConcurrency: 10,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    map.itemProcessor(one);
+    return map.next(new sfn.Pass(this, S.DeadLettered, { parameters: { outcome: 'dead-lettered', 'ids.$': '$.message.ids', 'error.$': '$.answer.Error' } }));
+  }
+}

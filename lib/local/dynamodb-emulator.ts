@@ -1,0 +1,116 @@
+/**
+ * DynamoDB for local mode: dynalite (a real implementation of the DynamoDB API, conditional
+ * writes included) on a loopback port, its data under `.relay/dynamodb` so claims survive a
+ * restart, the template's tables created on start, and the tasks' Parameters sent through the
+ * AWS SDK exactly as the state machine's DynamoDB integration would send them.
+ *
+ * dynalite has no TTL. Local mode emulates it with a sweep — at start and every minute — that
+ * deletes items whose TTL attribute (epoch seconds) has passed. DynamoDB itself deletes expired
+ * items within days, not minutes; the relay never relies on the deletion (a stale claim is
+ * re-claimable by its lease, not by its expiry).
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { close } from './http-util';
+import { TaskFailure } from './state-machine-runner';
+import type { TableSpec } from './synthesized-template';
+
+export interface LocalDynamoDbOptions {
+  readonly tables: readonly TableSpec[];
+  /** LevelDB directory. @default - in memory */
+  readonly path?: string;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** How often expired items are swept (ms); 0 for never. @default 60000 */
+  readonly sweepIntervalMs?: number;
+}
+
+const COMMANDS = { getItem: GetItemCommand, putItem: PutItemCommand, updateItem: UpdateItemCommand, deleteItem: DeleteItemCommand } as const;
+
+export class LocalDynamoDb {
+  private sweeper?: NodeJS.Timeout;
+
+  private constructor(
+    private readonly server: Server,
+    public readonly client: DynamoDBClient,
+    private readonly options: LocalDynamoDbOptions,
+  ) {}
+
+  static async start(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
+    if (options.path) mkdirSync(options.path, { recursive: true });
+    const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    await new Promise<void>((ok, fail) => server.once('error', fail).listen(0, '127.0.0.1', () => ok()));
+    const { port } = server.address() as AddressInfo;
+    const client = new DynamoDBClient({
+      endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', maxAttempts: 1,
+      // dynalite checks that a request is signed, not by whom.
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const db = new LocalDynamoDb(server, client, options);
+    for (const table of options.tables) await db.createTable(table);
+    await db.sweepExpired();
+    const every = options.sweepIntervalMs ?? 60_000;
+    if (every > 0) db.sweeper = setInterval(() => void db.sweepExpired().catch(() => undefined), every).unref();
+    return db;
+  }
+
+  /** The `LocalService` the state machine runner calls for `dynamodb:*` tasks. */
+  readonly call = async (action: string, parameters: Record<string, unknown>): Promise<unknown> => {
+    const Command = COMMANDS[action as keyof typeof COMMANDS];
+    if (!Command) throw new TaskFailure('DynamoDB.ValidationException', `local mode does not emulate dynamodb:${action}`);
+    try {
+      const command = new (Command as unknown as new (input: unknown) => GetItemCommand)(parameters);
+      const { $metadata: _metadata, ...result } = (await this.client.send(command)) as unknown as Record<string, unknown>;
+      return result;
+    } catch (error) {
+      const e = error as Error;
+      throw new TaskFailure(`DynamoDB.${e.name}`, e.message);
+    }
+  };
+
+  /** Deletes items whose TTL attribute is in the past; returns how many. */
+  async sweepExpired(): Promise<number> {
+    const nowSeconds = Math.floor((this.options.now ?? Date.now)() / 1000);
+    let deleted = 0;
+    for (const table of this.options.tables) {
+      if (!table.ttlAttribute) continue;
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const page = await this.client.send(new ScanCommand({
+          TableName: table.logicalId, ExclusiveStartKey: start,
+          FilterExpression: '#ttl < :now', ExpressionAttributeNames: { '#ttl': table.ttlAttribute }, ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
+        }));
+        for (const item of page.Items ?? []) {
+          const key = Object.fromEntries(table.keySchema.map((k) => [k.AttributeName, item[k.AttributeName]]));
+          await this.client.send(new DeleteItemCommand({ TableName: table.logicalId, Key: key }));
+          deleted++;
+        }
+        start = page.LastEvaluatedKey;
+      } while (start);
+    }
+    return deleted;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.client.destroy();
+    this.server.closeAllConnections?.();
+    await close(this.server);
+  }
+
+  private async createTable(table: TableSpec): Promise<void> {
+    try {
+      await this.client.send(new CreateTableCommand({
+        TableName: table.logicalId, KeySchema: table.keySchema as never, AttributeDefinitions: table.attributeDefinitions as never, BillingMode: 'PAY_PER_REQUEST',
+      }));
+    } catch (error) {
+      // Already there from an earlier run: its items are what survives a restart.
+      if ((error as Error).name !== 'ResourceInUseException') throw error;
+    }
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Runs a synthesized state machine definition in-process with aws-local-stepfunctions. Every Task
+ * state is served by the local stand-in of the service its `Resource` names — a Lambda step by
+ * its handler (the real one), `apigateway:invoke` by a poster, DynamoDB and SQS tasks by the
+ * local table and queues — found by walking the definition, Map item processors included.
+ * Failures are raised the way the AWS services raise them, so the definition's own Retry and
+ * Catch decide what happens:
+ * - a handler error becomes the error named by its `name` (Lambda's `errorType`), with Lambda's
+ *   JSON cause;
+ * - a non-2xx answer becomes `ApiGateway.<status>` with the response body as the cause;
+ * - a DynamoDB or SQS refusal becomes `DynamoDB.<Exception>` / `SQS.<Exception>`.
+ */
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+
+export interface PostRequest {
+  /** Channel name, from the task's `/channels/<name>` path. */
+  readonly channel: string;
+  readonly path: string;
+  readonly method: string;
+  readonly body: unknown;
+}
+
+export interface PostResponse {
+  readonly status: number;
+  readonly body: unknown;
+  /** Response headers, as the task returns them: each name to its values. */
+  readonly headers?: Record<string, string[]>;
+}
+
+/** A local AWS service: called with the task's action (`putItem`, `sendMessage`…) and its evaluated Parameters. */
+export type LocalService = (action: string, parameters: Record<string, unknown>) => Promise<unknown>;
+
+export interface LocalServices {
+  /** Lambda steps' handlers, by state name. */
+  readonly lambdas?: Readonly<Record<string, (input: any) => unknown>>;
+  readonly post?: (request: PostRequest) => Promise<PostResponse> | PostResponse;
+  readonly dynamodb?: LocalService;
+  readonly sqs?: LocalService;
+  /** Replaces every Retry pause (milliseconds). @default - the definition's own backoff */
+  readonly retryPauseMs?: number;
+}
+
+export type ExecutionOutcome =
+  | { readonly status: 'SUCCEEDED'; readonly output: unknown }
+  | { readonly status: 'FAILED'; readonly error: string; readonly cause: string };
+
+/** An error as a service integration raises it: `name` is the Step Functions error. */
+export class TaskFailure extends Error {
+  constructor(error: string, cause: string) {
+    super(cause);
+    this.name = error;
+  }
+}
+
+type StateDefinition = { Type: string; Resource?: string; Retry?: unknown; ItemProcessor?: Definition; Iterator?: Definition; Branches?: Definition[] };
+type Definition = { States: Record<string, StateDefinition> };
+
+const API_GATEWAY_INVOKE = /:states:::apigateway:invoke(\.waitForTaskToken)?$/;
+const LAMBDA = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:|:states:::lambda:invoke$/;
+const DYNAMODB = /:states:::dynamodb:(getItem|putItem|updateItem|deleteItem)$/;
+const SQS = /:states:::(?:aws-sdk:)?sqs:(sendMessage)$/;
+
+/*
+ * aws-local-stepfunctions 3.0.0 deletes every backslash from an intrinsic function's string
+ * result (`result.replaceAll("\\", "")`), values included, where Step Functions only unescapes the
+ * format string's own literals. Escaped user text (`\*\*`) would lose its escapes. So backslashes
+ * cross into the emulator as a private-use character and are restored on the way out. A string
+ * that is JSON text (an SQS body, an error cause) is shielded inside — its decoded values — so
+ * that `States.StringToJson` still reads valid JSON.
+ */
+const SHIELD = '\uE000';
+
+function mapStrings(value: unknown, f: (s: string) => string): unknown {
+  if (typeof value === 'string') return f(value);
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f));
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, f)]));
+  return value;
+}
+
+/** Applies `f` to a plain string, or to every string inside a JSON object or array text. */
+function acrossJsonText(f: (s: string) => string): (s: string) => string {
+  const g = (s: string): string => {
+    if (s.startsWith('{') || s.startsWith('[')) {
+      try {
+        return JSON.stringify(mapStrings(JSON.parse(s), g));
+      } catch {
+        // not JSON: plain text
+      }
+    }
+    return f(s);
+  };
+  return g;
+}
+const shield = (value: unknown) => mapStrings(value, acrossJsonText((s) => s.replaceAll('\\', SHIELD)));
+const unshield = (value: unknown) => mapStrings(value, acrossJsonText((s) => s.replaceAll(SHIELD, '\\')));
+
+/** Every Task state of a definition, nested ones (Map, Parallel) included: name → state. */
+export function taskStates(definition: Definition): Map<string, StateDefinition> {
+  const found = new Map<string, StateDefinition>();
+  const walk = (d: Definition | undefined) => {
+    for (const [name, state] of Object.entries(d?.States ?? {})) {
+      if (state.Type === 'Task') found.set(name, state);
+      walk(state.ItemProcessor ?? state.Iterator);
+      for (const branch of state.Branches ?? []) walk(branch);
+    }
+  };
+  walk(definition);
+  return found;
+}
+
+function needs<T>(service: T | undefined, what: string, state: string): T {
+  if (!service) throw new Error(`state "${state}" needs ${what}, which this local run was not given`);
+  return service;
+}
+
+export class LocalStateMachine {
+  private readonly machine: StateMachine;
+  private readonly handlers: Record<string, (input: any) => Promise<unknown>> = {};
+  private readonly retryOverrides: Record<string, number> = {};
+  private readonly running = new Set<{ abort: () => void }>();
+  /** Names of the `apigateway:invoke` tasks found in the definition. */
+  public readonly postStates: readonly string[];
+
+  constructor(definition: Record<string, unknown>, services: LocalServices) {
+    this.machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+    const posts: string[] = [];
+    for (const [name, state] of taskStates(definition as Definition)) {
+      const resource = state.Resource ?? '';
+      if (LAMBDA.test(resource)) this.handlers[name] = lambdaStep(needs(services.lambdas?.[name], `a Lambda handler`, name));
+      else if (API_GATEWAY_INVOKE.test(resource)) {
+        this.handlers[name] = postStep(needs(services.post, 'a poster', name));
+        posts.push(name);
+      } else if (DYNAMODB.test(resource)) this.handlers[name] = serviceStep(needs(services.dynamodb, 'DynamoDB', name), DYNAMODB.exec(resource)![1]);
+      else if (SQS.test(resource)) this.handlers[name] = serviceStep(needs(services.sqs, 'SQS', name), SQS.exec(resource)![1]);
+      else throw new Error(`state "${name}": no local stand-in for ${resource}`);
+      if (state.Retry && services.retryPauseMs !== undefined) this.retryOverrides[name] = services.retryPauseMs;
+    }
+    this.postStates = posts;
+  }
+
+  async run(input: unknown): Promise<ExecutionOutcome> {
+    const execution = this.machine.run(shield(input) as never, {
+      overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryOverrides },
+    });
+    this.running.add(execution);
+    try {
+      return { status: 'SUCCEEDED', output: unshield(await execution.result) };
+    } catch (error) {
+      if (this.aborted.has(execution)) return { status: 'FAILED', error: 'States.Aborted', cause: 'the local relay stopped while the execution ran' };
+      if (error instanceof ExecutionError) {
+        const cause = (error as Error & { cause?: Error }).cause;
+        return { status: 'FAILED', error: cause?.name ?? 'States.Runtime', cause: unshield(cause?.message ?? error.message) as string };
+      }
+      throw error;
+    } finally {
+      this.running.delete(execution);
+    }
+  }
+
+  /** Stops every running execution where it is, as a killed process would (nothing after it runs). */
+  abortAll(): void {
+    for (const execution of this.running) {
+      this.aborted.add(execution);
+      execution.abort();
+    }
+  }
+
+  private readonly aborted = new WeakSet<object>();
+}
+
+function lambdaStep(handler: (input: unknown) => unknown): (input: unknown) => Promise<unknown> {
+  return async (input) => {
+    try {
+      return shield(await handler(unshield(input)));
+    } catch (error) {
+      const e = error as Error;
+      throw new TaskFailure(e.name, shield(JSON.stringify({ errorType: e.name, errorMessage: e.message })) as string);
+    }
+  };
+}
+
+function postStep(post: NonNullable<LocalServices['post']>): (input: { Path: string; Method: string; RequestBody?: unknown }) => Promise<unknown> {
+  return async (input) => {
+    const channel = /^\/channels\/([^/]+)$/.exec(input.Path)?.[1];
+    if (!channel) throw new TaskFailure('ApiGateway.404', JSON.stringify({ message: 'Not Found' }));
+    const response = await post({ channel, path: input.Path, method: input.Method, body: unshield(input.RequestBody) });
+    if (response.status < 200 || response.status > 299) {
+      const cause = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
+      throw new TaskFailure(`ApiGateway.${response.status}`, shield(cause) as string);
+    }
+    return shield({ StatusCode: response.status, StatusText: String(response.status), Headers: response.headers ?? {}, ResponseBody: response.body });
+  };
+}
+
+function serviceStep(service: LocalService, action: string): (input: Record<string, unknown>) => Promise<unknown> {
+  return async (input) => shield(await service(action, unshield(input) as Record<string, unknown>));
+}

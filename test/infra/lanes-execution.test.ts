@@ -1,0 +1,222 @@
+/**
+ * The lanes at the state-machine level: both *synthesized* definitions run in-process with the
+ * real Verify, Coalesce and Pace handlers, the dedupe table on dynalite, the FIFO lane emulator
+ * and the local pipe; only the webhook's answers are scripted. Each case checks outcomes and
+ * exactly what was posted.
+ */
+import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { RelayErrorCode } from '../../lib/contracts/errors';
+import { ClaimState, RelayOutcome } from '../../lib/contracts/lane';
+import { DeliveryStateName, StateName } from '../../lib/contracts/state-names';
+import { createCoalesceHandler, createPaceHandler } from '../../lib/delivery/handlers';
+import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
+import { LanePipeEmulator } from '../../lib/local/lane-pipe-emulator';
+import { LocalSqs } from '../../lib/local/sqs-emulator';
+import { LocalStateMachine, TaskFailure, type PostRequest, type PostResponse } from '../../lib/local/state-machine-runner';
+import { StateMachineId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
+import { createHandler } from '../../lib/verify/handler';
+import { signed, synthRelayStack, voiceEvent } from '../support/fixtures';
+
+const standIns = { region: 'us-east-1', accountId: '123456789012' };
+const template = synthRelayStack().template.toJSON() as CfnTemplate;
+const TABLE = tableSpecs(template)[0].logicalId;
+
+interface Post extends PostRequest {
+  readonly at: number;
+}
+
+let db: LocalDynamoDb;
+let sqs: LocalSqs;
+let pipe: LanePipeEmulator;
+let relay: LocalStateMachine;
+let posts: Post[];
+let answers: PostResponse[];
+let failNextSends: number;
+
+const OK: PostResponse = { status: 200, body: { id: '1' }, headers: { 'x-ratelimit-remaining': ['4'] } };
+const lane = () => sqs.queues.get(pipeSpec(template).sourceQueue)!;
+const deadLetters = () => sqs.queues.get(queueSpecs(template).find((q) => q.logicalId === pipeSpec(template).sourceQueue)!.redrive!.deadLetterLogicalId)!;
+const contents = () => posts.map((p) => (p.body as { content: string }).content);
+
+beforeAll(async () => {
+  db = await LocalDynamoDb.start({ tables: tableSpecs(template), sweepIntervalMs: 0 });
+});
+afterAll(() => db.stop());
+
+beforeEach(() => {
+  posts = [];
+  answers = [];
+  failNextSends = 0;
+  sqs = new LocalSqs({ template, specs: queueSpecs(template), standIns, visibilityTimeoutMs: 4000 });
+  const sendToQueue = sqs.call;
+  relay = new LocalStateMachine(stateMachineDefinition(template, standIns), {
+    lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
+    dynamodb: db.call,
+    sqs: async (action, params) => {
+      if (failNextSends > 0) {
+        failNextSends--;
+        throw new TaskFailure('SQS.InternalError', 'We encountered an internal error. Please try again.');
+      }
+      return sendToQueue(action, params);
+    },
+    retryPauseMs: 0,
+  });
+  const pace = createPaceHandler();
+  const delivery = new LocalStateMachine(stateMachineDefinition(template, standIns, StateMachineId.Delivery), {
+    lambdas: { [DeliveryStateName.Coalesce]: createCoalesceHandler(), [DeliveryStateName.Pace]: pace, [DeliveryStateName.PaceAfter429]: pace },
+    post: (request) => {
+      posts.push({ ...request, at: Date.now() });
+      return answers.shift() ?? OK;
+    },
+    dynamodb: db.call,
+    sqs: sqs.call,
+    retryPauseMs: 0,
+  });
+  pipe = new LanePipeEmulator({ queue: lane(), target: delivery, batchSize: pipeSpec(template).batchSize });
+  pipe.start();
+});
+afterEach(() => pipe.stop(0));
+
+const join = (name: string) => voiceEvent('join', { user: { id: '444444444444444444', name: name.toLowerCase(), display_name: name, bot: false } });
+const claimOf = async (id: string) => (await db.client.send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: id } }, ConsistentRead: true }))).Item;
+
+describe('exactly-once effect', () => {
+  it('a replayed envelope succeeds as Relay.Duplicate and posts nothing more', async () => {
+    const envelope = signed(join('Replay'));
+    expect(await relay.run(envelope)).toMatchObject({ status: 'SUCCEEDED', output: { outcome: RelayOutcome.Queued, id: envelope.id, channel: 'general' } });
+    await pipe.idle();
+    expect(await relay.run(envelope)).toEqual({
+      status: 'SUCCEEDED', output: { id: envelope.id, kind: 'voice.join', channel: 'general', outcome: RelayOutcome.Duplicate, code: RelayErrorCode.Duplicate },
+    });
+    await pipe.idle();
+    expect(contents()).toEqual([expect.stringContaining('Replay joined')]);
+    expect((await claimOf(envelope.id))?.state).toEqual({ S: ClaimState.Delivered });
+  });
+
+  it('the same id re-signed later (what the forwarder spool does) is a duplicate; the same content under another id is a new event', async () => {
+    const first = signed(join('Spool'), { id: 'spool-1' });
+    await relay.run(first);
+    await pipe.idle();
+    const resigned = signed(join('Spool'), { id: 'spool-1', ts: first.ts + 5 });
+    expect(resigned.sig).not.toBe(first.sig);
+    expect(await relay.run(resigned)).toMatchObject({ output: { outcome: RelayOutcome.Duplicate } });
+    expect(await relay.run(signed(join('Spool'), { id: 'spool-2' }))).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    await pipe.idle();
+    expect(contents().join('\n').match(/Spool joined/g)).toHaveLength(2);
+  });
+
+  it('ten concurrent copies → one queued, nine duplicates, one post', async () => {
+    const envelope = signed(join('Ten'));
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => relay.run(envelope)));
+    const kinds = outcomes.map((o) => (o.status === 'SUCCEEDED' ? (o.output as { outcome: string }).outcome : o.error));
+    expect(kinds.filter((k) => k === RelayOutcome.Queued)).toHaveLength(1);
+    expect(kinds.filter((k) => k === RelayOutcome.Duplicate)).toHaveLength(9);
+    await pipe.idle();
+    expect(posts).toHaveLength(1);
+  });
+
+  it('an id whose enqueue failed is released: the execution fails naming the fix, and a re-send is posted', async () => {
+    const envelope = signed(join('Retry'));
+    failNextSends = 4; // the first attempt and the three retries Enqueue makes
+    const failed = await relay.run(envelope);
+    expect(failed).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal, cause: expect.stringContaining('its id was released; send it again') });
+    expect(await claimOf(envelope.id)).toBeUndefined();
+    expect(await relay.run(envelope)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    await pipe.idle();
+    expect(contents()).toEqual([expect.stringContaining('Retry joined')]);
+  });
+
+  it('a claim left by an execution that died is taken over once its lease has run out, never before', async () => {
+    const live = signed(join('Live'));
+    const dead = signed(join('Dead'));
+    const now = Math.floor(Date.now() / 1000);
+    const claim = (id: string, leaseUntil: number) =>
+      db.client.send(new PutItemCommand({ TableName: TABLE, Item: { id: { S: id }, state: { S: ClaimState.Claimed }, leaseUntil: { N: String(leaseUntil) }, expiresAt: { N: String(now + 3600) } } }));
+    await claim(live.id, now + 60);
+    await claim(dead.id, now - 1);
+    expect(await relay.run(live)).toMatchObject({ output: { outcome: RelayOutcome.Duplicate } });
+    expect(await relay.run(dead)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    await pipe.idle();
+    expect(contents()).toEqual([expect.stringContaining('Dead joined')]);
+    await db.client.send(new DeleteItemCommand({ TableName: TABLE, Key: { id: { S: live.id } } }));
+  });
+
+  it('writes the claim with the TTL the retention sets (48 h) and the channel', async () => {
+    const envelope = signed(join('Ttl'));
+    await relay.run(envelope);
+    const item = await claimOf(envelope.id);
+    const expiresAt = Number(item?.expiresAt.N);
+    expect(expiresAt - Math.floor(Date.now() / 1000)).toBeGreaterThan(48 * 3600 - 10);
+    expect(expiresAt - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(48 * 3600);
+    expect(item?.channel).toEqual({ S: 'general' });
+    await pipe.idle();
+  });
+});
+
+describe('pacing from Discord\'s answers', () => {
+  it('429 with retry_after 1.7 → the next attempt comes at least 1.7 s later, then the message is posted once', async () => {
+    answers = [{ status: 429, body: { message: 'You are being rate limited.', retry_after: 1.7, global: false } }];
+    await relay.run(signed(join('Paced')));
+    await pipe.idle();
+    expect(posts).toHaveLength(2);
+    expect(posts[1].at - posts[0].at).toBeGreaterThanOrEqual(1700);
+    expect(posts[1].body).toEqual(posts[0].body);
+  });
+
+  it('X-RateLimit-Remaining 0 → waits X-RateLimit-Reset-After before the next request', async () => {
+    answers = [{ status: 200, body: {}, headers: { 'X-RateLimit-Remaining': ['0'], 'X-RateLimit-Reset-After': ['1.2'] } }];
+    await relay.run(signed(join('First')));
+    await pipe.idle();
+    await relay.run(signed(join('Second')));
+    await pipe.idle();
+    expect(posts).toHaveLength(2);
+    expect(posts[1].at - posts[0].at).toBeGreaterThanOrEqual(1200);
+  });
+});
+
+describe('never loses an event', () => {
+  it('404 → the event goes to the dead-letter queue with the reason, once; the lane goes on', async () => {
+    answers = [{ status: 404, body: { message: 'Unknown Webhook', code: 10015 } }];
+    const gone = signed(join('Gone'));
+    await relay.run(gone);
+    await pipe.idle();
+    await relay.run(signed(join('Next')));
+    await pipe.idle();
+    expect(contents()).toEqual([expect.stringContaining('Gone joined'), expect.stringContaining('Next joined')]);
+    const dead = deadLetters().peek();
+    expect(dead).toHaveLength(1);
+    expect(JSON.parse(dead[0].body)).toMatchObject({ id: gone.id, channel: 'general' });
+    expect(dead[0].attributes).toEqual({
+      RelayError: { DataType: 'String', StringValue: 'ApiGateway.404' },
+      RelayReason: { DataType: 'String', StringValue: expect.stringContaining('Unknown Webhook') },
+    });
+  });
+
+  it('a server error that outlasts the retries fails the batch; the queue hands it out again and only what was not delivered is posted', async () => {
+    // One batch, two channels: general is posted, audit fails (1 try + 2 retries), then succeeds on the redelivery.
+    const a = signed(join('Kept'));
+    const b = signed(voiceEvent('move'));
+    const [bodyA, bodyB] = [await laneEventOf(a), await laneEventOf(b)];
+    lane().send({ MessageBody: bodyA, MessageGroupId: 'general', MessageDeduplicationId: a.id });
+    lane().send({ MessageBody: bodyB, MessageGroupId: 'audit', MessageDeduplicationId: b.id });
+    answers = [OK, { status: 503, body: 'down' }, { status: 503, body: 'down' }, { status: 503, body: 'down' }];
+    await pipe.idle();
+    expect(posts.map((p) => p.channel)).toEqual(['general', 'audit', 'audit', 'audit', 'audit']);
+    expect(pipe.stats.failedBatches).toBe(1);
+  });
+});
+
+/** What the relay workflow would queue for an envelope (its claim is made here too). */
+async function laneEventOf(envelope: ReturnType<typeof signed>): Promise<unknown> {
+  const sent: unknown[] = [];
+  const capture = new LocalStateMachine(stateMachineDefinition(template, standIns), {
+    lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
+    dynamodb: db.call,
+    sqs: async (_action, params) => {
+      sent.push(params.MessageBody);
+      return {};
+    },
+  });
+  await capture.run(envelope);
+  return sent[0];
+}

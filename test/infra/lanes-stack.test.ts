@@ -1,0 +1,176 @@
+/** The lanes in the template: table, queues, pipe, delivery workflow, and every IAM statement pinned to exact ARNs. */
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import aslValidator from 'asl-validator';
+import { DedupeTable } from '../../lib/infra/dedupe-table';
+import { DeliveryLane } from '../../lib/infra/delivery-lane';
+import { DeliveryStateMachine } from '../../lib/infra/delivery-state-machine';
+import { WebhookProxyApi } from '../../lib/infra/webhook-proxy-api';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { StateMachineId, stateMachineDefinition, type CfnTemplate } from '../../lib/local/synthesized-template';
+import { CDK_CONTEXT, synthRelayStack, testConfig } from '../support/fixtures';
+
+const { template } = synthRelayStack(testConfig({ dedupeRetentionHours: 72 }));
+const json = template.toJSON() as CfnTemplate;
+const only = (type: string, prefix: string) => {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  expect(ids).toHaveLength(1);
+  return ids[0];
+};
+const table = only('AWS::DynamoDB::Table', 'DedupeTable');
+const lane = only('AWS::SQS::Queue', 'LaneQueue');
+const dlq = only('AWS::SQS::Queue', 'LaneDeadLetterQueue');
+const relay = only('AWS::StepFunctions::StateMachine', 'RelayStateMachine');
+const delivery = only('AWS::StepFunctions::StateMachine', 'DeliveryStateMachine');
+const proxyApi = Object.keys(template.findResources('AWS::ApiGatewayV2::Api', { Properties: { Description: Match.stringLikeRegexp('webhook proxy') } }))[0];
+
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+/** Every statement of the policies attached to a role, logging permissions (CDK's, `Resource: *`) aside. */
+function statementsOf(roleLogicalId: string): Array<{ Action: string | string[]; Resource: unknown }> {
+  return Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleLogicalId }] } }))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement)
+    .filter((st: { Action: string | string[] }) => ![st.Action].flat().some((a) => a.startsWith('logs:')));
+}
+const roleOf = (stateMachine: string) => (json.Resources[stateMachine].Properties!.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+const tableResource = () => ({ 'Fn::Join': ['', ['arn:aws:dynamodb:eu-west-1:123456789012:table/', { Ref: table }]] });
+
+describe('dedupe table', () => {
+  it('is on-demand, keyed by id, with TTL, point-in-time recovery and AWS-managed encryption', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  it('claims with a conditional write whose TTL is the configured retention (72 h here, 48 h by default)', () => {
+    const claim = (stateMachineDefinition(json).States as Record<string, any>)['Claim id'];
+    expect(claim.Resource).toMatch(/:states:::dynamodb:putItem$/);
+    expect(claim.Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR (#state = :claimed AND #leaseUntil < :now)');
+    expect(claim.Parameters.Item.expiresAt).toEqual({ 'N.$': `States.JsonToString(States.MathAdd($.receivedAt, ${72 * 3600}))` });
+    expect(claim.Parameters.Item.leaseUntil).toEqual({ 'N.$': 'States.JsonToString(States.MathAdd($.receivedAt, 60))' });
+    expect(claim.Catch[0]).toEqual({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], ResultPath: null, Next: 'Duplicate' });
+    const defaults = synthRelayStack().template.toJSON() as CfnTemplate;
+    expect((stateMachineDefinition(defaults).States as Record<string, any>)['Claim id'].Parameters.Item.expiresAt).toEqual({ 'N.$': `States.JsonToString(States.MathAdd($.receivedAt, ${48 * 3600}))` });
+  });
+});
+
+describe('lane', () => {
+  it('is an SQS FIFO queue, SQS-encrypted, TLS only, with a FIFO dead-letter queue after 5 receives', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true, SqsManagedSseEnabled: true, VisibilityTimeout: 180,
+      RedrivePolicy: { deadLetterTargetArn: arnOf(dlq), maxReceiveCount: 5 },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, SqsManagedSseEnabled: true, ContentBasedDeduplication: true, MessageRetentionPeriod: 14 * 86400 });
+    for (const queue of [lane, dlq]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queue }],
+        PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
+      });
+    }
+  });
+
+  it('is fed by the relay workflow with the channel as message group and the envelope id as deduplication id', () => {
+    const enqueue = (stateMachineDefinition(json).States as Record<string, any>).Enqueue;
+    expect(enqueue.Resource).toMatch(/:states:::sqs:sendMessage$/);
+    expect(enqueue.Parameters).toMatchObject({ 'MessageGroupId.$': '$.channel', 'MessageDeduplicationId.$': '$.id' });
+    expect(enqueue.Parameters.MessageBody).toEqual({ 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel', 'line.$': '$.line', 'receivedAt.$': '$.receivedAt' });
+  });
+
+  it('is drained by a pipe running the delivery workflow synchronously, 10 events per batch', () => {
+    template.hasResourceProperties('AWS::Pipes::Pipe', {
+      Source: arnOf(lane), Target: { Ref: delivery },
+      SourceParameters: { SqsQueueParameters: { BatchSize: 10 } },
+      TargetParameters: { StepFunctionStateMachineParameters: { InvocationType: 'REQUEST_RESPONSE' } },
+    });
+  });
+});
+
+describe('IAM, pinned to exact ARNs', () => {
+  it('relay workflow: claim, mark and release in the table; send to the lane; invoke Verify; nothing else', () => {
+    expect(statementsOf(roleOf(relay))).toEqual([
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: [arnOf(only('AWS::Lambda::Function', 'VerifyFunction')), { 'Fn::Join': ['', [arnOf(only('AWS::Lambda::Function', 'VerifyFunction')), ':*']] }] },
+      { Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: tableResource() },
+      { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: arnOf(lane) },
+    ]);
+  });
+
+  it('delivery workflow: Coalesce and Pace, exactly the two channel routes, read and mark in the table, send to the dead-letter queue', () => {
+    const coalesce = arnOf(only('AWS::Lambda::Function', 'CoalesceFunction'));
+    const pace = arnOf(only('AWS::Lambda::Function', 'PaceFunction'));
+    const route = (channel: string) => ({ 'Fn::Join': ['', [`arn:aws:execute-api:eu-west-1:123456789012:`, { Ref: proxyApi }, `/$default/POST/channels/${channel}`]] });
+    const statements = statementsOf(roleOf(delivery));
+    expect(statements).toEqual(([
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: [coalesce, pace, { 'Fn::Join': ['', [coalesce, ':*']] }, { 'Fn::Join': ['', [pace, ':*']] }] },
+      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [route('audit'), route('general')] },
+      { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: tableResource() },
+      { Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Effect: 'Allow', Resource: arnOf(dlq) },
+    ]));
+    expect(statements).toHaveLength(4);
+  });
+
+  it('pipe: receive, delete and read attributes of the lane; start the delivery workflow; assumable by Pipes of this account only', () => {
+    const role = only('AWS::IAM::Role', 'LanePipeRole');
+    expect(statementsOf(role)).toEqual([
+      { Action: ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], Effect: 'Allow', Resource: arnOf(lane) },
+      { Action: 'states:StartSyncExecution', Effect: 'Allow', Resource: { Ref: delivery } },
+    ]);
+    expect(json.Resources[role].Properties!.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'pipes.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } }],
+    });
+  });
+
+});
+
+describe('delivery workflow', () => {
+  it('is an Express workflow with a definition asl-validator accepts, timing out before the lane hands a batch out again', () => {
+    const definition = stateMachineDefinition(json, undefined, StateMachineId.Delivery);
+    const result = aslValidator(structuredClone(definition));
+    expect(result.errorsText?.()).toBe('');
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'EXPRESS', LoggingConfiguration: Match.objectLike({ Level: 'ERROR' }) });
+    expect(definition.TimeoutSeconds).toBe(120);
+  });
+
+  it('catches 429 to wait retry_after, dead-letters permanent refusals, and lets other failures return the batch to the lane', () => {
+    const post = ((stateMachineDefinition(json, undefined, StateMachineId.Delivery).States as any)['Post each message'].ItemProcessor.States as Record<string, any>)['Post to general'];
+    expect(post.Catch.map((c: { ErrorEquals: string[]; Next: string }) => [c.ErrorEquals, c.Next])).toEqual([
+      [['ApiGateway.429'], 'Pace after 429'],
+      [['ApiGateway.400', 'ApiGateway.401', 'ApiGateway.403', 'ApiGateway.404', 'ApiGateway.405', 'ApiGateway.413', 'ApiGateway.415'], 'Dead-letter'],
+    ]);
+    expect(post.Retry).toEqual([expect.objectContaining({ ErrorEquals: ['ApiGateway.500', 'ApiGateway.502', 'ApiGateway.503', 'ApiGateway.504'] })]);
+  });
+
+  it('outputs the dead-letter queue URL and the lane ARN (for redrive)', () => {
+    template.hasOutput('DeadLetterQueueUrl', { Value: { Ref: dlq } });
+    template.hasOutput('LaneQueueArn', { Value: arnOf(lane) });
+  });
+});
+
+describe('validation, with the construct path', () => {
+  const build = (f: (s: Stack) => void) => {
+    const app = new App({ context: CDK_CONTEXT });
+    f(new Stack(app, 'V'));
+    return () => app.synth();
+  };
+
+  it('refuses a dedupe retention shorter than the forwarder spool', () => {
+    expect(build((s) => new DedupeTable(s, 'Dedupe', { retention: Duration.hours(24) }))).toThrow(/V\/Dedupe.*retention is 1 day.*at least 1 day 1 hour/);
+  });
+
+  it('refuses a delivery timeout that reaches the lane\'s visibility timeout', () => {
+    expect(build((s) => {
+      const fn = (id: string) => new lambda.Function(s, id, { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})') });
+      new DeliveryStateMachine(s, 'Delivery', {
+        coalesceFunction: fn('Coalesce'), paceFunction: fn('Pace'),
+        webhookProxy: new WebhookProxyApi(s, 'Proxy', { channels: [{ name: 'general', webhookUrlSecret: secretsmanager.Secret.fromSecretNameV2(s, 'Hook', 'hooks/general') }], userAgent: 'DiscordBot (https://x, 1.0.0)' }),
+        dedupe: new DedupeTable(s, 'Dedupe'),
+        lane: new DeliveryLane(s, 'Lane', { visibilityTimeout: Duration.minutes(1) }),
+      });
+    })).toThrow(/V\/Delivery.*timeout \(2 minutes\) must be shorter than the lane's visibility timeout \(1 minute\)/);
+  });
+});
