@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { readPrivateKeyFile } from '../lib/client/keys';
 import { RelayClient } from '../lib/client/relay-client';
 import type { LocalSettings } from '../lib/local/local-settings';
@@ -22,7 +23,8 @@ interface Running {
 
 async function startRelay(args: string[]): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-bench-'));
-  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bin', 'relay.ts'), 'local', '--port', '0', '--config', join(root, 'config', 'relay.config.ts'), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  // This process's own Node (the project's), whatever `node` is on PATH; tsx resolved from here, not the temp folder.
+  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, join(root, 'bin', 'relay.ts'), 'local', '--port', '0', '--config', join(root, 'config', 'relay.config.ts'), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   let buffer = '';
   child.stdout!.on('data', (c: Buffer) => {
@@ -31,8 +33,12 @@ async function startRelay(args: string[]): Promise<Running> {
     buffer = parts.pop() ?? '';
     lines.push(...parts);
   });
-  for (let i = 0; i < 600 && !lines.some((l) => l.startsWith('Ctrl-C stops.')); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!lines.some((l) => l.startsWith('Ctrl-C stops.'))) throw new Error(`relay local did not start:\n${lines.join('\n')}`);
+  const ready = () => lines.some((l) => l.startsWith('Ctrl-C stops'));
+  for (let i = 0; i < 600 && !ready(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!ready()) {
+    child.kill('SIGKILL');
+    throw new Error(`relay local did not start:\n${lines.join('\n')}`);
+  }
   const settings = JSON.parse(readFileSync(join(dir, '.relay', 'local.json'), 'utf8')) as LocalSettings;
   return { child, settings, lines, dir };
 }

@@ -194,6 +194,19 @@ export class FifoQueue {
     return [...this.messages.values()].map((m) => ({ messageId: m.id, groupId: m.groupId, body: m.body, receiveCount: m.receiveCount, attributes: m.attributes }));
   }
 
+  /**
+   * Moves every message to `target` (a dead-letter queue's redrive to its source), oldest first,
+   * keeping id, body, group and attributes; returns how many moved.
+   */
+  moveAllTo(target: FifoQueue): number {
+    const moving = [...this.messages.values()];
+    for (const m of moving) {
+      target.adopt(m);
+      this.record({ op: 'delete', id: m.id });
+    }
+    return moving.length;
+  }
+
   /** Takes a message moved here by a source queue's redrive policy: same id, body, group and attributes. */
   adopt(source: { id: string; body: string; groupId: string; dedupId: string; sentAt: number; attributes: Record<string, MessageAttribute> }): void {
     const now = this.now();
@@ -201,6 +214,7 @@ export class FifoQueue {
       op: 'send',
       m: { id: source.id, body: source.body, groupId: source.groupId, dedupId: source.dedupId, sentAt: source.sentAt, sequence: this.nextSequence(), attributes: source.attributes, receiveCount: 0, visibleAt: now },
     });
+    for (const listener of this.listeners) listener();
   }
 
   private toRecord(m: StoredMessage): SqsRecord {

@@ -12,6 +12,7 @@ import { MAX_BODY_BYTES, MAX_HEADER_BYTES, headerBytes, pathOf, readBody, sendJs
 import type { ExecutionOutcome, LocalStateMachine } from './state-machine-runner';
 import type { SigV4Verifier } from './sigv4-verifier';
 import type { SinkRoutes } from './sink-routes';
+import type { LaneRoutes } from './lane-routes';
 import type { IngestRouteSpec } from './synthesized-template';
 
 /** Step Functions' cap on an execution's input. */
@@ -24,6 +25,8 @@ export interface IngestApiEmulatorProps {
   readonly relay: Pick<LocalStateMachine, 'run'>;
   readonly stateMachineArn: string;
   readonly sink: SinkRoutes;
+  /** `/_lanes` (absent with direct delivery). */
+  readonly lanes?: LaneRoutes;
   /** One readable line per outcome or refusal. */
   readonly log: (line: string) => void;
 }
@@ -55,6 +58,7 @@ export class IngestApiEmulator {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req);
     if (this.props.sink.matches(path)) return this.props.sink.handle(req, res, path);
+    if (this.props.lanes?.matches(path)) return this.props.lanes.handle(req, res, path);
     if (req.method === 'GET' && path === '/') return sendJson(res, 302, '', { location: '/_sink' });
     const route = this.routes.get(`${req.method} ${path}`);
     if (!route) return sendJson(res, 404, { message: 'Not Found' });

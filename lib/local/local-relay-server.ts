@@ -23,6 +23,7 @@ import { LocalLanes, hasLanes } from './local-lanes';
 import { StateName } from '../contracts/state-names';
 import { SigV4Verifier } from './sigv4-verifier';
 import { SinkRoutes } from './sink-routes';
+import { LaneRoutes } from './lane-routes';
 import { functionEnvironment, ingestRoutes, stateMachineDefinition, webhookProxyRoutes, type CfnTemplate } from './synthesized-template';
 import { WebhookDestinations } from './webhook-destinations';
 import { WebhookProxyEmulator } from './webhook-proxy-emulator';
@@ -108,7 +109,7 @@ export class LocalRelayServer {
       retryPauseMs: options.retryPauseMs,
     });
     const ingest = new IngestApiEmulator({
-      routes: ingestRoutes(template), verifier: new SigV4Verifier([identity.caller], LOCAL_REGION), relay, stateMachineArn, sink: new SinkRoutes(sink), log,
+      routes: ingestRoutes(template), verifier: new SigV4Verifier([identity.caller], LOCAL_REGION), relay, stateMachineArn, sink: new SinkRoutes(sink), lanes: lanes && new LaneRoutes(lanes), log,
     });
     const proxy = new WebhookProxyEmulator({ routes: proxyRoutes, verifier: new SigV4Verifier([identity.role], LOCAL_REGION), destinations });
 

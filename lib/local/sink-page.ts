@@ -25,6 +25,8 @@ export function renderSinkPage(title: string): string {
   .embed { border-left: 4px solid #1e1f22; background: #2b2d31; border-radius: 4px; padding: 8px 12px; margin-top: 4px; max-width: 520px; }
   .embed .title { font-weight: 600; color: #f2f3f5; } .embed .field-name { font-weight: 600; margin-top: 6px; }
   code { background: #2b2d31; padding: 0 3px; border-radius: 3px; }
+  /* A coalesced message carries one event per line, and Discord shows each on its own line. */
+  .content { white-space: pre-wrap; overflow-wrap: anywhere; }
 </style></head>
 <body>
 <header>${title.replace(/[<>&"]/g, '')}<small id="count"></small></header>
@@ -60,7 +62,7 @@ function renderMessage(m) {
   const head = el('div');
   head.append(el('span', 'author', name), el('span', 'bot', 'APP'), el('span', 'time', new Date(m.receivedAt).toLocaleString()), el('span', 'channel', '#' + m.channel));
   col.append(head);
-  if (typeof body.content === 'string' && body.content) { const t = el('div'); renderText(t, body.content); col.append(t); }
+  if (typeof body.content === 'string' && body.content) { const t = el('div', 'content'); renderText(t, body.content); col.append(t); }
   for (const e of Array.isArray(body.embeds) ? body.embeds : []) {
     const box = el('div', 'embed');
     if (e.title) { const t = el('div', 'title'); renderText(t, String(e.title)); box.append(t); }

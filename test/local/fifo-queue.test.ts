@@ -115,3 +115,15 @@ it('survives a restart from its journal: queued and in-flight messages, receive 
   records.forEach((r) => reopened.delete(r.receiptHandle));
   expect(queue({ journal }).depth).toEqual({ visible: 0, inFlight: 0 });
 });
+
+it('a redrive moves every dead letter back onto its source queue, in order, attributes intact', () => {
+  const dlq = queue({ name: 'dlq.fifo', contentBasedDeduplication: true });
+  const q = queue();
+  dlq.send({ MessageBody: '{"id":"a"}', MessageGroupId: 'general', MessageAttributes: { RelayError: { DataType: 'String', StringValue: 'ApiGateway.404' } } });
+  dlq.send({ MessageBody: '{"id":"b"}', MessageGroupId: 'general' });
+  expect(dlq.moveAllTo(q)).toBe(2);
+  expect(dlq.depth).toEqual({ visible: 0, inFlight: 0 });
+  const records = q.receive();
+  expect(ids(records)).toEqual(['a', 'b']);
+  expect(records[0].messageAttributes).toEqual({ RelayError: { dataType: 'String', stringValue: 'ApiGateway.404' } });
+});

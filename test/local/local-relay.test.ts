@@ -232,6 +232,15 @@ describe('dead letters', () => {
     // The lane is not blocked: the next event is posted.
     await client.sendSync(event('leave'), { id: 'after-dead' });
     expect(await delivered()).toHaveLength(1);
+
+    // GET /_lanes shows it; POST /_lanes/redrive puts it back, and with the webhook back it is posted.
+    const lanes = (await (await fetch(`${server.url}/_lanes`)).json()) as { deadLetters: unknown[] };
+    expect(lanes.deadLetters).toContainEqual(expect.objectContaining({ channel: 'general', event: expect.objectContaining({ id: 'dead-1' }), error: 'ApiGateway.404', reason: expect.stringContaining('Unknown Webhook') }));
+    const moved = (await (await fetch(`${server.url}/_lanes/redrive`, { method: 'POST' })).json()) as { moved: number };
+    expect(moved.moved).toBeGreaterThanOrEqual(1);
+    const after = await delivered();
+    expect(after.map((m) => (m.body as { content: string }).content).join('\n')).toMatch(/joined General/);
+    expect(server.lanes!.deadLetters.peek()).toEqual([]);
   });
 });
 

@@ -42,3 +42,9 @@ it('names colour-emoji fonts as fallbacks, so 🔊 renders where one is installe
   const body = /body \{[^}]*font: ([^;]+);/.exec(page)?.[1] ?? '';
   for (const font of ['"Noto Color Emoji"', '"Apple Color Emoji"', '"Segoe UI Emoji"', 'emoji']) expect(body).toContain(font);
 });
+
+it('shows a coalesced message one event per line, as Discord does', () => {
+  const page = renderSinkPage('t');
+  expect(/\.content \{[^}]*white-space: pre-wrap/.test(page)).toBe(true);
+  expect(page).toContain("el('div', 'content')");
+});
