@@ -73,9 +73,12 @@ export interface PipelineFigures {
   readonly failures: number;
 }
 
-/** Signed events through ingest → state machine → proxy → sink, `concurrency` in flight, sync (so latency includes delivery). */
-export async function benchThroughput(events = 3000, concurrency = 8): Promise<PipelineFigures> {
-  const relay = await startRelay(['--sink-rate-limit', 'off']);
+/**
+ * Signed events through the ingest, `concurrency` in flight, sync: with lanes the answer comes once
+ * the event is claimed and queued (delivery runs alongside); direct, once it is posted.
+ */
+export async function benchThroughput(events = 3000, concurrency = 8, design: 'lanes' | 'direct' = 'lanes'): Promise<PipelineFigures> {
+  const relay = await startRelay(['--sink-rate-limit', 'off', ...(design === 'direct' ? ['--direct-delivery'] : [])]);
   try {
     const client = clientFor(relay);
     for (let i = 0; i < 100; i++) await client.sendSync(voiceJoin(relay.settings.guildId, i)); // warm up

@@ -10,13 +10,10 @@
  * re-claimable by its lease, not by its expiry).
  */
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import {
   CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
-import { close } from './http-util';
 import { TaskFailure } from './state-machine-runner';
 import type { TableSpec } from './synthesized-template';
 
@@ -30,28 +27,36 @@ export interface LocalDynamoDbOptions {
   readonly sweepIntervalMs?: number;
 }
 
+const DYNALITE_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const server = require(${JSON.stringify(require.resolve('dynalite'))})({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+parentPort.on('message', () => { server.closeAllConnections(); server.close(() => process.exit(0)); });
+`;
+
 const COMMANDS = { getItem: GetItemCommand, putItem: PutItemCommand, updateItem: UpdateItemCommand, deleteItem: DeleteItemCommand } as const;
 
 export class LocalDynamoDb {
   private sweeper?: NodeJS.Timeout;
 
   private constructor(
-    private readonly server: Server,
+    private readonly worker: Worker,
     public readonly client: DynamoDBClient,
     private readonly options: LocalDynamoDbOptions,
   ) {}
 
   static async start(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
     if (options.path) mkdirSync(options.path, { recursive: true });
-    const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    await new Promise<void>((ok, fail) => server.once('error', fail).listen(0, '127.0.0.1', () => ok()));
-    const { port } = server.address() as AddressInfo;
+    // dynalite (and LevelDB under it) runs on a worker thread: it is the busiest part of local
+    // mode, and there it uses a core of its own instead of sharing the event loop with the relay.
+    const worker = new Worker(DYNALITE_WORKER, { eval: true, workerData: { path: options.path } });
+    const port = await new Promise<number>((ok, fail) => worker.once('message', ok).once('error', fail));
     const client = new DynamoDBClient({
       endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', maxAttempts: 1,
       // dynalite checks that a request is signed, not by whom.
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    const db = new LocalDynamoDb(server, client, options);
+    const db = new LocalDynamoDb(worker, client, options);
     for (const table of options.tables) await db.createTable(table);
     await db.sweepExpired();
     const every = options.sweepIntervalMs ?? 60_000;
@@ -99,8 +104,9 @@ export class LocalDynamoDb {
   async stop(): Promise<void> {
     clearInterval(this.sweeper);
     this.client.destroy();
-    this.server.closeAllConnections?.();
-    await close(this.server);
+    // Closing the server lets LevelDB close cleanly before the thread ends.
+    this.worker.postMessage('stop');
+    await new Promise((ok) => this.worker.once('exit', ok));
   }
 
   private async createTable(table: TableSpec): Promise<void> {

@@ -40,6 +40,7 @@ interface Execution {
 export class IngestApiEmulator {
   private readonly routes: ReadonlyMap<string, IngestRouteSpec>;
   private readonly inflight = new Set<Promise<unknown>>();
+  private stopping = false;
 
   constructor(private readonly props: IngestApiEmulatorProps) {
     this.routes = new Map(props.routes.map((r) => [`${r.method} ${r.path}`, r]));
@@ -48,6 +49,11 @@ export class IngestApiEmulator {
   /** Asynchronous executions still running. */
   get running(): number {
     return this.inflight.size;
+  }
+
+  /** Refuses new executions from now on (503), while the sink and the lanes finish what is under way. */
+  stopAccepting(): void {
+    this.stopping = true;
   }
 
   /** Waits up to `graceMs` for asynchronous executions to finish. */
@@ -62,6 +68,7 @@ export class IngestApiEmulator {
     if (req.method === 'GET' && path === '/') return sendJson(res, 302, '', { location: '/_sink' });
     const route = this.routes.get(`${req.method} ${path}`);
     if (!route) return sendJson(res, 404, { message: 'Not Found' });
+    if (this.stopping) return sendJson(res, 503, { message: 'Service Unavailable' });
     if (headerBytes(req) > MAX_HEADER_BYTES) return sendJson(res, 431, { message: 'Request Header Fields Too Large' });
     const body = await readBody(req, MAX_BODY_BYTES);
     if (body === undefined) return sendJson(res, 413, { message: 'Request Entity Too Large' });

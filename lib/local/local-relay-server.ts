@@ -138,11 +138,14 @@ export class LocalRelayServer {
 
   /** Stops accepting requests, waits up to `graceMs` for running executions, then closes; local.json then says it stopped. */
   async stop(graceMs = STOP_GRACE_MS): Promise<void> {
-    const closing = this.servers.map(close);
+    // The servers stay up until the lanes have stopped: batches in flight still post through the
+    // proxy, and the sink shares the ingest port. New events are refused meanwhile.
+    this.ingest.stopAccepting();
     const started = Date.now();
     await this.ingest.drain(graceMs);
     // Batches in flight finish; what is still queued waits in .relay/lanes for the next start.
     await this.lanes?.stop(Math.max(0, graceMs - (Date.now() - started)));
+    const closing = this.servers.map(close);
     for (const s of this.servers) s.closeAllConnections();
     closeIdleConnections();
     await Promise.all(closing);
