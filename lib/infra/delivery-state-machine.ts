@@ -55,6 +55,7 @@ export class DeliveryStateMachine extends Construct {
   public readonly timeout: Duration;
   /** Post tasks by channel name. */
   public readonly postTasks: ReadonlyMap<string, FixedCallApiGatewayHttpApiEndpoint>;
+  private readonly posts = new Map<string, FixedCallApiGatewayHttpApiEndpoint>();
 
   constructor(scope: Construct, id: string, props: DeliveryStateMachineProps) {
     super(scope, id);
@@ -115,8 +116,6 @@ export class DeliveryStateMachine extends Construct {
     props.lane.deadLetterQueue.grantSendMessages(this.stateMachine);
   }
 
-  private readonly posts = new Map<string, FixedCallApiGatewayHttpApiEndpoint>();
-
   /** Lets `grantee` run the workflow synchronously (what a pipe with REQUEST_RESPONSE does). */
   public grantStartSyncExecution(grantee: iam.IGrantable): iam.Grant {
     return this.stateMachine.grantStartSyncExecution(grantee);
@@ -141,27 +140,7 @@ export class DeliveryStateMachine extends Construct {
     const pick = new sfn.Choice(this, S.PickWebhook);
     const deadLetter = this.deadLetter(props.lane);
 
-    const markOne = new tasks.DynamoUpdateItem(this, S.MarkOne, {
-      table,
-      key: { [DedupeAttribute.Id]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.id')) },
-      updateExpression: 'SET #state = :delivered, #deliveredAt = :at',
-      expressionAttributeNames: { '#state': DedupeAttribute.State, '#deliveredAt': DedupeAttribute.DeliveredAt },
-      expressionAttributeValues: {
-        ':delivered': tasks.DynamoAttributeValue.fromString(ClaimState.Delivered),
-        ':at': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.at')),
-      },
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    markOne.addRetry(DYNAMODB_RETRY);
-    const markDelivered = new sfn.Map(this, S.MarkDelivered, {
-      itemsPath: '$.message.ids',
-      // The batch's start time: within the execution's 2 minutes of the post, and in every context object.
-      itemSelector: { id: sfn.JsonPath.stringAt('$$.Map.Item.Value'), at: sfn.JsonPath.stringAt('$$.Execution.StartTime') },
-      maxConcurrency: 10,
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    markDelivered.itemProcessor(markOne);
-
+    const markDelivered = this.markDeliveredStep(table);
     const posted = new sfn.Pass(this, S.Posted, { parameters: { outcome: 'posted', 'ids.$': '$.message.ids' } });
     const bucketEmpty = new sfn.Choice(this, S.BucketEmpty)
       .when(sfn.Condition.numberGreaterThan('$.pace.waitSeconds', 0), new sfn.Wait(this, S.WaitForBucket, { time: sfn.WaitTime.secondsPath('$.pace.waitSeconds') }).next(posted))
@@ -171,13 +150,7 @@ export class DeliveryStateMachine extends Construct {
     const pace = this.lambdaStep(S.Pace, props.paceFunction, { answer: sfn.JsonPath.objectAt('$.answer') }, '$.pace');
     pace.next(markDelivered).next(bucketEmpty);
 
-    const retryOrGiveUp = new sfn.Choice(this, S.RetryOrGiveUp)
-      .when(sfn.Condition.numberLessThan('$.attempt', maxAttempts), new sfn.Wait(this, S.WaitRetryAfter, { time: sfn.WaitTime.secondsPath('$.pace.waitSeconds') }).next(pick))
-      .otherwise(new sfn.Fail(this, S.RateLimited, { error: RelayErrorCode.DeliveryFailed, cause: `still rate limited after ${maxAttempts} attempts; the queue hands the batch out again` }));
-    const paceAfter429 = this.lambdaStep(S.PaceAfter429, props.paceFunction, { answer: sfn.JsonPath.objectAt('$.answer') }, '$.pace');
-    paceAfter429
-      .next(new sfn.Pass(this, S.CountAttempt, { parameters: { 'message.$': '$.message', 'attempt.$': 'States.MathAdd($.attempt, 1)', 'pace.$': '$.pace' } }))
-      .next(retryOrGiveUp);
+    const paceAfter429 = this.retryAfterRateLimit(pick, props.paceFunction, maxAttempts);
 
     for (const channel of props.webhookProxy.routes.keys()) {
       const post = new FixedCallApiGatewayHttpApiEndpoint(this, S.post(channel), {
@@ -205,6 +178,43 @@ export class DeliveryStateMachine extends Construct {
       }).next(deadLetter),
     );
     return pick;
+  }
+
+  /** Marks each of the message's events `delivered` in the dedupe table. */
+  private markDeliveredStep(table: DedupeTable['table']): sfn.Map {
+    const markOne = new tasks.DynamoUpdateItem(this, S.MarkOne, {
+      table,
+      key: { [DedupeAttribute.Id]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.id')) },
+      updateExpression: 'SET #state = :delivered, #deliveredAt = :at',
+      expressionAttributeNames: { '#state': DedupeAttribute.State, '#deliveredAt': DedupeAttribute.DeliveredAt },
+      expressionAttributeValues: {
+        ':delivered': tasks.DynamoAttributeValue.fromString(ClaimState.Delivered),
+        ':at': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.at')),
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    markOne.addRetry(DYNAMODB_RETRY);
+    const markDelivered = new sfn.Map(this, S.MarkDelivered, {
+      itemsPath: '$.message.ids',
+      // The batch's start time: within the execution's 2 minutes of the post, and in every context object.
+      itemSelector: { id: sfn.JsonPath.stringAt('$$.Map.Item.Value'), at: sfn.JsonPath.stringAt('$$.Execution.StartTime') },
+      maxConcurrency: 10,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    markDelivered.itemProcessor(markOne);
+    return markDelivered;
+  }
+
+  /** A 429: Pace reads retry_after, the attempt is counted, then wait and post again — or give up and let the lane hand the batch out again. */
+  private retryAfterRateLimit(pick: sfn.Choice, paceFunction: lambda.IFunction, maxAttempts: number): sfn.IChainable {
+    const retryOrGiveUp = new sfn.Choice(this, S.RetryOrGiveUp)
+      .when(sfn.Condition.numberLessThan('$.attempt', maxAttempts), new sfn.Wait(this, S.WaitRetryAfter, { time: sfn.WaitTime.secondsPath('$.pace.waitSeconds') }).next(pick))
+      .otherwise(new sfn.Fail(this, S.RateLimited, { error: RelayErrorCode.DeliveryFailed, cause: `still rate limited after ${maxAttempts} attempts; the queue hands the batch out again` }));
+    const paceAfter429 = this.lambdaStep(S.PaceAfter429, paceFunction, { answer: sfn.JsonPath.objectAt('$.answer') }, '$.pace');
+    paceAfter429
+      .next(new sfn.Pass(this, S.CountAttempt, { parameters: { 'message.$': '$.message', 'attempt.$': 'States.MathAdd($.attempt, 1)', 'pace.$': '$.pace' } }))
+      .next(retryOrGiveUp);
+    return paceAfter429;
   }
 
   /** Each event of the refused message goes to the dead-letter queue as it was queued, with the reason as message attributes. */

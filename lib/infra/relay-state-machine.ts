@@ -157,37 +157,52 @@ export class RelayStateMachine extends Construct {
 
   /** Claim id → Enqueue → Mark queued → Queued; an id already claimed, queued or delivered → Duplicate. */
   private claimAndQueue(lanes: RelayLanes, internal: sfn.Fail): sfn.IChainable {
-    const table = lanes.dedupe.table;
-    const str = (path: string) => tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(path));
+    const queued = new sfn.Pass(this, StateName.Queued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } });
+    const markQueued = new tasks.DynamoUpdateItem(this, StateName.MarkQueued, {
+      table: lanes.dedupe.table,
+      key: idKey(),
+      updateExpression: 'SET #state = :queued',
+      expressionAttributeNames: { '#state': DedupeAttribute.State },
+      expressionAttributeValues: { ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued) },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    markQueued.addRetry(DYNAMODB_RETRY);
+    // The event is on its lane either way; the delivery workflow's own check catches a late copy.
+    markQueued.addCatch(queued, { errors: [sfn.Errors.ALL], resultPath: sfn.JsonPath.DISCARD });
+    return this.claimStep(lanes, internal).next(this.enqueueStep(lanes, internal)).next(markQueued).next(queued);
+  }
+
+  /** The conditional write: only the first copy of an id (or one whose claimant died) goes on. */
+  private claimStep(lanes: RelayLanes, internal: sfn.Fail): tasks.DynamoPutItem {
     // DynamoDB numbers travel as strings; Verify's `receivedAt` is the clock (Step Functions has no epoch time).
     const epochPlus = (seconds: number) =>
       tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(seconds === 0 ? sfn.JsonPath.numberAt('$.receivedAt') : sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.receivedAt'), seconds)));
-    const key = { [DedupeAttribute.Id]: str('$.id') };
-    const names = { '#id': DedupeAttribute.Id, '#state': DedupeAttribute.State };
-    const summary = { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel' };
-
     const claim = new tasks.DynamoPutItem(this, StateName.Claim, {
       comment: 'Conditional write: only the first copy of an id (or one whose claimant died) goes on',
-      table,
+      table: lanes.dedupe.table,
       item: {
-        [DedupeAttribute.Id]: str('$.id'),
+        ...idKey(),
         [DedupeAttribute.State]: tasks.DynamoAttributeValue.fromString(ClaimState.Claimed),
-        [DedupeAttribute.Channel]: str('$.channel'),
+        [DedupeAttribute.Channel]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.channel')),
         [DedupeAttribute.LeaseUntil]: epochPlus((lanes.claimLease ?? Duration.seconds(60)).toSeconds()),
         [DedupeAttribute.ExpiresAt]: epochPlus(lanes.dedupe.retention.toSeconds()),
       },
       conditionExpression: 'attribute_not_exists(#id) OR (#state = :claimed AND #leaseUntil < :now)',
-      expressionAttributeNames: { ...names, '#leaseUntil': DedupeAttribute.LeaseUntil },
+      expressionAttributeNames: { '#id': DedupeAttribute.Id, '#state': DedupeAttribute.State, '#leaseUntil': DedupeAttribute.LeaseUntil },
       expressionAttributeValues: { ':claimed': tasks.DynamoAttributeValue.fromString(ClaimState.Claimed), ':now': epochPlus(0) },
       resultPath: sfn.JsonPath.DISCARD,
     });
     claim.addRetry(DYNAMODB_RETRY);
     claim.addCatch(
-      new sfn.Pass(this, StateName.Duplicate, { parameters: { ...summary, outcome: RelayOutcome.Duplicate, code: RelayErrorCode.Duplicate } }),
+      new sfn.Pass(this, StateName.Duplicate, { parameters: { ...SUMMARY, outcome: RelayOutcome.Duplicate, code: RelayErrorCode.Duplicate } }),
       { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: sfn.JsonPath.DISCARD },
     );
     claim.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    return claim;
+  }
 
+  /** The event onto its channel's lane; if that fails, the claim is given back so that a re-send is posted. */
+  private enqueueStep(lanes: RelayLanes, internal: sfn.Fail): tasks.SqsSendMessage {
     const enqueue = new tasks.SqsSendMessage(this, StateName.Enqueue, {
       queue: lanes.lane.queue,
       messageBody: sfn.TaskInput.fromObject({
@@ -200,37 +215,32 @@ export class RelayStateMachine extends Construct {
       taskTimeout: sfn.Timeout.duration(ENQUEUE_TIMEOUT),
     });
     enqueue.addRetry(ENQUEUE_RETRY);
-    // Not queued: give the id back at once so that a re-send is posted (the lease would free it anyway).
     const describe = new sfn.Pass(this, StateName.DescribeEnqueueFailure, {
       parameters: { error: { 'Cause.$': "States.Format('could not queue the event, so its id was released; send it again. {}: {}', $.error.Error, $.error.Cause)" } },
     }).next(internal);
     const release = new tasks.DynamoDeleteItem(this, StateName.ReleaseClaim, {
-      table,
-      key,
+      table: lanes.dedupe.table,
+      key: idKey(),
       conditionExpression: '#state = :claimed',
       expressionAttributeNames: { '#state': DedupeAttribute.State },
       expressionAttributeValues: { ':claimed': tasks.DynamoAttributeValue.fromString(ClaimState.Claimed) },
       resultPath: sfn.JsonPath.DISCARD,
     });
     release.addRetry(DYNAMODB_RETRY);
+    // Should the release fail too, the lease frees the id after it runs out.
     release.addCatch(describe, { errors: [sfn.Errors.ALL], resultPath: '$.releaseError' });
     release.next(describe);
     enqueue.addCatch(release, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-
-    const queued = new sfn.Pass(this, StateName.Queued, { parameters: { ...summary, outcome: RelayOutcome.Queued } });
-    const markQueued = new tasks.DynamoUpdateItem(this, StateName.MarkQueued, {
-      table,
-      key,
-      updateExpression: 'SET #state = :queued',
-      expressionAttributeNames: { '#state': DedupeAttribute.State },
-      expressionAttributeValues: { ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued) },
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    markQueued.addRetry(DYNAMODB_RETRY);
-    // The event is on its lane either way; the delivery workflow's own check catches a late copy.
-    markQueued.addCatch(queued, { errors: [sfn.Errors.ALL], resultPath: sfn.JsonPath.DISCARD });
-    return claim.next(enqueue).next(markQueued).next(queued);
+    return enqueue;
   }
+}
+
+/** What the Queued and Duplicate outcomes carry. */
+const SUMMARY = { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel' };
+
+/** The dedupe table key of the event at hand. */
+function idKey(): Record<string, tasks.DynamoAttributeValue> {
+  return { [DedupeAttribute.Id]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.id')) };
 }
 
 /** The routes a state machine can be built from, and what is wrong with the others. */
