@@ -89,7 +89,10 @@ export class IngestApiEmulator {
   }
 
   private start(res: ServerResponse, input: unknown): void {
-    const run = this.execute(input).finally(() => this.inflight.delete(run));
+    // Nobody awaits an asynchronous execution: its failure is a log line, never an unhandled rejection.
+    const run = this.execute(input)
+      .catch((error: Error) => this.props.log(`! execution error: ${error.name}: ${error.message.slice(0, 200)}`))
+      .finally(() => this.inflight.delete(run));
     this.inflight.add(run);
     sendJson(res, 200, { executionArn: this.executionArn(randomUUID()), startDate: Date.now() / 1000 });
   }

@@ -139,6 +139,16 @@ export class LocalStateMachine {
   }
 
   async run(input: unknown): Promise<ExecutionOutcome> {
+    try {
+      return await this.execute(input);
+    } catch (error) {
+      // Recursion in the emulator (or here) on input nested thousands deep: a failed run, never a crash.
+      if (error instanceof RangeError) return { status: 'FAILED', error: 'States.Runtime', cause: 'the input is nested too deeply for the local engine' };
+      throw error;
+    }
+  }
+
+  private async execute(input: unknown): Promise<ExecutionOutcome> {
     const execution = this.machine.run(shield(input) as never, {
       overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryOverrides },
     });

@@ -184,6 +184,24 @@ describe('the ingest refuses what API Gateway would (403, nothing runs, nothing 
   });
 });
 
+describe('hostile bodies do not take the relay down', () => {
+  it('a 6 KB body nested 3000 deep: both routes answer, nothing crashes, the next event goes through', async () => {
+    const body = '['.repeat(3000) + ']'.repeat(3000);
+    const unhandled = jest.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      expect((await post('/events', body, {})).status).toBe(200);
+      const sync = await post('/events/sync', body, {});
+      expect(sync).toMatchObject({ status: 200, body: { status: 'FAILED' } });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(unhandled).not.toHaveBeenCalled();
+      expect(await client.sendSync(event('join'))).toMatchObject({ status: 'SUCCEEDED' });
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+  });
+});
+
 describe('each Relay.* outcome through /events/sync', () => {
   const now = () => Math.floor(Date.now() / 1000);
   /** Signed with the local relay's own key. */
