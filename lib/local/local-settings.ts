@@ -3,7 +3,7 @@
  * It holds the local relay's own generated credentials (useless anywhere else); mode 0600.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const STATE_DIR = '.relay';
@@ -51,6 +51,8 @@ export function readLocalSettings(file: string = LOCAL_SETTINGS_FILE): Partial<L
 export function writeLocalSettings(settings: LocalSettings, file: string = LOCAL_SETTINGS_FILE): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+  // `mode` applies only when the file is created: an older, looser file is tightened too.
+  chmodSync(file, 0o600);
 }
 
 /** Credentials shaped like IAM's (20-character key id, 40-character secret), for the local relay only. */

@@ -3,8 +3,9 @@
  * `RELAY_WEBHOOK_<CHANNEL>` or `.relay/secrets.json` as `{ "<secret name>": "<url>" }` — else the
  * sink. URLs are secrets: only where they came from is ever printed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readSecretFile } from '../client/keys';
 import { SinkRoutes } from './sink-routes';
 import type { ProxyRoute } from './synthesized-template';
 
@@ -35,9 +36,11 @@ export class WebhookDestinations {
   }
 }
 
+/** Real webhook URLs are secrets: a file others can read is refused, as key files are. */
 function readSecrets(file: string): Record<string, string> {
+  const text = readSecretFile(file, 'webhook secrets file').toString('utf8');
   try {
-    const value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    const value = JSON.parse(text) as unknown;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
     return value as Record<string, string>;
   } catch (error) {
