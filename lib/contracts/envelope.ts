@@ -43,7 +43,11 @@ export function signEnvelope(unsigned: UnsignedEnvelope, privateKey: KeyObject):
   return { v: unsigned.v, id: unsigned.id, kid: unsigned.kid, ts: unsigned.ts, payload: unsigned.payload, sig };
 }
 
-/** True when `sig` is a valid Ed25519 signature of the envelope's signing string by `publicKey`. */
+/**
+ * True when `sig` is a valid Ed25519 signature of the envelope's signing string by `publicKey`.
+ * Callers check the envelope with {@link parseEnvelope} first: it refuses lone surrogates, the one
+ * case where two strings have the same UTF-8 bytes.
+ */
 export function verifyEnvelopeSignature(envelope: Envelope, publicKey: KeyObject): boolean {
   return verify(null, Buffer.from(signingString(envelope), 'utf8'), publicKey, Buffer.from(envelope.sig, 'hex'));
 }
@@ -66,6 +70,9 @@ export function publicKeyToHex(key: KeyObject): string {
   }
   return der.subarray(ED25519_SPKI_PREFIX.length).toString('hex');
 }
+
+/** A UTF-16 surrogate without its other half: not Unicode, so it has no UTF-8 bytes of its own. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function malformed(message: string): never {
   throw new RelayError(RelayErrorCode.Malformed, message);
@@ -91,6 +98,11 @@ export function parseEnvelope(input: unknown): Envelope {
     malformed('ts: must be a Unix time in whole seconds');
   }
   if (typeof e.payload !== 'string') malformed('payload: must be the event as a JSON string');
+  const lone = LONE_SURROGATE.exec(e.payload);
+  if (lone) {
+    // UTF-8 encoding would turn it into U+FFFD, so one signature would verify several payloads.
+    malformed(`payload: a lone surrogate (\\u${lone[0].charCodeAt(0).toString(16)}) at index ${lone.index}; the signed text must be valid Unicode`);
+  }
   const payloadBytes = Buffer.byteLength(e.payload, 'utf8');
   if (payloadBytes > MAX_PAYLOAD_BYTES) {
     throw new RelayError(RelayErrorCode.TooLarge, `payload: ${payloadBytes} bytes, the limit is ${MAX_PAYLOAD_BYTES}`);

@@ -4,6 +4,7 @@
  * constructs, so local mode and the tests need not load aws-cdk-lib to name a state.
  */
 export const StateName = {
+  Receive: 'Receive',
   Verify: 'Verify',
   Route: 'Route',
   Ignored: 'Ignored',
@@ -40,6 +41,7 @@ export const DeliveryStateName = {
   WaitForBucket: 'Wait for bucket',
   Posted: 'Posted',
   NoRoute: 'No route',
+  DescribeRefusal: 'Describe refusal',
   DeadLetter: 'Dead-letter',
   DeadLetterOne: 'Dead-letter one',
   DeadLettered: 'Dead-lettered',

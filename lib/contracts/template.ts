@@ -43,14 +43,30 @@ export function isTemplateField(name: string): name is TemplateField {
   return Object.prototype.hasOwnProperty.call(TEMPLATE_FIELDS, name);
 }
 
+/** Shown for a name that had nothing visible in it. */
+export const BLANK_NAME = '(blank)';
+
+// Format characters (Unicode category Cf): bidi overrides and isolates (U+202A-202E, U+2066-2069)
+// that reorder the text around them, zero-width spaces and joiners, BOMs, tag characters. A zero
+// width joiner between two pictographs is kept: it builds emoji such as 👩‍💻.
+const FORMAT_CHARACTERS = /(?<=\p{Extended_Pictographic}\uFE0F?)\u200D(?=\p{Extended_Pictographic})|(\p{Cf})/gu;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const MARKDOWN_CHARACTERS = /[\\*_~`|>#\-[\]()<:@]/g;
+
 /**
- * Makes user text inert in a Discord message: control characters become spaces and every
- * character Discord's markdown gives meaning to is backslash-escaped (Discord drops the backslash
- * before any escaped punctuation, so the text reads unchanged).
+ * Makes user text inert in a Discord message: lone surrogates become U+FFFD, invisible format
+ * characters are removed (so no name can reverse or hide the text after it), control characters
+ * become spaces, and every character Discord's markdown gives meaning to is backslash-escaped
+ * (Discord drops the backslash before any escaped punctuation, so the text reads unchanged). Text
+ * with nothing visible left reads {@link BLANK_NAME}.
  */
 export function escapeDiscordText(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').replace(/[\\*_~`|>#\-[\]()<:@]/g, '\\$&');
+  const visible = text
+    .toWellFormed()
+    .replace(FORMAT_CHARACTERS, (match, formatChar: string | undefined) => (formatChar === undefined ? match : ''))
+    .replace(CONTROL_CHARACTERS, ' ');
+  return (visible.trim() === '' ? BLANK_NAME : visible).replace(MARKDOWN_CHARACTERS, '\\$&');
 }
 
 export function renderVoiceFields(event: VoiceStateUpdateEvent): TemplateFields {

@@ -3,7 +3,9 @@
  * clients (discord.js, discord.py) pace a webhook — on a 429, Discord's `retry_after`; after a
  * success that used the bucket's last request (`X-RateLimit-Remaining: 0`),
  * `X-RateLimit-Reset-After`. Wait's `SecondsPath` takes whole seconds, so both round up.
+ * It also describes a refusal for the dead-letter queue, with secrets redacted.
  */
+import { describeOutsideText } from '../contracts/redact';
 
 /** What the Post task leaves for Pace: its result (status and headers) or, for a 429, its error. */
 export interface PostAnswer {
@@ -21,6 +23,8 @@ export interface PaceDecision {
   readonly waitSeconds: number;
   /** Why, for the execution history. */
   readonly reason: string;
+  /** What Discord answered (a failed post's body), webhook tokens redacted and cut to 500 characters: a dead-letter reason may quote it. */
+  readonly detail: string;
 }
 
 /** Longest wait an Express execution spends on one answer; a longer `retry_after` (a global or Cloudflare limit) is capped. */
@@ -49,6 +53,10 @@ function retryAfter(cause: string | undefined): number | undefined {
 }
 
 export function paceAfter(answer: PostAnswer): PaceDecision {
+  return { ...waitAfter(answer), detail: describeOutsideText(typeof answer.Cause === 'string' ? answer.Cause : '') };
+}
+
+function waitAfter(answer: PostAnswer): Omit<PaceDecision, 'detail'> {
   if (answer.Error === 'ApiGateway.429') {
     const seconds = retryAfter(answer.Cause);
     return seconds === undefined

@@ -151,6 +151,9 @@ export class DeliveryStateMachine extends Construct {
     pace.next(markDelivered).next(bucketEmpty);
 
     const paceAfter429 = this.retryAfterRateLimit(pick, props.paceFunction, maxAttempts);
+    // The refusal's body can quote the webhook URL; Pace gives it back redacted for the reason.
+    const describeRefusal = this.lambdaStep(S.DescribeRefusal, props.paceFunction, { answer: sfn.JsonPath.objectAt('$.answer') }, '$.pace');
+    describeRefusal.next(deadLetter);
 
     for (const channel of props.webhookProxy.routes.keys()) {
       const post = new FixedCallApiGatewayHttpApiEndpoint(this, S.post(channel), {
@@ -167,7 +170,7 @@ export class DeliveryStateMachine extends Construct {
       });
       post.addRetry(SERVER_ERROR_RETRY);
       post.addCatch(paceAfter429, { errors: ['ApiGateway.429'], resultPath: '$.answer' });
-      post.addCatch(deadLetter, { errors: PERMANENT_REFUSALS, resultPath: '$.answer' });
+      post.addCatch(describeRefusal, { errors: PERMANENT_REFUSALS, resultPath: '$.answer' });
       post.next(pace);
       pick.when(sfn.Condition.stringEquals('$.message.channel', channel), post);
       this.posts.set(channel, post);
@@ -175,7 +178,7 @@ export class DeliveryStateMachine extends Construct {
     pick.otherwise(
       new sfn.Pass(this, S.NoRoute, {
         parameters: { 'message.$': '$.message', answer: { Error: 'Relay.NoRoute', Cause: 'the webhook proxy has no route for this channel' } },
-      }).next(deadLetter),
+      }).next(describeRefusal),
     );
     return pick;
   }
@@ -241,7 +244,7 @@ export class DeliveryStateMachine extends Construct {
     const map = new sfn.Map(this, S.DeadLetter, {
       comment: 'A permanent refusal (deleted webhook, invalid message): keep the events for inspection and redrive, and go on',
       itemsPath: '$.message.events',
-      itemSelector: { event: sfn.JsonPath.objectAt('$$.Map.Item.Value'), error: sfn.JsonPath.stringAt('$.answer.Error'), cause: sfn.JsonPath.stringAt('$.answer.Cause') },
+      itemSelector: { event: sfn.JsonPath.objectAt('$$.Map.Item.Value'), error: sfn.JsonPath.stringAt('$.answer.Error'), cause: sfn.JsonPath.stringAt('$.pace.detail') },
       maxConcurrency: 10,
       resultPath: sfn.JsonPath.DISCARD,
     });

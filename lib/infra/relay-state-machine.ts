@@ -1,5 +1,5 @@
 /**
- * The relay workflow (Express): Verify → Route (Choice) → Format (Pass) → Claim id (DynamoDB
+ * The relay workflow (Express): Receive → Verify → Route (Choice) → Format (Pass) → Claim id (DynamoDB
  * conditional write) → Enqueue on the channel's lane → Queued, with every rejection ending in a
  * Fail state named and coded after the `Relay.*` error it carries (docs/architecture.md §2.4).
  * Without lanes it keeps the pre-lanes path, Format → Post → Delivered (one message per event,
@@ -73,8 +73,13 @@ export class RelayStateMachine extends Construct {
     const routes = usableRoutes(props.routes, props.webhookProxy);
     this.node.addValidation({ validate: () => routes.problems });
 
+    // Any JSON body starts an execution (null, [], 123, "text"); wrapped, it always gives Verify's
+    // Catch an object to add the error to, so each of them ends in Relay.Malformed.
+    const receive = new sfn.Pass(this, StateName.Receive, { parameters: { 'envelope.$': '$' } });
     const verify = new tasks.LambdaInvoke(this, StateName.Verify, {
       lambdaFunction: props.verifyFunction,
+      // InputPath, not payload: with payloadResponseOnly, CDK would render a path as Parameters, which ASL refuses.
+      inputPath: '$.envelope',
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
       taskTimeout: sfn.Timeout.duration(VERIFY_TIMEOUT),
@@ -89,7 +94,8 @@ export class RelayStateMachine extends Construct {
       parameters: { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel', 'status.$': '$.delivery.status', outcome: RelayOutcome.Delivered },
     });
     const deliveryFailed = new sfn.Pass(this, StateName.DescribeDeliveryFailure, {
-      parameters: { 'cause.$': "States.Format('{} webhook answered {}: {}', $.channel, $.error.Error, $.error.Cause)" },
+      // The status only: the body can quote the webhook URL, and this cause reaches the caller.
+      parameters: { 'cause.$': "States.Format('{} webhook answered {}', $.channel, $.error.Error)" },
     }).next(new sfn.Fail(this, RelayErrorCode.DeliveryFailed, { error: RelayErrorCode.DeliveryFailed, causePath: '$.cause' }));
 
     const postTasks = new Map<string, FixedCallApiGatewayHttpApiEndpoint>();
@@ -149,7 +155,7 @@ export class RelayStateMachine extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'Discord Event Relay: verify a signed event, route it, format it and post it',
       stateMachineType: sfn.StateMachineType.EXPRESS,
-      definitionBody: sfn.DefinitionBody.fromChainable(verify.next(route)),
+      definitionBody: sfn.DefinitionBody.fromChainable(receive.next(verify).next(route)),
       timeout: Duration.minutes(5),
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });

@@ -5,8 +5,7 @@
  * `<stateDir>/lanes`, so what was claimed or queued survives a restart.
  */
 import { join } from 'node:path';
-import { DeliveryStateName } from '../contracts/state-names';
-import { createCoalesceHandler, createPaceHandler } from '../delivery/handlers';
+import { createDeliveryHandlers } from '../delivery/handlers';
 import { LocalDynamoDb } from './dynamodb-emulator';
 import type { FifoQueue } from './fifo-queue';
 import { LanePipeEmulator } from './lane-pipe-emulator';
@@ -52,9 +51,8 @@ export class LocalLanes {
     const laneSpec = specs.find((s) => s.logicalId === pipe.sourceQueue);
     const deadLetters = laneSpec?.redrive && sqs.queues.get(laneSpec.redrive.deadLetterLogicalId);
     if (!lane || !deadLetters) throw new Error(`the pipe's source ${pipe.sourceQueue} is not a queue with a dead-letter queue in the template`);
-    const pace = createPaceHandler();
     const delivery = new LocalStateMachine(stateMachineDefinition(template, options.standIns, StateMachineId.Delivery), {
-      lambdas: { [DeliveryStateName.Coalesce]: createCoalesceHandler(), [DeliveryStateName.Pace]: pace, [DeliveryStateName.PaceAfter429]: pace },
+      lambdas: createDeliveryHandlers(),
       post: options.post,
       dynamodb: dynamodb.call,
       sqs: sqs.call,

@@ -92,7 +92,12 @@ function acrossJsonText(f: (s: string) => string): (s: string) => string {
   return g;
 }
 const shield = (value: unknown) => mapStrings(value, acrossJsonText((s) => s.replaceAll('\\', SHIELD)));
-const unshield = (value: unknown) => mapStrings(value, acrossJsonText((s) => s.replaceAll(SHIELD, '\\')));
+/**
+ * The engine cannot start on `null` ("Path expression '$' does not point to a value"); AWS can.
+ * A string stands in for it, and becomes `null` again wherever it reaches a handler or the output whole.
+ */
+const NULL_STAND_IN = '\u0000null\u0000';
+const unshield = (value: unknown) => (value === NULL_STAND_IN ? null : mapStrings(value, acrossJsonText((s) => s.replaceAll(SHIELD, '\\'))));
 
 /** Every Task state of a definition, nested ones (Map, Parallel) included: name → state. */
 export function taskStates(definition: Definition): Map<string, StateDefinition> {
@@ -149,7 +154,7 @@ export class LocalStateMachine {
   }
 
   private async execute(input: unknown): Promise<ExecutionOutcome> {
-    const execution = this.machine.run(shield(input) as never, {
+    const execution = this.machine.run((input === null ? NULL_STAND_IN : shield(input)) as never, {
       overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryOverrides },
     });
     this.running.add(execution);

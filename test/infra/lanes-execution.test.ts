@@ -7,8 +7,8 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { RelayErrorCode } from '../../lib/contracts/errors';
 import { ClaimState, RelayOutcome } from '../../lib/contracts/lane';
-import { DeliveryStateName, StateName } from '../../lib/contracts/state-names';
-import { createCoalesceHandler, createPaceHandler } from '../../lib/delivery/handlers';
+import { StateName } from '../../lib/contracts/state-names';
+import { createDeliveryHandlers } from '../../lib/delivery/handlers';
 import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
 import { LanePipeEmulator } from '../../lib/local/lane-pipe-emulator';
 import { LocalSqs } from '../../lib/local/sqs-emulator';
@@ -61,9 +61,8 @@ beforeEach(() => {
     },
     retryPauseMs: 0,
   });
-  const pace = createPaceHandler();
   const delivery = new LocalStateMachine(stateMachineDefinition(template, standIns, StateMachineId.Delivery), {
-    lambdas: { [DeliveryStateName.Coalesce]: createCoalesceHandler(), [DeliveryStateName.Pace]: pace, [DeliveryStateName.PaceAfter429]: pace },
+    lambdas: createDeliveryHandlers(),
     post: (request) => {
       posts.push({ ...request, at: Date.now() });
       return answers.shift() ?? OK;
