@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-/** The CDK app: one RelayStack built from the validated config (`-c config=<file>` to choose it). */
+/** The CDK app: one RelayStack built from the validated config (`-c config=<file>` to choose it), checked by cdk-nag. */
 import { App } from 'aws-cdk-lib';
 import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../lib/config/load';
 import { RelayConfigError } from '../lib/config/relay-config';
 import { RelayStack } from '../lib/infra/relay-stack';
+import { addSecurityChecks } from '../lib/infra/security-checks';
 
 const app = new App();
+addSecurityChecks(app);
 const configPath: string = app.node.tryGetContext('config') ?? process.env.RELAY_CONFIG ?? DEFAULT_CONFIG_PATH;
 try {
   const config = loadRelayConfigFile(configPath);

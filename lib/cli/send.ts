@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { RelayClientError, type SyncResult } from '../client/relay-client';
 import { RelayErrorCode } from '../contracts/errors';
+import { redactSecrets } from '../contracts/redact';
 import { parseCommandArgs, wholeNumber } from './args';
 import { ExitCode, UnavailableError, UsageError } from './errors';
 import { checkLocalRelayRunning, clientFor, explainUnavailable, readLocalDefaults, resolveTarget, type RelayTarget } from './target';
@@ -29,9 +30,14 @@ function readEventSource(source: string): string {
 
 /**
  * A failure's cause as text: Lambda's `{"errorType","errorMessage"}` becomes its message, and a
- * Discord answer body (`…: {"message": …, "code": …}`) its message and code.
+ * Discord answer body (`…: {"message": …, "code": …}`) its message and code. Webhook tokens, bot
+ * tokens and keys are redacted whatever the relay sent.
  */
 export function describeCause(cause: string): string {
+  return redactSecrets(readableCause(cause));
+}
+
+function readableCause(cause: string): string {
   try {
     const parsed = JSON.parse(cause) as { errorMessage?: unknown };
     if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;

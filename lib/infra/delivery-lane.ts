@@ -5,7 +5,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -60,6 +60,14 @@ export class DeliveryLane extends Construct {
 
   public grantSendMessages(grantee: iam.IGrantable): iam.Grant {
     return this.queue.grantSendMessages(grantee);
+  }
+
+  /**
+   * Lets `grantee` put refused events on the dead-letter queue: `sqs:SendMessage` only (a Step
+   * Functions task addresses the queue by URL; `Queue.grantSendMessages` adds two read actions).
+   */
+  public grantDeadLetter(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['sqs:SendMessage'], resourceArns: [this.deadLetterQueue.queueArn] });
   }
 
   public grantConsumeMessages(grantee: iam.IGrantable): iam.Grant {

@@ -14,6 +14,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
+import { acknowledgeExpressWorkflowFindings } from './nag-acknowledgements';
+import { unqualified } from './relay-function';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
 import { ClaimState, DeadLetterAttribute, DedupeAttribute } from '../contracts/lane';
@@ -112,8 +114,9 @@ export class DeliveryStateMachine extends Construct {
       timeout: this.timeout,
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });
+    acknowledgeExpressWorkflowFindings(this.stateMachine);
     // A CustomState grants nothing by itself: the dead-letter task's one permission.
-    props.lane.deadLetterQueue.grantSendMessages(this.stateMachine);
+    props.lane.grantDeadLetter(this.stateMachine);
   }
 
   /** Lets `grantee` run the workflow synchronously (what a pipe with REQUEST_RESPONSE does). */
@@ -123,7 +126,7 @@ export class DeliveryStateMachine extends Construct {
 
   private lambdaStep(name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath?: string): tasks.LambdaInvoke {
     const step = new tasks.LambdaInvoke(this, name, {
-      lambdaFunction: fn,
+      lambdaFunction: unqualified(this, fn),
       payload: sfn.TaskInput.fromObject(payload),
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,

@@ -3,17 +3,16 @@
  * `POST /events` starts an execution, `POST /events/sync` runs one and answers with its outcome.
  */
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpStepFunctionsIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { IngestRoute } from '../contracts/routes';
 import { IamHttpApi } from './iam-http-api';
+import { ConfinedStepFunctionsIntegration } from './step-functions-integration';
 
 export interface IngestApiProps {
-  /** A `StateMachine` (not `IStateMachine`): `HttpStepFunctionsIntegration` requires one. */
-  readonly stateMachine: sfn.StateMachine;
+  readonly stateMachine: sfn.IStateMachine;
   /** @default { rateLimit: 50, burstLimit: 100 } */
   readonly throttle?: apigwv2.ThrottleSettings;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -38,7 +37,7 @@ export class IngestApi extends IamHttpApi {
     // The integration maps only StateMachineArn unless told otherwise: without `Input` the body
     // never reaches the state machine.
     const integration = (name: string, subtype: apigwv2.HttpIntegrationSubtype) =>
-      new HttpStepFunctionsIntegration(name, {
+      new ConfinedStepFunctionsIntegration(name, {
         stateMachine: props.stateMachine,
         subtype,
         parameterMapping: new apigwv2.ParameterMapping().custom('StateMachineArn', props.stateMachine.stateMachineArn).custom('Input', '$request.body'),

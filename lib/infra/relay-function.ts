@@ -3,10 +3,11 @@
  * logging and bundling are decided once.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { Construct } from 'constructs';
+import type { Construct, Node } from 'constructs';
 import { findUp } from '../project-files';
 
 export const RELAY_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -25,14 +26,25 @@ export interface RelayFunctionProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** `logGroup` (inherited) is the function's own log group, created with the retention given. */
+/**
+ * `logGroup` (inherited) is the function's own log group, created with the retention given.
+ * `role` may write to that log group and nothing else: no AWSLambdaBasicExecutionRole, whose
+ * logs permissions cover every log group of the account.
+ */
 export class RelayFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: RelayFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const role = new iam.Role(scope, `${id}Role`, {
+      description: `Runs ${id}: writes to its own log group only`,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    // CreateLogStream and PutLogEvents on this group's streams (the group itself exists).
+    logGroup.grantWrite(role);
     super(scope, id, {
+      role,
       entry: props.entry,
       handler: 'handler',
       // Found from this file, not the current directory, so the app synthesizes from anywhere.
@@ -57,4 +69,40 @@ export class RelayFunction extends NodejsFunction {
       },
     });
   }
+}
+
+/**
+ * A function as the state machines call it, by its unqualified ARN. A task given a `Function`
+ * (or an imported one) grants `lambda:InvokeFunction` on the ARN and on `<ARN>:*`, every version
+ * and alias, which nothing here calls; given this view, it grants the ARN alone.
+ */
+class UnqualifiedFunction extends lambda.FunctionBase {
+  public readonly functionName: string;
+  public readonly functionArn: string;
+  public readonly role?: iam.IRole;
+  public readonly grantPrincipal: iam.IPrincipal;
+  public readonly permissionsNode: Node;
+  public readonly architecture: lambda.Architecture;
+  public readonly tenancyConfig = undefined;
+  protected readonly canCreatePermissions = false;
+
+  constructor(scope: Construct, id: string, fn: lambda.IFunction) {
+    super(scope, id);
+    this.functionName = fn.functionName;
+    this.functionArn = fn.functionArn;
+    this.role = fn.role;
+    this.grantPrincipal = fn.grantPrincipal;
+    this.permissionsNode = fn.permissionsNode;
+    this.architecture = fn.architecture;
+  }
+
+  public get resourceArnsForGrantInvoke(): string[] {
+    return [this.functionArn];
+  }
+}
+
+/** `fn` seen by unqualified ARN (one view per function and scope). */
+export function unqualified(scope: Construct, fn: lambda.IFunction): lambda.IFunction {
+  const id = `${fn.node.id}Unqualified`;
+  return (scope.node.tryFindChild(id) as lambda.IFunction | undefined) ?? new UnqualifiedFunction(scope, id, fn);
 }

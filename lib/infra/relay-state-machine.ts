@@ -12,6 +12,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
+import { acknowledgeExpressWorkflowFindings } from './nag-acknowledgements';
+import { unqualified } from './relay-function';
 import { DYNAMODB_RETRY, ENQUEUE_RETRY, ENQUEUE_TIMEOUT, POST_RETRIES, POST_TIMEOUT, VERIFY_RETRY, VERIFY_TIMEOUT } from './task-retries';
 import { RelayErrorCode, VERIFY_REJECTION_CODES } from '../contracts/errors';
 import { parseTemplate, type TemplatePart } from '../contracts/template';
@@ -77,7 +79,7 @@ export class RelayStateMachine extends Construct {
     // Catch an object to add the error to, so each of them ends in Relay.Malformed.
     const receive = new sfn.Pass(this, StateName.Receive, { parameters: { 'envelope.$': '$' } });
     const verify = new tasks.LambdaInvoke(this, StateName.Verify, {
-      lambdaFunction: props.verifyFunction,
+      lambdaFunction: unqualified(this, props.verifyFunction),
       // InputPath, not payload: with payloadResponseOnly, CDK would render a path as Parameters, which ASL refuses.
       inputPath: '$.envelope',
       payloadResponseOnly: true,
@@ -159,6 +161,7 @@ export class RelayStateMachine extends Construct {
       timeout: Duration.minutes(5),
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });
+    acknowledgeExpressWorkflowFindings(this.stateMachine);
   }
 
   /** Claim id → Enqueue → Mark queued → Queued; an id already claimed, queued or delivered → Duplicate. */

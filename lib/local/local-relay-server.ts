@@ -18,6 +18,7 @@ import { synthesizeLocalTemplate } from './local-app';
 import { loadLocalIdentity } from './local-identity';
 import { DEFAULT_LOCAL_PORT, LOCAL_REGION, STATE_DIR, STOP_GRACE_MS, writeLocalSettings, type LocalSettings } from './local-settings';
 import { createProxyCaller } from './proxy-caller';
+import { redactSecrets } from '../contracts/redact';
 import { LocalStateMachine } from './state-machine-runner';
 import { LocalLanes, hasLanes } from './local-lanes';
 import { StateName } from '../contracts/state-names';
@@ -83,7 +84,7 @@ export class LocalRelayServer {
   }
 
   static async start(options: LocalRelayServerOptions = {}): Promise<LocalRelayServer> {
-    const log = options.log ?? ((line: string) => console.log(line));
+    const print = options.log ?? ((line: string) => console.log(line));
     const host = options.host ?? '127.0.0.1';
     const stateDir = resolve(options.stateDir ?? STATE_DIR);
     const settingsFile = join(stateDir, 'local.json');
@@ -97,6 +98,9 @@ export class LocalRelayServer {
     const proxyRoutes = webhookProxyRoutes(template);
     const sink = new DiscordSink(proxyRoutes.map((r) => r.channel), options.sinkRateLimit ?? DISCORD_WEBHOOK_RATE_LIMIT);
     const destinations = new WebhookDestinations(stateDir, options.env ?? process.env, () => origins.ingest);
+    // Every line is redacted: a cause can quote a destination's answer, which can echo its URL.
+    const secrets = [...destinations.knownSecrets(), identity.caller.secretAccessKey, identity.role.secretAccessKey];
+    const log = (line: string) => print(redactSecrets(line, secrets));
     const post = createProxyCaller(() => origins.proxy, identity.role, LOCAL_REGION);
     const lanes = hasLanes(template)
       ? await LocalLanes.start({ template, standIns, post, stateDir, retryPauseMs: options.retryPauseMs, visibilityTimeoutMs: options.laneVisibilityTimeoutMs, log })

@@ -28,6 +28,12 @@ export class WebhookDestinations {
     return `RELAY_WEBHOOK_${channel.toUpperCase().replace(/-/g, '_')}`;
   }
 
+  /** Every webhook URL this process holds (environment and secrets file), for redaction. */
+  knownSecrets(): string[] {
+    const fromEnv = Object.entries(this.env).filter(([name, value]) => name.startsWith('RELAY_WEBHOOK_') && value).map(([, value]) => value!);
+    return [...fromEnv, ...Object.values(this.secrets)];
+  }
+
   for(route: ProxyRoute): Destination {
     const variable = WebhookDestinations.variableFor(route.channel);
     if (this.env[variable]) return { url: this.env[variable]!, from: variable };

@@ -193,10 +193,20 @@ describe('ingest API', () => {
     });
   });
 
-  it('invokes the state machine through roles that can do one thing each', () => {
+  it('invokes the state machine through roles that can do one thing each, assumable by this API only', () => {
     for (const action of ['states:StartExecution', 'states:StartSyncExecution']) {
       template.hasResourceProperties('AWS::IAM::Policy', {
-        PolicyDocument: { Statement: [{ Action: action, Effect: 'Allow', Resource: { Ref: stateMachine }, Sid: 'AllowStepFunctionsExecution' }] },
+        PolicyDocument: { Statement: [{ Action: action, Effect: 'Allow', Resource: { Ref: stateMachine } }] },
+      });
+    }
+    const trusts = Object.values(template.findResources('AWS::IAM::Role'))
+      .map((r) => (r.Properties as { AssumeRolePolicyDocument: { Statement: Array<{ Principal: { Service?: string }; Condition?: unknown }> } }).AssumeRolePolicyDocument.Statement[0])
+      .filter((s) => s.Principal.Service === 'apigateway.amazonaws.com');
+    expect(trusts).toHaveLength(2);
+    for (const t of trusts) {
+      expect(t.Condition).toEqual({
+        StringEquals: { 'aws:SourceAccount': ACCOUNT },
+        ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', [`arn:aws:execute-api:${REGION}:${ACCOUNT}:`, { Ref: ingestApi }, '/*']] } },
       });
     }
   });

@@ -1,0 +1,37 @@
+/**
+ * The cdk-nag (AwsSolutions) findings the relay keeps on purpose, each acknowledged on the one
+ * resource it concerns with the reason. Everything else the rule pack reports is fixed, not
+ * acknowledged (docs/architecture.md §5 lists them).
+ */
+import { Validations } from 'aws-cdk-lib';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+
+/** As cdk-nag 3 names a finding: `<pack>::<rule>[<finding>]`. */
+export const NagRule = {
+  WildcardResource: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+  StateMachineLogsAll: 'AwsSolutions::AwsSolutions-SF1',
+  StateMachineXRay: 'AwsSolutions::AwsSolutions-SF2',
+} as const;
+
+/** What an Express workflow of the relay acknowledges: its log delivery permissions, its log level, no X-Ray. */
+export function acknowledgeExpressWorkflowFindings(stateMachine: sfn.StateMachine): void {
+  const policy = stateMachine.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+  if (policy) {
+    Validations.of(policy).acknowledge({
+      id: NagRule.WildcardResource,
+      reason:
+        'Only the logs:*LogDelivery*, logs:PutResourcePolicy, logs:DescribeResourcePolicies and logs:DescribeLogGroups actions Step Functions needs to deliver its execution logs have Resource "*": they support no resource-level permissions (AWS documents "*" for them in "Logging Step Functions using CloudWatch Logs"). Every other statement names its exact resource, pinned by test/security/iam-statements.test.ts.',
+    });
+  }
+  const resource = stateMachine.node.defaultChild!;
+  Validations.of(resource).acknowledge({
+    id: NagRule.StateMachineLogsAll,
+    reason:
+      'Logs at ERROR without execution data on purpose: ALL would write every event (user names and ids) to CloudWatch Logs and multiply the log cost per event, while failures, which operators act on, are logged. The logLevel prop raises it for debugging.',
+  });
+  Validations.of(resource).acknowledge({
+    id: NagRule.StateMachineXRay,
+    reason:
+      'No X-Ray on two short Express workflows (a Lambda and a few service calls each): traces would add a per-event charge while the execution logs and the stack metrics already time each step and name each failure.',
+  });
+}

@@ -1,0 +1,129 @@
+/**
+ * Every IAM statement of the synthesized relay stack, written out and compared with the expected
+ * set: a new permission, a wider resource or a dropped condition fails here and must be added on
+ * purpose. Logical ids lose their hash (`<VerifyFunction.Arn>`), `${AWS::Partition}` reads `aws`.
+ */
+import type { CfnTemplate } from '../../lib/local/synthesized-template';
+import { ACCOUNT, REGION, synthRelayStack } from '../support/fixtures';
+
+type Cfn = unknown;
+const name = (logicalId: string) => logicalId.replace(/[0-9A-F]{8}$/, '');
+
+/** CloudFormation intrinsic → readable text. */
+function text(value: Cfn): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, any>;
+  if (v.Ref === 'AWS::Partition') return 'aws';
+  if (v.Ref) return `<${name(v.Ref)}>`;
+  if (v['Fn::GetAtt']) return `<${name(v['Fn::GetAtt'][0])}.${v['Fn::GetAtt'][1]}>`;
+  if (v['Fn::Join']) return (v['Fn::Join'][1] as Cfn[]).map(text).join(v['Fn::Join'][0]);
+  throw new Error(`unexpected intrinsic ${JSON.stringify(value)}`);
+}
+
+const list = (x: Cfn): Cfn[] => (Array.isArray(x) ? x : [x]);
+
+interface Statement {
+  /** Role or policy holding it, and `trust` for an assume-role policy. */
+  where: string;
+  effect: string;
+  principal?: string;
+  actions: string[];
+  resources?: string[];
+  conditions?: Record<string, Record<string, string>>;
+}
+
+function statements(json: CfnTemplate): Statement[] {
+  const out: Statement[] = [];
+  const add = (where: string, s: any) =>
+    out.push({
+      where,
+      effect: s.Effect,
+      ...(s.Principal ? { principal: JSON.stringify(s.Principal) } : {}),
+      actions: list(s.Action) as string[],
+      ...(s.Resource ? { resources: list(s.Resource).map(text) } : {}),
+      ...(s.Condition ? { conditions: Object.fromEntries(Object.entries(s.Condition as Record<string, Record<string, Cfn>>).map(([op, kv]) => [op, Object.fromEntries(Object.entries(kv).map(([k, val]) => [k, text(val)]))])) } : {}),
+    });
+  for (const [id, r] of Object.entries(json.Resources) as Array<[string, any]>) {
+    const p = r.Properties ?? {};
+    if (r.Type === 'AWS::IAM::Role') {
+      expect({ role: name(id), managed: p.ManagedPolicyArns, inline: p.Policies }).toEqual({ role: name(id), managed: undefined, inline: undefined });
+      for (const s of p.AssumeRolePolicyDocument.Statement) add(`${name(id)} trust`, s);
+    } else if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') {
+      const holders = [...list(p.Roles ?? []).map(text), ...list(p.Users ?? []).map(text)].join(',');
+      for (const s of p.PolicyDocument.Statement) add(`${name(id)} → ${holders}`, s);
+    } else if (r.Type === 'AWS::SQS::QueuePolicy') {
+      for (const s of p.PolicyDocument.Statement) add(`${name(id)} on ${list(p.Queues).map(text).join(',')}`, s);
+    } else if (/^AWS::(Lambda::Permission|Logs::ResourcePolicy|SNS::TopicPolicy|S3::BucketPolicy|KMS::Key)$/.test(r.Type)) {
+      throw new Error(`${id} (${r.Type}) grants access too; list it here`);
+    }
+  }
+  return out;
+}
+
+const ARN = (service: string, rest: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${rest}`;
+const TABLE = ARN('dynamodb', 'table/<DedupeTable>');
+const PROXY_ROUTE = (channel: string) => ARN('execute-api', `<WebhookProxyApi>/$default/POST/channels/${channel}`);
+const trust = (service: string, conditions?: Statement['conditions']): Omit<Statement, 'where'> => ({
+  effect: 'Allow', principal: JSON.stringify({ Service: service }), actions: ['sts:AssumeRole'], ...(conditions ? { conditions } : {}),
+});
+const allow = (actions: string[], resources: string[]): Omit<Statement, 'where'> => ({ effect: 'Allow', actions, resources });
+/** The state machines' log delivery: these CloudWatch Logs actions take no resource ARN, so AWS requires "*" (acknowledged as cdk-nag IAM5). */
+const LOG_DELIVERY = allow(
+  ['logs:CreateLogDelivery', 'logs:DeleteLogDelivery', 'logs:DescribeLogGroups', 'logs:DescribeResourcePolicies', 'logs:GetLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:UpdateLogDelivery'],
+  ['*'],
+);
+const STATES_TRUST = trust('states.amazonaws.com', { ArnLike: { 'aws:SourceArn': ARN('states', 'stateMachine:*') }, StringEquals: { 'aws:SourceAccount': ACCOUNT } });
+const API_TRUST = trust('apigateway.amazonaws.com', { StringEquals: { 'aws:SourceAccount': ACCOUNT }, ArnLike: { 'aws:SourceArn': ARN('execute-api', '<IngestApi>/*') } });
+const TLS_ONLY = (queue: string) => ({ effect: 'Deny', principal: JSON.stringify({ AWS: '*' }), actions: ['sqs:*'], resources: [`<${queue}.Arn>`], conditions: { Bool: { 'aws:SecureTransport': 'false' } } });
+/** A function writes its own log group's streams. `<…LogGroup.Arn>` ends in `:*`, the streams of that one group (PutLogEvents names a stream). */
+const functionStatements = (fn: string): Statement[] => [
+  { where: `${fn}Role trust`, ...trust('lambda.amazonaws.com') },
+  { where: `${fn}RoleDefaultPolicy → <${fn}Role>`, ...allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [`<${fn}LogGroup.Arn>`]) },
+];
+
+const EXPECTED: Statement[] = [
+  ...functionStatements('VerifyFunction'),
+  ...functionStatements('CoalesceFunction'),
+  ...functionStatements('PaceFunction'),
+  { where: 'LaneQueuePolicy on <LaneQueue>', ...TLS_ONLY('LaneQueue') },
+  { where: 'LaneDeadLetterQueuePolicy on <LaneDeadLetterQueue>', ...TLS_ONLY('LaneDeadLetterQueue') },
+  // Ingest: each route's integration role starts the relay workflow, and only the ingest API may assume it.
+  { where: 'IngestApiPOSTeventsInvokeRole trust', ...API_TRUST },
+  { where: 'IngestApiPOSTeventsInvokeRoleDefaultPolicy → <IngestApiPOSTeventsInvokeRole>', ...allow(['states:StartExecution'], ['<RelayStateMachine>']) },
+  { where: 'IngestApiPOSTeventssyncInvokeRole trust', ...API_TRUST },
+  { where: 'IngestApiPOSTeventssyncInvokeRoleDefaultPolicy → <IngestApiPOSTeventssyncInvokeRole>', ...allow(['states:StartSyncExecution'], ['<RelayStateMachine>']) },
+  // Callers (the config's callerRoleNames): the two ingest routes, nothing else.
+  { where: 'IngestCallerPolicy → relay-forwarder,relay-ci', ...allow(['execute-api:Invoke'], [ARN('execute-api', '<IngestApi>/$default/POST/events'), ARN('execute-api', '<IngestApi>/$default/POST/events/sync')]) },
+  // Relay workflow: Verify (unqualified ARN only), claim/mark/release in the table, queue on the lane.
+  { where: 'RelayStateMachineRole trust', ...STATES_TRUST },
+  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['lambda:InvokeFunction'], ['<VerifyFunction.Arn>']) },
+  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [TABLE]) },
+  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['sqs:SendMessage'], ['<LaneQueue.Arn>']) },
+  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...LOG_DELIVERY },
+  // Pipe: take batches off the lane, run the delivery workflow.
+  { where: 'LanePipeRole trust', ...trust('pipes.amazonaws.com', { StringEquals: { 'aws:SourceAccount': ACCOUNT } }) },
+  { where: 'LanePipeRoleDefaultPolicy → <LanePipeRole>', ...allow(['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], ['<LaneQueue.Arn>']) },
+  { where: 'LanePipeRoleDefaultPolicy → <LanePipeRole>', ...allow(['states:StartSyncExecution'], ['<DeliveryStateMachine>']) },
+  // Delivery workflow: Coalesce and Pace, one route per channel, read and mark claims, dead-letter.
+  { where: 'DeliveryStateMachineRole trust', ...STATES_TRUST },
+  { where: 'DeliveryStateMachineRoleDefaultPolicy → <DeliveryStateMachineRole>', ...allow(['lambda:InvokeFunction'], ['<CoalesceFunction.Arn>', '<PaceFunction.Arn>']) },
+  { where: 'DeliveryStateMachineRoleDefaultPolicy → <DeliveryStateMachineRole>', ...allow(['execute-api:Invoke'], [PROXY_ROUTE('audit'), PROXY_ROUTE('general')]) },
+  { where: 'DeliveryStateMachineRoleDefaultPolicy → <DeliveryStateMachineRole>', ...allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [TABLE]) },
+  { where: 'DeliveryStateMachineRoleDefaultPolicy → <DeliveryStateMachineRole>', ...allow(['sqs:SendMessage'], ['<LaneDeadLetterQueue.Arn>']) },
+  { where: 'DeliveryStateMachineRoleDefaultPolicy → <DeliveryStateMachineRole>', ...LOG_DELIVERY },
+];
+
+const { template } = synthRelayStack();
+/** Key order and statement order do not matter; everything else does. */
+const sortedKeys = (v: unknown): unknown =>
+  v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])])) : v;
+const canonical = (list: Statement[]) => list.map((s) => JSON.stringify(sortedKeys(s))).sort();
+
+it('every IAM statement of the stack is one of the expected set, and every expected one is there', () => {
+  expect(canonical(statements(template.toJSON() as CfnTemplate))).toEqual(canonical(EXPECTED));
+});
+
+it('no role carries a managed or inline policy, and the only "*" resource is log delivery', () => {
+  const wildcard = statements(template.toJSON() as CfnTemplate).filter((s) => s.resources?.includes('*'));
+  expect(wildcard.map((s) => s.actions.every((a) => LOG_DELIVERY.actions.includes(a)))).toEqual([true, true]);
+});
