@@ -8,6 +8,9 @@ module.exports = {
     // `tsc --noEmit`'s job, which `npm test` runs first.
     '^.+\\.tsx?$': 'ts-jest',
   },
+  // Jest's default on 2 cores is one worker; most suites wait on HTTP, timers and child
+  // processes, so two run side by side in about 60% of the time.
+  maxWorkers: 2,
   // Synthesis bundles Lambda code with esbuild; give slow CI machines room.
   testTimeout: 60000,
 };

@@ -77,12 +77,18 @@ function mapStrings(value: unknown, f: (s: string) => string): unknown {
   return value;
 }
 
-/** Applies `f` to a plain string, or to every string inside a JSON object or array text. */
+/**
+ * Applies `f` to a plain string, or to every string inside a JSON object or array text written
+ * as `JSON.stringify` writes it (what the workflows' own SQS bodies and causes are). Any other
+ * text, JSON or not, is mapped as a whole: a signed payload (`{"a": 1}`, `\u00e9` escapes, a
+ * lone surrogate) must come out byte for byte as it went in.
+ */
 function acrossJsonText(f: (s: string) => string): (s: string) => string {
   const g = (s: string): string => {
     if (s.startsWith('{') || s.startsWith('[')) {
       try {
-        return JSON.stringify(mapStrings(JSON.parse(s), g));
+        const parsed: unknown = JSON.parse(s);
+        if (JSON.stringify(parsed) === s) return JSON.stringify(mapStrings(parsed, g));
       } catch {
         // not JSON: plain text
       }
