@@ -93,6 +93,7 @@ export class RelayStack extends Stack {
 
     new CfnOutput(this, 'IngestUrl', { value: this.ingest.url, description: 'POST signed envelopes to <IngestUrl>/events (or /events/sync)' });
     new CfnOutput(this, 'StateMachineArn', { value: this.relay.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'WebhookProxyUrl', { value: this.webhookProxy.url, description: 'The inner API the delivery workflow posts through (SECURITY.md: who else can call it)' });
     new CfnOutput(this, 'CallerPolicyArn', {
       value: this.ingest.callerPolicy.managedPolicyArn,
       description: 'Attach to the IAM role or user your forwarder signs requests with',

@@ -232,8 +232,9 @@ describe('ingest API', () => {
     });
   });
 
-  it('outputs the ingest URL, the state machine ARN and the caller policy ARN', () => {
+  it('outputs the ingest URL, the state machine ARN, the caller policy ARN and the proxy URL', () => {
     template.hasOutput('IngestUrl', { Value: { 'Fn::GetAtt': [ingestApi, 'ApiEndpoint'] } });
+    template.hasOutput('WebhookProxyUrl', { Value: { 'Fn::GetAtt': [proxyApi, 'ApiEndpoint'] } });
     template.hasOutput('StateMachineArn', { Value: { Ref: stateMachine } });
     template.hasOutput('CallerPolicyArn', { Value: { Ref: logicalId('AWS::IAM::ManagedPolicy', {}) } });
   });
