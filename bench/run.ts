@@ -70,10 +70,11 @@ function benchSynth(): void {
     execFileSync(cdk, ['synth', '--quiet', '--output', out], { cwd: root, stdio: 'pipe' });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     report('cdk synth (wall, includes bundling)', `${seconds.toFixed(2)} s`, '≤ 10 s');
-    const bundle = readdirSync(out)
-      .filter((d) => d.startsWith('asset.'))
-      .map((d) => join(out, d, 'index.js'))
-      .find((f) => readFileSync(f, 'utf8').includes('Relay.InvalidSignature'));
+    // The Verify function's own asset, by the hash in its S3Key (Coalesce and Pace bundles carry the same contract strings).
+    const templateFile = readdirSync(out).find((f) => f.endsWith('.template.json'));
+    const resources = Object.entries((JSON.parse(readFileSync(join(out, templateFile ?? ''), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> }).Resources);
+    const s3Key = resources.find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('VerifyFunction'))?.[1].Properties.Code?.S3Key;
+    const bundle = s3Key && join(out, `asset.${s3Key.replace(/\.zip$/, '')}`, 'index.js');
     if (!bundle) throw new Error('Verify bundle not found in the cloud assembly');
     report('Verify Lambda bundle (minified index.js)', `${statSync(bundle).size} bytes`, '≤ 10240 bytes');
   } finally {
