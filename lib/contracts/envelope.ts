@@ -98,7 +98,7 @@ export function parseEnvelope(input: unknown): Envelope {
     malformed('ts: must be a Unix time in whole seconds');
   }
   if (typeof e.payload !== 'string') malformed('payload: must be the event as a JSON string');
-  const lone = LONE_SURROGATE.exec(e.payload);
+  const lone = e.payload.isWellFormed() ? null : LONE_SURROGATE.exec(e.payload);
   if (lone) {
     // UTF-8 encoding would turn it into U+FFFD, so one signature would verify several payloads.
     malformed(`payload: a lone surrogate (\\u${lone[0].charCodeAt(0).toString(16)}) at index ${lone.index}; the signed text must be valid Unicode`);

@@ -99,14 +99,19 @@ export function resolveIntrinsics(value: unknown, template: CfnTemplate, standIn
   return resolve(value);
 }
 
+/** `[logicalId, Properties]` of each resource of `type`. */
+function resourcesOfType(template: CfnTemplate, type: string): Array<[string, Record<string, unknown>]> {
+  return Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === type)
+    .map(([id, r]) => [id, r.Properties ?? {}]);
+}
+
 function onlyResource(template: CfnTemplate, type: string, logicalIdPrefix?: string): [string, Record<string, unknown>] {
-  const found = Object.entries(template.Resources).filter(
-    ([id, r]) => r.Type === type && (logicalIdPrefix === undefined || id.startsWith(logicalIdPrefix)),
-  );
+  const found = resourcesOfType(template, type).filter(([id]) => logicalIdPrefix === undefined || id.startsWith(logicalIdPrefix));
   if (found.length !== 1) {
     throw new Error(`expected exactly one ${type}${logicalIdPrefix ? ` named ${logicalIdPrefix}…` : ''} in the template, found ${found.length}`);
   }
-  return [found[0][0], found[0][1].Properties ?? {}];
+  return found[0];
 }
 
 /** Logical id prefixes of the two state machines. */
@@ -201,18 +206,15 @@ export interface TableSpec {
 
 /** The template's DynamoDB tables. */
 export function tableSpecs(template: CfnTemplate): TableSpec[] {
-  return Object.entries(template.Resources)
-    .filter(([, r]) => r.Type === 'AWS::DynamoDB::Table')
-    .map(([logicalId, r]) => {
-      const p = r.Properties ?? {};
-      const ttl = p.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
-      return {
-        logicalId,
-        keySchema: p.KeySchema as TableSpec['keySchema'],
-        attributeDefinitions: p.AttributeDefinitions as TableSpec['attributeDefinitions'],
-        ttlAttribute: ttl?.Enabled ? ttl.AttributeName : undefined,
-      };
-    });
+  return resourcesOfType(template, 'AWS::DynamoDB::Table').map(([logicalId, p]) => {
+    const ttl = p.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
+    return {
+      logicalId,
+      keySchema: p.KeySchema as TableSpec['keySchema'],
+      attributeDefinitions: p.AttributeDefinitions as TableSpec['attributeDefinitions'],
+      ttlAttribute: ttl?.Enabled ? ttl.AttributeName : undefined,
+    };
+  });
 }
 
 export interface QueueSpec {
@@ -229,23 +231,20 @@ export interface QueueSpec {
 
 /** The template's SQS queues, with SQS's defaults where the template leaves a setting out. */
 export function queueSpecs(template: CfnTemplate): QueueSpec[] {
-  return Object.entries(template.Resources)
-    .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
-    .map(([logicalId, r]) => {
-      const p = r.Properties ?? {};
-      const redrive = p.RedrivePolicy as { deadLetterTargetArn?: unknown; maxReceiveCount?: number } | undefined;
-      const target = JSON.stringify(redrive?.deadLetterTargetArn ?? '');
-      const deadLetterLogicalId = /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(target)?.[1];
-      return {
-        logicalId,
-        name: queueNameFor(template, logicalId),
-        fifo: p.FifoQueue === true,
-        contentBasedDeduplication: p.ContentBasedDeduplication === true,
-        visibilityTimeout: Number(p.VisibilityTimeout ?? 30),
-        retentionPeriod: Number(p.MessageRetentionPeriod ?? 345600),
-        redrive: deadLetterLogicalId ? { deadLetterLogicalId, maxReceiveCount: Number(redrive?.maxReceiveCount) } : undefined,
-      };
-    });
+  return resourcesOfType(template, 'AWS::SQS::Queue').map(([logicalId, p]) => {
+    const redrive = p.RedrivePolicy as { deadLetterTargetArn?: unknown; maxReceiveCount?: number } | undefined;
+    const target = JSON.stringify(redrive?.deadLetterTargetArn ?? '');
+    const deadLetterLogicalId = /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(target)?.[1];
+    return {
+      logicalId,
+      name: queueNameFor(template, logicalId),
+      fifo: p.FifoQueue === true,
+      contentBasedDeduplication: p.ContentBasedDeduplication === true,
+      visibilityTimeout: Number(p.VisibilityTimeout ?? 30),
+      retentionPeriod: Number(p.MessageRetentionPeriod ?? 345600),
+      redrive: deadLetterLogicalId ? { deadLetterLogicalId, maxReceiveCount: Number(redrive?.maxReceiveCount) } : undefined,
+    };
+  });
 }
 
 export interface PipeSpec {
