@@ -7,10 +7,11 @@ import { KEY_ID_PATTERN, PUBLIC_KEY_HEX_PATTERN } from '../contracts/envelope';
 import { ROUTABLE_EVENT_KINDS, SNOWFLAKE_PATTERN } from '../contracts/events';
 import { CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE } from '../contracts/routes';
 import { CHANNEL_KINDS, LOG_LEVELS } from './relay-config';
+import { checkGitHub, checkMonitoring } from './checks-operate';
 import { DISCORD_CONTENT_LIMIT, TemplateSyntaxError, maxRenderedLength, parseTemplate } from '../contracts/template';
 
 export type ProblemSink = (path: string, problem: string, fix: string) => void;
-type Check = (config: Record<string, unknown>, add: ProblemSink) => void;
+export type Check = (config: Record<string, unknown>, add: ProblemSink) => void;
 
 // Secrets Manager names: 1-512 of [A-Za-z0-9/_+=.@-].
 const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -18,7 +19,7 @@ const CALLER_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]
 const STACK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 /** Retention periods CloudWatch Logs accepts: aws-cdk-lib's own list. */
 const RETENTION_DAYS: readonly unknown[] = Object.values(RetentionDays).filter((v) => typeof v === 'number');
-const FIELDS = ['stackName', 'channels', 'routes', 'forwarderKeys', 'allowedGuildIds', 'callers', 'throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds', 'dedupeRetentionHours'];
+const FIELDS = ['stackName', 'channels', 'routes', 'forwarderKeys', 'allowedGuildIds', 'callers', 'throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds', 'dedupeRetentionHours', 'github', 'monitoring'];
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -174,5 +175,5 @@ const checkDedupeRetention: Check = ({ dedupeRetentionHours: h }, add) => {
 
 /** In the order problems are listed. */
 export const CHECKS: readonly Check[] = [
-  checkFields, checkStackName, checkChannels, checkRoutes, checkForwarderKeys, checkAllowedGuildIds, checkCallers, checkThrottling, checkLogging, checkFreshness, checkDedupeRetention,
+  checkFields, checkStackName, checkChannels, checkRoutes, checkForwarderKeys, checkAllowedGuildIds, checkCallers, checkThrottling, checkLogging, checkFreshness, checkDedupeRetention, checkGitHub, checkMonitoring,
 ];

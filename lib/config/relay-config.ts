@@ -55,6 +55,39 @@ export interface RelayConfig {
   readonly freshnessWindowSeconds?: number;
   /** How long the dedupe table remembers an envelope id, in hours (25-8760). @default - DedupeTable's (48) */
   readonly dedupeRetentionHours?: number;
+  /** Deploys from GitHub Actions: adds the `<stackName>DeployRole` stack. @default - no deploy-role stack */
+  readonly github?: GitHubDeployConfig;
+  /** Alarms, their topic and the dashboard. @default - RelayMonitoring's defaults, no subscription */
+  readonly monitoring?: MonitoringConfig;
+}
+
+/** As GitHubDeployRole takes them (the config does not import constructs). */
+export const SUBJECT_FORMATS = ['immutable', 'name'] as const;
+
+export interface GitHubDeployConfig {
+  /** `owner/name` of the repository whose deploy.yml deploys the relay. */
+  readonly repository: string;
+  /** How GitHub writes the token's `sub` for this repository (README "Deploy from GitHub Actions"). */
+  readonly subjectFormat: (typeof SUBJECT_FORMATS)[number];
+  /** Numeric owner id, for `immutable`. */
+  readonly ownerId?: string;
+  /** Numeric repository id, for `immutable`. */
+  readonly repositoryId?: string;
+  /** GitHub environments allowed to deploy. @default - GitHubDeployRole's (['production']) */
+  readonly environments?: readonly string[];
+  /** The account's existing GitHub OIDC provider. @default - create one */
+  readonly oidcProviderArn?: string;
+}
+
+export interface MonitoringConfig {
+  /** Subscribed to the alarm topic (confirm the e-mail AWS sends). @default - no subscription */
+  readonly alarmEmail?: string;
+  /** A channel of `channels` that alarm changes are also posted to, through the relay's own lane. @default - none */
+  readonly alarmChannel?: string;
+  /** Minutes without a forwarder heartbeat before its alarm (≥ 2 heartbeat intervals). @default - RelayMonitoring's (15) */
+  readonly heartbeatMissingMinutes?: number;
+  /** Ingest 4xx answers in 5 minutes that count as a spike. @default - RelayMonitoring's (50) */
+  readonly ingestClientErrorThreshold?: number;
 }
 
 /** A checked config, with the config's own defaults filled in. */

@@ -3,7 +3,8 @@
  * resource it concerns with the reason. Everything else the rule pack reports is fixed, not
  * acknowledged (docs/architecture.md §5 lists them).
  */
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 
 /** As cdk-nag 3 names a finding: `<pack>::<rule>[<finding>]`. */
@@ -33,5 +34,20 @@ export function acknowledgeExpressWorkflowFindings(stateMachine: sfn.StateMachin
     id: NagRule.StateMachineXRay,
     reason:
       'No X-Ray on two short Express workflows (a Lambda and a few service calls each): traces would add a per-event charge while the execution logs and the stack metrics already time each step and name each failure.',
+  });
+}
+
+/** The deploy role's one wildcard: the CDK bootstrap roles of its account and region. */
+export function acknowledgeBootstrapRoleAssumption(role: iam.Role, qualifier: string): void {
+  const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+  if (!policy) return;
+  // cdk-nag names a finding by the resource as the template holds it, pseudo parameters as <AWS::…>.
+  const { account, region } = Stack.of(role);
+  const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+  const resource = `arn:<AWS::Partition>:iam::${shown(account, 'AccountId')}:role/cdk-${qualifier}-*-${shown(account, 'AccountId')}-${shown(region, 'Region')}`;
+  Validations.of(policy).acknowledge({
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::${resource}]`,
+    reason:
+      'The wildcard spans the CDK bootstrap roles of this one account and region (deploy, file-publishing, image-publishing, lookup: cdk-<qualifier>-<kind>-role-<account>-<region>); assuming them is all the GitHub deploy role can do, pinned by test/infra/deploy-role-stack.test.ts.',
   });
 }

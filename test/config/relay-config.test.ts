@@ -61,8 +61,24 @@ describe('validateRelayConfig', () => {
     ['a fractional dedupe retention', { ...base, dedupeRetentionHours: 30.5 }, 'dedupeRetentionHours: 30.5 is out of range'],
     ['a misspelt field', { ...base, callerz: [] }, 'callerz: is not a config field'],
     ['a bad stack name', { ...base, stackName: 'my stack' }, 'stackName: "my stack" is not a CloudFormation stack name'],
+    ['a repository without its owner', { ...base, github: { repository: 'relay', subjectFormat: 'name' } }, 'github.repository: "relay" is not a repository. Fix: write it as owner/name'],
+    ['an unknown subject format', { ...base, github: { repository: 'o/r', subjectFormat: 'ids' } }, 'github.subjectFormat: "ids" is not a subject format'],
+    ['the immutable format without ids', { ...base, github: { repository: 'o/r', subjectFormat: 'immutable', ownerId: 12 } }, 'github.ownerId: must be the numeric id, as a string'],
+    ['an environment that would widen the trust', { ...base, github: { repository: 'o/r', subjectFormat: 'name', environments: ['prod*'] } }, 'github.environments[0]: "prod*" is not an environment name this role can trust'],
+    ['an OIDC provider ARN of another issuer', { ...base, github: { repository: 'o/r', subjectFormat: 'name', oidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/gitlab.com' } }, 'github.oidcProviderArn: is not the ARN of a GitHub OIDC provider'],
+    ['a misspelt github field', { ...base, github: { repository: 'o/r', subjectFormat: 'name', branch: 'main' } }, 'github.branch: is not a field here'],
+    ['an alarm e-mail that is not one', { ...base, monitoring: { alarmEmail: 'ops' } }, 'monitoring.alarmEmail: "ops" is not an e-mail address'],
+    ['an alarm channel that does not exist', { ...base, monitoring: { alarmChannel: 'ops' } }, 'monitoring.alarmChannel: "ops" is not one of the channels. Fix: name a key of channels (general, audit)'],
+    ['a heartbeat window shorter than two beats', { ...base, monitoring: { heartbeatMissingMinutes: 1 } }, 'monitoring.heartbeatMissingMinutes: 1 is out of range'],
+    ['a 4xx threshold of zero', { ...base, monitoring: { ingestClientErrorThreshold: 0 } }, 'monitoring.ingestClientErrorThreshold: 0 is not a count'],
   ])('refuses %s, naming the field and the fix', (_, config, expected) => {
     expect(problems(config)).toEqual(expect.arrayContaining([expect.stringContaining(expected)]));
+  });
+
+  it('accepts a full github and monitoring section', () => {
+    const github = { repository: 'octo-org/relay', subjectFormat: 'immutable', ownerId: '1', repositoryId: '2', environments: ['staging', 'production'], oidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com' };
+    const monitoring = { alarmEmail: 'ops@example.com', alarmChannel: 'audit', heartbeatMissingMinutes: 20, ingestClientErrorThreshold: 10 };
+    expect(problems({ ...base, github, monitoring })).toEqual([]);
   });
 
   it('reports every problem at once', () => {
@@ -111,5 +127,12 @@ describe('the CDK app', () => {
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine')).toHaveLength(2);
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Pipes::Pipe')).toHaveLength(1);
   });
-});
 
+  it('adds the DeployRole stack when the config has a github section, both passing cdk-nag', () => {
+    const out = join(root, 'cdk.out', 'github-config-test');
+    execFileSync(tsx, ['bin/app.ts'], { cwd: root, env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ config: 'test/fixtures/github-config.ts' }), CDK_OUTDIR: out }, stdio: 'pipe' });
+    const template = require(join(out, 'DiscordEventRelayDeployRole.template.json')) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+    const role = Object.values(template.Resources).find((r) => r.Type === 'AWS::IAM::Role');
+    expect(JSON.stringify(role?.Properties.AssumeRolePolicyDocument)).toContain('repo:octo-org@9919/discord-event-relay@123456789:environment:production');
+  });
+});

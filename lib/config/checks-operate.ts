@@ -1,0 +1,63 @@
+/** Checkers for the deploy and operate sections of the config: `github` and `monitoring`. */
+import { isRecord, type Check } from './checks';
+import { SUBJECT_FORMATS } from './relay-config';
+
+
+const REPOSITORY_PATTERN = /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/;
+const ENVIRONMENT_PATTERN = /^[A-Za-z0-9 ._-]{1,255}$/;
+const NUMERIC_ID_PATTERN = /^[1-9][0-9]{0,19}$/;
+const OIDC_PROVIDER_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/;
+// Deliberately loose: SNS checks the address when it sends the confirmation.
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const GITHUB_FIELDS = ['repository', 'subjectFormat', 'ownerId', 'repositoryId', 'environments', 'oidcProviderArn'];
+const MONITORING_FIELDS = ['alarmEmail', 'alarmChannel', 'heartbeatMissingMinutes', 'ingestClientErrorThreshold'];
+
+function unknownFields(at: string, value: Record<string, unknown>, fields: readonly string[], add: Parameters<Check>[1]): void {
+  for (const key of Object.keys(value)) if (!fields.includes(key)) add(`${at}.${key}`, 'is not a field here', `remove it or use one of ${fields.join(', ')}`);
+}
+
+export const checkGitHub: Check = ({ github }, add) => {
+  if (github === undefined) return;
+  if (!isRecord(github)) return add('github', 'must be an object', 'write { repository: "owner/name", subjectFormat: "immutable", ownerId, repositoryId }');
+  unknownFields('github', github, GITHUB_FIELDS, add);
+  if (typeof github.repository !== 'string' || !REPOSITORY_PATTERN.test(github.repository)) {
+    add('github.repository', `${JSON.stringify(github.repository)} is not a repository`, 'write it as owner/name, e.g. "octocat/discord-event-relay"');
+  }
+  if (!(SUBJECT_FORMATS as readonly unknown[]).includes(github.subjectFormat)) {
+    add('github.subjectFormat', `${JSON.stringify(github.subjectFormat)} is not a subject format`, 'use "immutable" (repositories created since 15 July 2026, or opted in) or "name"');
+  } else if (github.subjectFormat === 'immutable') {
+    for (const field of ['ownerId', 'repositoryId'] as const) {
+      if (typeof github[field] !== 'string' || !NUMERIC_ID_PATTERN.test(github[field] as string)) {
+        add(`github.${field}`, 'must be the numeric id, as a string, for the immutable subject format', 'run gh api repos/OWNER/NAME --jq ".owner.id, .id"');
+      }
+    }
+  }
+  if (github.environments !== undefined) {
+    if (!Array.isArray(github.environments) || github.environments.length === 0) add('github.environments', 'must list at least one GitHub environment', 'write e.g. ["production"]');
+    else github.environments.forEach((env: unknown, i: number) => {
+      if (typeof env !== 'string' || !ENVIRONMENT_PATTERN.test(env)) add(`github.environments[${i}]`, `${JSON.stringify(env)} is not an environment name this role can trust`, 'use letters, digits, spaces, . _ - (no * ? or :, which would widen the trust)');
+    });
+  }
+  if (github.oidcProviderArn !== undefined && (typeof github.oidcProviderArn !== 'string' || !OIDC_PROVIDER_ARN_PATTERN.test(github.oidcProviderArn))) {
+    add('github.oidcProviderArn', 'is not the ARN of a GitHub OIDC provider', 'use arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com, or leave it out to create one');
+  }
+};
+
+export const checkMonitoring: Check = ({ monitoring, channels }, add) => {
+  if (monitoring === undefined) return;
+  if (!isRecord(monitoring)) return add('monitoring', 'must be an object', 'write { alarmEmail?, alarmChannel?, heartbeatMissingMinutes?, ingestClientErrorThreshold? }');
+  unknownFields('monitoring', monitoring, MONITORING_FIELDS, add);
+  const { alarmEmail, alarmChannel, heartbeatMissingMinutes: minutes, ingestClientErrorThreshold: threshold } = monitoring;
+  if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !EMAIL_PATTERN.test(alarmEmail))) {
+    add('monitoring.alarmEmail', `${JSON.stringify(alarmEmail)} is not an e-mail address`, 'write one address, e.g. "ops@example.com"');
+  }
+  if (alarmChannel !== undefined && (typeof alarmChannel !== 'string' || !isRecord(channels) || !(alarmChannel in channels))) {
+    add('monitoring.alarmChannel', `${JSON.stringify(alarmChannel)} is not one of the channels`, `name a key of channels${isRecord(channels) ? ` (${Object.keys(channels).join(', ')})` : ''}`);
+  }
+  if (minutes !== undefined && (!Number.isInteger(minutes) || (minutes as number) < 2 || (minutes as number) > 1440)) {
+    add('monitoring.heartbeatMissingMinutes', `${JSON.stringify(minutes)} is out of range`, 'use whole minutes from 2 to 1440, at least two forwarder heartbeat intervals (5 min by default)');
+  }
+  if (threshold !== undefined && (!Number.isInteger(threshold) || (threshold as number) < 1)) {
+    add('monitoring.ingestClientErrorThreshold', `${JSON.stringify(threshold)} is not a count`, 'use a whole number ≥ 1 of 4xx answers per 5 minutes');
+  }
+};
