@@ -7,7 +7,12 @@ import { RelayError, RelayErrorCode } from './errors';
 
 export const EventType = {
   VoiceStateUpdate: 'VOICE_STATE_UPDATE',
+  /** Sent by `relay forward` every few minutes; becomes the ForwarderHeartbeat metric, never a message. */
+  ForwarderHeartbeat: 'FORWARDER_HEARTBEAT',
 } as const;
+
+/** A forwarder's name in heartbeats: what `relay forward --name` becomes after cleaning. */
+export const FORWARDER_NAME_PATTERN = /^[A-Za-z0-9._-]{1,40}$/;
 
 /** Decimal snowflake ids. */
 export const SNOWFLAKE_PATTERN = /^[0-9]{17,20}$/;
@@ -22,6 +27,8 @@ export const EventKind = {
   VoiceMove: 'voice.move',
   /** Same channel before and after: mute, deafen, stream, video. Ignored unless a route asks for it. */
   VoiceUpdate: 'voice.update',
+  /** A forwarder's heartbeat: recorded as a metric (not routable). */
+  ForwarderHeartbeat: 'forwarder.heartbeat',
   Unsupported: 'unsupported',
 } as const;
 
@@ -51,8 +58,12 @@ export interface VoiceStateUpdateEvent {
   readonly at: string;
 }
 
+/** The voice kinds, which a VOICE_STATE_UPDATE is classified into. */
+export type VoiceEventKind = Exclude<EventKind, 'unsupported' | 'forwarder.heartbeat'>;
+
 export type ParsedEvent =
-  | { readonly kind: Exclude<EventKind, 'unsupported'>; readonly event: VoiceStateUpdateEvent }
+  | { readonly kind: VoiceEventKind; readonly event: VoiceStateUpdateEvent }
+  | { readonly kind: typeof EventKind.ForwarderHeartbeat; readonly forwarder: string }
   | { readonly kind: typeof EventKind.Unsupported; readonly type: string };
 
 function malformed(message: string): never {
@@ -108,7 +119,7 @@ function parseVoiceStateUpdate(o: Record<string, unknown>): VoiceStateUpdateEven
 }
 
 /** join = before null, after set; leave = the reverse; move = both set and different; else update. */
-export function classifyVoiceStateUpdate(event: VoiceStateUpdateEvent): Exclude<EventKind, 'unsupported'> {
+export function classifyVoiceStateUpdate(event: VoiceStateUpdateEvent): VoiceEventKind {
   if (event.before === null && event.after !== null) return EventKind.VoiceJoin;
   if (event.before !== null && event.after === null) return EventKind.VoiceLeave;
   if (event.before !== null && event.after !== null && event.before.channel_id !== event.after.channel_id) {
@@ -127,6 +138,10 @@ export function parseEventPayload(payload: string): ParsedEvent {
   }
   const o = asObject(value, 'the event');
   if (typeof o.type !== 'string' || o.type.length === 0 || o.type.length > 64) malformed('type must name the event');
+  if (o.type === EventType.ForwarderHeartbeat) {
+    if (typeof o.forwarder !== 'string' || !FORWARDER_NAME_PATTERN.test(o.forwarder)) malformed('forwarder must be 1-40 of A-Z a-z 0-9 . _ -');
+    return { kind: EventKind.ForwarderHeartbeat, forwarder: o.forwarder };
+  }
   if (o.type !== EventType.VoiceStateUpdate) return { kind: EventKind.Unsupported, type: o.type };
   const event = parseVoiceStateUpdate(o);
   if (event.before === null && event.after === null) malformed('before and after cannot both be null');

@@ -11,9 +11,15 @@ export interface LaneEvent {
   readonly channel: string;
   /** The event's message line, rendered from the route's template (user text escaped). */
   readonly line: string;
-  /** Epoch seconds at which Verify accepted the envelope. */
-  readonly receivedAt: number;
+  /**
+   * Epoch seconds at which Verify accepted the envelope. Absent on notices the relay raises itself
+   * (alarm changes, written by an EventBridge rule, which has no epoch clock).
+   */
+  readonly receivedAt?: number;
 }
+
+/** The kind of a lane event that reports an alarm change (monitoring's alarm channel). */
+export const ALARM_NOTICE_KIND = 'relay.alarm';
 
 /** Outcomes a relay execution SUCCEEDS with (`output.outcome`). */
 export const RelayOutcome = {
@@ -25,6 +31,8 @@ export const RelayOutcome = {
   Ignored: 'ignored',
   /** Posted by the relay workflow itself (the pre-lanes direct path). */
   Delivered: 'delivered',
+  /** A forwarder heartbeat, recorded as the ForwarderHeartbeat metric. */
+  Recorded: 'recorded',
 } as const;
 export type RelayOutcome = (typeof RelayOutcome)[keyof typeof RelayOutcome];
 

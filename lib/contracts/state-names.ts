@@ -9,6 +9,8 @@ export const StateName = {
   Route: 'Route',
   Ignored: 'Ignored',
   Delivered: 'Delivered',
+  RecordHeartbeat: 'Record heartbeat',
+  HeartbeatRecorded: 'Heartbeat recorded',
   DescribeDeliveryFailure: 'Describe delivery failure',
   format: (event: string) => `Format ${event}`,
   post: (channel: string) => `Post to ${channel}`,

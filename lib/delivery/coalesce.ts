@@ -39,10 +39,10 @@ export function parseLaneEvent(value: unknown, index: number): LaneEvent {
     : typeof e.channel !== 'string' || !CHANNEL_NAME_PATTERN.test(e.channel) ? 'channel is missing or malformed'
     : typeof e.line !== 'string' || e.line.trim() === '' ? 'line is missing or empty'
     : typeof e.kind !== 'string' ? 'kind is missing'
-    : typeof e.receivedAt !== 'number' ? 'receivedAt is missing'
+    : e.receivedAt !== undefined && typeof e.receivedAt !== 'number' ? 'receivedAt is not a number'
     : undefined;
   if (problem) throw new RelayError(RelayErrorCode.Malformed, `batch[${index}]: lane event ${problem}`);
-  return { id: e!.id!, kind: e!.kind!, channel: e!.channel!, line: e!.line!, receivedAt: e!.receivedAt! };
+  return { id: e!.id!, kind: e!.kind!, channel: e!.channel!, line: e!.line!, ...(e!.receivedAt === undefined ? {} : { receivedAt: e!.receivedAt }) };
 }
 
 /** A line longer than a whole message (templates are validated, so only hand-written lane events) is cut, never dropped. */

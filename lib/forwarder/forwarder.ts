@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Events, GatewayIntentBits, Options, type GatewayDispatchPayload, type VoiceState } from 'discord.js';
 import { RelayClientError } from '../client/relay-client';
-import type { VoiceChannelRef } from '../contracts/events';
+import { EventType, type VoiceChannelRef } from '../contracts/events';
 import { FORWARDER_DEFAULTS } from './defaults';
 import { jsonLogger, type Logger } from './logger';
 import type { Spool, SpooledEvent } from './spool';
@@ -23,8 +23,8 @@ export interface EventSender {
   send(event: unknown, options: { id: string }): Promise<unknown>;
 }
 
-/** The heartbeat event type (the relay ignores types it has no route for). */
-export const FORWARDER_HEARTBEAT = 'FORWARDER_HEARTBEAT';
+/** The heartbeat event type: the relay records it as its ForwarderHeartbeat metric. */
+export const FORWARDER_HEARTBEAT = EventType.ForwarderHeartbeat;
 
 export interface ForwarderOptions {
   /** The bot token. Never logged. */

@@ -5,6 +5,7 @@
  */
 import { Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 
 /** As cdk-nag 3 names a finding: `<pack>::<rule>[<finding>]`. */
@@ -12,6 +13,7 @@ export const NagRule = {
   WildcardResource: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
   StateMachineLogsAll: 'AwsSolutions::AwsSolutions-SF1',
   StateMachineXRay: 'AwsSolutions::AwsSolutions-SF2',
+  TopicWithoutKms: 'AwsSolutions::AwsSolutions-SNS2',
 } as const;
 
 /** What an Express workflow of the relay acknowledges: its log delivery permissions, its log level, no X-Ray. */
@@ -21,7 +23,7 @@ export function acknowledgeExpressWorkflowFindings(stateMachine: sfn.StateMachin
     Validations.of(policy).acknowledge({
       id: NagRule.WildcardResource,
       reason:
-        'Only the logs:*LogDelivery*, logs:PutResourcePolicy, logs:DescribeResourcePolicies and logs:DescribeLogGroups actions Step Functions needs to deliver its execution logs have Resource "*": they support no resource-level permissions (AWS documents "*" for them in "Logging Step Functions using CloudWatch Logs"). Every other statement names its exact resource, pinned by test/security/iam-statements.test.ts.',
+        'Only the logs:*LogDelivery*, logs:PutResourcePolicy, logs:DescribeResourcePolicies and logs:DescribeLogGroups actions Step Functions needs to deliver its execution logs have Resource "*": they support no resource-level permissions (AWS documents "*" for them in "Logging Step Functions using CloudWatch Logs"). On the relay workflow, cloudwatch:PutMetricData (the forwarder heartbeat) takes no resource either and is confined by a cloudwatch:namespace condition to the relay\'s namespace. Every other statement names its exact resource, pinned by test/security/iam-statements.test.ts.',
     });
   }
   const resource = stateMachine.node.defaultChild!;
@@ -49,5 +51,14 @@ export function acknowledgeBootstrapRoleAssumption(role: iam.Role, qualifier: st
     id: `AwsSolutions::AwsSolutions-IAM5[Resource::${resource}]`,
     reason:
       'The wildcard spans the CDK bootstrap roles of this one account and region (deploy, file-publishing, image-publishing, lookup: cdk-<qualifier>-<kind>-role-<account>-<region>); assuming them is all the GitHub deploy role can do, pinned by test/infra/deploy-role-stack.test.ts.',
+  });
+}
+
+/** The alarm topic is not KMS-encrypted (AwsSolutions-SNS2). */
+export function acknowledgeAlarmTopicEncryption(topic: sns.Topic): void {
+  Validations.of(topic.node.defaultChild!).acknowledge({
+    id: NagRule.TopicWithoutKms,
+    reason:
+      'The alarm topic carries alarm names and states only, never event data or secrets. CloudWatch cannot publish to a topic under the AWS-managed SNS key, and a customer-managed key would add $1/month and a key policy to a relay that otherwise costs cents; the topic enforces TLS (SNS3).',
   });
 }

@@ -19,6 +19,7 @@ import { DeliveryLane } from './delivery-lane';
 import { DeliveryStateMachine } from './delivery-state-machine';
 import { LanePipe } from './lane-pipe';
 import { WebhookProxyApi } from './webhook-proxy-api';
+import { RelayMonitoring } from './relay-monitoring';
 import * as pkg from '../../package.json';
 
 export interface RelayStackProps extends StackProps {
@@ -45,6 +46,7 @@ export class RelayStack extends Stack {
   public readonly ingest: IngestApi;
   /** Undefined with `directDelivery`. */
   public readonly lanes?: { dedupe: DedupeTable; lane: DeliveryLane; delivery: DeliveryStateMachine; pipe: LanePipe };
+  public readonly monitoring: RelayMonitoring;
 
   constructor(scope: Construct, id: string, props: RelayStackProps) {
     super(scope, id, { description: 'Discord Event Relay: signed Discord gateway events to channel messages', ...props });
@@ -91,6 +93,21 @@ export class RelayStack extends Stack {
 
     config.callers.forEach((arn, i) => this.attachCallerPolicy(arn, i));
 
+    const monitoring = config.monitoring ?? {};
+    this.monitoring = new RelayMonitoring(this, 'Monitoring', {
+      relayWorkflow: this.relay.stateMachine,
+      deliveryWorkflow: this.lanes?.delivery.stateMachine,
+      verifyFunction: this.verifyFunction,
+      ingestApi: this.ingest,
+      webhookProxyApi: this.webhookProxy,
+      lane: this.lanes?.lane,
+      forwarderHeartbeat: this.relay.metricForwarderHeartbeat(),
+      heartbeatMissingAfter: monitoring.heartbeatMissingMinutes === undefined ? undefined : Duration.minutes(monitoring.heartbeatMissingMinutes),
+      ingestClientErrorThreshold: monitoring.ingestClientErrorThreshold,
+      alarmEmail: monitoring.alarmEmail,
+      alarmNotices: monitoring.alarmChannel && this.lanes ? { lane: this.lanes.lane, channel: monitoring.alarmChannel } : undefined,
+    });
+
     new CfnOutput(this, 'IngestUrl', { value: this.ingest.url, description: 'POST signed envelopes to <IngestUrl>/events (or /events/sync)' });
     new CfnOutput(this, 'StateMachineArn', { value: this.relay.stateMachine.stateMachineArn });
     new CfnOutput(this, 'WebhookProxyUrl', { value: this.webhookProxy.url, description: 'The inner API the delivery workflow posts through (SECURITY.md: who else can call it)' });
@@ -98,6 +115,8 @@ export class RelayStack extends Stack {
       value: this.ingest.callerPolicy.managedPolicyArn,
       description: 'Attach to the IAM role or user your forwarder signs requests with',
     });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'Every alarm notifies this SNS topic (subscribe more endpoints to it)' });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboard.dashboardName, description: 'CloudWatch dashboard of the relay' });
     if (this.lanes) {
       new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.lanes.lane.deadLetterQueue.queueUrl, description: 'Events Discord refused or that kept failing (README "Dead letters")' });
       new CfnOutput(this, 'LaneQueueArn', { value: this.lanes.lane.queue.queueArn, description: 'Redrive target for the dead-letter queue' });

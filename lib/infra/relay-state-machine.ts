@@ -5,7 +5,9 @@
  * Without lanes it keeps the pre-lanes path, Format → Post → Delivered (one message per event,
  * no dedupe), which the bench compares against.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -23,6 +25,8 @@ import type { WebhookProxyApi } from './webhook-proxy-api';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
 import { ClaimState, DedupeAttribute, RelayOutcome } from '../contracts/lane';
+import { EventKind } from '../contracts/events';
+import { RelayMetric } from '../contracts/metrics';
 
 /** Where the Verify step puts each template field. */
 const TEXT_PATH = '$.text';
@@ -128,6 +132,7 @@ export class RelayStateMachine extends Construct {
     const internal = new sfn.Fail(this, RelayErrorCode.Internal, { error: RelayErrorCode.Internal, causePath: '$.error.Cause' });
     const claim = props.lanes && this.claimAndQueue(props.lanes, internal);
     const route = new sfn.Choice(this, StateName.Route, { comment: 'Event kinds without a route are ignored' });
+    route.when(sfn.Condition.stringEquals('$.kind', EventKind.ForwarderHeartbeat), this.recordHeartbeat());
     for (const r of routes.usable) {
       const format = new sfn.Pass(this, StateName.format(r.event), {
         parameters: {
@@ -162,6 +167,54 @@ export class RelayStateMachine extends Construct {
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });
     acknowledgeExpressWorkflowFindings(this.stateMachine);
+    // PutMetricData takes no resource; the condition keeps the workflow to the relay's own namespace.
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': RelayMetric.Namespace } },
+    }));
+  }
+
+  /**
+   * Heartbeats the forwarders sent, per period (Sum): zero or missing means no forwarder is
+   * reaching the relay. Every relay writes it with its stack name as the `Relay` dimension.
+   * @default - Sum over 5 minutes
+   */
+  public metricForwarderHeartbeat(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: RelayMetric.Namespace,
+      metricName: RelayMetric.ForwarderHeartbeat,
+      dimensionsMap: { [RelayMetric.RelayDimension]: Stack.of(this).stackName },
+      statistic: cloudwatch.Stats.SUM,
+      ...props,
+    });
+  }
+
+  /** A heartbeat becomes one data point of ForwarderHeartbeat (native SDK integration, no Lambda) and is never posted. */
+  private recordHeartbeat(): sfn.IChainable {
+    const record = new sfn.CustomState(this, StateName.RecordHeartbeat, {
+      stateJson: {
+        Type: 'Task',
+        Comment: 'One data point of the ForwarderHeartbeat metric, which the heartbeat alarm watches',
+        Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:cloudwatch:putMetricData`,
+        Parameters: {
+          Namespace: RelayMetric.Namespace,
+          MetricData: [{
+            MetricName: RelayMetric.ForwarderHeartbeat,
+            Dimensions: [{ Name: RelayMetric.RelayDimension, Value: Stack.of(this).stackName }],
+            Value: 1,
+            Unit: 'Count',
+          }],
+        },
+        ResultPath: null,
+        TimeoutSeconds: 10,
+      },
+    });
+    record.addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(1), maxAttempts: 2, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+    const recorded = new sfn.Pass(this, StateName.HeartbeatRecorded, {
+      parameters: { 'id.$': '$.id', 'kind.$': '$.kind', 'forwarder.$': '$.forwarder', outcome: RelayOutcome.Recorded },
+    });
+    return record.next(recorded);
   }
 
   /** Claim id → Enqueue → Mark queued → Queued; an id already claimed, queued or delivered → Duplicate. */

@@ -15,6 +15,7 @@ import { DISCORD_WEBHOOK_RATE_LIMIT, DiscordSink, type RateLimit } from './disco
 import { close, listen, PortInUseError } from './http-util';
 import { IngestApiEmulator } from './ingest-api-emulator';
 import { synthesizeLocalTemplate } from './local-app';
+import { CloudWatchEmulator } from './cloudwatch-emulator';
 import { loadLocalIdentity } from './local-identity';
 import { DEFAULT_LOCAL_PORT, LOCAL_REGION, STATE_DIR, STOP_GRACE_MS, writeLocalSettings, type LocalSettings } from './local-settings';
 import { createProxyCaller } from './proxy-caller';
@@ -105,11 +106,13 @@ export class LocalRelayServer {
     const lanes = hasLanes(template)
       ? await LocalLanes.start({ template, standIns, post, stateDir, retryPauseMs: options.retryPauseMs, visibilityTimeoutMs: options.laneVisibilityTimeoutMs, log })
       : undefined;
+    const metrics = new CloudWatchEmulator();
     const relay = new LocalStateMachine(stateMachineDefinition(template, standIns), {
       lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
       post,
       dynamodb: lanes?.dynamodb.call,
       sqs: lanes?.sqs.call,
+      cloudwatch: metrics.call,
       retryPauseMs: options.retryPauseMs,
     });
     const ingest = new IngestApiEmulator({

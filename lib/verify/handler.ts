@@ -18,7 +18,7 @@ import {
   verifyEnvelopeSignature,
 } from '../contracts/envelope';
 import { RelayError, RelayErrorCode } from '../contracts/errors';
-import { EventKind, SNOWFLAKE_PATTERN, parseEventPayload, type VoiceStateUpdateEvent } from '../contracts/events';
+import { EventKind, SNOWFLAKE_PATTERN, parseEventPayload, type VoiceEventKind, type VoiceStateUpdateEvent } from '../contracts/events';
 import { renderVoiceFields, type TemplateFields } from '../contracts/template';
 
 export interface VerifyConfig {
@@ -32,14 +32,16 @@ export type VerifiedEvent =
   | {
       readonly id: string;
       readonly kid: string;
-      readonly kind: Exclude<EventKind, 'unsupported'>;
+      readonly kind: VoiceEventKind;
       readonly type: VoiceStateUpdateEvent['type'];
       readonly event: VoiceStateUpdateEvent;
       readonly text: TemplateFields;
       /** Epoch seconds at which the envelope was accepted: the dedupe claim's clock. */
       readonly receivedAt: number;
     }
-  | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.Unsupported; readonly type: string };
+  | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.Unsupported; readonly type: string }
+  /** No guild: a heartbeat says the forwarder is alive, whatever guilds it serves. */
+  | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.ForwarderHeartbeat; readonly forwarder: string };
 
 /** Reads the step's settings from the environment the stack sets. Throws (failing the cold start) when they are unusable. */
 export function loadVerifyConfig(env: NodeJS.ProcessEnv): VerifyConfig {
@@ -81,6 +83,9 @@ export function verifyEnvelope(input: unknown, config: VerifyConfig, nowMs: numb
   const parsed = parseEventPayload(envelope.payload);
   if (parsed.kind === EventKind.Unsupported) {
     return { id: envelope.id, kid: envelope.kid, kind: parsed.kind, type: parsed.type };
+  }
+  if (parsed.kind === EventKind.ForwarderHeartbeat) {
+    return { id: envelope.id, kid: envelope.kid, kind: parsed.kind, forwarder: parsed.forwarder };
   }
   if (!config.allowedGuildIds.has(parsed.event.guild.id)) {
     throw new RelayError(RelayErrorCode.GuildNotAllowed, `guild ${parsed.event.guild.id} is not in this relay's allowed guilds`);

@@ -69,7 +69,7 @@ describe('lane', () => {
     for (const queue of [lane, dlq]) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: queue }],
-        PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
       });
     }
   });
@@ -91,12 +91,13 @@ describe('lane', () => {
 });
 
 describe('IAM, pinned to exact ARNs', () => {
-  it('relay workflow: claim, mark and release in the table; send to the lane; invoke Verify; nothing else', () => {
+  it('relay workflow: claim, mark and release in the table; send to the lane; invoke Verify; heartbeat metric in its namespace; nothing else', () => {
     expect(statementsOf(roleOf(relay))).toEqual([
       // The unqualified ARN only: no `:*` for versions and aliases nothing calls.
       { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: arnOf(only('AWS::Lambda::Function', 'VerifyFunction')) },
       { Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: tableResource() },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: arnOf(lane) },
+      { Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'DiscordEventRelay' } } },
     ]);
   });
 

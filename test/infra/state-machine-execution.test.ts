@@ -7,6 +7,7 @@ import { VerifyEnv } from '../../lib/contracts/env';
 import { MAX_PAYLOAD_BYTES } from '../../lib/contracts/envelope';
 import { RelayErrorCode } from '../../lib/contracts/errors';
 import { LocalStateMachine, type PostRequest, type PostResponse } from '../../lib/local/state-machine-runner';
+import { CloudWatchEmulator } from '../../lib/local/cloudwatch-emulator';
 import { functionEnvironment, stateMachineDefinition, type CfnTemplate } from '../../lib/local/synthesized-template';
 import { POST_RETRIES } from '../../lib/infra/task-retries';
 import { handler } from '../../lambda/verify/index';
@@ -27,10 +28,11 @@ const status = (code: number, body: unknown = { message: `status ${code}` }): Po
 const [rateLimitRetry, serverErrorRetry] = POST_RETRIES;
 
 /** Runs one execution; `answers` are what the webhook says to each post in turn (OK once they run out). */
-async function execute(input: unknown, answers: PostResponse[] = []) {
+async function execute(input: unknown, answers: PostResponse[] = [], metrics = new CloudWatchEmulator()) {
   const posts: PostRequest[] = [];
   const relay = new LocalStateMachine(definition, {
     lambdas: { Verify: handler },
+    cloudwatch: metrics.call,
     post: (request) => {
       posts.push(request);
       return answers[posts.length - 1] ?? OK;
@@ -91,6 +93,27 @@ describe('ignored (succeeds, posts nothing)', () => {
   });
 });
 
+describe('forwarder heartbeats (a metric, never a message)', () => {
+  const heartbeat = (forwarder: unknown) => signed({ type: 'FORWARDER_HEARTBEAT', forwarder, at: new Date().toISOString(), guilds: 1, gateway_connected: true, spool_depth: 0 });
+
+  it('records one ForwarderHeartbeat data point with the relay dimension and succeeds as recorded', async () => {
+    const metrics = new CloudWatchEmulator();
+    const { outcome, posts } = await execute(heartbeat('vc-bot-1'), [], metrics);
+    expect(outcome).toEqual({ status: 'SUCCEEDED', output: { id: expect.any(String), kind: 'forwarder.heartbeat', forwarder: 'vc-bot-1', outcome: 'recorded' } });
+    expect(posts).toEqual([]);
+    expect(metrics.datapoints('DiscordEventRelay', 'ForwarderHeartbeat')).toEqual([
+      expect.objectContaining({ dimensions: { Relay: 'TestRelay' }, value: 1, unit: 'Count' }),
+    ]);
+  });
+
+  it.each([[''], ['a b'], ['x'.repeat(41)], [7]])('a heartbeat whose forwarder name is %j → Relay.Malformed, no data point', async (name) => {
+    const metrics = new CloudWatchEmulator();
+    const { outcome } = await execute(heartbeat(name), [], metrics);
+    expect(outcome).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Malformed });
+    expect(metrics.datapoints('DiscordEventRelay', 'ForwarderHeartbeat')).toEqual([]);
+  });
+});
+
 describe('rejected by Verify (fails with the code, posts nothing)', () => {
   const now = Math.floor(Date.now() / 1000);
   it.each([
@@ -110,7 +133,7 @@ describe('rejected by Verify (fails with the code, posts nothing)', () => {
   });
 
   it('an unexpected Verify failure → Relay.Internal, posts nothing', async () => {
-    const relay = new LocalStateMachine(definition, { lambdas: { Verify: () => { throw new TypeError('boom'); } }, post: () => OK, retryPauseMs: 0 });
+    const relay = new LocalStateMachine(definition, { lambdas: { Verify: () => { throw new TypeError('boom'); } }, post: () => OK, cloudwatch: new CloudWatchEmulator().call, retryPauseMs: 0 });
     await expect(relay.run(signed(voiceEvent('join')))).resolves.toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal });
   });
 });

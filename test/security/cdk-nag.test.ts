@@ -30,12 +30,13 @@ it('synthesizes with zero unacknowledged findings', () => {
   expect(() => app.synth()).not.toThrow();
 });
 
-it('acknowledges exactly six findings, each on one resource, with a reason', () => {
+it('acknowledges exactly seven findings, each on one resource, with a reason', () => {
   const acks = acknowledgements(stack);
   expect(acks.map(([path, rule]) => [path, rule]).sort()).toEqual([
     ['Relay/Delivery/StateMachine/Resource', NagRule.StateMachineLogsAll],
     ['Relay/Delivery/StateMachine/Resource', NagRule.StateMachineXRay],
     ['Relay/Delivery/StateMachine/Role/DefaultPolicy/Resource', NagRule.WildcardResource],
+    ['Relay/Monitoring/AlarmTopic/Resource', NagRule.TopicWithoutKms],
     ['Relay/Relay/StateMachine/Resource', NagRule.StateMachineLogsAll],
     ['Relay/Relay/StateMachine/Resource', NagRule.StateMachineXRay],
     ['Relay/Relay/StateMachine/Role/DefaultPolicy/Resource', NagRule.WildcardResource],

@@ -53,7 +53,9 @@ function statements(json: CfnTemplate): Statement[] {
       for (const s of p.PolicyDocument.Statement) add(`${name(id)} → ${holders}`, s);
     } else if (r.Type === 'AWS::SQS::QueuePolicy') {
       for (const s of p.PolicyDocument.Statement) add(`${name(id)} on ${list(p.Queues).map(text).join(',')}`, s);
-    } else if (/^AWS::(Lambda::Permission|Logs::ResourcePolicy|SNS::TopicPolicy|S3::BucketPolicy|KMS::Key)$/.test(r.Type)) {
+    } else if (r.Type === 'AWS::SNS::TopicPolicy') {
+      for (const s of p.PolicyDocument.Statement) add(`${name(id)} on ${list(p.Topics).map(text).join(',')}`, s);
+    } else if (/^AWS::(Lambda::Permission|Logs::ResourcePolicy|S3::BucketPolicy|KMS::Key)$/.test(r.Type)) {
       throw new Error(`${id} (${r.Type}) grants access too; list it here`);
     }
   }
@@ -100,6 +102,15 @@ const EXPECTED: Statement[] = [
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [TABLE]) },
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['sqs:SendMessage'], ['<LaneQueue.Arn>']) },
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...LOG_DELIVERY },
+  // Forwarder heartbeats: PutMetricData takes no resource; the namespace condition confines it.
+  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['cloudwatch:PutMetricData'], ['*']), conditions: { StringEquals: { 'cloudwatch:namespace': 'DiscordEventRelay' } } },
+  // Monitoring: the alarm topic takes TLS only and this relay's alarms; alarm changes reach the lane from one rule
+  // (aws-cdk-lib's SqsQueue target grants GetQueueAttributes and GetQueueUrl with SendMessage).
+  { where: 'MonitoringAlarmTopicPolicy on <MonitoringAlarmTopic>', effect: 'Deny', principal: '"*"', actions: ['sns:Publish'], resources: ['<MonitoringAlarmTopic>'], conditions: { Bool: { 'aws:SecureTransport': 'false' } } },
+  { where: 'MonitoringAlarmTopicPolicy on <MonitoringAlarmTopic>', effect: 'Allow', principal: JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }), actions: ['sns:Publish'], resources: ['<MonitoringAlarmTopic>'],
+    conditions: { ArnLike: { 'aws:SourceArn': ARN('cloudwatch', 'alarm:TestRelay-*') }, StringEquals: { 'aws:SourceAccount': ACCOUNT } } },
+  { where: 'LaneQueuePolicy on <LaneQueue>', effect: 'Allow', principal: JSON.stringify({ Service: 'events.amazonaws.com' }), actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], resources: ['<LaneQueue.Arn>'],
+    conditions: { ArnEquals: { 'aws:SourceArn': '<MonitoringAlarmNotices.Arn>' } } },
   // Pipe: take batches off the lane, run the delivery workflow.
   { where: 'LanePipeRole trust', ...trust('pipes.amazonaws.com', { StringEquals: { 'aws:SourceAccount': ACCOUNT } }) },
   { where: 'LanePipeRoleDefaultPolicy → <LanePipeRole>', ...allow(['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], ['<LaneQueue.Arn>']) },
@@ -123,7 +134,7 @@ it('every IAM statement of the stack is one of the expected set, and every expec
   expect(canonical(statements(template.toJSON() as CfnTemplate))).toEqual(canonical(EXPECTED));
 });
 
-it('no role carries a managed or inline policy, and the only "*" resource is log delivery', () => {
+it('no role carries a managed or inline policy, and the only "*" resources are log delivery and the namespaced PutMetricData', () => {
   const wildcard = statements(template.toJSON() as CfnTemplate).filter((s) => s.resources?.includes('*'));
-  expect(wildcard.map((s) => s.actions.every((a) => LOG_DELIVERY.actions.includes(a)))).toEqual([true, true]);
+  expect(wildcard.map((s) => s.actions.every((a) => LOG_DELIVERY.actions.includes(a)) || (s.actions.join() === 'cloudwatch:PutMetricData' && s.conditions?.StringEquals?.['cloudwatch:namespace'] === 'DiscordEventRelay'))).toEqual([true, true, true]);
 });

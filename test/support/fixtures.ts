@@ -49,6 +49,7 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     logLevel: 'ERROR',
     logRetentionDays: 14,
     freshnessWindowSeconds: 240,
+    monitoring: { alarmEmail: 'ops@example.com', alarmChannel: 'audit', heartbeatMissingMinutes: 20 },
     ...overrides,
   };
 }

@@ -1,0 +1,12 @@
+/**
+ * The relay's own CloudWatch metrics (README "Alarms and dashboard"): what the relay workflow
+ * writes and what the monitoring construct alarms on. Built-in service metrics (Step Functions,
+ * Lambda, API Gateway, SQS) keep their AWS names and are not listed here.
+ */
+export const RelayMetric = {
+  Namespace: 'DiscordEventRelay',
+  /** Count, 1 per heartbeat a forwarder sends (default every 5 minutes). */
+  ForwarderHeartbeat: 'ForwarderHeartbeat',
+  /** Dimension: the relay's stack name, so that two relays in one account never mask each other. */
+  RelayDimension: 'Relay',
+} as const;
