@@ -36,7 +36,8 @@ export class CloudWatchEmulator {
     if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > 255 || namespace.startsWith('AWS/')) invalid('Namespace must be 1-255 characters and not start with AWS/');
     const data = parameters.MetricData;
     if (!Array.isArray(data) || data.length === 0 || data.length > 1000) invalid('MetricData must hold 1-1000 data');
-    for (const datum of data as MetricDatum[]) this.points.push(this.datapoint(namespace, datum));
+    // All or nothing, as CloudWatch answers one bad datum with a 400 for the whole request.
+    this.points.push(...(data as MetricDatum[]).map((datum) => this.datapoint(namespace, datum)));
     this.points.splice(0, Math.max(0, this.points.length - KEPT));
     return {};
   };

@@ -229,6 +229,12 @@ describe('each Relay.* outcome through /events/sync', () => {
     expect(server.sink.messages).toHaveLength(0);
   });
 
+  it('a forwarder heartbeat is recorded as a metric (local CloudWatch) and posts nothing', async () => {
+    const result = await client.sendSync({ type: 'FORWARDER_HEARTBEAT', forwarder: 'local-test', at: new Date().toISOString(), guilds: 1, gateway_connected: true, spool_depth: 0 });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { kind: 'forwarder.heartbeat', forwarder: 'local-test', outcome: 'recorded' } });
+    expect(server.sink.messages).toHaveLength(0);
+  });
+
   it('Duplicate: the same id again succeeds with Relay.Duplicate and posts nothing more', async () => {
     const envelope = JSON.stringify(localSigned(event('join')));
     expect((await post('/events/sync', envelope, {})).body).toMatchObject({ status: 'SUCCEEDED' });
