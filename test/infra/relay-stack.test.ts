@@ -50,7 +50,7 @@ describe('Verify function', () => {
           NODE_OPTIONS: '--enable-source-maps',
         },
       },
-      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.anyValue() } },
+      LoggingConfig: { LogFormat: 'JSON', SystemLogLevel: 'WARN', LogGroup: { Ref: Match.anyValue() } },
     });
   });
 
