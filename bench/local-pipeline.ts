@@ -188,3 +188,37 @@ export async function benchIdleLatency(events = 60): Promise<IdleLatency> {
     await stopRelay(relay);
   }
 }
+
+export interface WorkflowDurations {
+  /** A relay execution as /events/sync answers it (Verify, claim, queue), p50. */
+  readonly relayMs: number;
+  /** From that answer to the message at the sink (pipe, Coalesce, post, Pace, mark), p50. */
+  readonly deliveryMs: number;
+  readonly events: number;
+}
+
+/** Per-execution durations through the local relay, one event at a time (what the cost model bills). */
+export async function measureWorkflowDurations(events = 30): Promise<WorkflowDurations> {
+  const relay = await startRelay(['--sink-rate-limit', 'off']);
+  try {
+    const client = clientFor(relay);
+    const accepted = async () => ((await (await fetch(`${relay.settings.url}/_sink/stats`)).json()) as { accepted: number }).accepted;
+    const relayMs: number[] = [];
+    const deliveryMs: number[] = [];
+    for (let i = 0; i < events + 5; i++) {
+      const before = await accepted();
+      const t0 = performance.now();
+      await client.sendSync(voiceJoin(relay.settings.guildId, i));
+      const t1 = performance.now();
+      while ((await accepted()) === before) await new Promise((r) => setTimeout(r, 1));
+      if (i < 5) continue; // warm-up
+      relayMs.push(t1 - t0);
+      deliveryMs.push(performance.now() - t1);
+    }
+    relayMs.sort((a, b) => a - b);
+    deliveryMs.sort((a, b) => a - b);
+    return { relayMs: percentile(relayMs, 50), deliveryMs: percentile(deliveryMs, 50), events };
+  } finally {
+    await stopRelay(relay);
+  }
+}

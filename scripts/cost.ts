@@ -1,0 +1,125 @@
+/**
+ * `npm run cost -- --events-per-month N[,N…]`: the relay's monthly AWS cost for N events, from the
+ * synthesized stack (`--config <file>`, default the example config), durations measured on the
+ * local relay, and the public prices in scripts/cost/prices.ts. `--events-per-batch K` models
+ * bursts; `--markdown` prints README's table.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { measureWorkflowDurations } from '../bench/local-pipeline';
+import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../lib/config/load';
+import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope } from '../lib/contracts/envelope';
+import { VerifyEnv } from '../lib/contracts/env';
+import { createCoalesceHandler, createPaceHandler } from '../lib/delivery/handlers';
+import { RelayStack } from '../lib/infra/relay-stack';
+import { createHandler } from '../lib/verify/handler';
+import { ASSUMPTIONS, alternatives, estimate, type Measured, type StackShape } from './cost/model';
+import { PRICES, PRICES_REGION, PRICES_TAKEN } from './cost/prices';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, any> }>;
+
+/** What costs money in the stack the config synthesizes. */
+export function stackShape(configPath: string): StackShape {
+  const config = loadRelayConfigFile(configPath);
+  const app = new App();
+  const stack = new RelayStack(app, config.stackName, { config, env: { account: '123456789012', region: PRICES_REGION } });
+  const resources = (app.synth().getStackArtifact(stack.artifactId).template as { Resources: Resources }).Resources;
+  const count = (type: string) => Object.values(resources).filter((r) => r.Type === type).length;
+  const pipe = Object.values(resources).find((r) => r.Type === 'AWS::Pipes::Pipe');
+  if (!stack.lanes || !pipe) throw new Error('the cost model covers the lanes design (the default); this config has none');
+  const fnByPrefix = (prefix: string) => {
+    const [id] = Object.entries(resources).find(([key, r]) => r.Type === 'AWS::Lambda::Function' && key.startsWith(prefix)) ?? [];
+    if (!id) throw new Error(`no ${prefix} function in the template`);
+    return resources[id].Properties!.MemorySize as number;
+  };
+  return {
+    functionMemoryMb: { verify: fnByPrefix('VerifyFunction'), coalesce: fnByPrefix('CoalesceFunction'), pace: fnByPrefix('PaceFunction') },
+    channels: Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration' && r.Properties?.IntegrationType === 'HTTP_PROXY').length,
+    batchSize: pipe.Properties!.SourceParameters.SqsQueueParameters.BatchSize as number,
+    alarms: count('AWS::CloudWatch::Alarm'),
+    dashboards: count('AWS::CloudWatch::Dashboard'),
+    customMetrics: 1,
+    dedupeRetentionHours: stack.lanes.dedupe.retention.toHours(),
+  };
+}
+
+/** p50 time of one call, in ms. */
+async function timeCalls(calls: number, f: (i: number) => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    await f(i);
+    times.push(performance.now() - t0);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(calls / 2)];
+}
+
+/** The handlers as Lambda runs them, and the workflows as the local relay runs them. */
+export async function measure(): Promise<Measured> {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const guild = '123456789012345678';
+  const verify = createHandler({ [VerifyEnv.PublicKeys]: JSON.stringify({ cost: publicKeyToHex(publicKey) }), [VerifyEnv.AllowedGuildIds]: guild }, () => undefined);
+  const payload = JSON.stringify({ type: 'VOICE_STATE_UPDATE', guild: { id: guild, name: 'Guild' }, user: { id: '444444444444444444', name: 'alice', display_name: 'Alice', bot: false }, before: null, after: { channel_id: '222222222222222222', channel_name: 'General' }, at: new Date().toISOString() });
+  const verifyMs = await timeCalls(500, (i) => verify(signEnvelope({ v: ENVELOPE_VERSION, id: `cost-${i}`, kid: 'cost', ts: Math.floor(Date.now() / 1000), payload }, privateKey)));
+  const coalesce = createCoalesceHandler();
+  const batch = Array.from({ length: 10 }, (_, i) => ({ event: { id: `e${i}`, kind: 'voice.join', channel: 'general', line: `🔊 **User ${i}** joined General`, receivedAt: 1 } }));
+  const coalesceMs = await timeCalls(500, () => coalesce({ batch }));
+  const pace = createPaceHandler();
+  const paceMs = await timeCalls(500, () => pace({ answer: { status: 200, headers: { 'x-ratelimit-remaining': ['4'], 'x-ratelimit-reset-after': ['0.4'] } } }));
+  const workflows = await measureWorkflowDurations(30);
+  return { relayExecutionMs: workflows.relayMs, deliveryExecutionMs: workflows.deliveryMs, verifyMs, coalesceMs, paceMs };
+}
+
+const usd = (v: number) => (v >= 100 ? `$${v.toFixed(0)}` : v >= 1 ? `$${v.toFixed(2)}` : `$${v.toFixed(3)}`);
+const events = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n));
+
+function printEstimate(n: number, shape: StackShape, measured: Measured, eventsPerBatch?: number): void {
+  const e = estimate(n, shape, measured, { eventsPerBatch });
+  console.log(`\n${events(n)} events/month — ${e.eventsPerBatch.toFixed(1)} events per delivery batch${eventsPerBatch ? ' (as given)' : ' (spread evenly)'}`);
+  for (const line of e.lines) console.log(`  ${line.item.padEnd(32)} ${usd(line.usd).padStart(9)}   ${line.basis}`);
+  console.log(`  ${'Total'.padEnd(32)} ${usd(e.totalUsd).padStart(9)}   (of which fixed: ${usd(e.fixedUsd)})`);
+  for (const w of e.warnings) console.log(`  ! ${w}`);
+  for (const alt of alternatives(n, measured)) console.log(`  instead: ${alt.name}: ${usd(alt.usd)} — ${alt.tradeOffs}`);
+}
+
+function printMarkdown(volumes: number[], shape: StackShape, measured: Measured): void {
+  console.log('| Events / month | Relay, events spread evenly | Relay, bursts (10 per batch) | One Lambda + function URL | EventBridge → API destination |');
+  console.log('| ---: | ---: | ---: | ---: | ---: |');
+  for (const n of volumes) {
+    const even = estimate(n, shape, measured);
+    const burst = estimate(n, shape, measured, { eventsPerBatch: shape.batchSize });
+    const [lambdaUrl, apiDest] = alternatives(n, measured);
+    console.log(`| ${events(n)} | ${usd(even.totalUsd)} (${even.eventsPerBatch.toFixed(1)}/batch) | ${usd(burst.totalUsd)} | ${usd(lambdaUrl.usd)} | ${usd(apiDest.usd)} |`);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { 'events-per-month': { type: 'string' }, 'events-per-batch': { type: 'string' }, config: { type: 'string' }, markdown: { type: 'boolean' } } });
+  const volumes = (values['events-per-month'] ?? '').split(',').filter(Boolean).map(Number);
+  if (volumes.length === 0 || volumes.some((v) => !Number.isFinite(v) || v < 0)) {
+    console.error('usage: npm run cost -- --events-per-month <n>[,<n>…] [--events-per-batch <1-10>] [--config <file>] [--markdown]');
+    process.exit(2);
+  }
+  const batch = values['events-per-batch'] === undefined ? undefined : Number(values['events-per-batch']);
+  const shape = stackShape(values.config ?? DEFAULT_CONFIG_PATH);
+  if (batch !== undefined && !(batch >= 1 && batch <= shape.batchSize)) {
+    console.error(`--events-per-batch must be from 1 to the pipe's batch size (${shape.batchSize})`);
+    process.exit(2);
+  }
+  console.error('measuring on the local relay…');
+  const measured = await measure();
+  console.log(`Prices: AWS list prices, ${PRICES_REGION}, no free tier, taken ${PRICES_TAKEN} (scripts/cost/prices.ts: ${Object.keys(PRICES).length} prices, each with its source).`);
+  console.log(`Stack: ${JSON.stringify(shape)}`);
+  console.log(`Measured (p50, local relay, this machine): relay execution ${measured.relayExecutionMs.toFixed(1)} ms, delivery ${measured.deliveryExecutionMs.toFixed(1)} ms; Verify ${measured.verifyMs.toFixed(3)} ms, Coalesce ${measured.coalesceMs.toFixed(3)} ms, Pace ${measured.paceMs.toFixed(3)} ms per call.`);
+  console.log(`Assumed: ${JSON.stringify(ASSUMPTIONS)}`);
+  if (values.markdown) printMarkdown(volumes, shape, measured);
+  else for (const n of volumes) printEstimate(n, shape, measured, batch);
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

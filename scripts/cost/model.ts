@@ -1,0 +1,145 @@
+/**
+ * The monthly cost of the relay for a number of events, from the synthesized stack's shape (memory,
+ * batch size, channels, alarms…), durations measured on the local relay, and the assumptions below
+ * (each printed with the estimate). Pure: the CLI (scripts/cost.ts) measures and prints.
+ */
+import { PRICES as P } from './prices';
+
+/** What the synthesized stack says that costs money. */
+export interface StackShape {
+  readonly functionMemoryMb: Readonly<Record<'verify' | 'coalesce' | 'pace', number>>;
+  readonly channels: number;
+  readonly batchSize: number;
+  readonly alarms: number;
+  readonly dashboards: number;
+  readonly customMetrics: number;
+  readonly dedupeRetentionHours: number;
+}
+
+/** Measured on the local relay (scripts/cost.ts): per-execution and per-invocation p50, in ms. */
+export interface Measured {
+  readonly relayExecutionMs: number;
+  readonly deliveryExecutionMs: number;
+  readonly verifyMs: number;
+  readonly coalesceMs: number;
+  readonly paceMs: number;
+}
+
+/** What the local relay cannot measure, stated with the estimate. */
+export const ASSUMPTIONS = {
+  /** Round trips AWS adds per task that the local relay runs in-process. */
+  lambdaInvokeMs: 20, dynamoDbMs: 8, sqsMs: 12,
+  /** Discord answering a webhook post with ?wait=true, through the proxy API. */
+  discordPostMs: 250,
+  /** Lambda (Arm, 256 MB) runs a handler this many times slower than the machine that measured it. */
+  lambdaSlowdown: 2,
+  /** Express memory: the relay's payloads are small, so the first 64 MB chunk. */
+  expressMemoryGb: 64 / 1024,
+  /** Bytes per API access-log line (both APIs log each request). */
+  accessLogBytes: 350,
+  /** Bytes per post to Discord (request and answer): data out at $0.09/GB. */
+  postBytes: 2048, dataOutPerGb: 0.09,
+  /** One forwarder, a heartbeat every 5 minutes. */
+  heartbeatsPerMonth: (30 * 24 * 60) / 5,
+  /** The pipe's long polls (20 s) of an idle lane, per month: SQS requests. */
+  idlePollsPerMonth: (30 * 24 * 3600) / 20,
+  /** Discord lets a webhook take 5 requests per 2 s. */
+  discordPostsPerSecond: 2.5,
+  /** A dedupe item, in bytes, with its key. */
+  dedupeItemBytes: 200,
+} as const;
+
+const SECONDS_PER_MONTH = 30 * 24 * 3600;
+const A = ASSUMPTIONS;
+const perMillion = (count: number, price: { usd: number }) => (count / 1e6) * price.usd;
+const ceilTo = (ms: number, step: number) => Math.ceil(ms / step) * step;
+
+export interface Line { readonly item: string; readonly usd: number; readonly basis: string }
+export interface Estimate {
+  readonly eventsPerMonth: number;
+  readonly eventsPerBatch: number;
+  readonly lines: readonly Line[];
+  readonly totalUsd: number;
+  readonly fixedUsd: number;
+  readonly warnings: readonly string[];
+}
+
+/** Billed durations (ms) of one execution of each workflow and one invocation of each function. */
+export function billed(m: Measured): { relay: number; delivery: number; verify: number; coalesce: number; pace: number } {
+  const lambda = (ms: number) => Math.max(1, Math.ceil(ms * A.lambdaSlowdown));
+  return {
+    // Verify, Claim id, Enqueue, Mark queued.
+    relay: ceilTo(m.relayExecutionMs + A.lambdaInvokeMs + 2 * A.dynamoDbMs + A.sqsMs, 100),
+    // Look up claims, Coalesce, Post, Pace, Mark delivered.
+    delivery: ceilTo(m.deliveryExecutionMs + 2 * A.lambdaInvokeMs + 2 * A.dynamoDbMs + A.discordPostMs, 100),
+    verify: lambda(m.verifyMs), coalesce: lambda(m.coalesceMs), pace: lambda(m.paceMs),
+  };
+}
+
+/**
+ * Events per delivery execution (and per Discord message). Spread evenly over the month, an event
+ * joins a batch when it arrives while the previous one is being posted; past what one webhook
+ * takes (2.5 posts/s), the lane backs up and batches fill. Bursts (a raid, a gaming night) fill them
+ * sooner: pass `eventsPerBatch` to see that case.
+ */
+export function evenEventsPerBatch(eventsPerMonth: number, shape: StackShape, deliveryMs: number): number {
+  const perChannelPerSecond = eventsPerMonth / SECONDS_PER_MONTH / shape.channels;
+  const value = Math.max(1 + perChannelPerSecond * (deliveryMs / 1000), perChannelPerSecond / A.discordPostsPerSecond);
+  return Math.min(shape.batchSize, value);
+}
+
+export function estimate(eventsPerMonth: number, shape: StackShape, measured: Measured, options: { eventsPerBatch?: number } = {}): Estimate {
+  const d = billed(measured);
+  const b = options.eventsPerBatch ?? evenEventsPerBatch(eventsPerMonth, shape, d.delivery);
+  const n = eventsPerMonth;
+  const batches = n / b;
+  const gbs = (mb: number, ms: number, count: number) => (mb / 1024) * (ms / 1000) * count;
+  const heartbeats = A.heartbeatsPerMonth;
+  const lines: Line[] = [
+    { item: 'Ingest API', usd: perMillion(n + heartbeats, P.httpApiPerMillion), basis: 'one request per event and heartbeat' },
+    { item: 'Relay workflow (Express)', usd: perMillion(n + heartbeats, P.expressRequestPerMillion) + (n + heartbeats) * A.expressMemoryGb * (d.relay / 1000) * P.expressGbSecond.usd, basis: `one execution per event, ${d.relay} ms × 64 MB billed` },
+    { item: 'Verify (Lambda)', usd: perMillion(n + heartbeats, P.lambdaRequestPerMillion) + gbs(shape.functionMemoryMb.verify, d.verify, n + heartbeats) * P.lambdaArmGbSecond.usd, basis: `${shape.functionMemoryMb.verify} MB Arm, ${d.verify} ms billed` },
+    { item: 'Dedupe table (DynamoDB)', usd: perMillion(3 * n, P.dynamoWritePerMillion) + perMillion(n, P.dynamoReadPerMillion), basis: '3 writes (claim, queued, delivered) + 1 consistent read per event' },
+    { item: 'Lane (SQS FIFO)', usd: perMillion(n + 2 * batches + A.idlePollsPerMonth, P.sqsFifoPerMillion), basis: 'send per event; receive + delete per batch; idle long polls' },
+    { item: 'Lane pipe (EventBridge Pipes)', usd: perMillion(batches, P.pipesPerMillion), basis: 'one request per batch (< 64 KB)' },
+    { item: 'Delivery workflow (Express)', usd: perMillion(batches, P.expressRequestPerMillion) + batches * A.expressMemoryGb * (d.delivery / 1000) * P.expressGbSecond.usd, basis: `one execution per batch, ${d.delivery} ms × 64 MB billed` },
+    { item: 'Coalesce + Pace (Lambda)', usd: perMillion(2 * batches, P.lambdaRequestPerMillion) + (gbs(shape.functionMemoryMb.coalesce, d.coalesce, batches) + gbs(shape.functionMemoryMb.pace, d.pace, batches)) * P.lambdaArmGbSecond.usd, basis: 'one of each per batch' },
+    { item: 'Webhook proxy API', usd: perMillion(batches, P.httpApiPerMillion), basis: 'one post per batch' },
+    { item: 'Access logs (CloudWatch Logs)', usd: (((n + heartbeats + batches) * A.accessLogBytes) / 1e9) * P.logsIngestPerGb.usd, basis: `${A.accessLogBytes} B per API request; workflows log errors only, Lambdas warnings only` },
+    { item: 'Data out to Discord', usd: ((batches * A.postBytes) / 1e9) * A.dataOutPerGb, basis: `${A.postBytes} B per post` },
+    { item: 'Dedupe storage + PITR', usd: ((n / (30 * 24)) * shape.dedupeRetentionHours * A.dedupeItemBytes / 1e9) * (0.25 + 0.2), basis: `${shape.dedupeRetentionHours} h of ids kept` },
+  ];
+  const fixed: Line[] = [
+    { item: 'Alarms', usd: shape.alarms * P.alarmMonth.usd, basis: `${shape.alarms} standard alarms` },
+    { item: 'Dashboard', usd: shape.dashboards * P.dashboardMonth.usd, basis: 'free if among the account\'s first 3' },
+    { item: 'Heartbeat metric', usd: shape.customMetrics * P.customMetricMonth.usd + (heartbeats / 1000) * P.putMetricDataPerThousand.usd, basis: '1 custom metric, a PutMetricData per heartbeat' },
+    { item: 'Webhook secrets', usd: shape.channels * P.secretMonth.usd, basis: `${shape.channels} secret${shape.channels === 1 ? '' : 's'} (resolved at deploy, no API calls)` },
+  ];
+  const all = [...lines, ...fixed];
+  const warnings: string[] = [];
+  const perChannel = n / SECONDS_PER_MONTH / shape.channels;
+  const capacity = A.discordPostsPerSecond * shape.batchSize;
+  if (perChannel > capacity) {
+    warnings.push(`${perChannel.toFixed(1)} events/s per channel exceeds what one webhook takes (${capacity} events/s: ${A.discordPostsPerSecond} posts/s × ${shape.batchSize} per batch): spread the events over at least ${Math.ceil(n / SECONDS_PER_MONTH / capacity)} channels.`);
+  }
+  return {
+    eventsPerMonth: n, eventsPerBatch: b, lines: all,
+    totalUsd: all.reduce((s, l) => s + l.usd, 0), fixedUsd: fixed.reduce((s, l) => s + l.usd, 0), warnings,
+  };
+}
+
+export interface Alternative { readonly name: string; readonly usd: number; readonly basis: string; readonly tradeOffs: string }
+
+/** What a user might build instead, for the same events (see README "What it costs"). */
+export function alternatives(eventsPerMonth: number, measured: Measured): Alternative[] {
+  const n = eventsPerMonth;
+  const handlerMs = Math.max(1, Math.ceil(measured.verifyMs * A.lambdaSlowdown)) + A.discordPostMs;
+  const lambdaUrl = perMillion(n, P.lambdaRequestPerMillion) + (128 / 1024) * (handlerMs / 1000) * n * P.lambdaArmGbSecond.usd + P.secretMonth.usd;
+  const apiDestinations = perMillion(n, P.eventBridgeCustomEventsPerMillion) + perMillion(n, P.apiDestinationPerMillion) + P.secretMonth.usd;
+  return [
+    { name: 'One Lambda behind a function URL (IAM auth)', usd: lambdaUrl, basis: `128 MB Arm, verify + wait ${A.discordPostMs} ms for Discord per event, one secret`,
+      tradeOffs: 'no dedupe (a replay posts again), no pacing or coalescing (a 200-join burst: ~100 lost to 429s in our bench), no dead letters, no alarms' },
+    { name: 'EventBridge PutEvents → API destination', usd: apiDestinations, basis: 'one custom event + one invocation per event, one connection secret',
+      tradeOffs: 'no Ed25519 verification (IAM on PutEvents only), at-least-once (duplicates post twice), one message per event (a rate limit paces but never coalesces)' },
+  ];
+}

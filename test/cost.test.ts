@@ -1,0 +1,60 @@
+/** The cost model (scripts/cost): billing rules, how coalescing changes the bill, the stack it reads. */
+import { ASSUMPTIONS, alternatives, billed, estimate, evenEventsPerBatch, type Measured, type StackShape } from '../scripts/cost/model';
+import { PRICES, PRICES_TAKEN } from '../scripts/cost/prices';
+import { stackShape } from '../scripts/cost';
+
+const SHAPE: StackShape = { functionMemoryMb: { verify: 256, coalesce: 256, pace: 256 }, channels: 1, batchSize: 10, alarms: 12, dashboards: 1, customMetrics: 1, dedupeRetentionHours: 48 };
+const MEASURED: Measured = { relayExecutionMs: 8, deliveryExecutionMs: 4, verifyMs: 0.16, coalesceMs: 0.01, paceMs: 0.001 };
+const line = (e: ReturnType<typeof estimate>, item: string) => e.lines.find((l) => l.item === item)!.usd;
+
+it('bills Express in 100 ms steps and Lambda per ms (at least 1), AWS round trips added to what the local relay measured', () => {
+  expect(billed(MEASURED)).toEqual({ relay: 100, delivery: 400, verify: 1, coalesce: 1, pace: 1 });
+  expect(billed({ ...MEASURED, relayExecutionMs: 60, verifyMs: 3.2 })).toMatchObject({ relay: 200, verify: 7 });
+});
+
+it('1M events, one per batch: each line is its unit price times its count', () => {
+  const e = estimate(1e6, SHAPE, MEASURED, { eventsPerBatch: 1 });
+  const heartbeats = ASSUMPTIONS.heartbeatsPerMonth;
+  expect(line(e, 'Ingest API')).toBeCloseTo(((1e6 + heartbeats) / 1e6) * PRICES.httpApiPerMillion.usd, 6);
+  expect(line(e, 'Dedupe table (DynamoDB)')).toBeCloseTo(3 * 0.625 + 0.125, 6);
+  expect(line(e, 'Webhook proxy API')).toBeCloseTo(1, 6);
+  expect(line(e, 'Relay workflow (Express)')).toBeCloseTo(((1e6 + heartbeats) / 1e6) * (1 + 1e6 * (64 / 1024) * 0.1 * PRICES.expressGbSecond.usd), 4);
+  expect(e.fixedUsd).toBeCloseTo(12 * 0.1 + 3 + 0.3 + (heartbeats / 1000) * 0.01 + 0.4, 6);
+  expect(e.totalUsd).toBeCloseTo(e.lines.reduce((s, l) => s + l.usd, 0), 9);
+});
+
+it('coalescing divides everything after the lane by the events per batch, and nothing before it', () => {
+  const one = estimate(1e6, SHAPE, MEASURED, { eventsPerBatch: 1 });
+  const ten = estimate(1e6, SHAPE, MEASURED, { eventsPerBatch: 10 });
+  for (const item of ['Delivery workflow (Express)', 'Webhook proxy API', 'Lane pipe (EventBridge Pipes)', 'Coalesce + Pace (Lambda)']) expect(line(ten, item)).toBeCloseTo(line(one, item) / 10, 6);
+  for (const item of ['Ingest API', 'Relay workflow (Express)', 'Verify (Lambda)', 'Dedupe table (DynamoDB)']) expect(line(ten, item)).toBe(line(one, item));
+  expect(ten.totalUsd).toBeLessThan(one.totalUsd);
+});
+
+it('batches fill as the rate per channel grows, capped by the pipe', () => {
+  expect(evenEventsPerBatch(10_000, SHAPE, 400)).toBeCloseTo(1, 2);
+  expect(evenEventsPerBatch(1e6, SHAPE, 400)).toBeGreaterThan(1);
+  expect(evenEventsPerBatch(1e8, SHAPE, 400)).toBe(10);
+  expect(evenEventsPerBatch(1e8, { ...SHAPE, channels: 10 }, 400)).toBeLessThan(10);
+});
+
+it('says when one webhook cannot take the rate, and how many channels would', () => {
+  expect(estimate(1e6, SHAPE, MEASURED).warnings).toEqual([]);
+  expect(estimate(1e8, SHAPE, MEASURED).warnings).toEqual([expect.stringMatching(/exceeds what one webhook takes \(25 events\/s.*at least 2 channels/)]);
+});
+
+it('prices the two alternatives per event', () => {
+  const [lambdaUrl, apiDestinations] = alternatives(1e6, MEASURED);
+  expect(apiDestinations.usd).toBeCloseTo(1 + 0.2 + 0.4, 6);
+  expect(lambdaUrl.usd).toBeGreaterThan(0.2 + 0.4);
+  expect(lambdaUrl.tradeOffs).toMatch(/no dedupe/);
+});
+
+it('every price names its source and the date it was taken', () => {
+  expect(PRICES_TAKEN).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  for (const [name, price] of Object.entries(PRICES)) expect({ name, source: price.source }).toEqual({ name, source: expect.stringMatching(/^https:\/\/aws\.amazon\.com\//) });
+});
+
+it('reads the shape from the synthesized example config', () => {
+  expect(stackShape('config/relay.config.ts')).toEqual({ ...SHAPE });
+});
