@@ -43,9 +43,22 @@ export const ROUTABLE_EVENT_KINDS = [
 ] as const;
 export type RoutableEventKind = (typeof ROUTABLE_EVENT_KINDS)[number];
 
+/** At most this many occupants are listed by name; `count` is always the whole number. */
+export const MAX_LISTED_OCCUPANTS = 25;
+/** Above any real voice channel's size; a larger count is malformed. */
+const MAX_OCCUPANT_COUNT = 100_000;
+
+/** Who is in a voice channel right after the change, from the forwarder's cache (optional: older forwarders omit it). */
+export interface VoiceOccupants {
+  readonly count: number;
+  /** Up to {@link MAX_LISTED_OCCUPANTS}, in the order the forwarder's cache holds them. */
+  readonly members: ReadonlyArray<{ readonly id: string; readonly name: string }>;
+}
+
 export interface VoiceChannelRef {
   readonly channel_id: string;
   readonly channel_name: string;
+  readonly occupants?: VoiceOccupants;
 }
 
 export interface VoiceStateUpdateEvent {
@@ -89,10 +102,24 @@ function name(value: unknown, path: string): string {
   return value;
 }
 
+function occupants(value: unknown, path: string): VoiceOccupants {
+  const o = asObject(value, path);
+  if (!Number.isInteger(o.count) || (o.count as number) < 0 || (o.count as number) > MAX_OCCUPANT_COUNT) malformed(`${path}.count must be a whole number from 0 to ${MAX_OCCUPANT_COUNT}`);
+  if (!Array.isArray(o.members) || o.members.length > MAX_LISTED_OCCUPANTS || o.members.length > (o.count as number)) {
+    malformed(`${path}.members must list at most ${MAX_LISTED_OCCUPANTS} members, and no more than count`);
+  }
+  const members = (o.members as unknown[]).map((m, i) => {
+    const member = asObject(m, `${path}.members[${i}]`);
+    return { id: snowflake(member.id, `${path}.members[${i}].id`), name: name(member.name, `${path}.members[${i}].name`) };
+  });
+  return { count: o.count as number, members };
+}
+
 function channelRef(value: unknown, path: string): VoiceChannelRef | null {
   if (value === null) return null;
   const o = asObject(value, path);
-  return { channel_id: snowflake(o.channel_id, `${path}.channel_id`), channel_name: name(o.channel_name, `${path}.channel_name`) };
+  const ref = { channel_id: snowflake(o.channel_id, `${path}.channel_id`), channel_name: name(o.channel_name, `${path}.channel_name`) };
+  return o.occupants === undefined ? ref : { ...ref, occupants: occupants(o.occupants, `${path}.occupants`) };
 }
 
 function parseVoiceStateUpdate(o: Record<string, unknown>): VoiceStateUpdateEvent {

@@ -12,11 +12,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Events, GatewayIntentBits, Options, type GatewayDispatchPayload, type VoiceState } from 'discord.js';
 import { RelayClientError } from '../client/relay-client';
-import { EventType, type VoiceChannelRef } from '../contracts/events';
+import { EventType, MAX_LISTED_OCCUPANTS, type VoiceChannelRef, type VoiceOccupants } from '../contracts/events';
 import { FORWARDER_DEFAULTS } from './defaults';
 import { jsonLogger, type Logger } from './logger';
 import type { Spool, SpooledEvent } from './spool';
-import { Debouncer, eventIdFor, toVoiceEvent, type NetChangeKind, type VoiceChange } from './voice-changes';
+import { Debouncer, eventIdFor, safeName, toVoiceEvent, withOccupants, type NetChangeKind, type VoiceChange } from './voice-changes';
 
 /** What the forwarder sends through: RelayClient, or anything shaped like it. */
 export interface EventSender {
@@ -210,6 +210,19 @@ export class Forwarder {
     });
   }
 
+  /** Who is in the channel now, from the gateway cache; bots left out when they are skipped. */
+  private occupantsOf(guildId: string, channelId: string): VoiceOccupants | undefined {
+    const guild = this.client.guilds.cache.get(guildId);
+    if (!guild) return undefined;
+    const skipBots = this.options.skipBots ?? true;
+    const present = guild.voiceStates.cache.filter((s) => s.channelId === channelId && !(skipBots && s.member?.user.bot));
+    const members = [...present.values()].slice(0, MAX_LISTED_OCCUPANTS).map((s) => ({
+      id: s.id,
+      name: safeName(s.member?.displayName ?? s.member?.user.username, s.id),
+    }));
+    return { count: present.size, members };
+  }
+
   private onNetChange(change: VoiceChange, kind: NetChangeKind): void {
     if (kind === 'none') {
       this.log.debug('no net change after debounce', { guild: change.guildId, user: change.userId });
@@ -217,7 +230,8 @@ export class Forwarder {
     }
     if (kind === 'update' && !this.options.forwardUpdates) return;
     const id = eventIdFor(change);
-    const { added, dropped } = this.options.spool.add(id, JSON.stringify(toVoiceEvent(change)));
+    const event = withOccupants(toVoiceEvent(change), (channelId) => this.occupantsOf(change.guildId, channelId));
+    const { added, dropped } = this.options.spool.add(id, JSON.stringify(event));
     if (!added) this.log.info('already queued', { id });
     if (dropped > 0) this.log.error('spool full: dropped the oldest events', { dropped, capacity: this.options.spool.capacity });
     const depth = this.options.spool.depth();

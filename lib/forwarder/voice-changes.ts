@@ -2,7 +2,8 @@
  * From gateway voice state changes to relay events: the event (docs/architecture.md §2.2), its stable id, and
  * the debounce that keeps flapping (join+leave, leave+rejoin) from becoming notices.
  */
-import { EventType, MAX_NAME_LENGTH, type VoiceChannelRef, type VoiceStateUpdateEvent } from '../contracts/events';
+import { EventType, MAX_LISTED_OCCUPANTS, MAX_NAME_LENGTH, type VoiceChannelRef, type VoiceOccupants, type VoiceStateUpdateEvent } from '../contracts/events';
+import { MAX_PAYLOAD_BYTES } from '../contracts/envelope';
 
 /** One VOICE_STATE_UPDATE as the forwarder saw it, with names from the gateway cache. */
 export interface VoiceChange {
@@ -35,6 +36,29 @@ export function toVoiceEvent(change: VoiceChange): VoiceStateUpdateEvent {
     after: change.after,
     at: change.at.toISOString(),
   };
+}
+
+/** Who is in a voice channel now, by channel id (from the forwarder's gateway cache). */
+export type OccupantsOf = (channelId: string) => VoiceOccupants | undefined;
+
+/** Leaves room under the envelope's payload limit for everything else in the event. */
+const OCCUPANTS_BUDGET_BYTES = MAX_PAYLOAD_BYTES - 2048;
+
+/**
+ * The event with the channels' occupants after the change. Lists are cut to
+ * {@link MAX_LISTED_OCCUPANTS} names, and halved again while the payload would not fit (counts stay whole).
+ */
+export function withOccupants(event: VoiceStateUpdateEvent, occupantsOf: OccupantsOf): VoiceStateUpdateEvent {
+  let limit = MAX_LISTED_OCCUPANTS;
+  const attach = (ref: VoiceChannelRef | null): VoiceChannelRef | null => {
+    const found = ref && occupantsOf(ref.channel_id);
+    return ref && found ? { ...ref, occupants: { count: found.count, members: found.members.slice(0, limit) } } : ref;
+  };
+  for (;;) {
+    const out = { ...event, before: attach(event.before), after: attach(event.after) };
+    if (limit === 0 || Buffer.byteLength(JSON.stringify(out)) <= OCCUPANTS_BUDGET_BYTES) return out;
+    limit = Math.floor(limit / 2);
+  }
 }
 
 /**

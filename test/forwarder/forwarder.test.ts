@@ -116,6 +116,25 @@ describe('forwarding', () => {
     await until(() => received().length === 2);
   });
 
+  it('adds who is in each channel after the change: count and names from the cache', async () => {
+    discord.setVoiceState(GUILD, BOB, GENERAL);
+    await until(() => received().length === 1);
+    discord.setVoiceState(GUILD, ALICE, GENERAL);
+    await until(() => received().length === 2);
+    discord.setVoiceState(GUILD, ALICE, GAMING);
+    await until(() => received().length === 3);
+    const [bobJoins, aliceJoins, aliceMoves] = received().map((r) => r.event);
+    expect(bobJoins.after.occupants).toEqual({ count: 1, members: [{ id: BOB, name: 'Bobby' }] });
+    expect(aliceJoins.after.occupants.count).toBe(2);
+    expect(aliceJoins.after.occupants.members).toEqual(expect.arrayContaining([{ id: BOB, name: 'Bobby' }, { id: ALICE, name: 'Alice' }]));
+    expect(aliceMoves.before).toMatchObject({ channel_id: GENERAL, occupants: { count: 1, members: [{ id: BOB, name: 'Bobby' }] } });
+    expect(aliceMoves.after).toMatchObject({ channel_id: GAMING, occupants: { count: 1, members: [{ id: ALICE, name: 'Alice' }] } });
+    discord.setVoiceState(GUILD, ALICE, null);
+    discord.setVoiceState(GUILD, BOB, null);
+    await until(() => received().length === 5);
+    expect(received().map((r) => r.event.before?.occupants?.count)).toEqual([undefined, undefined, 1, 0, 0]);
+  });
+
   it('ignores mute/deafen/video changes, bots, and guilds not allowed', async () => {
     discord.setVoiceState(GUILD, ALICE, GENERAL);
     await until(() => received().length === 1);
