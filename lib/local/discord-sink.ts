@@ -2,6 +2,9 @@
  * A stand-in for Discord's webhook endpoint: validates messages like Discord (limits → 400 with
  * Discord's error JSON), rate-limits each webhook like Discord (429 with `retry_after` and the
  * `X-RateLimit-*` headers), answers 404 for unknown webhooks, and records what it accepts.
+ * Execute Webhook posts a message; Edit Webhook Message (`PATCH …/messages/<id>`) changes one in
+ * place, or answers 404 Unknown Message (10008) for a message it does not hold (a moderator
+ * deleted it, or it is older than what the sink keeps).
  */
 import { randomUUID } from 'node:crypto';
 
@@ -15,10 +18,15 @@ export interface RateLimit {
 export const DISCORD_WEBHOOK_RATE_LIMIT: RateLimit = { limit: 5, windowMs: 2000 };
 
 export interface SinkMessage {
+  /** Discord's message id (a snowflake-like string), what an edit names. */
+  readonly id: string;
   readonly channel: string;
-  /** The JSON that reached the webhook. */
-  readonly body: unknown;
+  /** The JSON that reached the webhook; after edits, the message as it now reads. */
+  body: unknown;
   readonly receivedAt: string;
+  /** How many times it was edited, and when last. */
+  edits: number;
+  editedAt?: string;
 }
 
 export interface SinkResponse {
@@ -29,6 +37,8 @@ export interface SinkResponse {
 
 export interface SinkStats {
   readonly accepted: number;
+  readonly edited: number;
+  readonly unknownMessage: number;
   readonly rateLimited: number;
   readonly invalid: number;
   readonly unknownWebhook: number;
@@ -111,7 +121,8 @@ export class DiscordSink {
   private readonly maxRequestHeaders: number;
   private readonly webhooks: Set<string>;
   private readonly buckets = new Map<string, Bucket>();
-  private counts = { accepted: 0, rateLimited: 0, invalid: 0, unknownWebhook: 0 };
+  private counts = { accepted: 0, edited: 0, unknownMessage: 0, rateLimited: 0, invalid: 0, unknownWebhook: 0 };
+  private lastId = 0n;
 
   constructor(
     channels: readonly string[],
@@ -144,51 +155,76 @@ export class DiscordSink {
 
   /** Handles `POST /api/webhooks/<channel>/…[?wait=true]`. */
   execute(channel: string, wait: boolean, rawBody: string, headers: Record<string, string> = {}): SinkResponse {
+    const checked = this.check(channel, rawBody, headers);
+    if ('response' in checked) return checked.response;
+    const receivedAt = new Date(this.now()).toISOString();
+    const message: SinkMessage = { id: this.nextId(), channel, body: checked.body, receivedAt, edits: 0 };
+    this.messages.push(message);
+    keepNewest(this.messages, this.maxMessages);
+    this.counts.accepted++;
+    if (!wait) return { status: 204, headers: checked.limitHeaders };
+    return { status: 200, headers: checked.limitHeaders, body: this.asDiscordMessage(message) };
+  }
+
+  /** Handles `PATCH /api/webhooks/<channel>/…/messages/<id>`: the fields sent replace the message's. */
+  edit(channel: string, messageId: string, rawBody: string, headers: Record<string, string> = {}): SinkResponse {
+    const checked = this.check(channel, rawBody, headers);
+    if ('response' in checked) return checked.response;
+    const message = this.messages.find((m) => m.channel === channel && m.id === messageId);
+    if (!message) {
+      this.counts.unknownMessage++;
+      return { status: 404, headers: checked.limitHeaders, body: { message: 'Unknown Message', code: 10008 } };
+    }
+    message.body = { ...(message.body as Record<string, unknown>), ...checked.body };
+    message.edits++;
+    message.editedAt = new Date(this.now()).toISOString();
+    this.counts.edited++;
+    return { status: 200, headers: checked.limitHeaders, body: this.asDiscordMessage(message) };
+  }
+
+  /** What every webhook request goes through: the webhook exists, the bucket has room, the body is a valid message. */
+  private check(channel: string, rawBody: string, headers: Record<string, string>): { body: Record<string, unknown>; limitHeaders: Record<string, string> } | { response: SinkResponse } {
     this.requestHeaders.push({ channel, headers });
     keepNewest(this.requestHeaders, this.maxRequestHeaders);
     if (!this.webhooks.has(channel)) {
       this.counts.unknownWebhook++;
-      return { status: 404, headers: {}, body: { message: 'Unknown Webhook', code: 10015 } };
+      return { response: { status: 404, headers: {}, body: { message: 'Unknown Webhook', code: 10015 } } };
     }
-    const limitHeaders = this.take(channel);
-    if (limitHeaders.status === 429) {
+    const limit = this.take(channel);
+    if (limit.status === 429) {
       this.counts.rateLimited++;
-      return limitHeaders.response;
+      return { response: limit.response };
     }
+    const refuse = (body: unknown): { response: SinkResponse } => {
+      this.counts.invalid++;
+      return { response: { status: 400, headers: limit.headers, body } };
+    };
     let body: unknown;
     try {
       body = JSON.parse(rawBody);
     } catch {
-      this.counts.invalid++;
-      return { status: 400, headers: limitHeaders.headers, body: { message: 'The request body contains invalid JSON.', code: 50109 } };
+      return refuse({ message: 'The request body contains invalid JSON.', code: 50109 });
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      this.counts.invalid++;
-      return { status: 400, headers: limitHeaders.headers, body: { message: 'Invalid Form Body', code: 50035, errors: {} } };
-    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return refuse({ message: 'Invalid Form Body', code: 50035, errors: {} });
     const { errors, empty } = validateWebhookMessage(body as Record<string, unknown>);
-    if (errors) {
-      this.counts.invalid++;
-      return { status: 400, headers: limitHeaders.headers, body: { message: 'Invalid Form Body', code: 50035, errors } };
-    }
-    if (empty) {
-      this.counts.invalid++;
-      return { status: 400, headers: limitHeaders.headers, body: { message: 'Cannot send an empty message', code: 50006 } };
-    }
-    const receivedAt = new Date(this.now()).toISOString();
-    this.messages.push({ channel, body, receivedAt });
-    keepNewest(this.messages, this.maxMessages);
-    this.counts.accepted++;
-    if (!wait) return { status: 204, headers: limitHeaders.headers };
-    const b = body as Record<string, unknown>;
+    if (errors) return refuse({ message: 'Invalid Form Body', code: 50035, errors });
+    if (empty) return refuse({ message: 'Cannot send an empty message', code: 50006 });
+    return { body: body as Record<string, unknown>, limitHeaders: limit.headers };
+  }
+
+  /** Snowflake-like ids: time-ordered and unique even within one millisecond. */
+  private nextId(): string {
+    const fromClock = BigInt(this.now() - 1420070400000) << 22n;
+    this.lastId = fromClock > this.lastId ? fromClock : this.lastId + 1n;
+    return String(this.lastId);
+  }
+
+  private asDiscordMessage(m: SinkMessage): Record<string, unknown> {
+    const b = m.body as Record<string, unknown>;
     return {
-      status: 200,
-      headers: limitHeaders.headers,
-      body: {
-        id: `${BigInt(this.now() - 1420070400000) << 22n}`, type: 0, channel_id: channel, content: b.content ?? '', embeds: b.embeds ?? [],
-        author: { id: `sink-${channel}`, username: (b.username as string) ?? `${channel} webhook`, bot: true }, mentions: [], timestamp: receivedAt,
-        webhook_id: `sink-${channel}`, nonce: randomUUID(),
-      },
+      id: m.id, type: 0, channel_id: m.channel, content: b.content ?? '', embeds: b.embeds ?? [],
+      author: { id: `sink-${m.channel}`, username: (b.username as string) ?? `${m.channel} webhook`, bot: true }, mentions: [], timestamp: m.receivedAt,
+      edited_timestamp: m.editedAt ?? null, webhook_id: `sink-${m.channel}`, nonce: randomUUID(),
     };
   }
 

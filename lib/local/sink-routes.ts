@@ -1,6 +1,7 @@
 /**
  * The sink's HTTP face, served on the ingest port: Discord's webhook endpoint
- * (`POST /_sink/api/webhooks/<channel>/<token>`), the channel page (`GET /_sink`), what it received
+ * (`POST /_sink/api/webhooks/<channel>/<token>`, and `PATCH …/messages/<id>` to edit one), the
+ * channel page (`GET /_sink`), what it received
  * (`GET /_sink/messages`, `GET /_sink/stats`), and webhook controls (`DELETE|PUT /_sink/webhooks/<channel>`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -36,6 +37,13 @@ export class SinkRoutes {
       if (body === undefined) return sendJson(res, 413, { message: 'Request entity too large', code: 40005 });
       const wait = new URL(req.url ?? '/', 'http://local').searchParams.get('wait') === 'true';
       const answer = this.sink.execute(hook[1], wait, body.toString('utf8'), flatHeaders(req));
+      return sendJson(res, answer.status, answer.body, answer.headers);
+    }
+    const edit = /^\/_sink\/api\/webhooks\/([^/]+)\/[^/]+\/messages\/([^/]+)$/.exec(path);
+    if (req.method === 'PATCH' && edit) {
+      const body = await readBody(req, MAX_BODY_BYTES);
+      if (body === undefined) return sendJson(res, 413, { message: 'Request entity too large', code: 40005 });
+      const answer = this.sink.edit(edit[1], decodeURIComponent(edit[2]), body.toString('utf8'), flatHeaders(req));
       return sendJson(res, answer.status, answer.body, answer.headers);
     }
     const control = /^\/_sink\/webhooks\/([^/]+)$/.exec(path);

@@ -7,9 +7,45 @@ describe('DiscordSink', () => {
     expect(answer).toMatchObject({ status: 200, body: { content: 'hi', channel_id: 'general', type: 0, author: { bot: true } } });
     expect(sink.execute('general', false, JSON.stringify({ content: 'again' }))).toMatchObject({ status: 204 });
     expect(sink.messages).toEqual([
-      { channel: 'general', body: { content: 'hi', allowed_mentions: { parse: [] } }, receivedAt: '2026-11-21T08:00:00.000Z' },
-      { channel: 'general', body: { content: 'again' }, receivedAt: '2026-11-21T08:00:00.000Z' },
+      { id: answer.body && (answer.body as { id: string }).id, channel: 'general', body: { content: 'hi', allowed_mentions: { parse: [] } }, receivedAt: '2026-11-21T08:00:00.000Z', edits: 0 },
+      { id: expect.stringMatching(/^\d+$/), channel: 'general', body: { content: 'again' }, receivedAt: '2026-11-21T08:00:00.000Z', edits: 0 },
     ]);
+    expect(sink.messages[0].id).not.toBe(sink.messages[1].id);
+  });
+
+  describe('Edit Webhook Message', () => {
+    const at = Date.parse('2026-11-21T08:00:00Z');
+    const posted = () => {
+      const sink = new DiscordSink(['general', 'other'], false, () => at);
+      const { body } = sink.execute('general', true, JSON.stringify({ content: '🔊 live', allowed_mentions: { parse: [] } }));
+      return { sink, id: (body as { id: string }).id };
+    };
+
+    it('replaces the fields sent, keeps the rest and the id, and answers the message with edited_timestamp', () => {
+      const { sink, id } = posted();
+      const answer = sink.edit('general', id, JSON.stringify({ content: '🔊 ended' }));
+      expect(answer).toMatchObject({ status: 200, body: { id, content: '🔊 ended', edited_timestamp: '2026-11-21T08:00:00.000Z' } });
+      expect(sink.messages).toEqual([expect.objectContaining({ id, body: { content: '🔊 ended', allowed_mentions: { parse: [] } }, edits: 1, editedAt: '2026-11-21T08:00:00.000Z' })]);
+      expect(sink.stats).toMatchObject({ accepted: 1, edited: 1 });
+    });
+
+    it('answers 404 Unknown Message (10008) for a message it does not hold, or one of another webhook', () => {
+      const { sink, id } = posted();
+      expect(sink.edit('general', '1234', '{"content":"x"}')).toMatchObject({ status: 404, body: { message: 'Unknown Message', code: 10008 } });
+      expect(sink.edit('other', id, '{"content":"x"}')).toMatchObject({ status: 404, body: { code: 10008 } });
+      expect(sink.stats).toMatchObject({ edited: 0, unknownMessage: 2 });
+    });
+
+    it('validates and rate-limits an edit like a post, and a deleted webhook answers 10015', () => {
+      const { sink, id } = posted();
+      expect(sink.edit('general', id, JSON.stringify({ content: 'x'.repeat(2001) }))).toMatchObject({ status: 400, body: { code: 50035 } });
+      sink.deleteWebhook('general');
+      expect(sink.edit('general', id, '{"content":"x"}')).toMatchObject({ status: 404, body: { code: 10015 } });
+      const limited = new DiscordSink(['general'], { limit: 2, windowMs: 2000 }, () => at);
+      const first = (limited.execute('general', true, '{"content":"a"}').body as { id: string }).id;
+      expect(limited.edit('general', first, '{"content":"b"}').status).toBe(200);
+      expect(limited.edit('general', first, '{"content":"c"}')).toMatchObject({ status: 429, body: { retry_after: 2 } });
+    });
   });
 
   it('answers 404 Unknown Webhook for an unknown or deleted webhook', () => {
@@ -38,7 +74,7 @@ describe('DiscordSink', () => {
     const sink = new DiscordSink(['general'], false);
     expect(sink.execute('general', true, '{"content":"  "}')).toMatchObject({ status: 400, body: { code: 50006 } });
     expect(sink.execute('general', true, '{"content":')).toMatchObject({ status: 400, body: { code: 50109 } });
-    expect(sink.stats).toEqual({ accepted: 0, rateLimited: 0, invalid: 2, unknownWebhook: 0 });
+    expect(sink.stats).toEqual({ accepted: 0, edited: 0, unknownMessage: 0, rateLimited: 0, invalid: 2, unknownWebhook: 0 });
   });
 
   it('rate-limits each webhook: 429 with retry_after and X-RateLimit headers, then resets after the window', () => {
