@@ -6,7 +6,7 @@
  * `…/undefined/POST…` and a JsonPath path is pasted literally (`…/POST$.route.path`): either way
  * the task is refused at run time. This subclass recomputes the ARN and the task policies.
  */
-import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -46,15 +46,32 @@ function normalizeApiPath(apiPath: string | undefined): string | undefined {
 }
 
 /**
+ * The literal start of a run-time path built with `sfn.JsonPath.format('/channels/x/messages/{}', …)`
+ * (`/channels/x/messages/`), so that its grant is that prefix and a wildcard, not every path.
+ * `/` for anything else: a bare JsonPath can be any path.
+ */
+export function runtimePathPrefix(path: string): string {
+  const token = Token.isUnresolved(path) ? (Tokenization.reverseString(path).firstToken as { path?: unknown } | undefined) : undefined;
+  const text = typeof token?.path === 'string' ? token.path : path;
+  const literal = /^States\.Format\('((?:[^'\\]|\\.)*)'/.exec(text)?.[1];
+  if (literal === undefined) return '/';
+  // Literals escape ' { } \ with a backslash; the first unescaped {} is where the run-time part starts.
+  const upToArgument = /^((?:[^{\\]|\\.|\{(?!\}))*)\{\}/.exec(literal)?.[1] ?? literal;
+  const prefix = upToArgument.replace(/\\(.)/g, '$1');
+  return prefix.startsWith('/') && !/[*?]/.test(prefix) ? prefix : '/';
+}
+
+/**
  * `arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD><path>`. A path known
- * only at run time becomes `/*` (any path of that method on that stage) rather than a broken ARN.
+ * only at run time becomes its literal prefix and `*` (any path of that method under it on that
+ * stage; `/*` when nothing is literal) rather than a broken ARN.
  */
 export function executeApiArn(stack: Stack, options: ExecuteApiArnOptions): string {
   const stage = options.stageName === undefined ? DEFAULT_STAGE : isRuntimePath(options.stageName) ? '*' : options.stageName;
   const path = options.apiPath ?? '/';
   let resourcePath: string;
   if (isRuntimePath(path)) {
-    resourcePath = '/*';
+    resourcePath = `${runtimePathPrefix(path)}*`;
   } else if (!Token.isUnresolved(path) && !path.startsWith('/')) {
     throw new Error(`apiPath "${path}" must start with "/" (e.g. "/channels/general")`);
   } else {

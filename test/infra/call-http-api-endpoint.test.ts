@@ -55,11 +55,20 @@ describe('FixedCallApiGatewayHttpApiEndpoint', () => {
   it.each([
     ['a JsonPath token', () => sfn.JsonPath.stringAt('$.route.path')],
     ['a literal JsonPath', () => '$.route.path'],
-    ['an intrinsic function', () => sfn.JsonPath.format('/channels/{}', sfn.JsonPath.stringAt('$.channel'))],
   ])('(c) a path from %s: a wildcard after the method, on $default', (_, path) => {
     const { arns, parameters } = render({ apiPath: path() });
     expect(arns).toEqual([`${ARN_PREFIX}/$default/POST/*`]);
     expect(Object.keys(parameters)).toContain('Path.$');
+  });
+
+  it.each([
+    ['/channels/{}', '/channels/*'],
+    ['/channels/general/messages/{}', '/channels/general/messages/*'],
+    ['{}/x', '/*'],
+  ])('(c) a path built with JsonPath.format(%j): its literal prefix and a wildcard', (format, resource) => {
+    const { arns, parameters } = render({ apiPath: sfn.JsonPath.format(format, sfn.JsonPath.stringAt('$.id')) });
+    expect(arns).toEqual([`${ARN_PREFIX}/$default/POST${resource}`]);
+    expect(parameters['Path.$']).toBe(`States.Format('${format}', $.id)`);
   });
 
   it('(c) a dynamic path on a named stage keeps the stage', () => {
