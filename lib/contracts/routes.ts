@@ -22,6 +22,19 @@ export function channelRoutePath(channelName: string): string {
   return `/channels/${channelName}`;
 }
 
+/** The path parameter of the edit route: Discord's id of the message to edit. */
+export const MESSAGE_ID_PARAMETER = 'messageId';
+
+/** The webhook proxy's edit route for a channel (`PATCH`): Discord's Edit Webhook Message. */
+export function channelMessageRoutePath(channelName: string): string {
+  return `/channels/${channelName}/messages/{${MESSAGE_ID_PARAMETER}}`;
+}
+
+/** What a caller's edit path starts with; the message id follows. */
+export function channelMessagesPrefix(channelName: string): string {
+  return `/channels/${channelName}/messages/`;
+}
+
 /** One route: events of a kind are posted to a channel with a message template. */
 export interface EventRoute {
   readonly event: RoutableEventKind;

@@ -1,7 +1,8 @@
 /**
  * The inner, IAM-authenticated HTTP API that posts to Discord: one `POST /channels/<name>` route
- * per channel, each an HTTP_PROXY integration to that channel's webhook. The webhook URL is a
- * CloudFormation dynamic reference to Secrets Manager, so it is never in the template.
+ * per channel, each an HTTP_PROXY integration to that channel's webhook, and for editable channels
+ * `PATCH /channels/<name>/messages/{messageId}` to Discord's Edit Webhook Message. The webhook URL
+ * is a CloudFormation dynamic reference to Secrets Manager, so it is never in the template.
  */
 import { SecretValue } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -10,7 +11,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE, channelRoutePath } from '../contracts/routes';
+import { CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE, MESSAGE_ID_PARAMETER, channelMessageRoutePath, channelMessagesPrefix, channelRoutePath } from '../contracts/routes';
 import { IamHttpApi } from './iam-http-api';
 
 export interface WebhookChannel {
@@ -18,6 +19,8 @@ export interface WebhookChannel {
   readonly name: string;
   /** Secret whose plain-text value is the channel's webhook URL (without a query string). */
   readonly webhookUrlSecret: secretsmanager.ISecret;
+  /** Adds the edit route (live voice cards edit their message). @default false */
+  readonly editable?: boolean;
 }
 
 export interface WebhookProxyApiProps {
@@ -47,6 +50,8 @@ function webhookUrlReference(secret: secretsmanager.ISecret): SecretValue {
 export class WebhookProxyApi extends IamHttpApi {
   /** Routes by channel name. */
   public readonly routes: ReadonlyMap<string, apigwv2.HttpRoute>;
+  /** Edit routes by channel name (editable channels only). */
+  public readonly editRoutes: ReadonlyMap<string, apigwv2.HttpRoute>;
 
   constructor(scope: Construct, id: string, props: WebhookProxyApiProps) {
     super(scope, id, {
@@ -57,19 +62,30 @@ export class WebhookProxyApi extends IamHttpApi {
     this.node.addValidation({ validate: () => validateProps(props) });
 
     const routes = new Map<string, apigwv2.HttpRoute>();
+    const editRoutes = new Map<string, apigwv2.HttpRoute>();
+    const headers = () => new apigwv2.ParameterMapping()
+      .overwriteHeader('User-Agent', apigwv2.MappingValue.custom(props.userAgent))
+      .overwriteHeader('Content-Type', apigwv2.MappingValue.custom('application/json'));
     for (const channel of props.channels) {
       if (routes.has(channel.name)) continue; // reported by the validation
+      const webhook = webhookUrlReference(channel.webhookUrlSecret).unsafeUnwrap();
       // `wait=true`: Discord answers with the message (200) instead of a 204 that can hide a drop.
-      const url = `${webhookUrlReference(channel.webhookUrlSecret).unsafeUnwrap()}?wait=true`;
-      const integration = new HttpUrlIntegration(`Channel-${channel.name}`, url, {
-        method: apigwv2.HttpMethod.POST,
-        parameterMapping: new apigwv2.ParameterMapping()
-          .overwriteHeader('User-Agent', apigwv2.MappingValue.custom(props.userAgent))
-          .overwriteHeader('Content-Type', apigwv2.MappingValue.custom('application/json')),
-      });
-      routes.set(channel.name, this.addRoute(channelRoutePath(channel.name), apigwv2.HttpMethod.POST, integration));
+      const post = new HttpUrlIntegration(`Channel-${channel.name}`, `${webhook}?wait=true`, { method: apigwv2.HttpMethod.POST, parameterMapping: headers() });
+      routes.set(channel.name, this.addRoute(channelRoutePath(channel.name), apigwv2.HttpMethod.POST, post));
+      if (channel.editable) {
+        // The route's {messageId} is substituted into the integration URI (HTTP API path variables).
+        const edit = new HttpUrlIntegration(`Channel-${channel.name}-edit`, `${webhook}/messages/{${MESSAGE_ID_PARAMETER}}?wait=true`, { method: apigwv2.HttpMethod.PATCH, parameterMapping: headers() });
+        editRoutes.set(channel.name, this.addRoute(channelMessageRoutePath(channel.name), apigwv2.HttpMethod.PATCH, edit));
+      }
     }
     this.routes = routes;
+    this.editRoutes = editRoutes;
+  }
+
+  /** The `execute-api` ARN of every edit under `PATCH /channels/<name>/messages/`. */
+  public arnForChannelEdits(channelName: string): string {
+    if (!this.editRoutes.has(channelName)) throw new Error(`WebhookProxyApi: channel "${channelName}" is not editable; editable: ${[...this.editRoutes.keys()].join(', ') || 'none'}`);
+    return this.arnForRoute('PATCH', `${channelMessagesPrefix(channelName)}*`);
   }
 
   /** Exact `execute-api` ARN of `POST /channels/<name>` on the `$default` stage. */

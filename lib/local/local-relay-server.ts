@@ -139,7 +139,7 @@ export class LocalRelayServer {
     writeLocalSettings(settings, settingsFile);
     return new LocalRelayServer(settings, origins.proxy, template, sink, ingest, lanes, [ingestServer, proxyServer], settingsFile, {
       stateMachineArn,
-      destinations: proxyRoutes.map((r) => ({ channel: r.channel, to: destinations.for(r).from })),
+      destinations: proxyRoutes.filter((r) => r.method === 'POST').map((r) => ({ channel: r.channel, to: destinations.for(r).from })),
     });
   }
 

@@ -13,7 +13,7 @@
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 
 export interface PostRequest {
-  /** Channel name, from the task's `/channels/<name>` path. */
+  /** Channel name, from the task's `/channels/<name>[/messages/<id>]` path. */
   readonly channel: string;
   readonly path: string;
   readonly method: string;
@@ -205,7 +205,7 @@ function lambdaStep(handler: (input: unknown) => unknown): (input: unknown) => P
 
 function postStep(post: NonNullable<LocalServices['post']>): (input: { Path: string; Method: string; RequestBody?: unknown }) => Promise<unknown> {
   return async (input) => {
-    const channel = /^\/channels\/([^/]+)$/.exec(input.Path)?.[1];
+    const channel = /^\/channels\/([^/]+)(?:\/messages\/[^/]+)?$/.exec(input.Path)?.[1];
     if (!channel) throw new TaskFailure('ApiGateway.404', JSON.stringify({ message: 'Not Found' }));
     const response = await post({ channel, path: input.Path, method: input.Method, body: unshield(input.RequestBody) });
     if (response.status < 200 || response.status > 299) {

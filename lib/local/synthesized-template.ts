@@ -138,7 +138,7 @@ export interface ProxyRoute {
   readonly path: string;
   /** The Secrets Manager secret the deployed integration reads the webhook URL from. */
   readonly secretName: string;
-  /** What the integration URI appends to the URL, e.g. `?wait=true`. */
+  /** What the integration URI appends to the URL, e.g. `?wait=true` or `/messages/{messageId}?wait=true` (path variables filled from the route's). */
   readonly urlSuffix: string;
   /** `overwrite:header.<name>` parameter mappings: header name → value. */
   readonly headerOverwrites: Readonly<Record<string, string>>;
@@ -174,7 +174,7 @@ export function webhookProxyRoutes(template: CfnTemplate): ProxyRoute[] {
   return routesWithIntegrations(template)
     .filter(({ integration }) => integration.IntegrationType === 'HTTP_PROXY')
     .map(({ method, path, integration }) => {
-      const channel = /^\/channels\/([^/]+)$/.exec(path)?.[1];
+      const channel = /^\/channels\/([^/]+)(?:\/messages\/\{[A-Za-z]+\})?$/.exec(path)?.[1];
       const uri = SECRET_REFERENCE.exec(String(integration.IntegrationUri ?? ''));
       if (!channel || !uri) throw new Error(`unexpected webhook proxy route ${method} ${path}`);
       const params = resolveIntrinsics(integration.RequestParameters ?? {}, template) as Record<string, string>;

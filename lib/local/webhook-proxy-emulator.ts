@@ -1,7 +1,8 @@
 /**
  * The webhook proxy API as API Gateway runs it: SigV4 (the state machine's role only), the
- * template's `POST /channels/<name>` routes, and HTTP_PROXY semantics — the caller's headers pass,
- * then the template's header overwrites apply, and the URL gets the template's suffix (`?wait=true`).
+ * template's routes (`POST /channels/<name>`, `PATCH /channels/<name>/messages/{messageId}`), and
+ * HTTP_PROXY semantics — the caller's headers pass, then the template's header overwrites apply,
+ * and the URL gets the template's suffix with the route's path variables filled in.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { send as sendHttp, type HttpAnswer } from '../client/http';
@@ -21,23 +22,49 @@ export interface WebhookProxyEmulatorProps {
   readonly destinations: WebhookDestinations;
 }
 
+interface MatchedRoute { readonly route: ProxyRoute; readonly pattern: RegExp; readonly names: readonly string[] }
+
+/** A route path as API Gateway matches it: `{name}` is one path segment. */
+function compile(route: ProxyRoute): MatchedRoute {
+  const names: string[] = [];
+  const source = route.path.split(/(\{[A-Za-z]+\})/).map((part) => {
+    const variable = /^\{([A-Za-z]+)\}$/.exec(part);
+    if (!variable) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    names.push(variable[1]);
+    return '([^/]+)';
+  }).join('');
+  return { route, pattern: new RegExp(`^${source}$`), names };
+}
+
 export class WebhookProxyEmulator {
-  private readonly routes: ReadonlyMap<string, ProxyRoute>;
+  private readonly routes: readonly MatchedRoute[];
 
   constructor(private readonly props: WebhookProxyEmulatorProps) {
-    this.routes = new Map(props.routes.map((r) => [`${r.method} ${r.path}`, r]));
+    this.routes = props.routes.map(compile);
+  }
+
+  /** The route a request takes and the integration URL suffix with its path variables filled. */
+  private match(method: string, path: string): { route: ProxyRoute; suffix: string } | undefined {
+    for (const r of this.routes) {
+      const m = r.route.method === method ? r.pattern.exec(path) : null;
+      if (!m) continue;
+      const values = Object.fromEntries(r.names.map((n, i) => [n, m[i + 1]]));
+      return { route: r.route, suffix: r.route.urlSuffix.replace(/\{([A-Za-z]+)\}/g, (_, n: string) => values[n] ?? '') };
+    }
+    return undefined;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = (await readBody(req, MAX_BODY_BYTES)) ?? Buffer.alloc(0);
     const auth = await this.props.verifier.verify({ method: req.method ?? '', rawUrl: req.url ?? '/', headers: req.headers, body });
     if (!auth.ok) return sendJson(res, 403, { message: auth.message });
-    const route = this.routes.get(`${req.method} ${pathOf(req)}`);
-    if (!route) return sendJson(res, 404, { message: 'Not Found' });
+    const matched = this.match(req.method ?? '', pathOf(req));
+    if (!matched) return sendJson(res, 404, { message: 'Not Found' });
+    const { route, suffix } = matched;
     let upstream: HttpAnswer;
     try {
-      const url = new URL(`${this.props.destinations.for(route).url}${route.urlSuffix}`);
-      upstream = await sendHttp(url, { method: 'POST', headers: forwardedHeaders(req, route), body, timeoutMs: INTEGRATION_TIMEOUT_MS });
+      const url = new URL(`${this.props.destinations.for(route).url}${suffix}`);
+      upstream = await sendHttp(url, { method: route.method, headers: forwardedHeaders(req, route), body, timeoutMs: INTEGRATION_TIMEOUT_MS });
     } catch {
       return sendJson(res, 504, { message: 'Service Unavailable' });
     }
