@@ -5,7 +5,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { KEY_ID_PATTERN, PUBLIC_KEY_HEX_PATTERN } from '../contracts/envelope';
 import { ROUTABLE_EVENT_KINDS, SNOWFLAKE_PATTERN } from '../contracts/events';
-import { CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE } from '../contracts/routes';
+import { CARD_EVENT_KINDS, CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE, ROUTE_MODES } from '../contracts/routes';
 import { CHANNEL_KINDS, LOG_LEVELS } from './relay-config';
 import { checkGitHub, checkMonitoring } from './checks-operate';
 import { DISCORD_CONTENT_LIMIT, TemplateSyntaxError, maxRenderedLength, parseTemplate } from '../contracts/template';
@@ -101,9 +101,26 @@ const checkRoutes: Check = ({ routes, channels }, add) => {
     if (typeof r.channel !== 'string' || !isRecord(channels) || !(r.channel in channels)) {
       add(`${at}.channel`, `${show(r.channel)} is not a configured channel`, `use a key of channels${isRecord(channels) ? ` (${Object.keys(channels).join(', ')})` : ''}`);
     }
-    checkTemplate(at, r.template, add);
+    checkRouteMode(at, r, add);
   });
 };
+
+function checkRouteMode(at: string, r: Record<string, unknown>, add: ProblemSink): void {
+  const mode = r.mode ?? 'message';
+  if (!(ROUTE_MODES as readonly unknown[]).includes(mode)) return add(`${at}.mode`, `${show(r.mode)} is not a route mode`, `use one of ${ROUTE_MODES.join(', ')}`);
+  if (mode === 'message') checkTemplate(at, r.template, add);
+  else if (r.template !== undefined) add(`${at}.template`, 'is not used by a card route (the card has its own text)', 'remove it, or use mode "message"');
+  if (mode === 'card' && !(CARD_EVENT_KINDS as readonly unknown[]).includes(r.event)) {
+    add(`${at}.mode`, `a card follows who is in a channel; ${show(r.event)} does not change that`, `use mode card with ${CARD_EVENT_KINDS.join(', ')} only`);
+  }
+  if (r.minMembers !== undefined && (!Number.isInteger(r.minMembers) || (r.minMembers as number) < 1 || (r.minMembers as number) > 99)) {
+    add(`${at}.minMembers`, `${show(r.minMembers)} is out of range`, 'use a whole number of people from 1 to 99');
+  }
+  if (r.pingRoleId !== undefined) {
+    if (mode !== 'card') add(`${at}.pingRoleId`, 'pings only on the first post of a card session', 'use mode "card", or remove it');
+    else if (typeof r.pingRoleId !== 'string' || !SNOWFLAKE_PATTERN.test(r.pingRoleId)) add(`${at}.pingRoleId`, `${show(r.pingRoleId)} is not a role id`, 'write the role id as a string of 17-20 digits (Server Settings → Roles → Copy Role ID)');
+  }
+}
 
 const checkForwarderKeys: Check = ({ forwarderKeys }, add) => {
   if (!isRecord(forwarderKeys) || Object.keys(forwarderKeys).length === 0) {

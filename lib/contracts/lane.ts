@@ -4,19 +4,73 @@
  * constructs, the delivery handlers and local mode all spell these names from here.
  */
 
-/** One formatted event on a lane: the SQS message body. */
+/** A voice channel a card event updates, with who is in it after the change (when the forwarder said). */
+export interface CardVoiceChannel {
+  readonly channel_id: string;
+  readonly channel_name: string;
+  readonly occupants?: { readonly count: number; readonly members: ReadonlyArray<{ readonly id: string; readonly name: string }> };
+}
+
+/** What a card route adds to its events: the route's settings. */
+export interface CardSettings {
+  readonly minMembers?: number;
+  readonly pingRoleId?: string;
+}
+
+/** One formatted event on a lane: the SQS message body. A message route's carries `line`; a card route's `voice`. */
 export interface LaneEvent {
   readonly id: string;
   readonly kind: string;
   readonly channel: string;
   /** The event's message line, rendered from the route's template (user text escaped). */
-  readonly line: string;
+  readonly line?: string;
+  /** Card routes: the voice channels whose cards the event updates (the one joined or left; both for a move). */
+  readonly voice?: readonly CardVoiceChannel[];
+  /** Card routes: who changed (raw text, escaped when rendered), for events without occupants. */
+  readonly user?: { readonly id: string; readonly display_name: string };
+  /** Card routes: when the change happened (ISO). */
+  readonly at?: string;
+  readonly card?: CardSettings;
   /**
    * Epoch seconds at which Verify accepted the envelope. Absent on notices the relay raises itself
    * (alarm changes, written by an EventBridge rule, which has no epoch clock).
    */
   readonly receivedAt?: number;
 }
+
+/** Dedupe-table key of a live card: one session per webhook channel and voice channel. */
+export function cardKey(channel: string, voiceChannelId: string): string {
+  return `card:${channel}:${voiceChannelId}`;
+}
+
+/** Attributes of a card's item in the dedupe table. */
+export const CardAttribute = {
+  MessageId: 'messageId',
+  /** The session facts as JSON (`CardSession`). */
+  Session: 'session',
+} as const;
+
+/** What a card remembers between edits. */
+export interface CardSession {
+  /** ISO time of the first post. */
+  readonly startedAt: string;
+  readonly peak: number;
+  /** Ids of everyone seen in the session (up to MAX_SEEN), and how many that was in all. */
+  readonly seen: readonly string[];
+  readonly seenCount: number;
+  /** Who is in the channel now, as last known. */
+  readonly members: ReadonlyArray<{ readonly id: string; readonly name: string }>;
+  readonly count: number;
+}
+
+/** What a card step does with Discord. */
+export const CardAction = {
+  Post: 'post',
+  Edit: 'edit',
+  End: 'end',
+  Skip: 'skip',
+} as const;
+export type CardAction = (typeof CardAction)[keyof typeof CardAction];
 
 /** The kind of a lane event that reports an alarm change (monitoring's alarm channel). */
 export const ALARM_NOTICE_KIND = 'relay.alarm';

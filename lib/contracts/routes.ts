@@ -35,11 +35,28 @@ export function channelMessagesPrefix(channelName: string): string {
   return `/channels/${channelName}/messages/`;
 }
 
-/** One route: events of a kind are posted to a channel with a message template. */
+/** How a route announces: a message per event, or one live card per voice session, edited in place. */
+export const ROUTE_MODES = ['message', 'card'] as const;
+export type RouteMode = (typeof ROUTE_MODES)[number];
+
+/** Kinds a card route may take: what changes who is in a voice channel. */
+export const CARD_EVENT_KINDS = ['voice.join', 'voice.leave', 'voice.move'] as const;
+
+/** One route: events of a kind are announced in a channel, as a message or on a live card. */
 export interface EventRoute {
   readonly event: RoutableEventKind;
   /** A configured channel's name. */
   readonly channel: string;
-  /** Message text with placeholders such as `{user}` and `{channel}` (see `TEMPLATE_FIELDS`). */
-  readonly template: string;
+  /** @default 'message' */
+  readonly mode?: RouteMode;
+  /** Message text with placeholders such as `{user}` and `{channel}` (see `TEMPLATE_FIELDS`); message routes only. */
+  readonly template?: string;
+  /**
+   * Announce only when the voice channel has (join, move: now has; leave: had) at least this many
+   * people; a card is first posted when it reaches this many. Events without occupants pass.
+   * @default 1
+   */
+  readonly minMembers?: number;
+  /** Card routes: this role is pinged by the first post of a session, never by an edit. @default - no ping */
+  readonly pingRoleId?: string;
 }

@@ -13,6 +13,8 @@ export const StateName = {
   HeartbeatRecorded: 'Heartbeat recorded',
   DescribeDeliveryFailure: 'Describe delivery failure',
   format: (event: string) => `Format ${event}`,
+  enough: (event: string) => `Enough people for ${event}?`,
+  belowMinimum: (event: string) => `Too few for ${event}`,
   post: (channel: string) => `Post to ${channel}`,
   // Lanes: claim the id, queue the event.
   Claim: 'Claim id',

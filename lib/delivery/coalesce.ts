@@ -9,6 +9,7 @@ import { ClaimState, DedupeAttribute, type LaneEvent } from '../contracts/lane';
 import { RelayError, RelayErrorCode } from '../contracts/errors';
 import { ENVELOPE_ID_PATTERN } from '../contracts/envelope';
 import { CHANNEL_NAME_PATTERN } from '../contracts/routes';
+import { collectCardUpdates, type CardUpdate } from './card';
 
 /** One record of the batch as the workflow's Look-up step leaves it: the lane event and its dedupe item (GetItem's result). */
 export interface BatchItem {
@@ -16,12 +17,13 @@ export interface BatchItem {
   readonly claim?: { readonly Item?: Record<string, { readonly S?: string; readonly N?: string } | undefined> };
 }
 
-/** A Discord webhook message and the lane events it carries. */
+/** A Discord webhook message and the lane events it carries; for a live card, the update the Render card step turns into one. */
 export interface OutgoingMessage {
   readonly channel: string;
   readonly body: { readonly content: string; readonly allowed_mentions: { readonly parse: readonly never[] } };
   readonly ids: readonly string[];
   readonly events: readonly LaneEvent[];
+  readonly card?: CardUpdate;
 }
 
 export interface CoalescedBatch {
@@ -37,12 +39,19 @@ export function parseLaneEvent(value: unknown, index: number): LaneEvent {
     typeof e !== 'object' || e === null ? 'not an object'
     : typeof e.id !== 'string' || !ENVELOPE_ID_PATTERN.test(e.id) ? 'id is missing or malformed'
     : typeof e.channel !== 'string' || !CHANNEL_NAME_PATTERN.test(e.channel) ? 'channel is missing or malformed'
-    : typeof e.line !== 'string' || e.line.trim() === '' ? 'line is missing or empty'
+    : e.voice === undefined && (typeof e.line !== 'string' || e.line.trim() === '') ? 'line is missing or empty'
+    : e.voice !== undefined && !validVoice(e.voice) ? 'voice is malformed'
     : typeof e.kind !== 'string' ? 'kind is missing'
     : e.receivedAt !== undefined && typeof e.receivedAt !== 'number' ? 'receivedAt is not a number'
     : undefined;
   if (problem) throw new RelayError(RelayErrorCode.Malformed, `batch[${index}]: lane event ${problem}`);
-  return { id: e!.id!, kind: e!.kind!, channel: e!.channel!, line: e!.line!, ...(e!.receivedAt === undefined ? {} : { receivedAt: e!.receivedAt }) };
+  return e as LaneEvent;
+}
+
+/** A card event's voice channels: one or two, each with an id and a name. */
+function validVoice(voice: unknown): boolean {
+  return Array.isArray(voice) && voice.length >= 1 && voice.length <= 2
+    && voice.every((v) => typeof v?.channel_id === 'string' && typeof v?.channel_name === 'string');
 }
 
 /** A line longer than a whole message (templates are validated, so only hand-written lane events) is cut, never dropped. */
@@ -69,7 +78,8 @@ export function coalesce(batch: readonly BatchItem[], limit: number = DISCORD_CO
   });
 
   const messages: OutgoingMessage[] = [];
-  for (const [channel, events] of byChannel) {
+  for (const [channel, all] of byChannel) {
+    const events = all.filter((e) => e.voice === undefined);
     let current: LaneEvent[] = [];
     let content = '';
     const flush = () => {
@@ -79,12 +89,18 @@ export function coalesce(batch: readonly BatchItem[], limit: number = DISCORD_CO
       content = '';
     };
     for (const event of events) {
-      const line = fitLine(event.line, limit);
+      const line = fitLine(event.line ?? '', limit);
       if (current.length > 0 && content.length + 1 + line.length > limit) flush();
       content = current.length === 0 ? line : `${content}\n${line}`;
       current.push(event);
     }
     flush();
+    // Cards after the lines: one update per card, the batch's latest state (a burst costs one edit).
+    const cardEvents = all.filter((e) => e.voice !== undefined);
+    for (const card of collectCardUpdates(channel, cardEvents)) {
+      const touching = cardEvents.filter((e) => e.voice!.some((v) => v.channel_id === card.voiceChannelId));
+      messages.push({ channel, body: { content: '', allowed_mentions: { parse: [] } }, ids: touching.map((e) => e.id), events: touching, card });
+    }
   }
   return { messages, skipped };
 }

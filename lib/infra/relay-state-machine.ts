@@ -134,16 +134,13 @@ export class RelayStateMachine extends Construct {
     const route = new sfn.Choice(this, StateName.Route, { comment: 'Event kinds without a route are ignored' });
     route.when(sfn.Condition.stringEquals('$.kind', EventKind.ForwarderHeartbeat), this.recordHeartbeat());
     for (const r of routes.usable) {
-      const format = new sfn.Pass(this, StateName.format(r.event), {
-        parameters: {
-          'id.$': '$.id',
-          'kind.$': '$.kind',
-          channel: r.channel,
-          ...lineParameter(parseTemplate(r.template)),
-          'receivedAt.$': '$.receivedAt',
-        },
-      });
-      route.when(sfn.Condition.stringEquals('$.kind', r.event), format.next(claim ?? postFor(r.channel)));
+      if (r.mode === 'card' && !claim) {
+        routes.problems.push(`the ${r.event} route is a card route, which needs the delivery lanes (not directDelivery)`);
+        continue;
+      }
+      const format = new sfn.Pass(this, StateName.format(r.event), { parameters: formatParameters(r) });
+      const next = format.next(claim ?? postFor(r.channel));
+      route.when(sfn.Condition.stringEquals('$.kind', r.event), this.enoughMembers(r, next));
     }
     route.otherwise(
       new sfn.Pass(this, StateName.Ignored, {
@@ -217,6 +214,22 @@ export class RelayStateMachine extends Construct {
     return record.next(recorded);
   }
 
+  /**
+   * A message route with `minMembers` announces only when the channel has (join, move) or had
+   * (leave) that many people; an event without occupants passes. Cards apply it when posting.
+   */
+  private enoughMembers(r: EventRoute, next: sfn.IChainable): sfn.IChainable {
+    const min = r.minMembers ?? 1;
+    if (r.mode === 'card' || min <= 1) return next;
+    const count = r.event === 'voice.leave' ? '$.event.before.occupants.count' : '$.event.after.occupants.count';
+    // After a leave the channel holds one fewer: it had N when it now holds N - 1.
+    const needed = r.event === 'voice.leave' ? min - 1 : min;
+    return new sfn.Choice(this, StateName.enough(r.event), { comment: `Announces only from ${min} people` })
+      .when(sfn.Condition.and(sfn.Condition.isPresent(count), sfn.Condition.numberLessThan(count, needed)),
+        new sfn.Pass(this, StateName.belowMinimum(r.event), { parameters: { 'id.$': '$.id', 'kind.$': '$.kind', outcome: RelayOutcome.Ignored, code: RelayErrorCode.Ignored } }))
+      .otherwise(next);
+  }
+
   /** Claim id → Enqueue → Mark queued → Queued; an id already claimed, queued or delivered → Duplicate. */
   private claimAndQueue(lanes: RelayLanes, internal: sfn.Fail): sfn.IChainable {
     const queued = new sfn.Pass(this, StateName.Queued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } });
@@ -267,10 +280,8 @@ export class RelayStateMachine extends Construct {
   private enqueueStep(lanes: RelayLanes, internal: sfn.Fail): tasks.SqsSendMessage {
     const enqueue = new tasks.SqsSendMessage(this, StateName.Enqueue, {
       queue: lanes.lane.queue,
-      messageBody: sfn.TaskInput.fromObject({
-        id: sfn.JsonPath.stringAt('$.id'), kind: sfn.JsonPath.stringAt('$.kind'), channel: sfn.JsonPath.stringAt('$.channel'),
-        line: sfn.JsonPath.stringAt('$.line'), receivedAt: sfn.JsonPath.numberAt('$.receivedAt'),
-      }),
+      // The Format state wrote the lane event: a line for a message route, the voice channels for a card route.
+      messageBody: sfn.TaskInput.fromJsonPathAt('$.lane'),
       messageGroupId: sfn.JsonPath.stringAt('$.channel'),
       messageDeduplicationId: sfn.JsonPath.stringAt('$.id'),
       resultPath: sfn.JsonPath.DISCARD,
@@ -297,6 +308,33 @@ export class RelayStateMachine extends Construct {
   }
 }
 
+/** The voice channels a card event updates: the one joined or left, or both for a move. */
+const CARD_VOICE: Record<string, string> = {
+  'voice.join': 'States.Array($.event.after)',
+  'voice.leave': 'States.Array($.event.before)',
+  'voice.move': 'States.Array($.event.before, $.event.after)',
+};
+
+/** What a route's Format state writes: the summary the outcome reads, and the lane event (`lane`) Enqueue sends. */
+function formatParameters(r: EventRoute): Record<string, unknown> {
+  const summary = { 'id.$': '$.id', 'kind.$': '$.kind', channel: r.channel, 'receivedAt.$': '$.receivedAt' };
+  if (r.mode === 'card') {
+    const settings = { ...(r.minMembers === undefined ? {} : { minMembers: r.minMembers }), ...(r.pingRoleId === undefined ? {} : { pingRoleId: r.pingRoleId }) };
+    return {
+      ...summary,
+      lane: {
+        ...summary,
+        'voice.$': CARD_VOICE[r.event],
+        user: { 'id.$': '$.event.user.id', 'display_name.$': '$.event.user.display_name' },
+        'at.$': '$.event.at',
+        card: settings,
+      },
+    };
+  }
+  const line = lineParameter(parseTemplate(r.template ?? ''));
+  return { ...summary, ...line, lane: { ...summary, ...line } };
+}
+
 /** What the Queued and Duplicate outcomes carry. */
 const SUMMARY = { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel' };
 
@@ -312,6 +350,7 @@ function usableRoutes(routes: readonly EventRoute[], proxy: WebhookProxyApi): { 
   const kinds = new Set<string>();
   for (const r of routes) {
     if (kinds.has(r.event)) problems.push(`two routes for ${r.event}; keep one route per event kind`);
+    else if (r.mode === 'card' && !proxy.editRoutes.has(r.channel)) problems.push(`the ${r.event} route is a card route, but channel "${r.channel}" is not editable on the webhook proxy (editable: true)`);
     else if (!proxy.routes.has(r.channel)) problems.push(`the ${r.event} route names channel "${r.channel}", which the webhook proxy does not have (known: ${[...proxy.routes.keys()].join(', ')})`);
     else usable.push(r);
     kinds.add(r.event);

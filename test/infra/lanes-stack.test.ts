@@ -78,7 +78,9 @@ describe('lane', () => {
     const enqueue = (stateMachineDefinition(json).States as Record<string, any>).Enqueue;
     expect(enqueue.Resource).toMatch(/:states:::sqs:sendMessage$/);
     expect(enqueue.Parameters).toMatchObject({ 'MessageGroupId.$': '$.channel', 'MessageDeduplicationId.$': '$.id' });
-    expect(enqueue.Parameters.MessageBody).toEqual({ 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel', 'line.$': '$.line', 'receivedAt.$': '$.receivedAt' });
+    expect(enqueue.Parameters['MessageBody.$']).toBe('$.lane');
+    const format = (stateMachineDefinition(json).States as Record<string, any>)['Format voice.join'];
+    expect(format.Parameters.lane).toEqual({ 'id.$': '$.id', 'kind.$': '$.kind', channel: 'general', 'line.$': expect.stringMatching(/^States\.Format\(/), 'receivedAt.$': '$.receivedAt' });
   });
 
   it('is drained by a pipe running the delivery workflow synchronously, 10 events per batch', () => {

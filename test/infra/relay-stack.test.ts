@@ -169,10 +169,10 @@ describe('state machine', () => {
 
   it('formats each line with States.Format over escaped fields (user text is never the format string)', () => {
     const states = stateMachineDefinition(json).States as Record<string, any>;
-    expect(states['Format voice.move'].Parameters).toEqual({
-      'id.$': '$.id', 'kind.$': '$.kind', channel: 'audit', 'receivedAt.$': '$.receivedAt',
-      'line.$': "States.Format('🔀 {} moved from {} to {} \\{it\\'s\\}', $.text.user, $.text.from, $.text.to)",
-    });
+    const line = "States.Format('🔀 {} moved from {} to {} \\{it\\'s\\}', $.text.user, $.text.from, $.text.to)";
+    const summary = { 'id.$': '$.id', 'kind.$': '$.kind', channel: 'audit', 'receivedAt.$': '$.receivedAt' };
+    // `line` for the direct path, `lane` for Enqueue: the same formatted line.
+    expect(states['Format voice.move'].Parameters).toEqual({ ...summary, 'line.$': line, lane: { ...summary, 'line.$': line } });
   });
 });
 

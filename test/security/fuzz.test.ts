@@ -99,7 +99,7 @@ describe('the Verify handler', () => {
 });
 
 describe('the message renderer', () => {
-  const templates = loadRelayConfigFile(DEFAULT_CONFIG_PATH).routes.map((r) => parseTemplate(r.template));
+  const templates = loadRelayConfigFile(DEFAULT_CONFIG_PATH).routes.flatMap((r) => (r.template === undefined ? [] : [parseTemplate(r.template)]));
 
   it('escapes any text: inert, visible, well-formed, at most twice as long', () => {
     fc.assert(
