@@ -13,7 +13,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
+import type { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
+import { webhookTask } from './webhook-task';
+import { CardSteps } from './card-steps';
 import { acknowledgeExpressWorkflowFindings } from './nag-acknowledgements';
 import { unqualified } from './relay-function';
 import type { DedupeTable } from './dedupe-table';
@@ -22,11 +24,16 @@ import { ClaimState, DeadLetterAttribute, DedupeAttribute } from '../contracts/l
 import { RelayErrorCode } from '../contracts/errors';
 import { channelRoutePath } from '../contracts/routes';
 import { DeliveryStateName as S } from '../contracts/state-names';
-import { DYNAMODB_RETRY, POST_TIMEOUT, RETRYABLE_SERVER_ERRORS, VERIFY_RETRY } from './task-retries';
+import { DYNAMODB_RETRY, RETRYABLE_SERVER_ERRORS, VERIFY_RETRY } from './task-retries';
 import type { WebhookProxyApi } from './webhook-proxy-api';
 
 /** Discord's answers that will not change on a retry: the message's events go to the dead-letter queue. */
 export const PERMANENT_REFUSALS = ['ApiGateway.400', 'ApiGateway.401', 'ApiGateway.403', 'ApiGateway.404', 'ApiGateway.405', 'ApiGateway.413', 'ApiGateway.415'];
+
+/** What a message post's answer is kept as: what Pace reads. */
+const ANSWER = { 'status.$': '$.StatusCode', 'headers.$': '$.Headers' };
+/** A card request's answer also keeps the message id the card is edited by (Discord sends it with ?wait=true). */
+const CARD_ANSWER = { ...ANSWER, 'messageId.$': '$.ResponseBody.id' };
 
 const SERVER_ERROR_RETRY: sfn.RetryProps = {
   errors: RETRYABLE_SERVER_ERRORS, interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 2, jitterStrategy: sfn.JitterType.FULL,
@@ -35,6 +42,8 @@ const SERVER_ERROR_RETRY: sfn.RetryProps = {
 export interface DeliveryStateMachineProps {
   readonly coalesceFunction: lambda.IFunction;
   readonly paceFunction: lambda.IFunction;
+  /** Renders live cards; needed when a channel of the webhook proxy is editable (card routes). @default - no card states */
+  readonly cardFunction?: lambda.IFunction;
   readonly webhookProxy: WebhookProxyApi;
   readonly dedupe: DedupeTable;
   readonly lane: DeliveryLane;
@@ -57,7 +66,10 @@ export class DeliveryStateMachine extends Construct {
   public readonly timeout: Duration;
   /** Post tasks by channel name. */
   public readonly postTasks: ReadonlyMap<string, FixedCallApiGatewayHttpApiEndpoint>;
+  /** Card edit tasks by channel name (editable channels only). */
+  public readonly editTasks: ReadonlyMap<string, FixedCallApiGatewayHttpApiEndpoint>;
   private readonly posts = new Map<string, FixedCallApiGatewayHttpApiEndpoint>();
+  private readonly cards?: CardSteps;
 
   constructor(scope: Construct, id: string, props: DeliveryStateMachineProps) {
     super(scope, id);
@@ -70,11 +82,15 @@ export class DeliveryStateMachine extends Construct {
           problems.push(`timeout (${this.timeout.toHumanString()}) must be shorter than the lane's visibility timeout (${props.lane.visibilityTimeout.toHumanString()}), or a batch is handed out twice while it runs`);
         }
         if (!Number.isInteger(maxAttempts) || maxAttempts < 1) problems.push(`maxRateLimitedAttempts must be a whole number ≥ 1 (got ${maxAttempts})`);
+        if (props.webhookProxy.editRoutes.size > 0 && !props.cardFunction) problems.push('the webhook proxy has editable channels (card routes): give cardFunction to render the cards');
         return problems;
       },
     });
 
     const table = props.dedupe.table;
+    if (props.cardFunction && props.webhookProxy.editRoutes.size > 0) {
+      this.cards = new CardSteps(this, { table, cardFunction: props.cardFunction, webhookProxy: props.webhookProxy, resultSelector: CARD_ANSWER });
+    }
     const readClaim = new tasks.DynamoGetItem(this, S.ReadClaim, {
       table,
       key: { [DedupeAttribute.Id]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.event.id')) },
@@ -102,6 +118,7 @@ export class DeliveryStateMachine extends Construct {
     const done = new sfn.Pass(this, S.Done, { parameters: { 'skipped.$': '$.skipped', 'results.$': '$.results' } });
 
     this.postTasks = this.posts;
+    this.editTasks = this.cards?.edits ?? new Map();
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-delivery`,
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -151,39 +168,29 @@ export class DeliveryStateMachine extends Construct {
     // The message is on Discord: a failed mark must not fail the batch (that would post it again).
     markDelivered.addCatch(bucketEmpty, { errors: [sfn.Errors.ALL], resultPath: '$.markError' });
     const pace = this.lambdaStep(S.Pace, props.paceFunction, { answer: sfn.JsonPath.objectAt('$.answer') }, '$.pace');
-    pace.next(markDelivered).next(bucketEmpty);
+    markDelivered.next(bucketEmpty);
+    pace.next(this.cards ? this.cards.keep(markDelivered) : markDelivered);
 
-    const paceAfter429 = this.retryAfterRateLimit(pick, props.paceFunction, maxAttempts);
+    // With cards, a message starts at Send (card: edit or post), and a 429 comes back there.
+    const send = this.cards && new sfn.Choice(this, S.Send);
+    const paceAfter429 = this.retryAfterRateLimit(send ?? pick, props.paceFunction, maxAttempts);
     // The refusal's body can quote the webhook URL; Pace gives it back redacted for the reason.
     const describeRefusal = this.lambdaStep(S.DescribeRefusal, props.paceFunction, { answer: sfn.JsonPath.objectAt('$.answer') }, '$.pace');
     describeRefusal.next(deadLetter);
 
+    const targets = { pace, rateLimited: paceAfter429, refused: describeRefusal, refusals: PERMANENT_REFUSALS, serverErrorRetry: SERVER_ERROR_RETRY };
     for (const channel of props.webhookProxy.routes.keys()) {
-      const post = new FixedCallApiGatewayHttpApiEndpoint(this, S.post(channel), {
-        apiId: props.webhookProxy.apiId,
-        apiStack: Stack.of(props.webhookProxy),
-        method: tasks.HttpMethod.POST,
-        apiPath: channelRoutePath(channel),
-        authType: tasks.AuthType.IAM_ROLE,
-        requestBody: sfn.TaskInput.fromJsonPathAt('$.message.body'),
-        resultSelector: { 'status.$': '$.StatusCode', 'headers.$': '$.Headers' },
-        resultPath: '$.answer',
-        // Not retried on timeout: Discord may have posted already.
-        taskTimeout: sfn.Timeout.duration(POST_TIMEOUT),
-      });
-      post.addRetry(SERVER_ERROR_RETRY);
-      post.addCatch(paceAfter429, { errors: ['ApiGateway.429'], resultPath: '$.answer' });
-      post.addCatch(describeRefusal, { errors: PERMANENT_REFUSALS, resultPath: '$.answer' });
-      post.next(pace);
+      const post = webhookTask(this, S.post(channel), { proxy: props.webhookProxy, method: tasks.HttpMethod.POST, apiPath: channelRoutePath(channel), resultSelector: ANSWER, targets });
       pick.when(sfn.Condition.stringEquals('$.message.channel', channel), post);
       this.posts.set(channel, post);
     }
-    pick.otherwise(
-      new sfn.Pass(this, S.NoRoute, {
-        parameters: { 'message.$': '$.message', answer: { Error: 'Relay.NoRoute', Cause: 'the webhook proxy has no route for this channel' } },
-      }).next(describeRefusal),
-    );
-    return pick;
+    const noRoute = new sfn.Pass(this, S.NoRoute, {
+      parameters: { 'message.$': '$.message', answer: { Error: 'Relay.NoRoute', Cause: 'the webhook proxy has no route for this channel' } },
+    }).next(describeRefusal);
+    pick.otherwise(noRoute);
+    if (!this.cards || !send) return pick;
+    this.cards.route(send, markDelivered, { ...targets, noRoute }, pick);
+    return this.cards.start(send);
   }
 
   /** Marks each of the message's events `delivered` in the dedupe table. */
@@ -212,7 +219,7 @@ export class DeliveryStateMachine extends Construct {
   }
 
   /** A 429: Pace reads retry_after, the attempt is counted, then wait and post again — or give up and let the lane hand the batch out again. */
-  private retryAfterRateLimit(pick: sfn.Choice, paceFunction: lambda.IFunction, maxAttempts: number): sfn.IChainable {
+  private retryAfterRateLimit(pick: sfn.IChainable, paceFunction: lambda.IFunction, maxAttempts: number): sfn.IChainable {
     const retryOrGiveUp = new sfn.Choice(this, S.RetryOrGiveUp)
       .when(sfn.Condition.numberLessThan('$.attempt', maxAttempts), new sfn.Wait(this, S.WaitRetryAfter, { time: sfn.WaitTime.secondsPath('$.pace.waitSeconds') }).next(pick))
       .otherwise(new sfn.Fail(this, S.RateLimited, { error: RelayErrorCode.DeliveryFailed, cause: `still rate limited after ${maxAttempts} attempts; the queue hands the batch out again` }));

@@ -65,10 +65,13 @@ export class RelayStack extends Stack {
       logRetention: retention,
     });
 
+    // Channels that hold live cards get the edit route.
+    const carded = new Set(config.routes.filter((r) => r.mode === 'card').map((r) => r.channel));
     this.webhookProxy = new WebhookProxyApi(this, 'WebhookProxy', {
       channels: Object.entries(config.channels).map(([name, channel]) => ({
         name,
         webhookUrlSecret: secretsmanager.Secret.fromSecretNameV2(this, `Webhook-${name}`, channel.secretName),
+        editable: carded.has(name),
       })),
       userAgent: props.userAgent ?? DEFAULT_USER_AGENT,
       throttle: config.throttling?.webhookProxy,
@@ -134,6 +137,7 @@ export class RelayStack extends Stack {
     const delivery = new DeliveryStateMachine(this, 'Delivery', {
       coalesceFunction: fn('CoalesceFunction', 'coalesce', 'Discord Event Relay: coalesces a batch of lane events into Discord messages'),
       paceFunction: fn('PaceFunction', 'pace', "Discord Event Relay: how long to wait after Discord's answer"),
+      cardFunction: this.webhookProxy.editRoutes.size > 0 ? fn('CardFunction', 'card', 'Discord Event Relay: renders live voice cards') : undefined,
       webhookProxy: this.webhookProxy,
       dedupe,
       lane,

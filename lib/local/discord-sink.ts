@@ -153,6 +153,13 @@ export class DiscordSink {
     this.webhooks.add(channel);
   }
 
+  /** Deletes a message (as a moderator might): later edits of it get 404 Unknown Message. */
+  deleteMessage(id: string): boolean {
+    const i = this.messages.findIndex((m) => m.id === id);
+    if (i >= 0) this.messages.splice(i, 1);
+    return i >= 0;
+  }
+
   /** Handles `POST /api/webhooks/<channel>/…[?wait=true]`. */
   execute(channel: string, wait: boolean, rawBody: string, headers: Record<string, string> = {}): SinkResponse {
     const checked = this.check(channel, rawBody, headers);

@@ -1,0 +1,128 @@
+/**
+ * Live voice cards through the local relay, end to end: the synthesized card routes, Verify, the
+ * lanes, Coalesce, Render card, the webhook proxy's edit route and the sink's Edit Webhook Message.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readPrivateKeyFile } from '../../lib/client/keys';
+import { RelayClient } from '../../lib/client/relay-client';
+import type { VoiceStateUpdateEvent } from '../../lib/contracts/events';
+import { LocalRelayServer } from '../../lib/local/local-relay-server';
+import { PING_ROLE } from '../fixtures/card-config';
+
+const GUILD = '123456789012345678';
+const GENERAL = { channel_id: '222222222222222222', channel_name: 'General' };
+const GAMING = { channel_id: '333333333333333333', channel_name: 'Gaming' };
+// Each test below that leaves a session open uses a voice channel of its own.
+const STAGE = { channel_id: '555555555555555555', channel_name: 'Stage' };
+const LOUNGE = { channel_id: '666666666666666666', channel_name: 'Lounge' };
+const STUDIO = { channel_id: '888888888888888888', channel_name: 'Studio' };
+const person = (i: number, name = `User ${i}`) => ({ id: String(400000000000000000n + BigInt(i)), name });
+type Person = ReturnType<typeof person>;
+
+let server: LocalRelayServer;
+let client: RelayClient;
+/** Who is in each voice channel, as the forwarder's cache would say. */
+const rooms = new Map<string, Person[]>();
+let sequence = 0;
+
+beforeAll(async () => {
+  server = await LocalRelayServer.start({ port: 0, stateDir: mkdtempSync(join(tmpdir(), 'relay-cards-')), configPath: 'test/fixtures/card-config.ts', retryPauseMs: 100, sinkRateLimit: false, log: () => undefined, env: {} });
+  const s = server.settings;
+  client = new RelayClient({ url: s.url, kid: s.kid, privateKey: readPrivateKeyFile(s.privateKeyFile), region: s.region, credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey }, maxAttempts: 1 });
+});
+afterAll(() => server.stop());
+beforeEach(async () => {
+  await server.lanes!.pipe.idle();
+  server.sink.messages.length = 0;
+  rooms.clear();
+});
+
+const ref = (channel: typeof GENERAL | null, withOccupants: boolean) => {
+  if (!channel) return null;
+  const people = rooms.get(channel.channel_id) ?? [];
+  // As the forwarder does: every person counted, at most 25 named.
+  return withOccupants ? { ...channel, occupants: { count: people.length, members: people.slice(0, 25) } } : channel;
+};
+
+/** A member changes channel: the rooms are updated, then the event is sent as the forwarder would (occupants after the change). */
+async function change(who: Person, from: typeof GENERAL | null, to: typeof GENERAL | null, options: { occupants?: boolean; sync?: boolean } = {}) {
+  if (from) rooms.set(from.channel_id, (rooms.get(from.channel_id) ?? []).filter((p) => p.id !== who.id));
+  if (to) rooms.set(to.channel_id, [...(rooms.get(to.channel_id) ?? []), who]);
+  const withOccupants = options.occupants ?? true;
+  const event: VoiceStateUpdateEvent = {
+    type: 'VOICE_STATE_UPDATE', guild: { id: GUILD, name: 'Guild' }, user: { id: who.id, name: who.name.toLowerCase(), display_name: who.name, bot: false },
+    before: ref(from, withOccupants), after: ref(to, withOccupants), at: new Date(Date.now() + sequence++ * 1000).toISOString(),
+  };
+  const send = options.sync === false ? client.send(event) : client.sendSync(event);
+  await send;
+  if (options.sync !== false) await server.lanes!.pipe.idle();
+}
+
+const contents = () => server.sink.messages.map((m) => (m.body as { content: string }).content);
+
+it('a session: the first join posts a card (pinging the role once), each change edits it, the last leave ends it with a summary', async () => {
+  const [alice, bob] = [person(1, 'Alice'), person(2, '@everyone **Bob**')];
+  await change(alice, null, GENERAL);
+  expect(server.sink.messages).toHaveLength(1);
+  expect(server.sink.messages[0].body).toEqual({
+    content: expect.stringMatching(new RegExp(`^<@&${PING_ROLE}> 🔊 \\*\\*General\\*\\* — live · Alice · since <t:\\d+:t>$`)),
+    allowed_mentions: { parse: [], roles: [PING_ROLE] },
+  });
+  await change(bob, null, GENERAL);
+  await change(alice, GENERAL, null);
+  expect(server.sink.messages).toHaveLength(1);
+  // The edit carries no ping, and user text stays inert.
+  expect(server.sink.messages[0].body).toEqual({ content: expect.stringMatching(/^🔊 \*\*General\*\* — live · \\@everyone \\\*\\\*Bob\\\*\\\* · since <t:\d+:t>$/), allowed_mentions: { parse: [] } });
+  await change(bob, GENERAL, null);
+  expect(server.sink.messages).toHaveLength(1);
+  expect(server.sink.messages[0]).toMatchObject({ edits: 3, body: { content: '🔇 **General** — ended · < 1 min · peak 2 · 2 people', allowed_mentions: { parse: [] } } });
+  // The next join starts a new card.
+  await change(alice, null, GENERAL);
+  expect(contents()).toEqual([expect.stringContaining('— ended'), expect.stringMatching(/— live · Alice/)]);
+});
+
+it('a card a moderator deleted is posted anew at the next change, and the edit is not retried', async () => {
+  await change(person(1, 'Alice'), null, STUDIO);
+  server.sink.deleteMessage(server.sink.messages[0].id);
+  const before = server.sink.stats.unknownMessage;
+  await change(person(2, 'Bob'), null, STUDIO);
+  expect(server.sink.stats.unknownMessage - before).toBe(1);
+  expect(contents()).toEqual([expect.stringMatching(/— live · Alice, Bob · since/)]);
+  await change(person(3, 'Carol'), null, STUDIO);
+  expect(server.sink.messages).toEqual([expect.objectContaining({ edits: 1, body: expect.objectContaining({ content: expect.stringMatching(/Alice, Bob, Carol/) }) })]);
+});
+
+it('a move between two carded channels edits both cards', async () => {
+  const [alice, bob] = [person(1, 'Alice'), person(2, 'Bob')];
+  await change(alice, null, GENERAL);
+  await change(bob, null, GENERAL);
+  await change(alice, null, GAMING); // Alice's second client: a card in Gaming too
+  await change(bob, GENERAL, GAMING);
+  const general = server.sink.messages.find((m) => (m.body as { content: string }).content.includes('General'))!;
+  const gaming = server.sink.messages.find((m) => (m.body as { content: string }).content.includes('Gaming'))!;
+  expect((general.body as { content: string }).content).toMatch(/General\*\* — live · Alice · since/);
+  expect((gaming.body as { content: string }).content).toMatch(/Gaming\*\* — live · Alice, Bob · since/);
+  expect(server.sink.messages).toHaveLength(2);
+});
+
+it('a burst of 30 joins collapses: one card, a handful of edits, everyone on it', async () => {
+  const people = Array.from({ length: 30 }, (_, i) => person(100 + i));
+  for (const p of people) await change(p, null, STAGE, { sync: false });
+  await server.lanes!.pipe.idle();
+  expect(server.sink.messages).toHaveLength(1);
+  const [card] = server.sink.messages;
+  expect(card.edits).toBeLessThan(30);
+  expect((card.body as { content: string }).content).toMatch(/User 100, User 101, .* \+5 more · since/);
+});
+
+it('events without occupants (an older forwarder) still keep the card right, from the joins and leaves', async () => {
+  const [alice, bob] = [person(1, 'Alice'), person(2, 'Bob')];
+  await change(alice, null, LOUNGE, { occupants: false });
+  await change(bob, null, LOUNGE, { occupants: false });
+  expect(contents()).toEqual([expect.stringMatching(/— live · Alice, Bob · since/)]);
+  await change(alice, LOUNGE, null, { occupants: false });
+  await change(bob, LOUNGE, null, { occupants: false });
+  expect(contents()).toEqual(['🔇 **Lounge** — ended · < 1 min · peak 2 · 2 people']);
+});
