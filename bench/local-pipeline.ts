@@ -21,10 +21,10 @@ interface Running {
   readonly dir: string;
 }
 
-async function startRelay(args: string[]): Promise<Running> {
+async function startRelay(args: string[], config = join(root, 'config', 'relay.config.ts')): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-bench-'));
   // This process's own Node (the project's), whatever `node` is on PATH; tsx resolved from here, not the temp folder.
-  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, join(root, 'bin', 'relay.ts'), 'local', '--port', '0', '--config', join(root, 'config', 'relay.config.ts'), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, join(root, 'bin', 'relay.ts'), 'local', '--port', '0', '--config', config, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   let buffer = '';
   child.stdout!.on('data', (c: Buffer) => {
@@ -218,6 +218,47 @@ export async function measureWorkflowDurations(events = 30): Promise<WorkflowDur
     relayMs.sort((a, b) => a - b);
     deliveryMs.sort((a, b) => a - b);
     return { relayMs: percentile(relayMs, 50), deliveryMs: percentile(deliveryMs, 50), events };
+  } finally {
+    await stopRelay(relay);
+  }
+}
+
+export interface CardBurstFigures {
+  readonly sent: number;
+  readonly accepted: number;
+  /** Cards Discord (the sink) created, and edits it accepted. */
+  readonly created: number;
+  readonly edits: number;
+  readonly rateLimited: number;
+  /** From the first send to the edit that shows everyone. */
+  readonly drainSeconds: number;
+  /** The card's last text names a count of everyone. */
+  readonly complete: boolean;
+}
+
+/** The same 200 joins to one voice channel with card routes (examples/cards.config.ts): one card, edited. */
+export async function benchCardBurst(events = 200, timeoutSeconds = 240): Promise<CardBurstFigures> {
+  const relay = await startRelay([], join(root, 'examples', 'cards.config.ts'));
+  try {
+    const client = clientFor(relay, 5);
+    const people = Array.from({ length: events }, (_, i) => ({ id: String(400000000000000000n + BigInt(i)), name: `User ${i}` }));
+    const started = Date.now();
+    // As a forwarder sends them: each join with who is in the channel after it (25 named, all counted).
+    const accepted = (await Promise.all(people.map((_, i) => {
+      const event = { ...voiceJoin(relay.settings.guildId, i), at: new Date(started + i).toISOString(), after: { channel_id: '222222222222222222', channel_name: 'General', occupants: { count: i + 1, members: people.slice(Math.max(0, i - 24), i + 1) } } };
+      return client.send(event).then(() => 1, () => 0);
+    }))).reduce<number>((a, b) => a + b, 0);
+    const everyone = new RegExp(`\\+${events - 25} more`);
+    let card: { body: { content: string }; editedAt?: string; receivedAt: string } | undefined;
+    while (Date.now() - started < timeoutSeconds * 1000) {
+      [card] = (await (await fetch(`${relay.settings.url}/_sink/messages`)).json()) as Array<NonNullable<typeof card>>;
+      if (card && everyone.test(card.body.content)) break;
+      if (process.env.CARD_DEBUG) console.log(card?.body.content.slice(-60));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const stats = (await (await fetch(`${relay.settings.url}/_sink/stats`)).json()) as { accepted: number; edited: number; rateLimited: number };
+    const finished = card ? Date.parse(card.editedAt ?? card.receivedAt) : Date.now();
+    return { sent: events, accepted, created: stats.accepted, edits: stats.edited, rateLimited: stats.rateLimited, drainSeconds: (finished - started) / 1000, complete: Boolean(card && everyone.test(card.body.content)) };
   } finally {
     await stopRelay(relay);
   }

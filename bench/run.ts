@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { signRequest } from '../lib/client/sigv4';
 import { benchForwarder } from './forwarder';
-import { benchBurst, benchIdleLatency, benchThroughput, type BurstFigures } from './local-pipeline';
+import { benchBurst, benchCardBurst, benchIdleLatency, benchThroughput, type BurstFigures } from './local-pipeline';
 import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope, signingString, verifyEnvelopeSignature, type Envelope } from '../lib/contracts/envelope';
 
 const root = join(__dirname, '..');
@@ -100,6 +100,9 @@ async function benchLocalPipeline(): Promise<void> {
   const idle = await benchIdleLatency();
   report('one event through an idle lane, send → sink', `p50 ${idle.p50Ms.toFixed(1)} / p99 ${idle.p99Ms.toFixed(1)} ms (${idle.events} events)`, 'reference');
   for (const b of [await benchBurst('lanes'), await benchBurst('direct')]) reportBurst(b);
+  const c = await benchCardBurst();
+  report(`burst of ${c.sent} joins to one channel, 5 req/2 s — card mode`, `${c.created} card${c.created === 1 ? '' : 's'} created, ${c.edits} edits, ${c.rateLimited} × 429`, '1 card, ≤ 10 × 429');
+  report('  drain (to the edit showing everyone) / complete', `${c.drainSeconds.toFixed(1)} s / ${c.complete ? 'yes' : 'NO'}`, 'complete');
 }
 
 function reportBurst(b: BurstFigures): void {

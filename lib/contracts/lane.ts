@@ -61,6 +61,8 @@ export interface CardSession {
   /** Who is in the channel now, as last known. */
   readonly members: ReadonlyArray<{ readonly id: string; readonly name: string }>;
   readonly count: number;
+  /** ISO time of the change the card last showed: an older update (sent late, re-sent from a spool) never overwrites it. */
+  readonly updatedAt?: string;
 }
 
 /** What a card step does with Discord. */

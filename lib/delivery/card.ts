@@ -43,13 +43,11 @@ export function collectCardUpdates(channel: string, events: readonly LaneEvent[]
       if (member) held.changes.push({ joined: isJoin, member });
       const members = voice.occupants?.members ?? [];
       for (const m of [...members, ...(member && isJoin ? [member] : [])]) if (!held.seen.some((s) => s.id === m.id)) held.seen.push(m);
-      byKey.set(key, {
-        ...held,
-        voiceChannelName: voice.channel_name,
-        occupants: voice.occupants ?? held.occupants,
-        at: event.at ?? held.at,
-        settings: event.card ?? held.settings,
-      });
+      // The latest change wins, by when it happened: sends can arrive out of order.
+      const newer = !held.at || !event.at || Date.parse(event.at) >= Date.parse(held.at);
+      byKey.set(key, newer
+        ? { ...held, voiceChannelName: voice.channel_name, occupants: voice.occupants ?? held.occupants, at: event.at ?? held.at, settings: event.card ?? held.settings }
+        : held);
     });
   }
   return [...byKey.values()];
@@ -116,6 +114,9 @@ export function renderCard(update: CardUpdate, stored: StoredCard | undefined, n
       expiresAt,
     };
   }
+  // A change older than what the card shows (it arrived late): the card keeps the newer state.
+  const shown = live.session.updatedAt;
+  if (shown && Date.parse(update.at) < Date.parse(shown)) return skip();
   const session = nextSession(live.session, update, count, members);
   if (count === 0) {
     return { action: CardAction.End, body: { content: endedText(update.voiceChannelName, session, update.at), allowed_mentions: { parse: [] } }, messageId: live.messageId, session: JSON.stringify(session), expiresAt };
@@ -138,6 +139,7 @@ function nextSession(previous: CardSession | undefined, update: CardUpdate, coun
     seenCount,
     members,
     count,
+    updatedAt: update.at,
   };
 }
 

@@ -24,6 +24,12 @@ describe('collectCardUpdates', () => {
     expect(updates[0].seen.map((s) => s.id)).toEqual([a.id, b.id, c.id]);
   });
 
+  it('inside a batch the latest change wins by its time, not by arrival', () => {
+    const [a, b] = [m(1), m(2)];
+    const [u] = collectCardUpdates('general', [ev('2', 'voice.join', [GENERAL([a, b])], b, 5), ev('1', 'voice.join', [GENERAL([a])], a, 1)]);
+    expect(u).toMatchObject({ occupants: { count: 2 }, at: at(5) });
+  });
+
   it('a move touches both cards: a leave from the first, a join into the second', () => {
     const a = m(1);
     const gaming = { channel_id: '333333333333333333', channel_name: 'Gaming', occupants: { count: 1, members: [a] } };
@@ -40,7 +46,7 @@ describe('renderCard', () => {
   it('no card yet: a join posts one, pinging only the configured role', () => {
     const r = renderCard(update([m(1, 'Alice')], 0, { pingRoleId: '777777777777777777' }), undefined, T0);
     expect(r).toMatchObject({ action: 'post', body: { content: `<@&777777777777777777> 🔊 **General** — live · Alice · since <t:${T0 / 1000}:t>`, allowed_mentions: { parse: [], roles: ['777777777777777777'] } } });
-    expect(JSON.parse(r.session)).toEqual({ startedAt: at(0), peak: 1, seen: [m(1).id], seenCount: 1, members: [m(1, 'Alice')], count: 1 });
+    expect(JSON.parse(r.session)).toEqual({ startedAt: at(0), peak: 1, seen: [m(1).id], seenCount: 1, members: [m(1, 'Alice')], count: 1, updatedAt: at(0) });
     expect(Number(r.expiresAt)).toBe(T0 / 1000 + 7 * 86400);
   });
 
@@ -59,6 +65,12 @@ describe('renderCard', () => {
   it('the channel empties: the card ends with duration, peak and people', () => {
     const live = stored('m1', { startedAt: at(0), peak: 7, seen: Array.from({ length: 9 }, (_, i) => m(i).id), seenCount: 9, members: [m(1)], count: 1 });
     expect(renderCard(update([], 72), live, T0)).toMatchObject({ action: 'end', messageId: 'm1', body: { content: '🔇 **General** — ended · 1 h 12 min · peak 7 · 9 people', allowed_mentions: { parse: [] } } });
+  });
+
+  it('a change older than the card shows (it arrived late) leaves the card as it is', () => {
+    const live = stored('m1', { startedAt: at(0), peak: 3, seen: [], seenCount: 3, members: [m(1), m(2), m(3)], count: 3, updatedAt: at(10) });
+    expect(renderCard(update([m(1)], 9), live, T0).action).toBe('skip');
+    expect(renderCard(update([m(1)], 11), live, T0).action).toBe('edit');
   });
 
   it('an empty channel with no card stays without one', () => {
