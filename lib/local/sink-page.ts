@@ -4,7 +4,7 @@
  * user text), with Discord's markdown basics, mentions and timestamps.
  */
 // Escapes first; emphasis spans skip escaped characters (`**a \\*b**` is bold "a *b").
-const MARKDOWN_PATTERN = String.raw`\\([^A-Za-z0-9\s])|\*\*((?:\\.|[^\\*])+?)\*\*|__((?:\\.|[^\\_])+?)__|\*((?:\\.|[^\\*])+?)\*|~~((?:\\.|[^\\~])+?)~~|` + '`([^`]+)`' + String.raw`|<@!?(\d+)>|<#(\d+)>|<t:(-?\d+)(?::([tTdDfFR]))?>`;
+const MARKDOWN_PATTERN = String.raw`\\([^A-Za-z0-9\s])|\*\*((?:\\.|[^\\*])+?)\*\*|__((?:\\.|[^\\_])+?)__|\*((?:\\.|[^\\*])+?)\*|~~((?:\\.|[^\\~])+?)~~|` + '`([^`]+)`' + String.raw`|<@!?(\d+)>|<#(\d+)>|<t:(-?\d+)(?::([tTdDfFR]))?>|<@&(\d+)>`;
 
 export function renderSinkPage(title: string): string {
   return `<!doctype html>
@@ -22,6 +22,7 @@ export function renderSinkPage(title: string): string {
   .time { color: #949ba4; font-size: 12px; margin-left: 6px; } .channel { color: #949ba4; font-size: 12px; margin-left: 6px; }
   .mention { background: rgba(88,101,242,.3); color: #c9cdfb; border-radius: 3px; padding: 0 2px; }
   .ts { background: #3f4147; border-radius: 3px; padding: 0 2px; }
+  .edited { color: #949ba4; font-size: 10px; }
   .embed { border-left: 4px solid #1e1f22; background: #2b2d31; border-radius: 4px; padding: 8px 12px; margin-top: 4px; max-width: 520px; }
   .embed .title { font-weight: 600; color: #f2f3f5; } .embed .field-name { font-weight: 600; margin-top: 6px; }
   code { background: #2b2d31; padding: 0 3px; border-radius: 3px; }
@@ -49,6 +50,7 @@ function renderText(parent, text) {
     else if (m[7] !== undefined) parent.append(el('span', 'mention', '@' + m[7]));
     else if (m[8] !== undefined) parent.append(el('span', 'mention', '#' + m[8]));
     else if (m[9] !== undefined) parent.append(el('span', 'ts', new Date(Number(m[9]) * 1000).toLocaleTimeString()));
+    else if (m[11] !== undefined) parent.append(el('span', 'mention', '@role ' + m[11]));
     last = re.lastIndex;
   }
   parent.append(text.slice(last));
@@ -62,7 +64,12 @@ function renderMessage(m) {
   const head = el('div');
   head.append(el('span', 'author', name), el('span', 'bot', 'APP'), el('span', 'time', new Date(m.receivedAt).toLocaleString()), el('span', 'channel', '#' + m.channel));
   col.append(head);
-  if (typeof body.content === 'string' && body.content) { const t = el('div', 'content'); renderText(t, body.content); col.append(t); }
+  if (typeof body.content === 'string' && body.content) {
+    const t = el('div', 'content'); renderText(t, body.content);
+    // As Discord marks an edited message; the count is in the tooltip.
+    if (m.edits > 0) { const e = el('span', 'edited', ' (edited)'); e.title = m.edits + ' edit' + (m.edits === 1 ? '' : 's') + ', last ' + new Date(m.editedAt).toLocaleTimeString(); t.append(e); }
+    col.append(t);
+  }
   for (const e of Array.isArray(body.embeds) ? body.embeds : []) {
     const box = el('div', 'embed');
     if (e.title) { const t = el('div', 'title'); renderText(t, String(e.title)); box.append(t); }
@@ -73,12 +80,14 @@ function renderMessage(m) {
   row.append(col);
   return row;
 }
-let shown = -1;
+let shown = '';
 async function refresh() {
   try {
     const messages = await (await fetch('/_sink/messages')).json();
-    if (messages.length !== shown) {
-      shown = messages.length;
+    // Redrawn when a message arrives or one is edited in place (a live card).
+    const state = messages.map((m) => m.id + ':' + (m.edits || 0)).join(',');
+    if (state !== shown) {
+      shown = state;
       document.getElementById('empty').hidden = messages.length > 0;
       document.getElementById('count').textContent = messages.length + ' message' + (messages.length === 1 ? '' : 's');
       document.getElementById('messages').replaceChildren(...messages.map(renderMessage));
