@@ -18,6 +18,8 @@ const GAMING = { channel_id: '333333333333333333', channel_name: 'Gaming' };
 const STAGE = { channel_id: '555555555555555555', channel_name: 'Stage' };
 const LOUNGE = { channel_id: '666666666666666666', channel_name: 'Lounge' };
 const STUDIO = { channel_id: '888888888888888888', channel_name: 'Studio' };
+const ATTIC = { channel_id: '999999999999999999', channel_name: 'Attic' };
+const CELLAR = { channel_id: '111111111111111111', channel_name: 'Cellar' };
 const person = (i: number, name = `User ${i}`) => ({ id: String(400000000000000000n + BigInt(i)), name });
 type Person = ReturnType<typeof person>;
 
@@ -125,4 +127,26 @@ it('events without occupants (an older forwarder) still keep the card right, fro
   await change(alice, LOUNGE, null, { occupants: false });
   await change(bob, LOUNGE, null, { occupants: false });
   expect(contents()).toEqual(['🔇 **Lounge** — ended · < 1 min · peak 2 · 2 people']);
+});
+
+it('a forwarder restarted mid-session: the next event\'s occupants repair the card, and no false "ended"', async () => {
+  const [alice, bob, carol] = [person(1, 'Alice'), person(2, 'Bob'), person(3, 'Carol')];
+  await change(alice, null, ATTIC);
+  await change(bob, null, ATTIC);
+  // While the forwarder was down Alice left (no event); after its restart Carol joins, and the snapshot says who is there.
+  rooms.set(ATTIC.channel_id, [bob]);
+  await change(carol, null, ATTIC);
+  expect(contents()).toEqual([expect.stringMatching(/Attic\*\* — live · Bob, Carol · since/)]);
+});
+
+it('a deleted webhook: the card\'s events go to the dead-letter queue, and the lane goes on', async () => {
+  await change(person(1, 'Alice'), null, CELLAR);
+  server.sink.deleteWebhook('general');
+  try {
+    await change(person(2, 'Bob'), null, CELLAR);
+    const lanes = (await (await fetch(`${server.settings.url}/_lanes`)).json()) as { deadLetters: Array<{ error: string; event: { voice?: unknown[] } }> };
+    expect(lanes.deadLetters).toEqual(expect.arrayContaining([expect.objectContaining({ error: 'ApiGateway.404', event: expect.objectContaining({ voice: [expect.objectContaining({ channel_name: 'Cellar' })] }) })]));
+  } finally {
+    server.sink.restoreWebhook('general');
+  }
 });
