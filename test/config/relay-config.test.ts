@@ -119,20 +119,17 @@ describe('the CDK app', () => {
     expect(run.stderr).not.toContain('discord.com/api/webhooks/1/abc');
   });
 
-  it('synthesizes the example config offline', () => {
-    const out = join(root, 'cdk.out', 'example-config-test');
-    execFileSync(tsx, ['bin/app.ts'], { cwd: root, env: { ...process.env, CDK_OUTDIR: out }, stdio: 'pipe' });
+  // One synth for both (each costs seconds): the example config plus a github section.
+  it('synthesizes the example config offline, and adds the DeployRole stack for a github section, all passing cdk-nag', () => {
+    const out = join(root, 'cdk.out', 'github-config-test');
+    execFileSync(tsx, ['bin/app.ts'], { cwd: root, env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ config: 'test/fixtures/github-config.ts' }), CDK_OUTDIR: out }, stdio: 'pipe' });
     const template = require(join(out, 'DiscordEventRelay.template.json')) as { Resources: Record<string, { Type: string }> };
     // The relay and delivery workflows, and the pipe between them.
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine')).toHaveLength(2);
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Pipes::Pipe')).toHaveLength(1);
-  });
-
-  it('adds the DeployRole stack when the config has a github section, both passing cdk-nag', () => {
-    const out = join(root, 'cdk.out', 'github-config-test');
-    execFileSync(tsx, ['bin/app.ts'], { cwd: root, env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ config: 'test/fixtures/github-config.ts' }), CDK_OUTDIR: out }, stdio: 'pipe' });
-    const template = require(join(out, 'DiscordEventRelayDeployRole.template.json')) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
-    const role = Object.values(template.Resources).find((r) => r.Type === 'AWS::IAM::Role');
+    const deploy = require(join(out, 'DiscordEventRelayDeployRole.template.json')) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+    const role = Object.values(deploy.Resources).find((r) => r.Type === 'AWS::IAM::Role');
     expect(JSON.stringify(role?.Properties.AssumeRolePolicyDocument)).toContain('repo:octo-org@9919/discord-event-relay@123456789:environment:production');
   });
+
 });
