@@ -16,7 +16,7 @@ import { Construct } from 'constructs';
 import type { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
 import { webhookTask } from './webhook-task';
 import { CardSteps } from './card-steps';
-import { acknowledgeExpressWorkflowFindings } from './nag-acknowledgements';
+import { acknowledgeCardEditGrants, acknowledgeExpressWorkflowFindings } from './nag-acknowledgements';
 import { unqualified } from './relay-function';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
@@ -132,6 +132,7 @@ export class DeliveryStateMachine extends Construct {
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });
     acknowledgeExpressWorkflowFindings(this.stateMachine);
+    acknowledgeCardEditGrants(this.stateMachine, [...this.editTasks.values()].map((t) => t.executeApiArn));
     // A CustomState grants nothing by itself: the dead-letter task's one permission.
     props.lane.grantDeadLetter(this.stateMachine);
   }

@@ -58,3 +58,16 @@ it('is live: an unacknowledged finding fails the synth, naming the rule and the 
   expect(message).toContain('Bad/Wide/Resource');
   expect(message).toMatch(/AwsSolutions-IAM4\[Policy::.*AWSLambdaBasicExecutionRole\]/);
 });
+
+it('a relay with live cards synthesizes clean too: one more acknowledgement, the card edit grant of the carded channel', () => {
+  const cards = new App({ context: CDK_CONTEXT });
+  addSecurityChecks(cards);
+  const config = testConfig({ routes: [{ event: 'voice.join', channel: 'general', mode: 'card' }, { event: 'voice.leave', channel: 'general', mode: 'card' }] });
+  const relay = new RelayStack(cards, 'Relay', { config: validateRelayConfig(config), env: { account: ACCOUNT, region: REGION } });
+  expect(() => cards.synth()).not.toThrow();
+  const extra = acknowledgements(relay).filter(([, rule]) => rule.includes('PATCH'));
+  expect(extra.map(([path, rule]) => [path, rule])).toEqual([[
+    'Relay/Delivery/StateMachine/Role/DefaultPolicy/Resource',
+    expect.stringMatching(/^AwsSolutions::AwsSolutions-IAM5\[Resource::arn:aws:execute-api:eu-west-1:123456789012:<WebhookProxyApi[0-9A-F]{8}>\/\$default\/PATCH\/channels\/general\/messages\/\*\]$/),
+  ]]);
+});
