@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -32,4 +32,9 @@ export function lambdaEntry(name: string, from: string = __dirname): string {
   const built = join(root, 'dist', 'lambda', name, 'index.js');
   if (existsSync(built)) return built;
   throw new Error(`the ${name} Lambda's entry is missing: neither ${source} nor ${built} exists. Run \`npm ci\` in the project folder`);
+}
+
+/** The feature flags and settings of cdk.json (its `context`), so an app built in code synthesizes as `cdk synth` does. */
+export function cdkJsonContext(from: string = __dirname): Record<string, unknown> {
+  return (JSON.parse(readFileSync(findUp('cdk.json', from), 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
 }

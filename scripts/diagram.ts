@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../lib/config/load';
 import { renderMermaid, type DiagramTemplate } from '../lib/diagram/mermaid';
+import { cdkJsonContext } from '../lib/project-files';
 import { RelayStack } from '../lib/infra/relay-stack';
 
 const ROOT = join(__dirname, '..');
@@ -17,9 +18,8 @@ const END = '<!-- architecture-diagram:end -->';
 
 /** The Mermaid source of the relay stack the example config synthesizes. */
 export function appDiagram(): string {
-  const context = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
   // Path metadata (what the CLI asks for) names each resource's construct: the diagram's nodes.
-  const app = new App({ context: { ...context, 'aws:cdk:enable-path-metadata': true }, outdir: join(ROOT, 'cdk.out', 'diagram') });
+  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:enable-path-metadata': true }, outdir: join(ROOT, 'cdk.out', 'diagram') });
   const config = loadRelayConfigFile(join(ROOT, DEFAULT_CONFIG_PATH));
   const stack = new RelayStack(app, config.stackName, { config });
   return renderMermaid(app.synth().getStackArtifact(stack.artifactId).template as DiagramTemplate);

@@ -2,12 +2,11 @@
  * The app as `cdk synth` builds it — same cdk.json context, same stack — plus the local signing
  * key in forwarderKeys. Lambda bundling is skipped: locally the handler runs from source.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { ResolvedRelayConfig } from '../config/relay-config';
 import { RelayStack } from '../infra/relay-stack';
-import { findUp } from '../project-files';
+import { cdkJsonContext } from '../project-files';
 import type { CfnTemplate } from './synthesized-template';
 
 export function synthesizeLocalTemplate(
@@ -19,8 +18,7 @@ export function synthesizeLocalTemplate(
   if (config.forwarderKeys[key.kid] !== undefined && config.forwarderKeys[key.kid] !== key.publicKeyHex) {
     throw new Error(`the config already has a key "${key.kid}"; rename it, or delete .relay/local.json to use another local key id`);
   }
-  const cdkContext = (JSON.parse(readFileSync(findUp('cdk.json', __dirname), 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
-  const app = new App({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] }, outdir: join(outdir, 'cdk.out') });
+  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] }, outdir: join(outdir, 'cdk.out') });
   const stack = new RelayStack(app, config.stackName, {
     config: { ...config, forwarderKeys: { ...config.forwarderKeys, [key.kid]: key.publicKeyHex } },
     directDelivery: options.directDelivery,

@@ -1,7 +1,5 @@
 /** Keys, configs and events for tests. Keys are generated per run; nothing secret is committed. */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope, type Envelope } from '../../lib/contracts/envelope';
@@ -9,6 +7,7 @@ import { EventType, type VoiceStateUpdateEvent } from '../../lib/contracts/event
 import type { RelayConfig } from '../../lib/config/relay-config';
 import { validateRelayConfig } from '../../lib/config/validate';
 import { RelayStack } from '../../lib/infra/relay-stack';
+import { cdkJsonContext } from '../../lib/project-files';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
@@ -55,7 +54,7 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
 }
 
 /** The feature flags `cdk synth` uses, so tests synthesize what deploys. */
-export const CDK_CONTEXT = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+export const CDK_CONTEXT = cdkJsonContext(__dirname);
 
 /** Synthesizes a RelayStack; call once per test file (bundling takes a moment). */
 export function synthRelayStack(config: RelayConfig = testConfig(), options: { directDelivery?: boolean } = {}): { stack: RelayStack; template: Template } {
