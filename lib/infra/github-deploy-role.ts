@@ -87,14 +87,15 @@ export class GitHubDeployRole extends Construct {
     });
     const qualifier = props.bootstrapQualifier ?? DEFAULT_BOOTSTRAP_QUALIFIER;
     const { account, region } = Stack.of(this);
+    const bootstrapRoles = `arn:${Aws.PARTITION}:iam::${account}:role/cdk-${qualifier}-*-${account}-${region}`;
     this.role.addToPolicy(new iam.PolicyStatement({
       sid: 'AssumeCdkBootstrapRoles',
       // deploy, file-publishing, image-publishing and lookup roles: cdk-<qualifier>-<kind>-role-<account>-<region>.
       // TagSession: the CLI passes session tags when a synthesizer asks for them (aws/aws-cdk#31089; the bootstrap roles trust it).
       actions: ['sts:AssumeRole', 'sts:TagSession'],
-      resources: [`arn:${Aws.PARTITION}:iam::${account}:role/cdk-${qualifier}-*-${account}-${region}`],
+      resources: [bootstrapRoles],
     }));
-    acknowledgeBootstrapRoleAssumption(this.role, qualifier);
+    acknowledgeBootstrapRoleAssumption(this.role, bootstrapRoles);
   }
 }
 

@@ -3,7 +3,7 @@
  * resource it concerns with the reason. Everything else the rule pack reports is fixed, not
  * acknowledged (docs/architecture.md §5 lists them).
  */
-import { Stack, Token, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -39,16 +39,12 @@ export function acknowledgeExpressWorkflowFindings(stateMachine: sfn.StateMachin
   });
 }
 
-/** The deploy role's one wildcard: the CDK bootstrap roles of its account and region. */
-export function acknowledgeBootstrapRoleAssumption(role: iam.Role, qualifier: string): void {
+/** The deploy role's one wildcard: the CDK bootstrap roles of its account and region (`resource`, as the policy holds it). */
+export function acknowledgeBootstrapRoleAssumption(role: iam.Role, resource: string): void {
   const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
   if (!policy) return;
-  // cdk-nag names a finding by the resource as the template holds it, pseudo parameters as <AWS::…>.
-  const { account, region } = Stack.of(role);
-  const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
-  const resource = `arn:<AWS::Partition>:iam::${shown(account, 'AccountId')}:role/cdk-${qualifier}-*-${shown(account, 'AccountId')}-${shown(region, 'Region')}`;
   Validations.of(policy).acknowledge({
-    id: `AwsSolutions::AwsSolutions-IAM5[Resource::${resource}]`,
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagResourceName(Stack.of(role), resource)}]`,
     reason:
       'The wildcard spans the CDK bootstrap roles of this one account and region (deploy, file-publishing, image-publishing, lookup: cdk-<qualifier>-<kind>-role-<account>-<region>); assuming them is all the GitHub deploy role can do, pinned by test/infra/deploy-role-stack.test.ts.',
   });

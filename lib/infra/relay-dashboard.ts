@@ -10,14 +10,22 @@ import { Construct } from 'constructs';
 import type { DeliveryLane } from './delivery-lane';
 import type { IamHttpApi } from './iam-http-api';
 
-export interface RelayDashboardProps {
+/** The parts of a relay that monitoring watches (alarms and dashboard alike). */
+export interface MonitoredRelay {
+  /** The relay workflow: its failed executions include rejected envelopes (bad signature, stale…). */
   readonly relayWorkflow: sfn.IStateMachine;
+  /** The delivery workflow. @default - none (a relay without lanes) */
   readonly deliveryWorkflow?: sfn.IStateMachine;
   readonly verifyFunction: lambda.IFunction;
   readonly ingestApi: IamHttpApi;
   readonly webhookProxyApi: IamHttpApi;
+  /** @default - no lane alarms or widgets (a relay without lanes) */
   readonly lane?: DeliveryLane;
-  readonly forwarderHeartbeat: cloudwatch.IMetric;
+  /** The heartbeats forwarders send (RelayStateMachine.metricForwarderHeartbeat()). */
+  readonly forwarderHeartbeat: cloudwatch.Metric;
+}
+
+export interface RelayDashboardProps extends MonitoredRelay {
   readonly alarms: readonly cloudwatch.IAlarm[];
   /** @default - the stack name */
   readonly dashboardName?: string;

@@ -10,16 +10,13 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ALARM_NOTICE_KIND } from '../contracts/lane';
 import type { DeliveryLane } from './delivery-lane';
-import type { IamHttpApi } from './iam-http-api';
 import { acknowledgeAlarmTopicEncryption } from './nag-acknowledgements';
-import { RelayDashboard } from './relay-dashboard';
+import { RelayDashboard, type MonitoredRelay } from './relay-dashboard';
 
 /** The alarms, by the suffix of their names. */
 export const AlarmName = {
@@ -41,18 +38,7 @@ export type AlarmName = (typeof AlarmName)[keyof typeof AlarmName];
 const FIVE_MINUTES = Duration.minutes(5);
 const DEFAULT_HEARTBEAT_WINDOW = Duration.minutes(15);
 
-export interface RelayMonitoringProps {
-  /** The relay workflow: its failed executions include rejected envelopes (bad signature, stale…). */
-  readonly relayWorkflow: sfn.IStateMachine;
-  /** The delivery workflow. @default - none (a relay without lanes) */
-  readonly deliveryWorkflow?: sfn.IStateMachine;
-  readonly verifyFunction: lambda.IFunction;
-  readonly ingestApi: IamHttpApi;
-  readonly webhookProxyApi: IamHttpApi;
-  /** @default - no lane alarms (a relay without lanes) */
-  readonly lane?: DeliveryLane;
-  /** The heartbeats forwarders send (RelayStateMachine.metricForwarderHeartbeat()). */
-  readonly forwarderHeartbeat: cloudwatch.Metric;
+export interface RelayMonitoringProps extends MonitoredRelay {
   /** No heartbeat for this long is an alarm; missing data counts as none. Whole minutes. @default Duration.minutes(15) */
   readonly heartbeatMissingAfter?: Duration;
   /** Relay executions failing in 5 minutes that raise the alarm (rejections count). @default 5 */
