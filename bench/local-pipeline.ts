@@ -168,25 +168,36 @@ export interface IdleLatency {
   readonly events: number;
 }
 
-/** One event at a time through an idle lane: from the send to the message at the sink. */
-export async function benchIdleLatency(events = 60): Promise<IdleLatency> {
+/** When each event, sent one at a time, was sent, answered, and reached the sink (after 5 warm-ups). */
+async function oneAtATime(
+  events: number, send: (client: RelayClient, i: number, guildId: string) => Promise<unknown>, pollMs: number,
+): Promise<Array<{ sent: number; answered: number; atSink: number }>> {
   const relay = await startRelay(['--sink-rate-limit', 'off']);
   try {
     const client = clientFor(relay);
     const accepted = async () => ((await (await fetch(`${relay.settings.url}/_sink/stats`)).json()) as { accepted: number }).accepted;
-    const latencies: number[] = [];
+    const timings: Array<{ sent: number; answered: number; atSink: number }> = [];
     for (let i = 0; i < events + 5; i++) {
       const before = await accepted();
-      const t0 = performance.now();
-      await client.send(voiceJoin(relay.settings.guildId, i));
-      while ((await accepted()) === before) await new Promise((r) => setTimeout(r, 2));
-      if (i >= 5) latencies.push(performance.now() - t0); // the first five warm up
+      const sent = performance.now();
+      await send(client, i, relay.settings.guildId);
+      const answered = performance.now();
+      while ((await accepted()) === before) await new Promise((r) => setTimeout(r, pollMs));
+      if (i >= 5) timings.push({ sent, answered, atSink: performance.now() }); // the first five warm up
     }
-    latencies.sort((a, b) => a - b);
-    return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), events };
+    return timings;
   } finally {
     await stopRelay(relay);
   }
+}
+
+const sorted = (values: number[]) => values.sort((a, b) => a - b);
+
+/** One event at a time through an idle lane: from the send to the message at the sink. */
+export async function benchIdleLatency(events = 60): Promise<IdleLatency> {
+  const timings = await oneAtATime(events, (client, i, guild) => client.send(voiceJoin(guild, i)), 2);
+  const latencies = sorted(timings.map((t) => t.atSink - t.sent));
+  return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), events };
 }
 
 export interface WorkflowDurations {
@@ -199,28 +210,10 @@ export interface WorkflowDurations {
 
 /** Per-execution durations through the local relay, one event at a time (what the cost model bills). */
 export async function measureWorkflowDurations(events = 30): Promise<WorkflowDurations> {
-  const relay = await startRelay(['--sink-rate-limit', 'off']);
-  try {
-    const client = clientFor(relay);
-    const accepted = async () => ((await (await fetch(`${relay.settings.url}/_sink/stats`)).json()) as { accepted: number }).accepted;
-    const relayMs: number[] = [];
-    const deliveryMs: number[] = [];
-    for (let i = 0; i < events + 5; i++) {
-      const before = await accepted();
-      const t0 = performance.now();
-      await client.sendSync(voiceJoin(relay.settings.guildId, i));
-      const t1 = performance.now();
-      while ((await accepted()) === before) await new Promise((r) => setTimeout(r, 1));
-      if (i < 5) continue; // warm-up
-      relayMs.push(t1 - t0);
-      deliveryMs.push(performance.now() - t1);
-    }
-    relayMs.sort((a, b) => a - b);
-    deliveryMs.sort((a, b) => a - b);
-    return { relayMs: percentile(relayMs, 50), deliveryMs: percentile(deliveryMs, 50), events };
-  } finally {
-    await stopRelay(relay);
-  }
+  const timings = await oneAtATime(events, (client, i, guild) => client.sendSync(voiceJoin(guild, i)), 1);
+  const relayMs = sorted(timings.map((t) => t.answered - t.sent));
+  const deliveryMs = sorted(timings.map((t) => t.atSink - t.answered));
+  return { relayMs: percentile(relayMs, 50), deliveryMs: percentile(deliveryMs, 50), events };
 }
 
 export interface CardBurstFigures {
@@ -253,7 +246,6 @@ export async function benchCardBurst(events = 200, timeoutSeconds = 240): Promis
     while (Date.now() - started < timeoutSeconds * 1000) {
       [card] = (await (await fetch(`${relay.settings.url}/_sink/messages`)).json()) as Array<NonNullable<typeof card>>;
       if (card && everyone.test(card.body.content)) break;
-      if (process.env.CARD_DEBUG) console.log(card?.body.content.slice(-60));
       await new Promise((r) => setTimeout(r, 100));
     }
     const stats = (await (await fetch(`${relay.settings.url}/_sink/stats`)).json()) as { accepted: number; edited: number; rateLimited: number };
