@@ -1,8 +1,9 @@
 /**
  * A fake Discord speaking the real gateway protocol (v10, JSON, no compression) and the one REST
- * route a bot needs to find it (`GET /api/v10/gateway/bot`), so the unmodified discord.js client
- * can connect: HELLO → IDENTIFY → READY → GUILD_CREATE (with voice states), heartbeats and ACKs,
- * VOICE_STATE_UPDATE dispatches, RESUME with replay, RECONNECT and INVALID_SESSION.
+ * route a bot needs to find it (`GET /api/v10/gateway/bot`), so discord.js's unmodified
+ * `@discordjs/ws` can connect: HELLO → IDENTIFY → READY → GUILD_CREATE (with voice states),
+ * heartbeats and ACKs, VOICE_STATE_UPDATE and CHANNEL_UPDATE dispatches, RESUME with replay,
+ * RECONNECT, INVALID_SESSION, unavailable guilds, a reset token (close 4004) and a rate-limited REST route.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -27,6 +28,8 @@ export interface FakeGuild {
   readonly name: string;
   readonly voiceChannels: readonly FakeChannel[];
   readonly members: readonly FakeMember[];
+  /** Listed in READY but not sent (a Discord outage) until {@link FakeDiscord.makeAvailable}. */
+  readonly unavailable?: boolean;
 }
 
 interface VoiceState {
@@ -47,9 +50,10 @@ interface Session {
 export const GATEWAY_INTENTS = { Guilds: 1 << 0, GuildVoiceStates: 1 << 7 } as const;
 
 export class FakeDiscord {
-  public readonly token = `fake.${randomBytes(12).toString('hex')}`;
   /** IDENTIFY and RESUME payloads received, for assertions. */
   public readonly identifies: Array<{ intents: number; token: string }> = [];
+  /** User-Agent of each `GET /gateway/bot`. */
+  public readonly gatewayBotRequests: Array<{ userAgent: string | undefined }> = [];
   public readonly resumes: Array<{ session_id: string; seq: number }> = [];
   public heartbeats = 0;
   private readonly server: Server;
@@ -58,11 +62,24 @@ export class FakeDiscord {
   private current?: Session;
   private readonly voice = new Map<string, Map<string, VoiceState>>();
   private url = '';
+  private currentToken = newToken();
+  private rateLimitedAnswers = 0;
+  private readonly unavailable = new Set<string>();
+  private readonly channelNames = new Map<string, string>();
 
   constructor(private readonly guilds: readonly FakeGuild[], private readonly heartbeatIntervalMs = 41_250) {
-    for (const g of guilds) this.voice.set(g.id, new Map());
+    for (const g of guilds) {
+      this.voice.set(g.id, new Map());
+      if (g.unavailable) this.unavailable.add(g.id);
+    }
     this.server = createServer((req, res) => {
       if (req.url?.startsWith('/api/v10/gateway/bot')) {
+        this.gatewayBotRequests.push({ userAgent: req.headers['user-agent'] });
+        if (this.rateLimitedAnswers > 0) {
+          this.rateLimitedAnswers--;
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0.05' }).end('{"message":"You are being rate limited.","retry_after":0.05,"global":false}');
+          return;
+        }
         if (req.headers.authorization !== `Bot ${this.token}`) {
           res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"401: Unauthorized","code":0}');
           return;
@@ -85,7 +102,12 @@ export class FakeDiscord {
     return this.url;
   }
 
-  /** The REST base discord.js should use (`rest.api`). */
+  /** The bot token Discord accepts now. */
+  get token(): string {
+    return this.currentToken;
+  }
+
+  /** The REST base a bot should use (`--discord-api`). */
   get api(): string {
     return `${this.url}/api`;
   }
@@ -107,6 +129,37 @@ export class FakeDiscord {
     if (channelId === null) states.delete(userId);
     else states.set(userId, next);
     this.dispatch('VOICE_STATE_UPDATE', this.voiceStatePayload(guildId, userId, next));
+  }
+
+  /** Renames a channel: dispatches CHANNEL_UPDATE. */
+  renameChannel(guildId: string, channelId: string, name: string): void {
+    this.channelNames.set(channelId, name);
+    this.dispatch('CHANNEL_UPDATE', { id: channelId, type: 2, name, guild_id: guildId, position: 0, permission_overwrites: [], bitrate: 64000, user_limit: 0, parent_id: null });
+  }
+
+  /** An unavailable guild comes back: dispatches its GUILD_CREATE. */
+  makeAvailable(guildId: string): void {
+    this.unavailable.delete(guildId);
+    this.dispatch('GUILD_CREATE', this.guildCreate(this.guilds.find((g) => g.id === guildId)!));
+  }
+
+  /** The next `count` answers of `GET /gateway/bot` are 429 with retry-after 0.05 s. */
+  rateLimitGatewayBot(count: number): void {
+    this.rateLimitedAnswers = count;
+  }
+
+  /** The developer resets the bot token: the old one is refused (REST 401, gateway close 4004). */
+  resetToken(): void {
+    this.currentToken = newToken();
+    this.current?.socket?.close(4004, 'Authentication failed.');
+  }
+
+  /** Ends the session (op 9, not resumable): the client must IDENTIFY again and gets a fresh snapshot. */
+  invalidateSession(): void {
+    const session = this.current;
+    if (!session) return;
+    this.sessions.delete(session.id);
+    session.socket?.send(JSON.stringify({ op: 9, d: false }));
   }
 
   /** Drops the connection without a close frame, as a network failure would. */
@@ -161,7 +214,7 @@ export class FakeDiscord {
       system_channel_flags: 0, nsfw_level: 0, preferred_locale: 'en-US', features: [], emojis: [], stickers: [],
       roles: [{ id: guild.id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
       joined_at: '2024-01-01T00:00:00.000Z', large: false, unavailable: false, member_count: guild.members.length,
-      channels: guild.voiceChannels.map((c, i) => ({ id: c.id, type: 2, name: c.name, guild_id: guild.id, position: i, permission_overwrites: [], bitrate: 64000, user_limit: 0, parent_id: null })),
+      channels: guild.voiceChannels.map((c, i) => ({ id: c.id, type: 2, name: this.channelNames.get(c.id) ?? c.name, guild_id: guild.id, position: i, permission_overwrites: [], bitrate: 64000, user_limit: 0, parent_id: null })),
       members: guild.members.map((m) => this.member(guild, m.id)),
       voice_states: [...this.voice.get(guild.id)!.entries()].map(([userId, s]) => ({
         user_id: userId, session_id: `voice-${userId}`, deaf: false, mute: false, suppress: false, request_to_speak_timestamp: null, self_stream: false, ...s,
@@ -196,7 +249,7 @@ export class FakeDiscord {
           resume_gateway_url: this.url.replace('http', 'ws'), application: { id: '900000000000000001', flags: 0 },
         }, session);
         // Only the intents asked for: GUILD_CREATE needs Guilds.
-        if (d.intents & GATEWAY_INTENTS.Guilds) for (const g of this.guilds) this.dispatch('GUILD_CREATE', this.guildCreate(g), session);
+        if (d.intents & GATEWAY_INTENTS.Guilds) for (const g of this.guilds) if (!this.unavailable.has(g.id)) this.dispatch('GUILD_CREATE', this.guildCreate(g), session);
       } else if (op === 6) {
         this.resumes.push({ session_id: d.session_id, seq: d.seq });
         const session = this.sessions.get(d.session_id);
@@ -211,4 +264,8 @@ export class FakeDiscord {
       }
     });
   }
+}
+
+function newToken(): string {
+  return `fake.${randomBytes(12).toString('hex')}`;
 }

@@ -18,12 +18,15 @@ const OPTIONS = {
 const LOG_LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
 const NETWORK_ERROR = /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|UND_ERR_[A-Z_]+)\b/;
 
-/** Why a start failed, as the error the CLI exits with. */
+/** Why a start failed, or why Discord ended a running gateway for good, as the error the CLI exits with. */
 export function startFailure(error: unknown, discordApi: string | undefined): Error {
   const e = error as Error & { code?: string | number; status?: number; cause?: { code?: string } };
   if (e.code === 'TokenInvalid' || e.status === 401 || /401|Unauthorized|TOKEN_INVALID|invalid token/i.test(e.message)) {
-    return new ConfigError('Discord refused the bot token (401); check DISCORD_TOKEN or --token-file (README: Create the Discord application and bot)');
+    const refused = e.code === 'TokenInvalid' ? e.message : 'Discord refused the bot token (401)';
+    return new ConfigError(`${refused}; check DISCORD_TOKEN or --token-file (README: Create the Discord application and bot)`);
   }
+  // Invalid intents, sharding, API version: Discord will refuse every reconnect the same way.
+  if (e.code === 'GatewayClosed') return new ConfigError(`${e.message}; starting again will not help until that is fixed`);
   // undici reports the socket error as the cause of "fetch failed".
   const network = NETWORK_ERROR.exec(`${e.cause?.code ?? ''} ${String(e.code ?? '')} ${e.message}`)?.[0];
   if (network) {
@@ -47,7 +50,7 @@ export async function forward(argv: string[], out: (line: string) => void): Prom
   const client = clientFor(resolveTarget(values, local), values);
   const guilds = values.guild ?? (process.env.RELAY_GUILDS ? process.env.RELAY_GUILDS.split(',').filter(Boolean) : local.settings?.guildId ? [local.settings.guildId] : undefined);
 
-  // Loaded on demand: discord.js and node:sqlite are only for `forward`.
+  // Loaded on demand: the gateway client and node:sqlite are only for `forward`.
   const [{ Forwarder }, { jsonLogger }, { Spool }] = await Promise.all([import('../forwarder/forwarder'), import('../forwarder/logger'), import('../forwarder/spool')]);
   const spool = new Spool(values.spool ?? FORWARDER_DEFAULTS.spoolFile);
   const log = jsonLogger(level as LogLevel, out);
@@ -71,7 +74,9 @@ export async function forward(argv: string[], out: (line: string) => void): Prom
     await stop();
     throw startFailure(error, values['discord-api']);
   }
-  await signalled;
+  // Runs until a signal, or until Discord closes the gateway for good (e.g. the token was reset).
+  const fatal = await Promise.race([signalled.then(() => undefined), forwarder.fatal]);
   await stop();
+  if (fatal) throw startFailure(fatal, values['discord-api']);
   return ExitCode.Ok;
 }

@@ -8,7 +8,7 @@ import { COMMANDS, HELP, commandHelp, type CommandName } from './help';
 
 type Command = (argv: string[], out: (line: string) => void) => number | Promise<number>;
 
-// Loaded on demand, so `relay send` does not load the CDK app or discord.js.
+// Loaded on demand, so `relay send` does not load the CDK app or the gateway client.
 const COMMAND_MODULES: Record<CommandName, () => Promise<Command>> = {
   local: async () => (await import('./local')).local,
   forward: async () => (await import('./forward')).forward,

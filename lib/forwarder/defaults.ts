@@ -1,6 +1,6 @@
 /**
  * The forwarder's defaults, in a module of their own so that the CLI's help can print them
- * without loading discord.js. The Forwarder and `relay forward` use them; nothing else repeats them.
+ * without loading the gateway client. The Forwarder and `relay forward` use them; nothing else repeats them.
  */
 import { join } from 'node:path';
 

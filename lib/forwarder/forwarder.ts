@@ -1,7 +1,7 @@
 /**
  * `relay forward`: the long-running bot that is the relay's eyes on the Discord gateway.
  *
- *   gateway (discord.js, Guilds + GuildVoiceStates) → debounce → spool (node:sqlite) → RelayClient
+ *   gateway (@discordjs/ws, Guilds + GuildVoiceStates) → debounce → spool (node:sqlite) → RelayClient
  *
  * No false notices: the voice-state cache is primed from GUILD_CREATE before any event counts, and
  * only VOICE_STATE_UPDATE dispatches produce events, so a restart, reconnect or RESUME never
@@ -10,10 +10,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Client, Events, GatewayIntentBits, Options, type GatewayDispatchPayload, type VoiceState } from 'discord.js';
 import { RelayClientError } from '../client/relay-client';
 import { EventType, MAX_LISTED_OCCUPANTS, type VoiceChannelRef, type VoiceOccupants } from '../contracts/events';
 import { FORWARDER_DEFAULTS } from './defaults';
+import { DiscordGateway, type DispatchOrigin, type GatewayFatalError } from './gateway';
+import type { CachedGuild, VoiceMember, VoiceStateChange } from './guild-cache';
 import { jsonLogger, type Logger } from './logger';
 import type { Spool, SpooledEvent } from './spool';
 import { Debouncer, eventIdFor, safeName, toVoiceEvent, withOccupants, type NetChangeKind, type VoiceChange } from './voice-changes';
@@ -66,13 +67,11 @@ export interface HealthReport {
 }
 
 export class Forwarder {
-  private readonly client: Client;
+  private readonly gateway: DiscordGateway;
   private readonly log: Logger;
   private readonly debouncer: Debouncer;
   private readonly allowed?: ReadonlySet<string>;
   private readonly startedAt = Date.now();
-  private gatewaySessionId = 'none';
-  private readonly lastSeq = new Map<string, number>();
   private connected = false;
   private running = false;
   /** Set by stop(): the gateway closing is then expected, not news. */
@@ -90,33 +89,16 @@ export class Forwarder {
     this.log = options.log ?? jsonLogger();
     this.allowed = options.allowedGuildIds?.length ? new Set(options.allowedGuildIds) : undefined;
     this.debouncer = new Debouncer(options.debounceMs ?? FORWARDER_DEFAULTS.debounceMs, (change, kind) => this.onNetChange(change, kind));
-    // Exactly the intents needed: guild data (names, channels) and voice states.
-    this.client = new Client({
-      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates],
-      rest: options.discordApi ? { api: options.discordApi } : {},
-      // Only guilds, channels and voice states matter. Members: those in voice (their names are
-      // needed when they move or leave) plus a few recent ones, however large the guild.
-      makeCache: Options.cacheWithLimits({
-        ...Options.DefaultMakeCacheSettings,
-        MessageManager: 0, PresenceManager: 0, ReactionManager: 0, ReactionUserManager: 0, ThreadManager: 0, ThreadMemberManager: 0,
-        GuildEmojiManager: 0, GuildStickerManager: 0, GuildScheduledEventManager: 0, StageInstanceManager: 0, GuildInviteManager: 0,
-        GuildBanManager: 0, ApplicationCommandManager: 0, AutoModerationRuleManager: 0, BaseGuildEmojiManager: 0, GuildForumThreadManager: 0,
-        GuildTextThreadManager: 0, GuildMessageManager: 0, DMMessageManager: 0,
-        GuildMemberManager: { maxSize: 200, keepOverLimit: (member) => member.voice.channelId !== null },
-        UserManager: { maxSize: 200, keepOverLimit: (user) => user.id === user.client.user?.id },
-      }),
+    this.gateway = new DiscordGateway({ token: options.token, discordApi: options.discordApi }, {
+      voiceStateUpdate: (change, origin) => this.onVoiceStateUpdate(change, origin),
+      status: (connected, msg, fields) => this.setConnected(connected, msg, fields),
+      error: (error) => this.log.error('gateway error', { error: error.message }),
     });
-    this.client.on(Events.Raw, (packet: GatewayDispatchPayload & { s?: number }) => {
-      if (packet.t === 'READY') this.gatewaySessionId = packet.d.session_id;
-      // The sequence number names the dispatch; the VoiceStateUpdate handler runs right after this.
-      if (packet.t === 'VOICE_STATE_UPDATE' && typeof packet.s === 'number') this.lastSeq.set(`${packet.d.guild_id}:${packet.d.user_id}`, packet.s);
-    });
-    this.client.on(Events.VoiceStateUpdate, (before, after) => this.onVoiceStateUpdate(before, after));
-    this.client.on(Events.ShardReady, () => this.setConnected(true, 'gateway ready'));
-    this.client.on(Events.ShardResume, (_id, replayed) => this.setConnected(true, 'gateway resumed', { replayed }));
-    this.client.on(Events.ShardDisconnect, (event) => this.setConnected(false, 'gateway disconnected', { code: event.code }));
-    this.client.on(Events.ShardReconnecting, () => this.setConnected(false, 'gateway reconnecting'));
-    this.client.on(Events.Error, (error) => this.log.error('gateway error', { error: error.message }));
+  }
+
+  /** Settles when Discord closes the gateway for good (the token was reset, …): restarting will not help. */
+  get fatal(): Promise<GatewayFatalError> {
+    return this.gateway.fatal;
   }
 
   /** Connects to the gateway and starts delivering; resolves once the guilds are loaded. */
@@ -126,12 +108,11 @@ export class Forwarder {
     this.log.info('starting', { spoolDepth: this.options.spool.depth(), spool: this.options.spool.file });
     this.loop = this.deliveryLoop();
     if (this.options.healthPort !== undefined) await this.startHealth(this.options.healthPort);
-    const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
-    await this.client.login(this.options.token);
-    await ready;
-    const guilds = [...this.client.guilds.cache.values()];
+    const { unavailable } = await this.gateway.connect();
+    if (unavailable.length) this.log.warn('guilds unavailable (Discord outage); they are forwarded once Discord sends them', { guilds: unavailable });
+    const guilds = [...this.gateway.cache.values()];
     this.log.info('forwarding', {
-      guilds: guilds.map((g) => ({ id: g.id, forwarded: !this.allowed || this.allowed.has(g.id), inVoice: g.voiceStates.cache.filter((v) => v.channelId !== null).size })),
+      guilds: guilds.map((g) => ({ id: g.id, forwarded: !this.allowed || this.allowed.has(g.id), inVoice: g.voice.size })),
       spoolDepth: this.options.spool.depth(),
     });
     const heartbeatMs = this.options.heartbeatMs ?? FORWARDER_DEFAULTS.heartbeatMs;
@@ -151,7 +132,7 @@ export class Forwarder {
     clearInterval(this.expiry);
     this.debouncer.flushAll();
     this.wake();
-    await this.client.destroy();
+    await this.gateway.destroy();
     await Promise.race([this.loop, new Promise((r) => setTimeout(r, graceMs).unref())]);
     await new Promise<void>((resolve) => (this.health ? this.health.close(() => resolve()) : resolve()));
     this.log.info('stopped', { spoolDepth: this.options.spool.depth() });
@@ -168,8 +149,8 @@ export class Forwarder {
     const failing = this.lastError !== null && (this.lastDelivery === null || this.lastError.at > this.lastDelivery);
     return {
       status: !this.connected ? 'disconnected' : failing && spool.depth() > 0 ? 'degraded' : 'ok',
-      gateway: { connected: this.connected, pingMs: this.client.ws.ping >= 0 ? this.client.ws.ping : null },
-      guilds: this.client.guilds.cache.size,
+      gateway: { connected: this.connected, pingMs: this.gateway.pingMs },
+      guilds: this.gateway.cache.size,
       spool: { depth: spool.depth(), capacity: spool.capacity, oldestAgeSeconds: oldest === undefined ? null : Math.round((now - oldest) / 1000), dead: spool.deadCount() },
       lastDelivery: this.lastDelivery?.toISOString() ?? null,
       lastError: this.lastError && { at: this.lastError.at.toISOString(), message: this.lastError.message },
@@ -183,44 +164,35 @@ export class Forwarder {
     this.log[connected ? 'info' : 'warn'](msg, fields);
   }
 
-  private channelRef(state: VoiceState): VoiceChannelRef | null {
-    if (!state.channelId) return null;
-    return { channel_id: state.channelId, channel_name: state.channel?.name ?? state.channelId };
+  private channelRef(guild: CachedGuild, member: VoiceMember | null): VoiceChannelRef | null {
+    return member && { channel_id: member.channelId, channel_name: this.gateway.cache.channelName(guild, member.channelId) };
   }
 
-  private onVoiceStateUpdate(before: VoiceState, after: VoiceState): void {
-    const guild = after.guild;
+  private onVoiceStateUpdate({ guild, userId, user, before, after }: VoiceStateChange, origin: DispatchOrigin): void {
     if (this.allowed && !this.allowed.has(guild.id)) return;
-    const member = after.member ?? before.member;
-    const user = member?.user;
-    if ((this.options.skipBots ?? true) && user?.bot) return;
-    const key = `${guild.id}:${after.id}`;
+    if ((this.options.skipBots ?? true) && user.bot) return;
     this.debouncer.push({
       guildId: guild.id,
       guildName: guild.name,
-      userId: after.id,
-      userName: user?.username ?? after.id,
-      displayName: member?.displayName ?? user?.username ?? after.id,
-      bot: user?.bot ?? false,
-      before: this.channelRef(before),
-      after: this.channelRef(after),
+      userId,
+      userName: user.userName,
+      displayName: user.displayName,
+      bot: user.bot,
+      before: this.channelRef(guild, before),
+      after: this.channelRef(guild, after),
       at: new Date(),
-      gatewaySessionId: this.gatewaySessionId,
-      seq: this.lastSeq.get(key) ?? 0,
+      gatewaySessionId: origin.sessionId,
+      seq: origin.seq,
     });
   }
 
   /** Who is in the channel now, from the gateway cache; bots left out when they are skipped. */
   private occupantsOf(guildId: string, channelId: string): VoiceOccupants | undefined {
-    const guild = this.client.guilds.cache.get(guildId);
-    if (!guild) return undefined;
+    if (!this.gateway.cache.get(guildId)) return undefined;
     const skipBots = this.options.skipBots ?? true;
-    const present = guild.voiceStates.cache.filter((s) => s.channelId === channelId && !(skipBots && s.member?.user.bot));
-    const members = [...present.values()].slice(0, MAX_LISTED_OCCUPANTS).map((s) => ({
-      id: s.id,
-      name: safeName(s.member?.displayName ?? s.member?.user.username, s.id),
-    }));
-    return { count: present.size, members };
+    const present = this.gateway.cache.occupants(guildId, channelId).filter(([, m]) => !(skipBots && m.bot));
+    const members = present.slice(0, MAX_LISTED_OCCUPANTS).map(([id, m]) => ({ id, name: safeName(m.displayName, id) }));
+    return { count: present.length, members };
   }
 
   private onNetChange(change: VoiceChange, kind: NetChangeKind): void {
@@ -300,7 +272,7 @@ export class Forwarder {
     const at = new Date();
     try {
       await this.options.sender.send(
-        { type: FORWARDER_HEARTBEAT, forwarder: name, at: at.toISOString(), guilds: this.client.guilds.cache.size, gateway_connected: this.connected, spool_depth: this.options.spool.depth() },
+        { type: FORWARDER_HEARTBEAT, forwarder: name, at: at.toISOString(), guilds: this.gateway.cache.size, gateway_connected: this.connected, spool_depth: this.options.spool.depth() },
         { id: `hb:${name}:${at.getTime()}` },
       );
       this.log.debug('heartbeat sent');

@@ -132,6 +132,15 @@ describe('a start that fails exits with its documented code, health server on or
   });
 });
 
+it('exits 3 when the bot token is reset while it runs (Discord closes the gateway with 4004)', async () => {
+  const run = startForwarder({ args: ['--spool', join(work, 'reset.db'), '--health-port', 'off'] });
+  await until(() => run.lines.some((l) => l.msg === 'forwarding'));
+  discord.resetToken();
+  expect(await run.exited).toEqual({ code: 3, signal: null });
+  expect(run.stderr()).toContain('Discord refused the bot token (gateway close 4004)');
+  expect(run.lines.at(-1)).toMatchObject({ msg: 'stopped' });
+});
+
 it('stops on SIGTERM without reporting the gateway as reconnecting, and prints no ExperimentalWarning', async () => {
   ingest.setFallback({ status: 200, body: { executionArn: 'arn:aws:states:eu-west-1:123456789012:express:Relay:x' } });
   const run = startForwarder({ args: ['--spool', join(work, 'sigterm.db')] });

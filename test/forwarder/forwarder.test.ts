@@ -1,5 +1,5 @@
 /**
- * The forwarder against a real-protocol fake Discord (unmodified discord.js connects to it) and a
+ * The forwarder against a real-protocol fake Discord (discord.js's unmodified `@discordjs/ws` connects to it) and a
  * stand-in ingest API reached through the real RelayClient.
  */
 import { Forwarder } from '../../lib/forwarder/forwarder';
