@@ -69,7 +69,8 @@ Event builder options (ids are Discord snowflakes, 17-20 digits; names 1-100 cha
 
 The Discord gateway bot: forwards voice joins, leaves and moves to the relay. Needs Node.js
 ${FORWARD_NODE_FLOOR.major}.${FORWARD_NODE_FLOOR.minor} or later (the project's own Node 24 through npx). A start that fails exits: 3 for a refused token,
-7 when Discord cannot be reached (a supervisor such as systemd restarts it).
+7 when Discord cannot be reached (a supervisor such as systemd restarts it). Running, it exits 3 when
+Discord ends its session for good (the token was reset); any other disconnect is resumed.
 Forward options:
 ${TARGET_OPTIONS}
   --token-file <file>  the bot token (not readable by others)           [DISCORD_TOKEN]
