@@ -138,7 +138,7 @@ export class RelayStateMachine extends Construct {
         routes.problems.push(`the ${r.event} route is a card route, which needs the delivery lanes (not directDelivery)`);
         continue;
       }
-      const format = new sfn.Pass(this, StateName.format(r.event), { parameters: formatParameters(r) });
+      const format = new sfn.Pass(this, StateName.format(r.event), { parameters: formatParameters(r, claim !== undefined) });
       const next = format.next(claim ?? postFor(r.channel));
       route.when(sfn.Condition.stringEquals('$.kind', r.event), this.enoughMembers(r, next));
     }
@@ -315,8 +315,11 @@ const CARD_VOICE: Record<string, string> = {
   'voice.move': 'States.Array($.event.before, $.event.after)',
 };
 
-/** What a route's Format state writes: the summary the outcome reads, and the lane event (`lane`) Enqueue sends. */
-function formatParameters(r: EventRoute): Record<string, unknown> {
+/**
+ * What a route's Format state writes: the summary the outcome reads, and either the lane event
+ * (`lane`) Enqueue sends or, for direct delivery, the `line` the Post task sends.
+ */
+function formatParameters(r: EventRoute, lanes: boolean): Record<string, unknown> {
   const summary = { 'id.$': '$.id', 'kind.$': '$.kind', channel: r.channel, 'receivedAt.$': '$.receivedAt' };
   if (r.mode === 'card') {
     const settings = { ...(r.minMembers === undefined ? {} : { minMembers: r.minMembers }), ...(r.pingRoleId === undefined ? {} : { pingRoleId: r.pingRoleId }) };
@@ -332,7 +335,7 @@ function formatParameters(r: EventRoute): Record<string, unknown> {
     };
   }
   const line = lineParameter(parseTemplate(r.template ?? ''));
-  return { ...summary, ...line, lane: { ...summary, ...line } };
+  return lanes ? { ...summary, lane: { ...summary, ...line } } : { ...summary, ...line };
 }
 
 /** What the Queued and Duplicate outcomes carry. */

@@ -27,6 +27,12 @@ const OK: PostResponse = { status: 200, body: { id: '555555555555555555', conten
 const status = (code: number, body: unknown = { message: `status ${code}` }): PostResponse => ({ status: code, body });
 const [rateLimitRetry, serverErrorRetry] = POST_RETRIES;
 
+it('direct delivery formats the line the Post task sends, and no lane event', () => {
+  const format = (definition.States as Record<string, { Parameters: Record<string, unknown> }>)['Format voice.join'].Parameters;
+  expect(format['line.$']).toMatch(/^States\.Format\(/);
+  expect(format).not.toHaveProperty('lane');
+});
+
 /** Runs one execution; `answers` are what the webhook says to each post in turn (OK once they run out). */
 async function execute(input: unknown, answers: PostResponse[] = [], metrics = new CloudWatchEmulator()) {
   const posts: PostRequest[] = [];
