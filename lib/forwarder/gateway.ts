@@ -17,6 +17,7 @@ import {
 } from 'discord-api-types/v10';
 import { repository, version } from '../../package.json';
 import { send } from '../client/http';
+import { parseRetryAfter } from '../client/relay-client';
 import { GuildCache, type VoiceStateChange } from './guild-cache';
 
 /** Exactly the intents the forwarder needs: guild data (names, channels) and voice states. */
@@ -178,8 +179,8 @@ export class DiscordGateway {
       if (answer.status === 401) throw tokenRefused('401', 401);
       const retryable = answer.status === 429 || answer.status >= 500;
       if (!retryable || attempt === 3) throw new Error(`Discord answered GET ${route} with ${answer.status}`);
-      const retryAfter = answer.status === 429 ? Number(answer.headers['retry-after']) : NaN;
-      await new Promise((r) => setTimeout(r, Number.isFinite(retryAfter) ? Math.min(retryAfter, 60) * 1000 : 1000 * attempt));
+      const retryAfterMs = answer.status === 429 ? parseRetryAfter(answer.headers['retry-after'] ?? null) : undefined;
+      await new Promise((r) => setTimeout(r, retryAfterMs === undefined ? 1000 * attempt : Math.min(retryAfterMs, 60_000)));
     }
   }
 }
