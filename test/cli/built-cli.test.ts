@@ -9,18 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../../lib/cli/errors';
 import { ROOT, ensureBuilt, runBuiltCli, startBuiltCli, type RunningCli } from '../support/built-cli';
+import { pollUntil } from '../support/until';
 
 const CONFIG = join(ROOT, 'config', 'relay.config.ts');
 const JOIN = ['voice-join', '--user', '444444444444444444', '--display-name', 'Alice', '--channel', '222222222222222222', '--channel-name', 'General'];
 
 beforeAll(() => ensureBuilt(), 120_000);
 
-async function until(check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  for (const start = Date.now(); !(await check()); ) {
-    if (Date.now() - start > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (check: () => boolean | Promise<boolean>, ms = 30_000) => pollUntil(check, ms, 50);
 
 function isRunning(pid: number): boolean {
   try {

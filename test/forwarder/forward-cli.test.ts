@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { FakeDiscord } from '../../testkit/fake-discord';
 import { FakeIngest } from '../../testkit/fake-ingest';
 import { KEY } from '../support/fixtures';
+import { pollUntil } from '../support/until';
 
 const root = join(__dirname, '..', '..');
 // tsx's package entry is its loader; as a URL, so it resolves from any working directory.
@@ -63,12 +64,7 @@ function startForwarder(extra: { args?: string[]; env?: Record<string, string> }
   return { child, lines, exited, stderr: () => stderr };
 }
 
-async function until(check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  for (const start = Date.now(); !(await check()); ) {
-    if (Date.now() - start > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (check: () => boolean | Promise<boolean>, ms = 20_000) => pollUntil(check, ms, 50);
 
 const healthUrl = (r: Running) => r.lines.find((l) => l.msg === 'health')?.url as string | undefined;
 const health = async (r: Running) => (await (await fetch(healthUrl(r)!)).json()) as { spool: { depth: number }; gateway: { connected: boolean } };

@@ -9,6 +9,7 @@ import { RelayClient } from '../../lib/client/relay-client';
 import { FakeDiscord, GATEWAY_INTENTS } from '../../testkit/fake-discord';
 import { FakeIngest } from '../../testkit/fake-ingest';
 import { KEY } from '../support/fixtures';
+import { pollUntil } from '../support/until';
 
 const GUILD = '111111111111111111';
 const OTHER_GUILD = '999999999999999999';
@@ -64,12 +65,7 @@ async function withForwarder(options: Partial<ConstructorParameters<typeof Forwa
 /** Payloads received by the ingest, in arrival order. */
 const received = () => ingest.envelopes().map((e) => ({ id: e.id as string, event: JSON.parse(e.payload as string) }));
 const settle = (ms = 400) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  for (const start = Date.now(); !check(); ) {
-    if (Date.now() - start > ms) throw new Error('condition not met in time');
-    await settle(20);
-  }
-}
+const until = (check: () => boolean, ms = 5000) => pollUntil(check, ms);
 
 beforeEach(() => {
   ingest.script();

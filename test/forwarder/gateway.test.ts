@@ -2,6 +2,7 @@
 import { DiscordGateway, GATEWAY_INTENTS, type DispatchOrigin } from '../../lib/forwarder/gateway';
 import type { VoiceStateChange } from '../../lib/forwarder/guild-cache';
 import { FakeDiscord, GATEWAY_INTENTS as FAKE_INTENTS } from '../../testkit/fake-discord';
+import { pollUntil } from '../support/until';
 
 const GUILD = '111111111111111111';
 const DOWN_GUILD = '999999999999999999';
@@ -37,12 +38,7 @@ function open(options: { guildTimeoutMs?: number } = {}) {
   return { gateway, changes, statuses };
 }
 
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  for (const start = Date.now(); !check(); ) {
-    if (Date.now() - start > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (check: () => boolean, ms = 5000) => pollUntil(check, ms);
 
 const moves = (changes: Array<{ change: VoiceStateChange }>) => changes.map(({ change }) => [change.userId, change.before?.channelId ?? null, change.after?.channelId ?? null]);
 

@@ -13,6 +13,7 @@ import { RelayErrorCode } from '../../lib/contracts/errors';
 import { tableSpecs } from '../../lib/local/synthesized-template';
 import { LocalRelayServer, type LocalRelayServerOptions } from '../../lib/local/local-relay-server';
 import { voiceEvent } from '../support/fixtures';
+import { pollUntil } from '../support/until';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'relay-restart-'));
 const GUILD = '123456789012345678'; // the example config's guild
@@ -24,11 +25,7 @@ const clientFor = (s: LocalRelayServer) => {
 const join_ = (name: string) => voiceEvent('join', { guild: { id: GUILD, name: 'Local Guild' }, user: { id: '444444444444444444', name: name.toLowerCase(), display_name: name, bot: false } });
 const names = (s: LocalRelayServer) => s.sink.messages.flatMap((m) => (m.body as { content: string }).content.split('\n')).map((l) => /\*\*(\w+)\*\*/.exec(l)?.[1]);
 
-async function until(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  for (const t0 = Date.now(); !(await check()); await new Promise((r) => setTimeout(r, 25))) {
-    if (Date.now() - t0 > ms) throw new Error('condition not met in time');
-  }
-}
+const until = (check: () => boolean | Promise<boolean>, ms = 15_000) => pollUntil(check, ms, 25);
 
 it('events queued when the relay stops are delivered after the restart, each exactly once', async () => {
   // Discord allows one request a minute: the first post empties the bucket and its batch waits.

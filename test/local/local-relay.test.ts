@@ -16,6 +16,7 @@ import { RelayErrorCode } from '../../lib/contracts/errors';
 import { DEFAULT_USER_AGENT } from '../../lib/infra/relay-stack';
 import { LocalRelayServer } from '../../lib/local/local-relay-server';
 import { newKey, signed, voiceEvent } from '../support/fixtures';
+import { pollUntil } from '../support/until';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'relay-local-'));
 const env: Record<string, string> = {};
@@ -44,9 +45,7 @@ afterAll(() => server.stop());
 /** The users named across the sink's messages, one per line. */
 const names = () => server.sink.messages.flatMap((m) => (m.body as { content: string }).content.split('\n')).map((l) => /\*\*(.+?)\*\*/.exec(l)?.[1]);
 
-async function until(check: () => boolean, ms = 20_000): Promise<void> {
-  for (const t0 = Date.now(); !check(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() - t0 > ms) throw new Error('condition not met in time');
-}
+const until = (check: () => boolean, ms = 20_000) => pollUntil(check, ms);
 
 /** What the sink holds once the lanes have nothing queued or in flight. */
 async function delivered() {
