@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { repository, version } from '../package.json';
 
 /**
  * The nearest `file` in `from` or above. Used to find this project's own files (package-lock.json,
@@ -38,3 +39,6 @@ export function lambdaEntry(name: string, from: string = __dirname): string {
 export function cdkJsonContext(from: string = __dirname): Record<string, unknown> {
   return (JSON.parse(readFileSync(findUp('cdk.json', from), 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
 }
+
+/** This project as Discord requires every bot to name itself: `DiscordBot (<url>, <version>)`. */
+export const DISCORD_USER_AGENT = `DiscordBot (${repository.url}, ${version})`;

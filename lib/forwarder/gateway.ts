@@ -15,9 +15,9 @@ import {
   type APIGatewayBotInfo,
   type GatewayDispatchPayload,
 } from 'discord-api-types/v10';
-import { repository, version } from '../../package.json';
 import { send } from '../client/http';
 import { parseRetryAfter } from '../client/relay-client';
+import { DISCORD_USER_AGENT } from '../project-files';
 import { GuildCache, type VoiceStateChange } from './guild-cache';
 
 /** Exactly the intents the forwarder needs: guild data (names, channels) and voice states. */
@@ -64,8 +64,6 @@ export interface DiscordGatewayOptions {
   /** For each `GET /gateway/bot`. @default 15000 */
   readonly requestTimeoutMs?: number;
 }
-
-const USER_AGENT = `DiscordBot (${repository.url}, ${version})`;
 
 export class DiscordGateway {
   public readonly cache = new GuildCache();
@@ -173,7 +171,7 @@ export class DiscordGateway {
     const url = new URL(`${(this.options.discordApi ?? 'https://discord.com/api').replace(/\/+$/, '')}/v10${route}`);
     for (let attempt = 1; ; attempt++) {
       const answer = await send(url, {
-        method: 'GET', headers: { authorization: `Bot ${this.options.token}`, 'user-agent': USER_AGENT }, body: '', timeoutMs: this.options.requestTimeoutMs ?? 15_000,
+        method: 'GET', headers: { authorization: `Bot ${this.options.token}`, 'user-agent': DISCORD_USER_AGENT }, body: '', timeoutMs: this.options.requestTimeoutMs ?? 15_000,
       });
       if (answer.status === 200) return JSON.parse(answer.text) as APIGatewayBotInfo;
       if (answer.status === 401) throw tokenRefused('401', 401);

@@ -10,7 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { VerifyEnv } from '../contracts/env';
 import { IngestApi } from './ingest-api';
-import { lambdaEntry } from '../project-files';
+import { DISCORD_USER_AGENT, lambdaEntry } from '../project-files';
 import type { ResolvedRelayConfig } from '../config/relay-config';
 import { RelayFunction } from './relay-function';
 import { RelayStateMachine } from './relay-state-machine';
@@ -20,7 +20,6 @@ import { DeliveryStateMachine } from './delivery-state-machine';
 import { LanePipe } from './lane-pipe';
 import { WebhookProxyApi } from './webhook-proxy-api';
 import { RelayMonitoring } from './relay-monitoring';
-import * as pkg from '../../package.json';
 
 export interface RelayStackProps extends StackProps {
   readonly config: ResolvedRelayConfig;
@@ -37,7 +36,7 @@ export interface RelayStackProps extends StackProps {
   readonly directDelivery?: boolean;
 }
 
-export const DEFAULT_USER_AGENT = `DiscordBot (${pkg.repository.url}, ${pkg.version})`;
+export const DEFAULT_USER_AGENT = DISCORD_USER_AGENT;
 
 export class RelayStack extends Stack {
   public readonly verifyFunction: RelayFunction;
