@@ -1,10 +1,15 @@
 /**
- * An HTTP API → Step Functions integration whose invoke role only this API can assume.
- * aws-cdk-lib's `HttpStepFunctionsIntegration` builds the same integration, but its role trusts
- * `apigateway.amazonaws.com` with no condition (any API Gateway API could be configured to use
- * it: the confused-deputy problem) and cannot be given another role.
+ * An HTTP API → Step Functions integration with a role of its own, allowed to start that one
+ * state machine and nothing else. aws-cdk-lib's `HttpStepFunctionsIntegration` builds the same
+ * integration but cannot be given a role, and shares nothing of how it is confined.
+ *
+ * The role trusts `apigateway.amazonaws.com` with no condition, on purpose: API Gateway does not
+ * populate `aws:SourceAccount` when it assumes an integration's credentials role, and a trust
+ * that requires it makes every request answer 500 (docs/architecture.md §4a, register row
+ * "ingest trust"). What confines the role instead: it can only start its own state machine; an
+ * API can use it only if whoever configures that API may `iam:PassRole` it; and a role cannot be
+ * passed to an API of another account (SECURITY.md).
  */
-import { Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -22,16 +27,13 @@ export class ConfinedStepFunctionsIntegration extends apigwv2.HttpRouteIntegrati
   }
 
   public bind(options: apigwv2.HttpRouteIntegrationBindOptions): apigwv2.HttpRouteIntegrationConfig {
-    const stack = Stack.of(options.scope);
+    const sync = this.props.subtype === apigwv2.HttpIntegrationSubtype.STEPFUNCTIONS_START_SYNC_EXECUTION;
     const role = new iam.Role(options.scope, 'InvokeRole', {
-      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com', {
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'execute-api', resource: options.route.httpApi.apiId, resourceName: '*' }) },
-        },
-      }),
+      description: `Discord Event Relay: lets one ingest route ${sync ? 'run' : 'start'} the relay workflow, nothing else`,
+      // No aws:SourceAccount / aws:SourceArn condition: API Gateway does not send them here (see above).
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
     });
-    if (this.props.subtype === apigwv2.HttpIntegrationSubtype.STEPFUNCTIONS_START_SYNC_EXECUTION) this.props.stateMachine.grantStartSyncExecution(role);
+    if (sync) this.props.stateMachine.grantStartSyncExecution(role);
     else this.props.stateMachine.grantStartExecution(role);
     return {
       type: apigwv2.HttpIntegrationType.AWS_PROXY,

@@ -193,7 +193,7 @@ describe('ingest API', () => {
     });
   });
 
-  it('invokes the state machine through roles that can do one thing each, assumable by this API only', () => {
+  it('invokes the state machine through roles that can do one thing each, trusted by API Gateway without the keys it does not send', () => {
     for (const action of ['states:StartExecution', 'states:StartSyncExecution']) {
       template.hasResourceProperties('AWS::IAM::Policy', {
         PolicyDocument: { Statement: [{ Action: action, Effect: 'Allow', Resource: { Ref: stateMachine } }] },
@@ -203,12 +203,9 @@ describe('ingest API', () => {
       .map((r) => (r.Properties as { AssumeRolePolicyDocument: { Statement: Array<{ Principal: { Service?: string }; Condition?: unknown }> } }).AssumeRolePolicyDocument.Statement[0])
       .filter((s) => s.Principal.Service === 'apigateway.amazonaws.com');
     expect(trusts).toHaveLength(2);
-    for (const t of trusts) {
-      expect(t.Condition).toEqual({
-        StringEquals: { 'aws:SourceAccount': ACCOUNT },
-        ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', [`arn:aws:execute-api:${REGION}:${ACCOUNT}:`, { Ref: ingestApi }, '/*']] } },
-      });
-    }
+    // API Gateway does not populate aws:SourceAccount (nor, as far as anyone has shown, aws:SourceArn) when it
+    // assumes an integration role: a condition on either makes every POST /events answer 500.
+    for (const t of trusts) expect(t).toEqual({ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'apigateway.amazonaws.com' } });
   });
 
   it('serves a throttled, access-logged $default stage', () => {

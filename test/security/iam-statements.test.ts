@@ -75,7 +75,8 @@ const LOG_DELIVERY = allow(
   ['*'],
 );
 const STATES_TRUST = trust('states.amazonaws.com', { ArnLike: { 'aws:SourceArn': ARN('states', 'stateMachine:*') }, StringEquals: { 'aws:SourceAccount': ACCOUNT } });
-const API_TRUST = trust('apigateway.amazonaws.com', { StringEquals: { 'aws:SourceAccount': ACCOUNT }, ArnLike: { 'aws:SourceArn': ARN('execute-api', '<IngestApi>/*') } });
+/** No condition: API Gateway does not send aws:SourceAccount/aws:SourceArn when it assumes an integration role (SECURITY.md). */
+const API_TRUST = trust('apigateway.amazonaws.com');
 const TLS_ONLY = (queue: string) => ({ effect: 'Deny', principal: JSON.stringify({ AWS: '*' }), actions: ['sqs:*'], resources: [`<${queue}.Arn>`], conditions: { Bool: { 'aws:SecureTransport': 'false' } } });
 /** A function writes its own log group's streams. `<…LogGroup.Arn>` ends in `:*`, the streams of that one group (PutLogEvents names a stream). */
 const functionStatements = (fn: string): Statement[] => [
@@ -89,7 +90,7 @@ const EXPECTED: Statement[] = [
   ...functionStatements('PaceFunction'),
   { where: 'LaneQueuePolicy on <LaneQueue>', ...TLS_ONLY('LaneQueue') },
   { where: 'LaneDeadLetterQueuePolicy on <LaneDeadLetterQueue>', ...TLS_ONLY('LaneDeadLetterQueue') },
-  // Ingest: each route's integration role starts the relay workflow, and only the ingest API may assume it.
+  // Ingest: each route's integration role starts the relay workflow and nothing else.
   { where: 'IngestApiPOSTeventsInvokeRole trust', ...API_TRUST },
   { where: 'IngestApiPOSTeventsInvokeRoleDefaultPolicy → <IngestApiPOSTeventsInvokeRole>', ...allow(['states:StartExecution'], ['<RelayStateMachine>']) },
   { where: 'IngestApiPOSTeventssyncInvokeRole trust', ...API_TRUST },
@@ -137,4 +138,11 @@ it('every IAM statement of the stack is one of the expected set, and every expec
 it('no role carries a managed or inline policy, and the only "*" resources are log delivery and the namespaced PutMetricData', () => {
   const wildcard = statements(template.toJSON() as CfnTemplate).filter((s) => s.resources?.includes('*'));
   expect(wildcard.map((s) => s.actions.every((a) => LOG_DELIVERY.actions.includes(a)) || (s.actions.join() === 'cloudwatch:PutMetricData' && s.conditions?.StringEquals?.['cloudwatch:namespace'] === 'DiscordEventRelay'))).toEqual([true, true, true]);
+});
+
+it('no role API Gateway assumes carries an aws:SourceAccount or aws:SourceArn condition (it sends neither)', () => {
+  const fromApiGateway = statements(template.toJSON() as CfnTemplate).filter((s) => s.where.endsWith(' trust') && s.principal?.includes('apigateway.amazonaws.com'));
+  expect(fromApiGateway.map((s) => s.where)).toEqual(['IngestApiPOSTeventsInvokeRole trust', 'IngestApiPOSTeventssyncInvokeRole trust']);
+  const keys = fromApiGateway.flatMap((s) => Object.values(s.conditions ?? {}).flatMap((kv) => Object.keys(kv)));
+  expect(keys.filter((k) => /^aws:Source(Account|Arn)$/i.test(k))).toEqual([]);
 });
