@@ -4,11 +4,18 @@
  * escaped before they reach a message (see `template.ts`).
  */
 import { RelayError, RelayErrorCode } from './errors';
+import { CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE } from './routes';
 
 export const EventType = {
   VoiceStateUpdate: 'VOICE_STATE_UPDATE',
-  /** Sent by `relay forward` every few minutes; becomes the ForwarderHeartbeat metric, never a message. */
+  /**
+   * Sent by `relay forward` every few minutes; becomes the ForwarderHeartbeat metric, never a
+   * message. With `probe: true` (what `relay doctor` sends) it is verified and answered like one
+   * but not recorded, so a doctor run never hides a forwarder that stopped.
+   */
   ForwarderHeartbeat: 'FORWARDER_HEARTBEAT',
+  /** `relay doctor --post <channel>`: one fixed, labelled test message to a configured channel. */
+  RelayTest: 'RELAY_TEST',
 } as const;
 
 /** A forwarder's name in heartbeats: what `relay forward --name` becomes after cleaning. */
@@ -29,6 +36,10 @@ export const EventKind = {
   VoiceUpdate: 'voice.update',
   /** A forwarder's heartbeat: recorded as a metric (not routable). */
   ForwarderHeartbeat: 'forwarder.heartbeat',
+  /** A heartbeat with `probe: true`: answered, never recorded (not routable). */
+  Probe: 'relay.probe',
+  /** A test message for one channel (`relay doctor --post`): posted to that channel, whatever the routes. */
+  RelayTest: 'relay.test',
   Unsupported: 'unsupported',
 } as const;
 
@@ -72,11 +83,27 @@ export interface VoiceStateUpdateEvent {
 }
 
 /** The voice kinds, which a VOICE_STATE_UPDATE is classified into. */
-export type VoiceEventKind = Exclude<EventKind, 'unsupported' | 'forwarder.heartbeat'>;
+export type VoiceEventKind = Exclude<EventKind, 'unsupported' | 'forwarder.heartbeat' | 'relay.probe' | 'relay.test'>;
+
+/**
+ * The text of a `RELAY_TEST` message for `channel`, as a `States.Format` string: the two `{}` are
+ * the sender's name and the event id, both of characters markdown cannot act on inside code.
+ */
+export function relayTestFormat(channel: string): string {
+  return `🩺 **Relay test** from \`{}\`: if you can read this, the relay can post to #${channel}. (event \`{}\`)`;
+}
+
+/** `RELAY_TEST`: which channel, and who asked (a name like a forwarder's). */
+export interface RelayTestEvent {
+  readonly type: typeof EventType.RelayTest;
+  readonly channel: string;
+  readonly from: string;
+}
 
 export type ParsedEvent =
   | { readonly kind: VoiceEventKind; readonly event: VoiceStateUpdateEvent }
-  | { readonly kind: typeof EventKind.ForwarderHeartbeat; readonly forwarder: string }
+  | { readonly kind: typeof EventKind.ForwarderHeartbeat | typeof EventKind.Probe; readonly forwarder: string }
+  | { readonly kind: typeof EventKind.RelayTest; readonly channel: string; readonly from: string }
   | { readonly kind: typeof EventKind.Unsupported; readonly type: string };
 
 function malformed(message: string): never {
@@ -167,7 +194,13 @@ export function parseEventPayload(payload: string): ParsedEvent {
   if (typeof o.type !== 'string' || o.type.length === 0 || o.type.length > 64) malformed('type must name the event');
   if (o.type === EventType.ForwarderHeartbeat) {
     if (typeof o.forwarder !== 'string' || !FORWARDER_NAME_PATTERN.test(o.forwarder)) malformed('forwarder must be 1-40 of A-Z a-z 0-9 . _ -');
-    return { kind: EventKind.ForwarderHeartbeat, forwarder: o.forwarder };
+    if (o.probe !== undefined && typeof o.probe !== 'boolean') malformed('probe must be true or false when present');
+    return { kind: o.probe === true ? EventKind.Probe : EventKind.ForwarderHeartbeat, forwarder: o.forwarder };
+  }
+  if (o.type === EventType.RelayTest) {
+    if (typeof o.channel !== 'string' || !CHANNEL_NAME_PATTERN.test(o.channel)) malformed(`channel must be a channel name: ${CHANNEL_NAME_RULE}`);
+    if (typeof o.from !== 'string' || !FORWARDER_NAME_PATTERN.test(o.from)) malformed('from must be 1-40 of A-Z a-z 0-9 . _ -');
+    return { kind: EventKind.RelayTest, channel: o.channel, from: o.from };
   }
   if (o.type !== EventType.VoiceStateUpdate) return { kind: EventKind.Unsupported, type: o.type };
   const event = parseVoiceStateUpdate(o);

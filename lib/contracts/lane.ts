@@ -89,6 +89,8 @@ export const RelayOutcome = {
   Delivered: 'delivered',
   /** A forwarder heartbeat, recorded as the ForwarderHeartbeat metric. */
   Recorded: 'recorded',
+  /** A probe heartbeat (`relay doctor`): verified and answered, not recorded. */
+  Checked: 'checked',
 } as const;
 export type RelayOutcome = (typeof RelayOutcome)[keyof typeof RelayOutcome];
 

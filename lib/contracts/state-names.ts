@@ -11,6 +11,8 @@ export const StateName = {
   Delivered: 'Delivered',
   RecordHeartbeat: 'Record heartbeat',
   HeartbeatRecorded: 'Heartbeat recorded',
+  ProbeAnswered: 'Probe answered',
+  formatTest: (channel: string) => `Format test message for ${channel}`,
   DescribeDeliveryFailure: 'Describe delivery failure',
   format: (event: string) => `Format ${event}`,
   enough: (event: string) => `Enough people for ${event}?`,

@@ -25,7 +25,7 @@ import type { WebhookProxyApi } from './webhook-proxy-api';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
 import { ClaimState, DedupeAttribute, RelayOutcome } from '../contracts/lane';
-import { EventKind } from '../contracts/events';
+import { EventKind, relayTestFormat } from '../contracts/events';
 import { RelayMetric } from '../contracts/metrics';
 
 /** Where the Verify step puts each template field. */
@@ -133,6 +133,15 @@ export class RelayStateMachine extends Construct {
     const claim = props.lanes && this.claimAndQueue(props.lanes, internal);
     const route = new sfn.Choice(this, StateName.Route, { comment: 'Event kinds without a route are ignored' });
     route.when(sfn.Condition.stringEquals('$.kind', EventKind.ForwarderHeartbeat), this.recordHeartbeat());
+    route.when(sfn.Condition.stringEquals('$.kind', EventKind.Probe), new sfn.Pass(this, StateName.ProbeAnswered, {
+      comment: 'relay doctor: the envelope passed Verify; answered without a metric, so it never stands in for a forwarder',
+      parameters: { 'id.$': '$.id', 'kind.$': '$.kind', 'forwarder.$': '$.forwarder', outcome: RelayOutcome.Checked },
+    }));
+    // relay doctor --post: every channel takes its test message, whatever the routes say; it is claimed and queued like an event.
+    for (const channel of props.webhookProxy.routes.keys()) {
+      const format = new sfn.Pass(this, StateName.formatTest(channel), { parameters: testMessageParameters(channel, claim !== undefined) });
+      route.when(sfn.Condition.and(sfn.Condition.stringEquals('$.kind', EventKind.RelayTest), sfn.Condition.stringEquals('$.channel', channel)), format.next(claim ?? postFor(channel)));
+    }
     for (const r of routes.usable) {
       if (r.mode === 'card' && !claim) {
         routes.problems.push(`the ${r.event} route is a card route, which needs the delivery lanes (not directDelivery)`);
@@ -335,6 +344,14 @@ function formatParameters(r: EventRoute, lanes: boolean): Record<string, unknown
     };
   }
   const line = lineParameter(parseTemplate(r.template ?? ''));
+  return lanes ? { ...summary, lane: { ...summary, ...line } } : { ...summary, ...line };
+}
+
+/** A test message's Format state: the fixed text with the sender's name and the event id, for one channel. */
+function testMessageParameters(channel: string, lanes: boolean): Record<string, unknown> {
+  const summary = { 'id.$': '$.id', 'kind.$': '$.kind', channel, 'receivedAt.$': '$.receivedAt' };
+  const format = relayTestFormat(channel).replace(/['\\]/g, '\\$&');
+  const line = { 'line.$': `States.Format('${format}', $.from, $.id)` };
   return lanes ? { ...summary, lane: { ...summary, ...line } } : { ...summary, ...line };
 }
 

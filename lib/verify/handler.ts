@@ -40,8 +40,10 @@ export type VerifiedEvent =
       readonly receivedAt: number;
     }
   | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.Unsupported; readonly type: string }
-  /** No guild: a heartbeat says the forwarder is alive, whatever guilds it serves. */
-  | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.ForwarderHeartbeat; readonly forwarder: string };
+  /** No guild: a heartbeat says the forwarder is alive, whatever guilds it serves (a probe only that the relay answers). */
+  | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.ForwarderHeartbeat | typeof EventKind.Probe; readonly forwarder: string }
+  /** No guild either: a test message names a channel, and its text is fixed. */
+  | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.RelayTest; readonly channel: string; readonly from: string; readonly receivedAt: number };
 
 /** Reads the step's settings from the environment the stack sets. Throws (failing the cold start) when they are unusable. */
 export function loadVerifyConfig(env: NodeJS.ProcessEnv): VerifyConfig {
@@ -84,8 +86,11 @@ export function verifyEnvelope(input: unknown, config: VerifyConfig, nowMs: numb
   if (parsed.kind === EventKind.Unsupported) {
     return { id: envelope.id, kid: envelope.kid, kind: parsed.kind, type: parsed.type };
   }
-  if (parsed.kind === EventKind.ForwarderHeartbeat) {
+  if ('forwarder' in parsed) {
     return { id: envelope.id, kid: envelope.kid, kind: parsed.kind, forwarder: parsed.forwarder };
+  }
+  if (parsed.kind === EventKind.RelayTest) {
+    return { id: envelope.id, kid: envelope.kid, kind: parsed.kind, channel: parsed.channel, from: parsed.from, receivedAt: Math.floor(nowMs / 1000) };
   }
   if (!config.allowedGuildIds.has(parsed.event.guild.id)) {
     throw new RelayError(RelayErrorCode.GuildNotAllowed, `guild ${parsed.event.guild.id} is not in this relay's allowed guilds`);

@@ -120,6 +120,45 @@ describe('forwarder heartbeats (a metric, never a message)', () => {
   });
 });
 
+describe('relay doctor: a probe heartbeat and a test message', () => {
+  it('a heartbeat with probe: true is answered as checked and records no data point (a doctor run never stands in for a forwarder)', async () => {
+    const metrics = new CloudWatchEmulator();
+    const envelope = signed({ type: 'FORWARDER_HEARTBEAT', forwarder: 'relay-doctor', probe: true });
+    const { outcome, posts } = await execute(envelope, [], metrics);
+    expect(outcome).toEqual({ status: 'SUCCEEDED', output: { id: envelope.id, kind: 'relay.probe', forwarder: 'relay-doctor', outcome: 'checked' } });
+    expect(posts).toEqual([]);
+    expect(metrics.datapoints('DiscordEventRelay', 'ForwarderHeartbeat')).toEqual([]);
+  });
+
+  it.each([['yes'], [1], [null]])('probe: %j → Relay.Malformed', async (probe) => {
+    const { outcome } = await execute(signed({ type: 'FORWARDER_HEARTBEAT', forwarder: 'relay-doctor', probe }));
+    expect(outcome).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Malformed });
+  });
+
+  it('a test message goes to the channel it names, whatever the routes say, as fixed text with no pings', async () => {
+    // The audit channel has no join/leave route; the test reaches it all the same.
+    const envelope = signed({ type: 'RELAY_TEST', channel: 'audit', from: 'ops-host.1' }, { id: 'doctor:post:7' });
+    const { outcome, posts } = await execute(envelope);
+    expect(outcome).toEqual({ status: 'SUCCEEDED', output: { id: 'doctor:post:7', kind: 'relay.test', channel: 'audit', status: 200, outcome: 'delivered' } });
+    expect(posts).toEqual([{
+      channel: 'audit', path: '/channels/audit', method: 'POST',
+      body: { content: '🩺 **Relay test** from `ops-host.1`: if you can read this, the relay can post to #audit. (event `doctor:post:7`)', allowed_mentions: { parse: [] } },
+    }]);
+  });
+
+  it.each([
+    ['a channel the relay does not have', 'ignored', { type: 'RELAY_TEST', channel: 'nowhere', from: 'ops' }],
+    ['a channel name with markdown', RelayErrorCode.Malformed, { type: 'RELAY_TEST', channel: '**x**', from: 'ops' }],
+    ['a sender with a backtick', RelayErrorCode.Malformed, { type: 'RELAY_TEST', channel: 'general', from: 'a`b' }],
+    ['no channel', RelayErrorCode.Malformed, { type: 'RELAY_TEST', from: 'ops' }],
+  ])('%s → %s, nothing posted', async (_, expected, event) => {
+    const { outcome, posts } = await execute(signed(event));
+    if (expected === 'ignored') expect(outcome).toMatchObject({ status: 'SUCCEEDED', output: { kind: 'relay.test', outcome: 'ignored', code: RelayErrorCode.Ignored } });
+    else expect(outcome).toMatchObject({ status: 'FAILED', error: expected });
+    expect(posts).toEqual([]);
+  });
+});
+
 describe('rejected by Verify (fails with the code, posts nothing)', () => {
   const now = Math.floor(Date.now() / 1000);
   it.each([
