@@ -47,6 +47,10 @@ export class DeliveryLane extends Construct {
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       fifo: true,
+      // EventBridge can target a FIFO queue only with content-based deduplication on (the alarm
+      // notices' rule has no deduplication id to give); the relay's own sends give explicit ids,
+      // which take precedence over the content hash.
+      contentBasedDeduplication: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: this.visibilityTimeout,

@@ -17,8 +17,8 @@ import { dirname } from 'node:path';
 import { TaskFailure } from './state-machine-runner';
 
 export const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
-/** SQS's cap on a message body. */
-export const MAX_MESSAGE_BYTES = 256 * 1024;
+/** SQS's cap on a message body: 1 MiB since August 2025 (was 256 KiB; register row "payload limits"). */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
 /** ReceiveMessage hands out at most 10 messages. */
 export const MAX_RECEIVE = 10;
 

@@ -61,8 +61,9 @@ describe('dedupe table', () => {
 
 describe('lane', () => {
   it('is an SQS FIFO queue, SQS-encrypted, TLS only, with a FIFO dead-letter queue after 5 receives', () => {
+    // Content-based deduplication: EventBridge (the alarm notices' rule) can target a FIFO queue only with it on.
     template.hasResourceProperties('AWS::SQS::Queue', {
-      FifoQueue: true, SqsManagedSseEnabled: true, VisibilityTimeout: 180,
+      FifoQueue: true, SqsManagedSseEnabled: true, VisibilityTimeout: 180, ContentBasedDeduplication: true,
       RedrivePolicy: { deadLetterTargetArn: arnOf(dlq), maxReceiveCount: 5 },
     });
     template.hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, SqsManagedSseEnabled: true, ContentBasedDeduplication: true, MessageRetentionPeriod: 14 * 86400 });

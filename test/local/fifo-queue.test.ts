@@ -72,8 +72,11 @@ it('refuses what SQS refuses, naming the parameter', () => {
   const q = queue();
   expect(() => q.send({ MessageBody: 'x', MessageDeduplicationId: 'd' })).toThrow(expect.objectContaining({ name: 'SQS.MissingParameter', message: expect.stringContaining('MessageGroupId') }));
   expect(() => q.send({ MessageBody: 'x', MessageGroupId: 'g' })).toThrow(expect.objectContaining({ name: 'SQS.InvalidParameterValue', message: expect.stringContaining('ContentBasedDeduplication') }));
-  expect(() => q.send({ MessageBody: 'x'.repeat(256 * 1024 + 1), MessageGroupId: 'g', MessageDeduplicationId: 'd' })).toThrow(expect.objectContaining({ name: 'SQS.InvalidParameterValue' }));
+  expect(() => q.send({ MessageBody: 'x'.repeat(1024 * 1024 + 1), MessageGroupId: 'g', MessageDeduplicationId: 'd' })).toThrow(expect.objectContaining({ name: 'SQS.InvalidParameterValue' }));
   expect(q.depth.visible).toBe(0);
+  // Over the old 256 KiB cap, under today's 1 MiB one.
+  q.send({ MessageBody: 'x'.repeat(256 * 1024 + 1), MessageGroupId: 'g', MessageDeduplicationId: 'big' });
+  expect(q.depth.visible).toBe(1);
 });
 
 it('content-based deduplication uses the body', () => {
