@@ -19,7 +19,7 @@ const CALLER_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]
 const STACK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 /** Retention periods CloudWatch Logs accepts: aws-cdk-lib's own list. */
 const RETENTION_DAYS: readonly unknown[] = Object.values(RetentionDays).filter((v) => typeof v === 'number');
-const FIELDS = ['stackName', 'channels', 'routes', 'forwarderKeys', 'allowedGuildIds', 'callers', 'throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds', 'dedupeRetentionHours', 'github', 'monitoring'];
+const FIELDS = ['stackName', 'channels', 'routes', 'forwarderKeys', 'allowedGuildIds', 'callers', 'operators', 'throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds', 'dedupeRetentionHours', 'github', 'monitoring'];
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -147,15 +147,21 @@ const checkAllowedGuildIds: Check = ({ allowedGuildIds }, add) => {
   });
 };
 
-const checkCallers: Check = ({ callers }, add) => {
-  if (callers === undefined) return;
-  if (!Array.isArray(callers)) return add('callers', 'must be a list of IAM ARNs', 'write e.g. ["arn:aws:iam::123456789012:role/discord-relay-forwarder"]');
-  callers.forEach((arn: unknown, i: number) => {
-    if (typeof arn !== 'string' || !CALLER_ARN_PATTERN.test(arn)) {
-      add(`callers[${i}]`, `${show(arn)} is not an IAM role or user ARN`, 'use arn:aws:iam::<account>:role/<name> or arn:aws:iam::<account>:user/<name>');
-    }
-  });
-};
+/** `callers` and `operators`: IAM role or user ARNs a managed policy is attached to. */
+function principalList(field: 'callers' | 'operators', example: string): Check {
+  return (config, add) => {
+    const list = config[field];
+    if (list === undefined) return;
+    if (!Array.isArray(list)) return add(field, 'must be a list of IAM ARNs', `write e.g. ["arn:aws:iam::123456789012:role/${example}"]`);
+    list.forEach((arn: unknown, i: number) => {
+      if (typeof arn !== 'string' || !CALLER_ARN_PATTERN.test(arn)) {
+        add(`${field}[${i}]`, `${show(arn)} is not an IAM role or user ARN`, 'use arn:aws:iam::<account>:role/<name> or arn:aws:iam::<account>:user/<name>');
+      }
+    });
+  };
+}
+const checkCallers = principalList('callers', 'discord-relay-forwarder');
+const checkOperators = principalList('operators', 'relay-operator');
 
 const checkThrottling: Check = ({ throttling }, add) => {
   if (throttling === undefined) return;
@@ -192,5 +198,5 @@ const checkDedupeRetention: Check = ({ dedupeRetentionHours: h }, add) => {
 
 /** In the order problems are listed. */
 export const CHECKS: readonly Check[] = [
-  checkFields, checkStackName, checkChannels, checkRoutes, checkForwarderKeys, checkAllowedGuildIds, checkCallers, checkThrottling, checkLogging, checkFreshness, checkDedupeRetention, checkGitHub, checkMonitoring,
+  checkFields, checkStackName, checkChannels, checkRoutes, checkForwarderKeys, checkAllowedGuildIds, checkCallers, checkOperators, checkThrottling, checkLogging, checkFreshness, checkDedupeRetention, checkGitHub, checkMonitoring,
 ];

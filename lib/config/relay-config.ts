@@ -5,7 +5,7 @@
  *
  * Defaults live where they are used: throttling, log retention and log level in the constructs,
  * the freshness window in the Verify step. This module fills only its own (stack name, callers,
- * channel kind) and checks the rest.
+ * operators, channel kind) and checks the rest.
  */
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -41,6 +41,13 @@ export interface RelayConfig {
    * @default - none; attach the `CallerPolicyArn` output yourself
    */
   readonly callers?: readonly string[];
+  /**
+   * IAM role or user ARNs (in the deploying account) that get the operator policy attached: what
+   * `relay doctor --stack` needs (read-only, plus the ingest routes for its probe). Add the GitHub
+   * deploy role here to run the doctor after each deploy.
+   * @default - none; attach the `OperatorPolicyArn` output yourself
+   */
+  readonly operators?: readonly string[];
   readonly throttling?: {
     /** @default - IngestApi's */
     readonly ingest?: ThrottleSettings;
@@ -95,6 +102,7 @@ export interface ResolvedRelayConfig extends RelayConfig {
   readonly stackName: string;
   readonly channels: Readonly<Record<string, Required<ChannelConfig>>>;
   readonly callers: readonly string[];
+  readonly operators: readonly string[];
 }
 
 export const DEFAULT_STACK_NAME = 'DiscordEventRelay';

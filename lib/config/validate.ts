@@ -21,5 +21,6 @@ export function validateRelayConfig(input: unknown, source?: string): ResolvedRe
     stackName: config.stackName ?? DEFAULT_STACK_NAME,
     channels: Object.fromEntries(Object.entries(config.channels).map(([name, ch]) => [name, { secretName: ch.secretName, kind: ch.kind ?? 'discord' }])),
     callers: config.callers ?? [],
+    operators: config.operators ?? [],
   };
 }

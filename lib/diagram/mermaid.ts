@@ -102,7 +102,8 @@ export function renderMermaid(template: DiagramTemplate): string {
   }
   if (entries.some(([, r]) => (r.Properties as { IntegrationType?: string } | undefined)?.IntegrationType === 'HTTP_PROXY')) lines.push('  discord(["Discord webhooks"])');
   for (const [id, r] of entries) {
-    const external = r.Type === 'AWS::IAM::ManagedPolicy' ? `  callers -->|"POST /events (SigV4)"| ${nodeId(groupFor(id))}`
+    // A managed policy of a shown construct is for its callers (the ingest's); others (the operator policy) are not drawn.
+    const external = r.Type === 'AWS::IAM::ManagedPolicy' ? (kinds.has(groupFor(id)) ? `  callers -->|"POST /events (SigV4)"| ${nodeId(groupFor(id))}` : undefined)
       : (r.Properties as { IntegrationType?: string } | undefined)?.IntegrationType === 'HTTP_PROXY' ? `  ${nodeId(groupFor(id))} -->|"HTTP_PROXY ?wait=true"| discord` : undefined;
     if (external && !lines.includes(external)) lines.push(external);
   }

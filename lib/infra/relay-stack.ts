@@ -20,6 +20,8 @@ import { DeliveryStateMachine } from './delivery-state-machine';
 import { LanePipe } from './lane-pipe';
 import { WebhookProxyApi } from './webhook-proxy-api';
 import { RelayMonitoring } from './relay-monitoring';
+import { RelayOperatorPolicy } from './operator-policy';
+import { StackOutput } from '../contracts/outputs';
 
 export interface RelayStackProps extends StackProps {
   readonly config: ResolvedRelayConfig;
@@ -46,6 +48,8 @@ export class RelayStack extends Stack {
   /** Undefined with `directDelivery`. */
   public readonly lanes?: { dedupe: DedupeTable; lane: DeliveryLane; delivery: DeliveryStateMachine; pipe: LanePipe };
   public readonly monitoring: RelayMonitoring;
+  /** What `relay doctor --stack` needs (output `OperatorPolicyArn`). */
+  public readonly operatorPolicy: RelayOperatorPolicy;
 
   constructor(scope: Construct, id: string, props: RelayStackProps) {
     super(scope, id, { description: 'Discord Event Relay: signed Discord gateway events to channel messages', ...props });
@@ -93,7 +97,9 @@ export class RelayStack extends Stack {
       logRetention: retention,
     });
 
-    config.callers.forEach((arn, i) => this.attachCallerPolicy(arn, i));
+    this.operatorPolicy = new RelayOperatorPolicy(this, 'Operator', { ingest: this.ingest, lanes: this.lanes });
+    config.callers.forEach((arn, i) => this.attachPolicy(this.ingest.callerPolicy, 'callers', arn, i));
+    config.operators.forEach((arn, i) => this.attachPolicy(this.operatorPolicy.policy, 'operators', arn, i));
 
     const monitoring = config.monitoring ?? {};
     this.monitoring = new RelayMonitoring(this, 'Monitoring', {
@@ -110,18 +116,21 @@ export class RelayStack extends Stack {
       alarmNotices: monitoring.alarmChannel && this.lanes ? { lane: this.lanes.lane, channel: monitoring.alarmChannel } : undefined,
     });
 
-    new CfnOutput(this, 'IngestUrl', { value: this.ingest.url, description: 'POST signed envelopes to <IngestUrl>/events (or /events/sync)' });
-    new CfnOutput(this, 'StateMachineArn', { value: this.relay.stateMachine.stateMachineArn });
-    new CfnOutput(this, 'WebhookProxyUrl', { value: this.webhookProxy.url, description: 'The inner API the delivery workflow posts through (SECURITY.md: who else can call it)' });
-    new CfnOutput(this, 'CallerPolicyArn', {
-      value: this.ingest.callerPolicy.managedPolicyArn,
-      description: 'Attach to the IAM role or user your forwarder signs requests with',
-    });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'Every alarm notifies this SNS topic (subscribe more endpoints to it)' });
-    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboard.dashboardName, description: 'CloudWatch dashboard of the relay' });
+    const output = (key: StackOutput, value: string, description?: string) => new CfnOutput(this, key, { value, description });
+    output(StackOutput.IngestUrl, this.ingest.url, 'POST signed envelopes to <IngestUrl>/events (or /events/sync)');
+    output(StackOutput.StateMachineArn, this.relay.stateMachine.stateMachineArn);
+    output(StackOutput.WebhookProxyUrl, this.webhookProxy.url, 'The inner API the delivery workflow posts through (SECURITY.md: who else can call it)');
+    output(StackOutput.CallerPolicyArn, this.ingest.callerPolicy.managedPolicyArn, 'Attach to the IAM role or user your forwarder signs requests with');
+    output(StackOutput.OperatorPolicyArn, this.operatorPolicy.policy.managedPolicyArn, 'Attach to whoever runs `relay doctor --stack` (read-only, plus the ingest routes for its probe)');
+    output(StackOutput.AlarmTopicArn, this.monitoring.topic.topicArn, 'Every alarm notifies this SNS topic (subscribe more endpoints to it)');
+    output(StackOutput.DashboardName, this.monitoring.dashboard.dashboard.dashboardName, 'CloudWatch dashboard of the relay');
     if (this.lanes) {
-      new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.lanes.lane.deadLetterQueue.queueUrl, description: 'Events Discord refused or that kept failing (README "Dead letters")' });
-      new CfnOutput(this, 'LaneQueueArn', { value: this.lanes.lane.queue.queueArn, description: 'Redrive target for the dead-letter queue' });
+      const { lane, pipe, dedupe } = this.lanes;
+      output(StackOutput.DeadLetterQueueUrl, lane.deadLetterQueue.queueUrl, 'Events Discord refused or that kept failing (README "Dead letters")');
+      output(StackOutput.LaneQueueArn, lane.queue.queueArn, 'Redrive target for the dead-letter queue');
+      output(StackOutput.LaneQueueUrl, lane.queue.queueUrl, 'The delivery lanes (one FIFO queue, a message group per channel)');
+      output(StackOutput.LanePipeName, pipe.pipe.ref, 'The EventBridge Pipe that drains the lanes into the delivery workflow');
+      output(StackOutput.DedupeTableName, dedupe.table.tableName, 'Envelope ids claimed, queued and delivered');
     }
   }
 
@@ -147,18 +156,17 @@ export class RelayStack extends Stack {
     return { dedupe, lane, delivery, pipe };
   }
 
-  private attachCallerPolicy(arn: string, index: number): void {
+  /** Attaches `policy` to a role or user of this account named in the config's `field`. */
+  private attachPolicy(policy: iam.ManagedPolicy, field: 'callers' | 'operators', arn: string, index: number): void {
     const { account, resource } = Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME);
     if (!Token.isUnresolved(this.account) && account !== this.account) {
       throw new Error(
-        `callers[${index}] (${arn}) is in account ${account}, but the stack deploys to ${this.account}: ` +
-          'a policy can only be attached in its own account. Deploy the caller policy statement in that account instead.',
+        `${field}[${index}] (${arn}) is in account ${account}, but the stack deploys to ${this.account}: ` +
+          'a policy can only be attached in its own account. Deploy the policy statement in that account instead.',
       );
     }
-    if (resource === 'role') {
-      this.ingest.callerPolicy.attachToRole(iam.Role.fromRoleArn(this, `Caller${index}`, arn, { mutable: false }));
-    } else {
-      this.ingest.callerPolicy.attachToUser(iam.User.fromUserArn(this, `Caller${index}`, arn));
-    }
+    const id = `${field === 'callers' ? 'Caller' : 'Operator'}${index}`;
+    if (resource === 'role') policy.attachToRole(iam.Role.fromRoleArn(this, id, arn, { mutable: false }));
+    else policy.attachToUser(iam.User.fromUserArn(this, id, arn));
   }
 }

@@ -21,7 +21,7 @@ const without = (key: string) => Object.fromEntries(Object.entries(base).filter(
 describe('validateRelayConfig', () => {
   it('accepts the committed example config and fills the config\'s own defaults', () => {
     const config = loadRelayConfigFile(DEFAULT_CONFIG_PATH);
-    expect(config).toMatchObject({ stackName: 'DiscordEventRelay', callers: [] });
+    expect(config).toMatchObject({ stackName: 'DiscordEventRelay', callers: [], operators: [] });
     expect(config.channels.general).toEqual({ secretName: 'discord-relay/webhooks/general', kind: 'discord' });
   });
 
@@ -53,6 +53,8 @@ describe('validateRelayConfig', () => {
     ['a guild id as a number', { ...base, allowedGuildIds: [123456789012345680] }, 'allowedGuildIds[0]: 123456789012345680 is not a guild id. Fix: write the id as a string of 17-20 digits'],
     ['no guilds', { ...base, allowedGuildIds: [] }, 'allowedGuildIds: must list at least one guild id'],
     ['a caller that is not a role or user ARN', { ...base, callers: ['arn:aws:iam::123456789012:group/devs'] }, 'callers[0]: "arn:aws:iam::123456789012:group/devs" is not an IAM role or user ARN'],
+    ['an operator that is not a role or user ARN', { ...base, operators: ['relay-operator'] }, 'operators[0]: "relay-operator" is not an IAM role or user ARN'],
+    ['operators that are not a list', { ...base, operators: 'arn:aws:iam::123456789012:role/x' }, 'operators: must be a list of IAM ARNs'],
     ['a bad throttle', { ...base, throttling: { ingest: { rateLimit: 0, burstLimit: 1 } } }, 'throttling.ingest: {"rateLimit":0,"burstLimit":1} is not a throttle setting'],
     ['a bad log level', { ...base, logLevel: 'DEBUG' }, 'logLevel: "DEBUG" is not a Step Functions log level. Fix: use one of OFF, ALL, ERROR, FATAL'],
     ['a retention CloudWatch does not offer', { ...base, logRetentionDays: 10 }, 'logRetentionDays: 10 is not a retention CloudWatch Logs accepts'],

@@ -233,7 +233,16 @@ describe('ingest API', () => {
     template.hasOutput('IngestUrl', { Value: { 'Fn::GetAtt': [ingestApi, 'ApiEndpoint'] } });
     template.hasOutput('WebhookProxyUrl', { Value: { 'Fn::GetAtt': [proxyApi, 'ApiEndpoint'] } });
     template.hasOutput('StateMachineArn', { Value: { Ref: stateMachine } });
-    template.hasOutput('CallerPolicyArn', { Value: { Ref: logicalId('AWS::IAM::ManagedPolicy', {}) } });
+    template.hasOutput('CallerPolicyArn', { Value: { Ref: logicalId('AWS::IAM::ManagedPolicy', { Description: Match.stringLikeRegexp('sending signed events') }) } });
+  });
+
+  it('outputs what relay doctor reads: the operator policy, the lane queues, the pipe and the dedupe table', () => {
+    template.hasOutput('OperatorPolicyArn', { Value: { Ref: logicalId('AWS::IAM::ManagedPolicy', { Description: Match.stringLikeRegexp('relay doctor') }) } });
+    template.hasOutput('LaneQueueUrl', { Value: { Ref: byPrefix(template, 'AWS::SQS::Queue', 'LaneQueue') } });
+    template.hasOutput('DeadLetterQueueUrl', { Value: { Ref: byPrefix(template, 'AWS::SQS::Queue', 'LaneDeadLetterQueue') } });
+    template.hasOutput('LanePipeName', { Value: { Ref: byPrefix(template, 'AWS::Pipes::Pipe', 'LanePipe') } });
+    template.hasOutput('DedupeTableName', { Value: { Ref: byPrefix(template, 'AWS::DynamoDB::Table', 'Dedupe') } });
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', { Description: Match.stringLikeRegexp('relay doctor'), Roles: ['relay-operator'] });
   });
 });
 
@@ -241,8 +250,10 @@ describe('stack validation', () => {
   it('refuses a caller from another account, naming the fix', () => {
     const config = validateRelayConfig(testConfig({ callers: ['arn:aws:iam::210987654321:role/elsewhere'] }));
     expect(() => new RelayStack(new App({ context: CDK_CONTEXT }), 'X', { config, env: { account: ACCOUNT, region: REGION } })).toThrow(
-      /callers\[0\].*account 210987654321.*deploys to 123456789012.*Deploy the caller policy statement in that account/,
+      /callers\[0\].*account 210987654321.*deploys to 123456789012.*Deploy the policy statement in that account/,
     );
+    const operators = validateRelayConfig(testConfig({ operators: ['arn:aws:iam::210987654321:user/elsewhere'] }));
+    expect(() => new RelayStack(new App({ context: CDK_CONTEXT }), 'X', { config: operators, env: { account: ACCOUNT, region: REGION } })).toThrow(/operators\[0\].*account 210987654321/);
   });
 });
 

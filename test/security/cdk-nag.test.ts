@@ -30,13 +30,15 @@ it('synthesizes with zero unacknowledged findings', () => {
   expect(() => app.synth()).not.toThrow();
 });
 
-it('acknowledges exactly seven findings, each on one resource, with a reason', () => {
+it('acknowledges exactly nine findings, each on one resource, with a reason', () => {
   const acks = acknowledgements(stack);
   expect(acks.map(([path, rule]) => [path, rule]).sort()).toEqual([
     ['Relay/Delivery/StateMachine/Resource', NagRule.StateMachineLogsAll],
     ['Relay/Delivery/StateMachine/Resource', NagRule.StateMachineXRay],
     ['Relay/Delivery/StateMachine/Role/DefaultPolicy/Resource', NagRule.WildcardResource],
     ['Relay/Monitoring/AlarmTopic/Resource', NagRule.TopicWithoutKms],
+    ['Relay/Operator/Policy/Resource', NagRule.WildcardResource],
+    ['Relay/Operator/Policy/Resource', 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:cloudformation:eu-west-1:123456789012:stack/Relay/*]'],
     ['Relay/Relay/StateMachine/Resource', NagRule.StateMachineLogsAll],
     ['Relay/Relay/StateMachine/Resource', NagRule.StateMachineXRay],
     ['Relay/Relay/StateMachine/Role/DefaultPolicy/Resource', NagRule.WildcardResource],

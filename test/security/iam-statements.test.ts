@@ -97,6 +97,15 @@ const EXPECTED: Statement[] = [
   { where: 'IngestApiPOSTeventssyncInvokeRoleDefaultPolicy → <IngestApiPOSTeventssyncInvokeRole>', ...allow(['states:StartSyncExecution'], ['<RelayStateMachine>']) },
   // Callers (the config's callerRoleNames): the two ingest routes, nothing else.
   { where: 'IngestCallerPolicy → relay-forwarder,relay-ci', ...allow(['execute-api:Invoke'], [ARN('execute-api', '<IngestApi>/$default/POST/events'), ARN('execute-api', '<IngestApi>/$default/POST/events/sync')]) },
+  // Operators (relay doctor): read this stack's outputs, the pipe, the lanes' depth, peek the dead letters, one claim by id,
+  // this relay's alarms and metrics (CloudWatch reads take no resource), and the ingest routes for the signed probe.
+  { where: 'OperatorPolicy → relay-operator', ...allow(['cloudformation:DescribeStacks'], [`arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/TestRelay/*`]) },
+  { where: 'OperatorPolicy → relay-operator', ...allow(['execute-api:Invoke'], [ARN('execute-api', '<IngestApi>/$default/POST/events'), ARN('execute-api', '<IngestApi>/$default/POST/events/sync')]) },
+  { where: 'OperatorPolicy → relay-operator', ...allow(['cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData'], ['*']) },
+  { where: 'OperatorPolicy → relay-operator', ...allow(['pipes:DescribePipe'], ['<LanePipe.Arn>']) },
+  { where: 'OperatorPolicy → relay-operator', ...allow(['sqs:GetQueueAttributes'], ['<LaneDeadLetterQueue.Arn>', '<LaneQueue.Arn>']) },
+  { where: 'OperatorPolicy → relay-operator', ...allow(['sqs:ReceiveMessage'], ['<LaneDeadLetterQueue.Arn>']) },
+  { where: 'OperatorPolicy → relay-operator', ...allow(['dynamodb:GetItem'], ['<DedupeTable.Arn>']) },
   // Relay workflow: Verify (unqualified ARN only), claim/mark/release in the table, queue on the lane.
   { where: 'RelayStateMachineRole trust', ...STATES_TRUST },
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['lambda:InvokeFunction'], ['<VerifyFunction.Arn>']) },
@@ -135,9 +144,12 @@ it('every IAM statement of the stack is one of the expected set, and every expec
   expect(canonical(statements(template.toJSON() as CfnTemplate))).toEqual(canonical(EXPECTED));
 });
 
-it('no role carries a managed or inline policy, and the only "*" resources are log delivery and the namespaced PutMetricData', () => {
+it('no role carries a managed or inline policy, and the only "*" resources are log delivery, the namespaced PutMetricData and the operators\' CloudWatch reads', () => {
   const wildcard = statements(template.toJSON() as CfnTemplate).filter((s) => s.resources?.includes('*'));
-  expect(wildcard.map((s) => s.actions.every((a) => LOG_DELIVERY.actions.includes(a)) || (s.actions.join() === 'cloudwatch:PutMetricData' && s.conditions?.StringEquals?.['cloudwatch:namespace'] === 'DiscordEventRelay'))).toEqual([true, true, true]);
+  const expected = (s: Statement) => s.actions.every((a) => LOG_DELIVERY.actions.includes(a))
+    || (s.actions.join() === 'cloudwatch:PutMetricData' && s.conditions?.StringEquals?.['cloudwatch:namespace'] === 'DiscordEventRelay')
+    || (s.where.startsWith('OperatorPolicy') && s.actions.join() === 'cloudwatch:DescribeAlarms,cloudwatch:GetMetricData');
+  expect(wildcard.map(expected)).toEqual([true, true, true, true]);
 });
 
 it('no role API Gateway assumes carries an aws:SourceAccount or aws:SourceArn condition (it sends neither)', () => {

@@ -44,6 +44,7 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     forwarderKeys: { [KEY.kid]: KEY.publicKeyHex },
     allowedGuildIds: [GUILD_ID],
     callers: [`arn:aws:iam::${ACCOUNT}:role/relay-forwarder`, `arn:aws:iam::${ACCOUNT}:user/ci/relay-ci`],
+    operators: [`arn:aws:iam::${ACCOUNT}:role/relay-operator`],
     throttling: { ingest: { rateLimit: 20, burstLimit: 40 }, webhookProxy: { rateLimit: 2, burstLimit: 5 } },
     logLevel: 'ERROR',
     logRetentionDays: 14,

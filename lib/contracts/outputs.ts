@@ -1,0 +1,24 @@
+/**
+ * The relay stack's CloudFormation outputs (README "Outputs"): what `cdk deploy` prints, what the
+ * deploy job's summary lists, and what `relay doctor --stack` reads with DescribeStacks. The
+ * stack creates them under these keys; nothing else spells them.
+ */
+export const StackOutput = {
+  /** POST signed envelopes to `<IngestUrl>/events` (or `/events/sync`). */
+  IngestUrl: 'IngestUrl',
+  StateMachineArn: 'StateMachineArn',
+  WebhookProxyUrl: 'WebhookProxyUrl',
+  /** The managed policy a forwarder's (or any caller's) identity needs. */
+  CallerPolicyArn: 'CallerPolicyArn',
+  /** The managed policy `relay doctor` needs: read-only calls plus the caller routes for its probe. */
+  OperatorPolicyArn: 'OperatorPolicyArn',
+  AlarmTopicArn: 'AlarmTopicArn',
+  DashboardName: 'DashboardName',
+  /** Lanes only (absent with direct delivery). */
+  DeadLetterQueueUrl: 'DeadLetterQueueUrl',
+  LaneQueueArn: 'LaneQueueArn',
+  LaneQueueUrl: 'LaneQueueUrl',
+  LanePipeName: 'LanePipeName',
+  DedupeTableName: 'DedupeTableName',
+} as const;
+export type StackOutput = (typeof StackOutput)[keyof typeof StackOutput];
