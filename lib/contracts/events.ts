@@ -21,6 +21,11 @@ export const EventType = {
 /** A forwarder's name in heartbeats: what `relay forward --name` becomes after cleaning. */
 export const FORWARDER_NAME_PATTERN = /^[A-Za-z0-9._-]{1,40}$/;
 
+/** Any text (a host name) as a name of {@link FORWARDER_NAME_PATTERN}: other characters become `-`. */
+export function toForwarderName(text: string, fallback = 'forwarder'): string {
+  return text.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40) || fallback;
+}
+
 /** Decimal snowflake ids. */
 export const SNOWFLAKE_PATTERN = /^[0-9]{17,20}$/;
 /** Discord caps guild and channel names at 100 characters, user and display names at 32. */

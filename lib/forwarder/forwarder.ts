@@ -11,7 +11,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RelayClientError } from '../client/relay-client';
-import { EventType, MAX_LISTED_OCCUPANTS, type VoiceChannelRef, type VoiceOccupants } from '../contracts/events';
+import { EventType, MAX_LISTED_OCCUPANTS, toForwarderName, type VoiceChannelRef, type VoiceOccupants } from '../contracts/events';
 import { FORWARDER_DEFAULTS } from './defaults';
 import { DiscordGateway, type DispatchOrigin, type GatewayFatalError } from './gateway';
 import type { CachedGuild, VoiceMember, VoiceStateChange } from './guild-cache';
@@ -268,7 +268,7 @@ export class Forwarder {
   }
 
   private async sendHeartbeat(): Promise<void> {
-    const name = (this.options.name ?? 'forwarder').replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40);
+    const name = toForwarderName(this.options.name ?? 'forwarder');
     const at = new Date();
     try {
       await this.options.sender.send(

@@ -43,6 +43,8 @@ export class LocalDynamoDb {
     private readonly worker: Worker,
     public readonly client: DynamoDBClient,
     private readonly options: LocalDynamoDbOptions,
+    /** Where dynalite answers the DynamoDB API (loopback, any signature). */
+    public readonly endpoint: string,
   ) {}
 
   static async start(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
@@ -51,12 +53,13 @@ export class LocalDynamoDb {
     // mode, and there it uses a core of its own instead of sharing the event loop with the relay.
     const worker = new Worker(DYNALITE_WORKER, { eval: true, workerData: { path: options.path } });
     const port = await new Promise<number>((ok, fail) => worker.once('message', ok).once('error', fail));
+    const endpoint = `http://127.0.0.1:${port}`;
     const client = new DynamoDBClient({
-      endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', maxAttempts: 1,
+      endpoint, region: 'us-east-1', maxAttempts: 1,
       // dynalite checks that a request is signed, not by whom.
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    const db = new LocalDynamoDb(worker, client, options);
+    const db = new LocalDynamoDb(worker, client, options, endpoint);
     for (const table of options.tables) await db.createTable(table);
     await db.sweepExpired();
     const every = options.sweepIntervalMs ?? 60_000;

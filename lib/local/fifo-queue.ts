@@ -189,6 +189,13 @@ export class FifoQueue {
     return { visible: this.messages.size - inFlight, inFlight };
   }
 
+  /** ApproximateAgeOfOldestMessage, in ms: how long the oldest message still queued (in flight or not) has waited. */
+  oldestAgeMs(): number | undefined {
+    let oldest: number | undefined;
+    for (const m of this.messages.values()) if (oldest === undefined || m.sentAt < oldest) oldest = m.sentAt;
+    return oldest === undefined ? undefined : Math.max(0, this.now() - oldest);
+  }
+
   /** What is queued, oldest first, without receiving it (for inspection). */
   peek(): Array<{ messageId: string; groupId: string; body: string; receiveCount: number; attributes: Record<string, MessageAttribute> }> {
     return [...this.messages.values()].map((m) => ({ messageId: m.id, groupId: m.groupId, body: m.body, receiveCount: m.receiveCount, attributes: m.attributes }));

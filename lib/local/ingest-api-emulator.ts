@@ -13,6 +13,7 @@ import type { ExecutionOutcome, LocalStateMachine } from './state-machine-runner
 import type { SigV4Verifier } from './sigv4-verifier';
 import type { SinkRoutes } from './sink-routes';
 import type { LaneRoutes } from './lane-routes';
+import type { StatusRoutes } from './status-routes';
 import type { IngestRouteSpec } from './synthesized-template';
 
 /** Step Functions' cap on an execution's input. */
@@ -27,6 +28,8 @@ export interface IngestApiEmulatorProps {
   readonly sink: SinkRoutes;
   /** `/_lanes` (absent with direct delivery). */
   readonly lanes?: LaneRoutes;
+  /** `/_status`, what `relay doctor` reads. */
+  readonly status?: StatusRoutes;
   /** One readable line per outcome or refusal. */
   readonly log: (line: string) => void;
 }
@@ -65,6 +68,7 @@ export class IngestApiEmulator {
     const path = pathOf(req);
     if (this.props.sink.matches(path)) return this.props.sink.handle(req, res, path);
     if (this.props.lanes?.matches(path)) return this.props.lanes.handle(req, res, path);
+    if (this.props.status?.matches(path)) return this.props.status.handle(req, res);
     if (req.method === 'GET' && path === '/') return sendJson(res, 302, '', { location: '/_sink' });
     const route = this.routes.get(`${req.method} ${path}`);
     if (!route) return sendJson(res, 404, { message: 'Not Found' });
@@ -133,6 +137,10 @@ export function describeOutcome(id: string, outcome: ExecutionOutcome, ms: numbe
         return `✓ delivered  ${o.kind} → #${o.channel}  ${id}  (${ms} ms)`;
       case RelayOutcome.Queued:
         return `→ queued     ${o.kind} → #${o.channel}  ${id}  (${ms} ms)`;
+      case RelayOutcome.Recorded:
+        return `♥ heartbeat  ${id}`;
+      case RelayOutcome.Checked:
+        return `✓ probe      verified and answered  ${id}`;
       case RelayOutcome.Duplicate:
         return `· duplicate  ${o.kind} → #${o.channel}  ${id}  ${o.code ?? ''}`.replace(/\s+$/, '');
       default:

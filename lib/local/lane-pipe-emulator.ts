@@ -31,6 +31,11 @@ export class LanePipeEmulator {
     props.queue.onMessage(() => setImmediate(() => this.poll()));
   }
 
+  /** As DescribePipe's CurrentState reads: RUNNING until stopped. */
+  get state(): 'RUNNING' | 'STOPPED' {
+    return this.stopped ? 'STOPPED' : 'RUNNING';
+  }
+
   get stats(): { batches: number; failedBatches: number; inFlight: number } {
     return { ...this.outcomes, inFlight: this.running.size };
   }

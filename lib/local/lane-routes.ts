@@ -6,10 +6,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DeadLetterAttribute } from '../contracts/lane';
+import { LocalRelayPath, type LocalLanesAnswer } from '../contracts/local-relay';
 import { sendJson } from './http-util';
 import type { LocalLanes } from './local-lanes';
 
-export const LANES_PREFIX = '/_lanes';
+export const LANES_PREFIX = LocalRelayPath.Lanes;
 
 export class LaneRoutes {
   constructor(private readonly lanes: LocalLanes) {}
@@ -20,7 +21,7 @@ export class LaneRoutes {
 
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
     if (req.method === 'GET' && path === LANES_PREFIX) {
-      return sendJson(res, 200, {
+      const answer: LocalLanesAnswer = {
         lane: this.lanes.lane.depth,
         deadLetters: this.lanes.deadLetters.peek().map((m) => ({
           messageId: m.messageId,
@@ -29,9 +30,10 @@ export class LaneRoutes {
           error: m.attributes[DeadLetterAttribute.Error]?.StringValue ?? 'maxReceiveCount reached',
           reason: m.attributes[DeadLetterAttribute.Reason]?.StringValue ?? 'the delivery workflow kept failing on this batch',
         })),
-      });
+      };
+      return sendJson(res, 200, answer);
     }
-    if (req.method === 'POST' && path === `${LANES_PREFIX}/redrive`) return sendJson(res, 200, { moved: this.lanes.deadLetters.moveAllTo(this.lanes.lane) });
+    if (req.method === 'POST' && path === LocalRelayPath.Redrive) return sendJson(res, 200, { moved: this.lanes.deadLetters.moveAllTo(this.lanes.lane) });
     return sendJson(res, 404, { message: 'Not Found' });
   }
 }

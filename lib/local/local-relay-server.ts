@@ -26,7 +26,9 @@ import { StateName } from '../contracts/state-names';
 import { SigV4Verifier } from './sigv4-verifier';
 import { SinkRoutes } from './sink-routes';
 import { LaneRoutes } from './lane-routes';
-import { functionEnvironment, ingestRoutes, stateMachineDefinition, webhookProxyRoutes, type CfnTemplate } from './synthesized-template';
+import { StatusRoutes } from './status-routes';
+import { RelayMetric } from '../contracts/metrics';
+import { functionEnvironment, heartbeatAlarmWindowMinutes, ingestRoutes, stateMachineDefinition, tableSpecs, webhookProxyRoutes, type CfnTemplate } from './synthesized-template';
 import { WebhookDestinations } from './webhook-destinations';
 import { WebhookProxyEmulator } from './webhook-proxy-emulator';
 
@@ -115,8 +117,12 @@ export class LocalRelayServer {
       cloudwatch: metrics.call,
       retryPauseMs: options.retryPauseMs,
     });
+    const status = new StatusRoutes({
+      stackName: config.stackName, startedAt: new Date(), metrics, lanes, tableName: tableSpecs(template)[0]?.logicalId,
+      heartbeatWindowMinutes: heartbeatAlarmWindowMinutes(template, RelayMetric.ForwarderHeartbeat),
+    });
     const ingest = new IngestApiEmulator({
-      routes: ingestRoutes(template), verifier: new SigV4Verifier([identity.caller], LOCAL_REGION), relay, stateMachineArn, sink: new SinkRoutes(sink), lanes: lanes && new LaneRoutes(lanes), log,
+      routes: ingestRoutes(template), verifier: new SigV4Verifier([identity.caller], LOCAL_REGION), relay, stateMachineArn, sink: new SinkRoutes(sink), lanes: lanes && new LaneRoutes(lanes), status, log,
     });
     const proxy = new WebhookProxyEmulator({ routes: proxyRoutes, verifier: new SigV4Verifier([identity.role], LOCAL_REGION), destinations });
 

@@ -9,7 +9,9 @@ import type { DiscordSink } from './discord-sink';
 import { MAX_BODY_BYTES, flatHeaders, readBody, sendJson } from './http-util';
 import { renderSinkPage } from './sink-page';
 
-export const SINK_PREFIX = '/_sink';
+import { LocalRelayPath } from '../contracts/local-relay';
+
+export const SINK_PREFIX = LocalRelayPath.Sink;
 
 export class SinkRoutes {
   constructor(private readonly sink: DiscordSink, private readonly title = 'Discord Event Relay — local sink') {}

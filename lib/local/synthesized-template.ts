@@ -272,3 +272,15 @@ export function pipeSpec(template: CfnTemplate): PipeSpec {
     invocationType: sfnParams?.InvocationType ?? 'FIRE_AND_FORGET',
   };
 }
+
+/**
+ * How long without a forwarder heartbeat before the template's ForwarderHeartbeatMissing alarm
+ * fires (its period × evaluation periods), in minutes; undefined when the template has no such alarm.
+ */
+export function heartbeatAlarmWindowMinutes(template: CfnTemplate, metricName: string): number | undefined {
+  for (const r of Object.values(template.Resources)) {
+    const p = r.Properties as { MetricName?: string; Period?: number; EvaluationPeriods?: number } | undefined;
+    if (r.Type === 'AWS::CloudWatch::Alarm' && p?.MetricName === metricName) return ((p.Period ?? 300) * (p.EvaluationPeriods ?? 1)) / 60;
+  }
+  return undefined;
+}
