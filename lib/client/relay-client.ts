@@ -60,6 +60,16 @@ export interface SyncResult {
   readonly attempts: number;
 }
 
+/** One attempt's raw answer (`RelayClient.attempt`). */
+export interface AttemptResult {
+  readonly id: string;
+  readonly answer: HttpAnswer;
+  /** The access key the request was signed with, and whether it was temporary (a session token). */
+  readonly accessKeyId: string;
+  readonly temporary: boolean;
+  readonly ms: number;
+}
+
 export type RelayClientErrorKind =
   /** Bad options or event: nothing was sent. */
   | 'invalid'
@@ -159,7 +169,19 @@ export class RelayClient {
     return { id, executionArn: b.executionArn, status: b.status, code, cause: b.cause, output, attempts };
   }
 
-  private async post(route: string, event: unknown, options: SendOptions): Promise<{ id: string; body: unknown; attempts: number }> {
+  /**
+   * One signed attempt at `route`, no retry: the raw answer, for tools that judge it themselves
+   * (`relay doctor`). Network errors and timeouts reject.
+   */
+  async attempt(route: string, event: unknown, options: SendOptions = {}): Promise<AttemptResult> {
+    const { id, url, payload } = this.prepare(route, event, options);
+    const started = Date.now();
+    const { response, networkError, credentials } = await this.signedAttempt(url, id, payload);
+    if (!response) throw networkError;
+    return { id, answer: response, accessKeyId: credentials.accessKeyId, temporary: credentials.sessionToken !== undefined, ms: Date.now() - started };
+  }
+
+  private prepare(route: string, event: unknown, options: SendOptions): { id: string; url: URL; payload: string } {
     const id = options.id ?? randomUUID();
     if (!ENVELOPE_ID_PATTERN.test(id)) throw new RelayClientError('invalid', `id "${id}" must be 1-128 characters of [A-Za-z0-9._:-]`);
     const payload = typeof event === 'string' ? event : JSON.stringify(event);
@@ -167,21 +189,31 @@ export class RelayClient {
     const size = Buffer.byteLength(payload, 'utf8');
     if (size > MAX_PAYLOAD_BYTES) throw new RelayClientError('invalid', `the event is ${size} bytes; the relay accepts at most ${MAX_PAYLOAD_BYTES}`);
     const url = new URL(route.replace(/^\//, ''), this.url.href.endsWith('/') ? this.url : new URL(`${this.url.href}/`));
+    return { id, url, payload };
+  }
 
+  /** Re-signed every attempt: a fresh ts keeps a late retry inside the freshness window. A network error or timeout is returned, not thrown. */
+  private async signedAttempt(url: URL, id: string, payload: string): Promise<{ response?: HttpAnswer; networkError?: Error; credentials: AwsCredentialIdentity }> {
+    const envelope: Envelope = signEnvelope({ v: ENVELOPE_VERSION, id, kid: this.options.kid, ts: Math.floor(Date.now() / 1000), payload }, this.privateKey);
+    const body = JSON.stringify(envelope);
+    const credentials = await this.credentials();
+    const headers = await signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body, region: this.region, credentials });
+    try {
+      return { response: await send(url, { method: 'POST', headers, body, timeoutMs: this.timeoutMs }), credentials };
+    } catch (error) {
+      return { networkError: error as Error, credentials };
+    }
+  }
+
+  private async post(route: string, event: unknown, options: SendOptions): Promise<{ id: string; body: unknown; attempts: number }> {
+    const { id, url, payload } = this.prepare(route, event, options);
     let lastProblem = '';
     let lastStatus: number | undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      // Re-signed every attempt: a fresh ts keeps a late retry inside the freshness window.
-      const envelope: Envelope = signEnvelope({ v: ENVELOPE_VERSION, id, kid: this.options.kid, ts: Math.floor(Date.now() / 1000), payload }, this.privateKey);
-      const body = JSON.stringify(envelope);
-      const credentials = await this.credentials();
-      const headers = await signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body, region: this.region, credentials });
-      let response: HttpAnswer;
       let retryAfterMs: number | undefined;
-      try {
-        response = await send(url, { method: 'POST', headers, body, timeoutMs: this.timeoutMs });
-      } catch (error) {
-        const e = error as NodeJS.ErrnoException;
+      const { response, networkError, credentials } = await this.signedAttempt(url, id, payload);
+      if (!response) {
+        const e = networkError as NodeJS.ErrnoException;
         lastProblem = e instanceof HttpTimeoutError ? e.message : `network error: ${e.code ?? e.message}`;
         lastStatus = undefined;
         if (attempt < this.maxAttempts) await this.sleep(this.backoff(attempt));

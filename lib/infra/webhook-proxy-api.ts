@@ -70,11 +70,17 @@ export class WebhookProxyApi extends IamHttpApi {
       if (routes.has(channel.name)) continue; // reported by the validation
       const webhook = webhookUrlReference(channel.webhookUrlSecret).unsafeUnwrap();
       // `wait=true`: Discord answers with the message (200) instead of a 204 that can hide a drop.
-      const post = new HttpUrlIntegration(`Channel-${channel.name}`, `${webhook}?wait=true`, { method: apigwv2.HttpMethod.POST, parameterMapping: headers() });
+      // In the URI and as a query-string overwrite: whether API Gateway keeps a static query of an
+      // integration URI is undocumented, the overwrite is documented, and together they send it either way.
+      const post = new HttpUrlIntegration(`Channel-${channel.name}`, `${webhook}?wait=true`, {
+        method: apigwv2.HttpMethod.POST,
+        parameterMapping: headers().overwriteQueryString('wait', apigwv2.MappingValue.custom('true')),
+      });
       routes.set(channel.name, this.addRoute(channelRoutePath(channel.name), apigwv2.HttpMethod.POST, post));
       if (channel.editable) {
         // The route's {messageId} is substituted into the integration URI (HTTP API path variables).
-        const edit = new HttpUrlIntegration(`Channel-${channel.name}-edit`, `${webhook}/messages/{${MESSAGE_ID_PARAMETER}}?wait=true`, { method: apigwv2.HttpMethod.PATCH, parameterMapping: headers() });
+        // No `wait`: Edit Webhook Message always answers with the message and documents no such parameter.
+        const edit = new HttpUrlIntegration(`Channel-${channel.name}-edit`, `${webhook}/messages/{${MESSAGE_ID_PARAMETER}}`, { method: apigwv2.HttpMethod.PATCH, parameterMapping: headers() });
         editRoutes.set(channel.name, this.addRoute(channelMessageRoutePath(channel.name), apigwv2.HttpMethod.PATCH, edit));
       }
     }

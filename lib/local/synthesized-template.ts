@@ -138,10 +138,12 @@ export interface ProxyRoute {
   readonly path: string;
   /** The Secrets Manager secret the deployed integration reads the webhook URL from. */
   readonly secretName: string;
-  /** What the integration URI appends to the URL, e.g. `?wait=true` or `/messages/{messageId}?wait=true` (path variables filled from the route's). */
+  /** What the integration URI appends to the URL, e.g. `?wait=true` or `/messages/{messageId}` (path variables filled from the route's). */
   readonly urlSuffix: string;
   /** `overwrite:header.<name>` parameter mappings: header name → value. */
   readonly headerOverwrites: Readonly<Record<string, string>>;
+  /** `overwrite:querystring.<name>` parameter mappings: query parameter → value. */
+  readonly queryOverwrites: Readonly<Record<string, string>>;
 }
 
 export interface IngestRouteSpec {
@@ -178,10 +180,8 @@ export function webhookProxyRoutes(template: CfnTemplate): ProxyRoute[] {
       const uri = SECRET_REFERENCE.exec(String(integration.IntegrationUri ?? ''));
       if (!channel || !uri) throw new Error(`unexpected webhook proxy route ${method} ${path}`);
       const params = resolveIntrinsics(integration.RequestParameters ?? {}, template) as Record<string, string>;
-      const headerOverwrites = Object.fromEntries(
-        Object.entries(params).filter(([k]) => k.startsWith('overwrite:header.')).map(([k, v]) => [k.slice('overwrite:header.'.length), v]),
-      );
-      return { channel, method, path, secretName: uri[1], urlSuffix: uri[2], headerOverwrites };
+      const overwrites = (prefix: string) => Object.fromEntries(Object.entries(params).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+      return { channel, method, path, secretName: uri[1], urlSuffix: uri[2], headerOverwrites: overwrites('overwrite:header.'), queryOverwrites: overwrites('overwrite:querystring.') };
     });
 }
 

@@ -2,7 +2,8 @@
  * The webhook proxy API as API Gateway runs it: SigV4 (the state machine's role only), the
  * template's routes (`POST /channels/<name>`, `PATCH /channels/<name>/messages/{messageId}`), and
  * HTTP_PROXY semantics — the caller's headers pass, then the template's header overwrites apply,
- * and the URL gets the template's suffix with the route's path variables filled in.
+ * and the URL gets the template's suffix with the route's path variables filled in and its
+ * query-string overwrites set.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { send as sendHttp, type HttpAnswer } from '../client/http';
@@ -64,6 +65,7 @@ export class WebhookProxyEmulator {
     let upstream: HttpAnswer;
     try {
       const url = new URL(`${this.props.destinations.for(route).url}${suffix}`);
+      for (const [name, value] of Object.entries(route.queryOverwrites)) url.searchParams.set(name, value);
       upstream = await sendHttp(url, { method: route.method, headers: forwardedHeaders(req, route), body, timeoutMs: INTEGRATION_TIMEOUT_MS });
     } catch {
       return sendJson(res, 504, { message: 'Service Unavailable' });

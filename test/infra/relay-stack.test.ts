@@ -91,9 +91,11 @@ describe('webhook proxy API', () => {
       IntegrationType: 'HTTP_PROXY',
       IntegrationMethod: 'POST',
       IntegrationUri: '{{resolve:secretsmanager:relay-test/webhooks/general:SecretString:::}}?wait=true',
+      // wait=true twice over: in the URI, and as a documented query-string overwrite in case API Gateway drops a static query.
       RequestParameters: {
         'overwrite:header.User-Agent': DEFAULT_USER_AGENT,
         'overwrite:header.Content-Type': 'application/json',
+        'overwrite:querystring.wait': 'true',
       },
     });
     expect(DEFAULT_USER_AGENT).toMatch(/^DiscordBot \(https:\/\/\S+, \d+\.\d+\.\d+\)$/);

@@ -18,12 +18,12 @@ function proxy(editable: boolean) {
   return { stack, api, template: Template.fromStack(stack) };
 }
 
-it('an editable channel gets PATCH /channels/<name>/messages/{messageId}, proxied to <webhook>/messages/{messageId}?wait=true with Discord\'s headers', () => {
+it('an editable channel gets PATCH /channels/<name>/messages/{messageId}, proxied to <webhook>/messages/{messageId} (no wait: Edit Webhook Message has none) with Discord\'s headers', () => {
   const { template } = proxy(true);
   template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'PATCH /channels/general/messages/{messageId}', AuthorizationType: 'AWS_IAM' });
   template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
     IntegrationType: 'HTTP_PROXY', IntegrationMethod: 'PATCH',
-    IntegrationUri: '{{resolve:secretsmanager:hooks/general:SecretString:::}}/messages/{messageId}?wait=true',
+    IntegrationUri: '{{resolve:secretsmanager:hooks/general:SecretString:::}}/messages/{messageId}',
     RequestParameters: { 'overwrite:header.User-Agent': 'DiscordBot (https://example.com, 1.0.0)', 'overwrite:header.Content-Type': 'application/json' },
   });
   // Only the editable channel: audit keeps its POST route alone.
@@ -47,5 +47,6 @@ it('names the ARN of every edit in a channel, and refuses one that is not editab
 
 it('local mode reads the edit route from the template, path variable and all', () => {
   const routes = webhookProxyRoutes(proxy(true).template.toJSON() as CfnTemplate);
-  expect(routes).toContainEqual(expect.objectContaining({ channel: 'general', method: 'PATCH', path: '/channels/general/messages/{messageId}', secretName: 'hooks/general', urlSuffix: '/messages/{messageId}?wait=true' }));
+  expect(routes).toContainEqual(expect.objectContaining({ channel: 'general', method: 'PATCH', path: '/channels/general/messages/{messageId}', secretName: 'hooks/general', urlSuffix: '/messages/{messageId}', queryOverwrites: {} }));
+  expect(routes).toContainEqual(expect.objectContaining({ channel: 'general', method: 'POST', urlSuffix: '?wait=true', queryOverwrites: { wait: 'true' } }));
 });
