@@ -65,6 +65,30 @@ Event builder options (ids are Discord snowflakes, 17-20 digits; names 1-100 cha
   --guild-name, --user-name, --display-name, --channel-name, --from-name, --to-name <text>
   --bot                the user is a bot`,
 
+  doctor: `relay doctor [--stack <name>] [--post <channel>] [options]
+
+Checks a relay hop by hop and prints one line per check (✓ passed, ⚠ warning, ✗ failed with the
+likely cause and the fix, – not run): credentials and region; the relay (the stack's outputs, or
+the local relay); the ingest accepts this identity's SigV4; a signed probe heartbeat through
+POST /events/sync (the integration role, Verify, your key id, your clock); the lane pipe; the
+lane; dead letters and why Discord refused them; alarms in ALARM; the last forwarder heartbeat.
+With --post, one labelled test message goes through the whole path and is followed until it is
+delivered, or the reason it was not is named.
+Which relay: --stack (or RELAY_STACK) reads a deployed stack's outputs with the standard AWS
+chain (attach the stack output OperatorPolicyArn); else --url (RELAY_URL) checks that ingest as
+far as a URL allows; else ${LOCAL_SETTINGS_FILE}, the local relay of this folder.
+Doctor options:
+  --stack <name>       the relay's CloudFormation stack                    [RELAY_STACK]
+  --region <region>    default: the standard chain's (AWS_REGION, the profile)
+  --post <channel>     also post a test message to this channel and follow it
+  --timeout <s>        how long the test message may take (default 60)
+  --skip <check>       leave a check out (repeatable): credentials, relay, ingest-auth,
+                       heartbeat, pipe, lane, dead-letters, alarms, forwarder, post
+  --json               one JSON object: { relay, ok, exitCode, checks: [{ id, title, status, detail, cause, fix }] }
+  --url, --kid, --key-file   as relay forward takes them (the forwarder's key signs the probe)
+                       [RELAY_URL, RELAY_KID, RELAY_KEY_FILE; for the local relay, ${LOCAL_SETTINGS_FILE}]
+Exit: 0 every check passed (warnings allowed), 8 a check failed, 3 no relay to check, 2 usage.`,
+
   forward: `relay forward [options]
 
 The Discord gateway bot: forwards voice joins, leaves and moves to the relay. Needs Node.js
@@ -90,7 +114,8 @@ export type CommandName = keyof typeof COMMAND_HELP;
 export const COMMANDS = Object.keys(COMMAND_HELP) as CommandName[];
 
 export function commandHelp(command: CommandName): string {
-  return `${COMMAND_HELP[command]}\n\n${EXIT_CODES}\n`;
+  // The doctor's exit codes are its own, in its text.
+  return command === 'doctor' ? `${COMMAND_HELP.doctor}\n` : `${COMMAND_HELP[command]}\n\n${EXIT_CODES}\n`;
 }
 
 export const HELP = `relay — send signed events to a Discord Event Relay
@@ -100,10 +125,11 @@ Usage:
   relay forward [options]        the Discord gateway bot
   relay keygen --kid <name>      make a signing key
   relay send [<file>|-|voice-join|voice-leave|voice-move] [options] [--sync]
+  relay doctor [--stack <name>] [--post <channel>]   check a relay hop by hop
   relay <command> --help         one command's options
   relay --version
 
 ${COMMANDS.map((c) => COMMAND_HELP[c]).join('\n\n')}
 
-${EXIT_CODES}
+${EXIT_CODES.replace('Exit codes:', 'Exit codes (relay doctor\'s are in its own text above):')}
 `;

@@ -14,6 +14,7 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<Command>> = {
   forward: async () => (await import('./forward')).forward,
   keygen: async () => (await import('./keygen')).keygen,
   send: async () => (await import('./send')).send,
+  doctor: async () => (await import('./doctor')).doctor,
 };
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h' || arg === 'help';

@@ -92,12 +92,17 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/** What is known of the local relay that wrote these settings. */
+export function localProcessState(s: Partial<LocalSettings>): 'running' | 'stopped' | 'unknown' {
+  if (s.pid !== undefined) return isRunning(s.pid) ? 'running' : 'stopped';
+  return s.stoppedAt !== undefined ? 'stopped' : 'unknown';
+}
+
 /** What is known of the local relay behind `.relay/local.json`, for messages. */
 function localRelayState(target: RelayTarget): 'running' | 'stopped' | 'unknown' {
   const s = target.local.settings;
   if (!target.isLocalRelay || !s) return 'unknown';
-  if (s.pid !== undefined) return isRunning(s.pid) ? 'running' : 'stopped';
-  return s.stoppedAt !== undefined ? 'stopped' : 'unknown';
+  return localProcessState(s);
 }
 
 /** Fails at once, before any retry, when the target is a local relay that is not running. */

@@ -17,6 +17,8 @@ export interface RelayLocation {
   readonly region: string;
   /** False for a direct-delivery relay: no lanes, pipe or dedupe table. */
   readonly lanes: boolean;
+  /** False when only the ingest URL is known (no stack name): the pipe, lanes, alarms and heartbeats cannot be read. */
+  readonly readsState: boolean;
   /** Output values for messages (`CallerPolicyArn`, `OperatorPolicyArn`, `LaneQueueArn`, `DeadLetterQueueUrl`). */
   readonly outputs: Readonly<Record<string, string>>;
 }
@@ -79,6 +81,8 @@ export interface Claim {
 }
 
 export interface RelayInspector {
+  /** What is being checked, before it is found: "stack DiscordEventRelay in eu-west-1". */
+  readonly target: string;
   /** Who is asking, and where. Throws when there are no usable credentials. */
   identity(): Promise<Identity>;
   /** Where the relay is and what it has. Throws a {@link RelayNotFound} when it cannot be found. */
@@ -92,6 +96,8 @@ export interface RelayInspector {
   alarms(): Promise<AlarmState[] | undefined>;
   heartbeats(): Promise<Heartbeats>;
   claim(id: string): Promise<Claim | undefined>;
+  /** Closes its clients' connections. */
+  close(): void;
 }
 
 /** The relay is not where it was said to be: the check names the cause and the fix. */

@@ -1,0 +1,96 @@
+/**
+ * `relay doctor`: checks a deployed relay (`--stack`) or the local one (`.relay/local.json`) hop by
+ * hop and prints one line per check; exit 0 when every check passed. The checks are in
+ * lib/doctor/; this module finds the relay and the key, and prints.
+ */
+import { createPublicKey } from 'node:crypto';
+import { hostname } from 'node:os';
+import { readPrivateKeyFile, KeyFileError } from '../client/keys';
+import { publicKeyToHex } from '../contracts/envelope';
+import { toForwarderName } from '../contracts/events';
+import { CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE } from '../contracts/routes';
+import { redactSecrets } from '../contracts/redact';
+import { AwsInspector } from '../doctor/aws-inspector';
+import { runDoctor, type DoctorKey } from '../doctor/doctor';
+import type { RelayInspector } from '../doctor/inspector';
+import { LocalInspector } from '../doctor/local-inspector';
+import { CHECK_IDS, renderReport, type CheckId } from '../doctor/results';
+import { LOCAL_SETTINGS_FILE } from '../local/local-settings';
+import { closest, noPositionals, parseCommandArgs, wholeNumber } from './args';
+import { ConfigError, UsageError } from './errors';
+import { localProcessState, readLocalDefaults, type LocalDefaults } from './target';
+
+const OPTIONS = {
+  stack: { type: 'string' }, region: { type: 'string' }, post: { type: 'string' }, json: { type: 'boolean' },
+  url: { type: 'string' }, kid: { type: 'string' }, 'key-file': { type: 'string' },
+  skip: { type: 'string', multiple: true }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
+
+export async function doctor(argv: string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseCommandArgs('doctor', argv, OPTIONS);
+  noPositionals('doctor', positionals);
+  const skip = (values.skip ?? []).map(checkIdOf);
+  const timeoutSeconds = wholeNumber('doctor', 'timeout', values.timeout, 1);
+  if (values.post !== undefined && !CHANNEL_NAME_PATTERN.test(values.post)) throw new UsageError(`--post takes a channel name of your config (${CHANNEL_NAME_RULE}), got "${values.post}"`, 'doctor');
+  const { inspector, key } = findRelay(values, readLocalDefaults());
+  try {
+    const report = await runDoctor({
+      inspector, ...key, post: values.post, skip, postTimeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
+      name: toForwarderName(`doctor-${hostname()}`),
+    });
+    // Causes can quote what Discord or AWS said: nothing secret leaves through them.
+    if (values.json) out(redactSecrets(JSON.stringify(report, null, 2)));
+    else for (const line of renderReport(report)) out(redactSecrets(line));
+    return report.exitCode;
+  } finally {
+    inspector.close();
+  }
+}
+
+function checkIdOf(name: string): CheckId {
+  if ((CHECK_IDS as string[]).includes(name)) return name as CheckId;
+  const guess = closest(name, CHECK_IDS);
+  throw new UsageError(`--skip takes a check name${guess ? ` (did you mean "${guess}"?)` : ''}; checks: ${CHECK_IDS.join(', ')}`, 'doctor');
+}
+
+/**
+ * The relay to check: `--stack` (or RELAY_STACK) is a deployed one; otherwise an ingest URL that is
+ * not the local relay's (`--url`, RELAY_URL) is checked as far as a URL allows; otherwise the local
+ * relay of `.relay/local.json`.
+ */
+function findRelay(values: Values, local: LocalDefaults): { inspector: RelayInspector; key: KeyOptions } {
+  const stackName = values.stack ?? process.env.RELAY_STACK;
+  const url = values.url ?? process.env.RELAY_URL;
+  const s = local.settings;
+  if (stackName || (url && url !== s?.url)) {
+    return { inspector: new AwsInspector({ stackName, url, region: values.region }), key: loadKey(values.kid ?? process.env.RELAY_KID, values['key-file'] ?? process.env.RELAY_KEY_FILE) };
+  }
+  if (!s?.url || !s.accessKeyId || !s.secretAccessKey) {
+    throw new ConfigError(
+      `no relay to check: pass --stack <name> for a deployed relay (the stack name cdk deploy printed; DiscordEventRelay by default), or start the local relay here (npm start), whose ${LOCAL_SETTINGS_FILE} relay doctor then reads`,
+    );
+  }
+  const inspector = new LocalInspector({
+    url: s.url, region: s.region ?? 'us-east-1', accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey,
+    settingsFile: local.file, process: localProcessState(s), stoppedAt: s.stoppedAt,
+  });
+  return { inspector, key: loadKey(values.kid ?? process.env.RELAY_KID ?? s.kid, values['key-file'] ?? process.env.RELAY_KEY_FILE ?? s.privateKeyFile) };
+}
+
+type KeyOptions = { key?: DoctorKey; keyProblem?: { detail: string; fix: string } };
+
+/** The forwarder's key, or why it cannot be used (the probe check reports it; the other checks still run). */
+function loadKey(kid: string | undefined, keyFile: string | undefined): KeyOptions {
+  const fix = 'pass --kid <id> --key-file <file> (or set RELAY_KID and RELAY_KEY_FILE): the forwarder\'s own';
+  if (!kid || !keyFile) return { keyProblem: { detail: `no ${!kid ? 'key id' : 'key file'} was given`, fix } };
+  try {
+    const privateKey = readPrivateKeyFile(keyFile);
+    return { key: { kid, keyFile, privateKey, publicKeyHex: publicKeyToHex(createPublicKey(privateKey)) } };
+  } catch (error) {
+    if (!(error instanceof KeyFileError)) throw error;
+    const mode = /run: (chmod 600 .*)$/.exec(error.message)?.[1];
+    return { keyProblem: { detail: error.message.replace(/; run: chmod 600 .*$/, ''), fix: mode ?? 'point --key-file at the private key relay keygen wrote (PKCS#8 PEM, mode 0600)' } };
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Rows of the register of outside behaviour (docs/architecture.md §4a) that doctor results point
+ * at. Each value is the row's name as the register's first column spells it; a test checks that
+ * every one is there.
+ */
+export const REGISTER = {
+  IngestTrust: 'ingest trust',
+  IngestAuth: 'IAM auth answers',
+  SyncStart: 'sync start',
+  InvokeArn: 'execute-api ARN',
+  ProxyHeaders: 'proxy headers',
+  DiscordAuthorization: 'Discord Authorization',
+  DiscordCodes: 'Discord 10008/10015',
+  DiscordRateLimits: 'Discord rate limits',
+  PipeStart: 'pipe start',
+  PipeState: 'pipe state',
+  SqsMetrics: 'SQS metrics',
+  StackOutputs: 'stack outputs',
+  OperatorReads: 'operator reads',
+} as const;
