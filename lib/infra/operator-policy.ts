@@ -13,8 +13,18 @@ import type { IngestApi } from './ingest-api';
 import type { LanePipe } from './lane-pipe';
 import { acknowledgeOperatorPolicyWildcards } from './nag-acknowledgements';
 
-/** CloudWatch reads the doctor makes; neither takes a resource-level permission that works for certain (register: "operator reads"). */
-export const OPERATOR_CLOUDWATCH_READS = ['cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData'];
+/** The actions of each statement: every call relay doctor makes against AWS (test/doctor/aws-doctor.test.ts checks it uses no other). */
+export const OPERATOR_ACTIONS = {
+  stack: ['cloudformation:DescribeStacks'],
+  probe: ['execute-api:Invoke'],
+  /** Neither takes a resource-level permission that works for certain (register: "operator reads"). */
+  cloudwatch: ['cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData'],
+  pipe: ['pipes:DescribePipe'],
+  queues: ['sqs:GetQueueAttributes'],
+  deadLetters: ['sqs:ReceiveMessage'],
+  claims: ['dynamodb:GetItem'],
+} as const;
+const A = OPERATOR_ACTIONS;
 
 export interface RelayOperatorPolicyProps {
   readonly ingest: IngestApi;
@@ -31,19 +41,19 @@ export class RelayOperatorPolicy extends Construct {
     // A stack's ARN ends in an id CloudFormation assigns: this stack's name, any id.
     const stackArn = stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` });
     const statements = [
-      new iam.PolicyStatement({ sid: 'ReadStackOutputs', actions: ['cloudformation:DescribeStacks'], resources: [stackArn] }),
-      new iam.PolicyStatement({ sid: 'SendProbe', actions: ['execute-api:Invoke'], resources: [...props.ingest.routeArns] }),
+      new iam.PolicyStatement({ sid: 'ReadStackOutputs', actions: [...A.stack], resources: [stackArn] }),
+      new iam.PolicyStatement({ sid: 'SendProbe', actions: [...A.probe], resources: [...props.ingest.routeArns] }),
       // DescribeAlarms is filtered to this relay's alarms by name prefix in the call; GetMetricData takes no resource.
-      new iam.PolicyStatement({ sid: 'ReadAlarmsAndMetrics', actions: OPERATOR_CLOUDWATCH_READS, resources: ['*'] }),
+      new iam.PolicyStatement({ sid: 'ReadAlarmsAndMetrics', actions: [...A.cloudwatch], resources: ['*'] }),
     ];
     if (props.lanes) {
       const { lane, pipe, dedupe } = props.lanes;
       statements.push(
-        new iam.PolicyStatement({ sid: 'ReadPipeState', actions: ['pipes:DescribePipe'], resources: [pipe.pipe.attrArn] }),
-        new iam.PolicyStatement({ sid: 'ReadLaneDepth', actions: ['sqs:GetQueueAttributes'], resources: [lane.queue.queueArn, lane.deadLetterQueue.queueArn] }),
+        new iam.PolicyStatement({ sid: 'ReadPipeState', actions: [...A.pipe], resources: [pipe.pipe.attrArn] }),
+        new iam.PolicyStatement({ sid: 'ReadLaneDepth', actions: [...A.queues], resources: [lane.queue.queueArn, lane.deadLetterQueue.queueArn] }),
         // Peeks with VisibilityTimeout 0: the dead-letter queue has no redrive policy, so a receive moves nothing.
-        new iam.PolicyStatement({ sid: 'PeekDeadLetters', actions: ['sqs:ReceiveMessage'], resources: [lane.deadLetterQueue.queueArn] }),
-        new iam.PolicyStatement({ sid: 'ReadOneClaim', actions: ['dynamodb:GetItem'], resources: [dedupe.table.tableArn] }),
+        new iam.PolicyStatement({ sid: 'PeekDeadLetters', actions: [...A.deadLetters], resources: [lane.deadLetterQueue.queueArn] }),
+        new iam.PolicyStatement({ sid: 'ReadOneClaim', actions: [...A.claims], resources: [dedupe.table.tableArn] }),
       );
     }
     this.policy = new iam.ManagedPolicy(this, 'Policy', {

@@ -3,7 +3,7 @@
  * one signal, a port in use, stale `.relay/local.json` defaults, `npm start` and signals.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,50 @@ describe('relay local from dist/', () => {
     expect(second.stderr).not.toContain('EADDRINUSE');
   });
 
+  describe('relay doctor against it', () => {
+    const checks = (stdout: string) => stdout.split('\n').filter((l) => /^[✓⚠✗–] /.test(l));
+
+    it('passes every check, one ✓ line each, and exits 0', async () => {
+      const run = await runBuiltCli(['doctor'], { cwd: work });
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(checks(run.stdout)).toHaveLength(9);
+      expect(checks(run.stdout).filter((l) => !l.startsWith('✓ '))).toEqual([]);
+      expect(run.stdout).toContain('All checks passed.');
+    });
+
+    it('--post with the channel\'s webhook deleted fails, naming the deleted webhook and the fix', async () => {
+      await fetch(`${url}/_sink/webhooks/general`, { method: 'DELETE' });
+      try {
+        const run = await runBuiltCli(['doctor', '--post', 'general', '--json'], { cwd: work });
+        expect(run.code).toBe(8);
+        const report = JSON.parse(run.stdout) as { ok: boolean; checks: Array<{ id: string; status: string; detail: string; cause?: string; fix?: string }> };
+        const post = report.checks.find((c) => c.id === 'post')!;
+        expect(report.ok).toBe(false);
+        expect(post).toMatchObject({ status: 'fail', detail: '#general: dead-lettered: ApiGateway.404', cause: 'the webhook of #general was deleted (Discord 10015 Unknown Webhook)' });
+        expect(post.fix).toContain(`curl -X PUT ${url}/_sink/webhooks/general`);
+      } finally {
+        await fetch(`${url}/_sink/webhooks/general`, { method: 'PUT' });
+        await fetch(`${url}/_lanes/redrive`, { method: 'POST' });
+      }
+    });
+
+    it('names the config line to add for a key id the relay does not know, and refuses a key file others can read', async () => {
+      const keygen = await runBuiltCli(['keygen', '--kid', 'stranger', '--out', join(work, 'stranger.pem')], { cwd: work });
+      expect(keygen.code).toBe(0);
+      const publicKey = /public key:\s+([0-9a-f]{64})/.exec(keygen.stdout)![1];
+      const unknown = await runBuiltCli(['doctor', '--kid', 'stranger', '--key-file', join(work, 'stranger.pem')], { cwd: work });
+      expect(unknown.code).toBe(8);
+      expect(unknown.stdout).toMatch(/^✗ signed probe\s+Relay\.UnknownKey/m);
+      expect(unknown.stdout).toContain(`'stranger': '${publicKey}',`);
+      chmodSync(join(work, 'stranger.pem'), 0o644);
+      const loose = await runBuiltCli(['doctor', '--kid', 'stranger', '--key-file', join(work, 'stranger.pem')], { cwd: work });
+      expect(loose.code).toBe(8);
+      expect(loose.stdout).toMatch(/^✓ ingest accepts SigV4/m);
+      expect(loose.stdout).toMatch(/^✗ signed probe\s+key file .*stranger\.pem is readable by others \(mode 0644\)/m);
+      expect(loose.stdout).toContain(`fix:   chmod 600 ${join(work, 'stranger.pem')}`);
+    });
+  });
+
   it('stops on one SIGTERM and frees its port; a later send says no local relay is running, at once', async () => {
     relay.child.kill('SIGTERM');
     expect((await relay.exited).code).toBe(0);
@@ -77,6 +121,10 @@ describe('relay local from dist/', () => {
     expect(stale.stderr).toContain(`no local relay is running: ${url} comes from ${join(work, '.relay', 'local.json')}`);
     expect(stale.stderr).toContain('npm start');
     expect(stale.ms).toBeLessThan(3000);
+    const doctor = await runBuiltCli(['doctor'], { cwd: work });
+    expect(doctor.code).toBe(8);
+    expect(doctor.stdout).toMatch(/^✗ relay found\s+no local relay is running$/m);
+    expect(doctor.stdout).toContain('start it with npm start');
   });
 });
 

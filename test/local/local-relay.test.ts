@@ -15,6 +15,7 @@ import { MAX_PAYLOAD_BYTES } from '../../lib/contracts/envelope';
 import { RelayErrorCode } from '../../lib/contracts/errors';
 import { DEFAULT_USER_AGENT } from '../../lib/infra/relay-stack';
 import { LocalRelayServer } from '../../lib/local/local-relay-server';
+import type { LocalRelayStatus } from '../../lib/contracts/local-relay';
 import { newKey, signed, voiceEvent } from '../support/fixtures';
 import { pollUntil } from '../support/until';
 
@@ -228,10 +229,23 @@ describe('each Relay.* outcome through /events/sync', () => {
     expect(server.sink.messages).toHaveLength(0);
   });
 
-  it('a forwarder heartbeat is recorded as a metric (local CloudWatch) and posts nothing', async () => {
+  it('a forwarder heartbeat is recorded as a metric (local CloudWatch) and posts nothing; GET /_status shows it, a probe records nothing', async () => {
+    const status = async () => (await (await fetch(`${server.url}/_status`)).json()) as LocalRelayStatus;
+    const before = await status();
+    const probe = await client.sendSync({ type: 'FORWARDER_HEARTBEAT', forwarder: 'relay-doctor', probe: true });
+    expect(probe).toMatchObject({ status: 'SUCCEEDED', output: { kind: 'relay.probe', outcome: 'checked' } });
+    expect((await status()).heartbeats).toEqual(before.heartbeats);
     const result = await client.sendSync({ type: 'FORWARDER_HEARTBEAT', forwarder: 'local-test', at: new Date().toISOString(), guilds: 1, gateway_connected: true, spool_depth: 0 });
     expect(result).toMatchObject({ status: 'SUCCEEDED', output: { kind: 'forwarder.heartbeat', forwarder: 'local-test', outcome: 'recorded' } });
     expect(server.sink.messages).toHaveLength(0);
+    const after = await status();
+    // The heartbeat alarm's window comes from the synthesized template (15 min by default).
+    expect(after.heartbeats).toEqual({ last: expect.any(String), windowMinutes: 15 });
+    expect(Date.now() - Date.parse(after.heartbeats.last!)).toBeLessThan(10_000);
+    expect(after).toMatchObject({
+      relay: { pid: process.pid, stackName: 'DiscordEventRelay' }, pipe: { state: 'RUNNING' }, lane: { visible: 0, inFlight: 0, oldestAgeSeconds: null },
+      deadLetters: { count: 0 }, table: { endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), name: expect.stringMatching(/^Dedupe/) },
+    });
   });
 
   it('Duplicate: the same id again succeeds with Relay.Duplicate and posts nothing more', async () => {
