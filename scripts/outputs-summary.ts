@@ -4,10 +4,9 @@
  * never break the table or inject Markdown.
  */
 import { readFileSync } from 'node:fs';
+import { markdownCell as cell } from './markdown';
 
 export type StackOutputs = Record<string, Record<string, string>>;
-
-const cell = (text: string): string => '`' + String(text).replace(/`/g, "'").replace(/\|/g, '\\|').replace(/\r?\n/g, ' ') + '`';
 
 export function outputsSummary(outputs: StackOutputs): string {
   const stacks = Object.entries(outputs);

@@ -11,6 +11,7 @@ import { toForwarderName } from '../contracts/events';
 import { CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE } from '../contracts/routes';
 import { redactSecrets } from '../contracts/redact';
 import { AwsInspector } from '../doctor/aws-inspector';
+import type { KeyProblem } from '../doctor/checks-access';
 import { runDoctor, type DoctorKey } from '../doctor/doctor';
 import type { RelayInspector } from '../doctor/inspector';
 import { LocalInspector } from '../doctor/local-inspector';
@@ -79,7 +80,7 @@ function findRelay(values: Values, local: LocalDefaults): { inspector: RelayInsp
   return { inspector, key: loadKey(values.kid ?? process.env.RELAY_KID ?? s.kid, values['key-file'] ?? process.env.RELAY_KEY_FILE ?? s.privateKeyFile) };
 }
 
-type KeyOptions = { key?: DoctorKey; keyProblem?: { detail: string; fix: string } };
+type KeyOptions = { key?: DoctorKey; keyProblem?: KeyProblem };
 
 /** The forwarder's key, or why it cannot be used (the probe check reports it; the other checks still run). */
 function loadKey(kid: string | undefined, keyFile: string | undefined): KeyOptions {
@@ -91,6 +92,6 @@ function loadKey(kid: string | undefined, keyFile: string | undefined): KeyOptio
   } catch (error) {
     if (!(error instanceof KeyFileError)) throw error;
     const mode = /run: (chmod 600 .*)$/.exec(error.message)?.[1];
-    return { keyProblem: { detail: error.message.replace(/; run: chmod 600 .*$/, ''), fix: mode ?? 'point --key-file at the private key relay keygen wrote (PKCS#8 PEM, mode 0600)' } };
+    return { keyProblem: { detail: error.message.replace(/; run: chmod 600 .*$/, ''), fix: mode ?? 'point --key-file at the private key relay keygen wrote (PKCS#8 PEM, mode 0600)', unusable: true } };
   }
 }

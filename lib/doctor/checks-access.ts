@@ -32,13 +32,18 @@ export function probeFindings(answer: ProbeAnswer, ctx: ExplainContext, keyProbl
 export interface KeyProblem {
   readonly detail: string;
   readonly fix: string;
+  /** A key was named but cannot be used (a file others can read, not a key): a failure. None given is a warning. */
+  readonly unusable?: boolean;
 }
 
 function heartbeatFinding(answer: ProbeAnswer, ctx: ExplainContext, keyProblem?: KeyProblem): Finding {
   const sync = answer.sync;
   if (sync && keyProblem) {
-    return fail(`${keyProblem.detail}; the relay workflow did run (it answered ${sync.error ?? sync.status} to a throwaway key)`,
-      'relay doctor signs its probe as your forwarder does, with a key id and private key the relay knows', keyProblem.fix);
+    // A throwaway key answered Relay.UnknownKey: ingest, integration role, workflow and Verify all work; only the key is unproven.
+    if (!keyProblem.unusable && sync.error !== 'Relay.UnknownKey') return syncFailure(answer, ctx) ?? fail(`answered ${JSON.stringify(sync.output)}`, 'the relay accepted a throwaway key', 'report it: a relay must refuse keys it does not list');
+    const found = `${keyProblem.detail}; the relay workflow did run (it answered ${sync.error ?? sync.status} to a throwaway key)`;
+    const why = 'relay doctor signs its probe as your forwarder does, with a key id and private key the relay knows';
+    return keyProblem.unusable ? fail(found, why, keyProblem.fix) : warn(found, `${why}: yours was not checked`, keyProblem.fix);
   }
   const refused = syncFailure(answer, ctx);
   if (refused) return refused;

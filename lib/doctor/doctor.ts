@@ -5,7 +5,7 @@
  * Discord — and says for each what it found and, when it is wrong, why and what to do.
  */
 import type { KeyObject } from 'node:crypto';
-import { postFinding, probeFindings, relayFinding } from './checks-access';
+import { postFinding, probeFindings, relayFinding, type KeyProblem } from './checks-access';
 import { alarmFinding, deadLetterFinding, forwarderFinding, laneFinding, pipeFinding } from './checks-state';
 import { explainAwsError, type ExplainContext } from './explain';
 import { RelayNotFound, type RelayInspector, type RelayLocation } from './inspector';
@@ -25,7 +25,7 @@ export interface DoctorOptions {
   /** The forwarder's signing key. @default - none: the probe proves the way in, and the key check fails */
   readonly key?: DoctorKey;
   /** Why there is no key (a file others can read, a missing id): the probe check says it. */
-  readonly keyProblem?: { readonly detail: string; readonly fix: string };
+  readonly keyProblem?: KeyProblem;
   /** Also post one labelled test message to this channel and follow it to Discord. */
   readonly post?: string;
   /** Names the probe in the relay (the heartbeat's `forwarder`, the test message's `from`). @default 'relay-doctor' */
@@ -105,7 +105,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   return finish();
 }
 
-const NO_KEY = {
+const NO_KEY: KeyProblem = {
   detail: 'no signing key was given',
   fix: 'pass --kid <id> --key-file <file> (or set RELAY_KID and RELAY_KEY_FILE): the forwarder\'s own',
 };

@@ -154,12 +154,23 @@ describe('the way in: ingest and probe', () => {
     expect(by('heartbeat').fix).toContain(`'forwarder-1': '${KEY.publicKeyHex}',`);
   });
 
-  it('no key given: the probe still proves the way in (a throwaway key), and the key check says what to pass', async () => {
+  it('no key given: the probe still proves the way in (a throwaway key is refused as unknown), and a warning says what to pass', async () => {
     ingest.script({ status: 200, body: { status: 'FAILED', error: 'Relay.UnknownKey', cause: 'x' } });
-    const { by } = await doctor({ key: undefined });
+    const { by, report } = await doctor({ key: undefined });
     expect(by('ingest-auth').status).toBe('pass');
-    expect(by('heartbeat')).toMatchObject({ status: 'fail', detail: expect.stringContaining('it answered Relay.UnknownKey to a throwaway key'), fix: expect.stringContaining('--kid <id> --key-file <file>') });
+    expect(by('heartbeat')).toMatchObject({ status: 'warn', detail: expect.stringContaining('it answered Relay.UnknownKey to a throwaway key'), fix: expect.stringContaining('--kid <id> --key-file <file>') });
     expect(ingest.envelopes()[0].kid).toBe('relay-doctor-no-key');
+    expect(report.exitCode).toBe(0);
+  });
+
+  it('no key given, and the relay workflow fails on its own: still a failure (the way in is broken)', async () => {
+    ingest.script({ status: 200, body: { status: 'FAILED', error: 'Relay.Internal', cause: 'Lambda.ServiceException' } });
+    expect((await doctor({ key: undefined })).by('heartbeat')).toMatchObject({ status: 'fail', detail: expect.stringContaining('Relay.Internal') });
+  });
+
+  it('no key given, and the ingest answers 500: the trust failure is named all the same', async () => {
+    ingest.script({ status: 500, body: { message: 'Internal Server Error' } });
+    expect((await doctor({ key: undefined })).by('heartbeat')).toMatchObject({ status: 'fail', register: 'ingest trust' });
   });
 });
 

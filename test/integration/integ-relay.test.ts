@@ -6,12 +6,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { VerifyEnv } from '../../lib/contracts/env';
+import { integDoctorArgs } from '../../scripts/integ';
+import { INTEG_OPERATOR_VARIABLE, INTEG_STACK, integTestKey } from './integ-settings';
 
 const ROOT = join(__dirname, '..', '..');
 process.stdout.write('integ.relay.ts: synthesized only; deploying it (npm run integ) needs AWS credentials, which this run has not\n');
 
 const out = mkdtempSync(join(tmpdir(), 'integ-'));
-execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, 'integ.relay.ts')], { cwd: ROOT, env: { ...process.env, CDK_OUTDIR: out }, stdio: 'pipe' });
+const OPERATOR = 'arn:aws:iam::123456789012:role/github-deploy-role';
+execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, 'integ.relay.ts')], { cwd: ROOT, env: { ...process.env, CDK_OUTDIR: out, [INTEG_OPERATOR_VARIABLE]: OPERATOR }, stdio: 'pipe' });
 const templates = Object.fromEntries(readdirSync(out).filter((f) => f.endsWith('.template.json')).map((f) => [f.replace('.template.json', ''), JSON.parse(readFileSync(join(out, f), 'utf8'))]));
 type Resource = { Type: string; Properties: Record<string, any> };
 const resources = (stack: string): Resource[] => Object.values(templates[stack].Resources as Record<string, Resource>);
@@ -40,4 +44,16 @@ it('the relay under test uses the catcher as its only webhook, and the sender ma
   expect(proxy.map((r) => r.Properties.IntegrationUri)).toEqual(['{{resolve:secretsmanager:relay-integ/webhooks/echo:SecretString:::}}?wait=true']);
   const senderPolicy = resources('RelayIntegDriver').find((r) => r.Type === 'AWS::IAM::Policy')!;
   expect(senderPolicy.Properties.PolicyDocument.Statement.map((s: { Action: unknown }) => s.Action)).toEqual(['execute-api:Invoke']);
+});
+
+it('npm run integ ends with relay doctor --post against this relay: its stack, its channel, its key, readable by the operator role given', () => {
+  const args = integDoctorArgs('/tmp/k.pem');
+  expect(args).toEqual(['doctor', '--stack', INTEG_STACK, '--post', 'echo', '--kid', 'integ-test', '--key-file', '/tmp/k.pem']);
+  expect(Object.keys(templates)).toContain(args[2]);
+  const relay = resources(INTEG_STACK);
+  expect(relay.filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => r.Properties.RouteKey)).toContain(`POST /channels/${args[4]}`);
+  const verify = relay.find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.[VerifyEnv.PublicKeys])!;
+  expect(JSON.parse(verify.Properties.Environment.Variables[VerifyEnv.PublicKeys])).toEqual({ [args[6]]: integTestKey().publicHex });
+  const operatorPolicy = relay.find((r) => r.Type === 'AWS::IAM::ManagedPolicy' && /relay doctor/.test(r.Properties.Description))!;
+  expect(operatorPolicy.Properties.Roles).toEqual(['github-deploy-role']);
 });

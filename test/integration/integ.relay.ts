@@ -8,9 +8,9 @@
  * headers crossed the HTTP_PROXY integration (SECURITY.md expects that they do; a failure here
  * settles it the other way). Assertions are custom resources: a failed one fails the deployment.
  *
- * Run: `npm run integ` (deploys, asserts, destroys; needs credentials and a bootstrapped account).
+ * Run: `npm run integ` (deploys, asserts, runs relay doctor --post against the deployed relay,
+ * destroys; needs credentials and a bootstrapped account).
  */
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { App, Duration, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -18,24 +18,17 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
-import { publicKeyToHex } from '../../lib/contracts/envelope';
 import { escapeDiscordText } from '../../lib/contracts/template';
 import { validateRelayConfig } from '../../lib/config/validate';
 import { RelayStack } from '../../lib/infra/relay-stack';
+import { INTEG_CHANNEL, INTEG_KEY_ID, INTEG_OPERATOR_VARIABLE, INTEG_STACK, integTestKey } from './integ-settings';
 
 const GUILD_ID = '123456789012345678';
-const KEY_ID = 'integ-test';
+const KEY_ID = INTEG_KEY_ID;
 const EVENT_ID = 'integ-event-1';
 const SECRET_NAME = 'relay-integ/webhooks/echo';
 /** A name that would ping everyone and turn bold, were it not escaped. */
 const DISPLAY_NAME = '@everyone **Integ**';
-
-/** A fixed, public test key: it signs for this test's own short-lived relay only. */
-function testKey() {
-  const seed = createHash('sha256').update('discord-event-relay integration test key').digest();
-  const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
-  return { pem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), publicHex: publicKeyToHex(createPublicKey(privateKey)) };
-}
 
 const fn = (stack: Stack, id: string, entry: string, environment: Record<string, string>) => new NodejsFunction(stack, id, {
   entry: join(__dirname, 'handlers', entry),
@@ -46,7 +39,7 @@ const fn = (stack: Stack, id: string, entry: string, environment: Record<string,
 });
 
 const app = new App();
-const key = testKey();
+const key = integTestKey();
 
 // 1. The catcher and the secret holding its URL (the relay resolves the secret at deploy).
 const catcherStack = new Stack(app, 'RelayIntegCatcher');
@@ -66,13 +59,16 @@ new secretsmanager.Secret(catcherStack, 'EchoWebhook', {
 });
 
 // 2. The relay, from a test config.
-const relay = new RelayStack(app, 'RelayInteg', {
+const operator = process.env[INTEG_OPERATOR_VARIABLE];
+const relay = new RelayStack(app, INTEG_STACK, {
   config: validateRelayConfig({
-    stackName: 'RelayInteg',
-    channels: { echo: { secretName: SECRET_NAME } },
-    routes: [{ event: 'voice.join', channel: 'echo', template: '🔊 **{user}** joined {channel}' }],
+    stackName: INTEG_STACK,
+    channels: { [INTEG_CHANNEL]: { secretName: SECRET_NAME } },
+    routes: [{ event: 'voice.join', channel: INTEG_CHANNEL, template: '🔊 **{user}** joined {channel}' }],
     forwarderKeys: { [KEY_ID]: key.publicHex },
     allowedGuildIds: [GUILD_ID],
+    // relay doctor (run by npm run integ after the deploy) reads the stack as this role.
+    operators: operator ? [operator] : [],
     logRetentionDays: 1,
   }),
 });

@@ -7,9 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { doctorSummary } from '../../scripts/doctor-summary';
 import { outputsSummary } from '../../scripts/outputs-summary';
 
-interface ParsedStep { uses?: string; run?: string; with?: Record<string, string> }
+interface ParsedStep { uses?: string; run?: string; if?: string; with?: Record<string, string> }
 interface ParsedJob { id: string; needs: string[]; if?: string; environment?: string; permissions?: Record<string, string>; steps: ParsedStep[] }
 interface ParsedWorkflow { file: string; errors: string[]; events: Record<string, unknown>; permissions?: Record<string, string>; jobs: ParsedJob[] }
 
@@ -111,6 +112,57 @@ describe('deploy.yml', () => {
     expect(deployStep).toMatch(/--outputs-file cdk-outputs\.json/);
     expect(deployStep).not.toMatch(/--all|DeployRole/);
     expect(runs.some((r) => r.includes('scripts/outputs-summary.ts cdk-outputs.json') && r.includes('$GITHUB_STEP_SUMMARY'))).toBe(true);
+  });
+});
+
+describe('deploy.yml: relay doctor after the deploy', () => {
+  const step = () => job(deploy, 'deploy').steps.find((s) => s.run?.includes('doctor'))!;
+
+  it('runs only when the repository variable asks for it, after the outputs summary, even when the deploy failed', () => {
+    const steps = job(deploy, 'deploy').steps;
+    expect(steps.indexOf(step())).toBe(steps.length - 1);
+    expect(step().if).toContain("vars.RELAY_DOCTOR == 'true'");
+    expect(step().if).toContain('!cancelled()');
+  });
+
+  it('checks the deployed stack with the built CLI, writes its findings to the job summary, and keeps its exit code', () => {
+    const run = step().run!;
+    expect(run).toContain('args=(doctor --stack "${RELAY_STACK:-DiscordEventRelay}" --json)');
+    expect(run).toContain('node dist/bin/relay.js "${args[@]}" > relay-doctor.json || status=$?');
+    expect(run).toContain('scripts/doctor-summary.ts relay-doctor.json >> "$GITHUB_STEP_SUMMARY"');
+    expect(run.trim().split('\n').at(-1)).toBe('exit "$status"');
+  });
+
+  it('posts a test message only when RELAY_DOCTOR_POST names a channel; the key comes from a secret, written 0600 and removed', () => {
+    const run = step().run!;
+    expect(run).toContain('if [ -n "$RELAY_DOCTOR_POST" ]; then args+=(--post "$RELAY_DOCTOR_POST"); fi');
+    expect(run).toContain('install -m 600 /dev/null "$RUNNER_TEMP/doctor-key.pem"');
+    expect(run).toContain('rm -f "$RUNNER_TEMP/doctor-key.pem"');
+    const text = readFileSync(join(WORKFLOWS, 'deploy.yml'), 'utf8');
+    expect(text).toContain('RELAY_DOCTOR_KEY: ${{ secrets.RELAY_DOCTOR_KEY }}');
+    expect(text).toContain('RELAY_DOCTOR_POST: ${{ vars.RELAY_DOCTOR_POST }}');
+  });
+
+  it('the integration test makes the deploy role an operator of the relay it deploys, for the doctor it runs', () => {
+    expect(readFileSync(join(WORKFLOWS, 'deploy.yml'), 'utf8')).toContain('RELAY_INTEG_OPERATOR_ARN: ${{ vars.AWS_DEPLOY_ROLE_ARN }}');
+  });
+});
+
+describe('doctor summary', () => {
+  const report = {
+    relay: 'stack DiscordEventRelay in eu-west-1', ok: false, exitCode: 8,
+    checks: [
+      { id: 'credentials' as const, title: 'credentials and region', status: 'pass' as const, detail: 'arn:aws:sts::1:assumed-role/x/y, region eu-west-1' },
+      { id: 'post' as const, title: 'test message', status: 'fail' as const, detail: '#general: dead-lettered | `x`', cause: 'the webhook\n# was deleted', fix: 'do `this`' },
+    ],
+  };
+
+  it('one row per check, the verdict in the heading, values as inert code spans', () => {
+    const md = doctorSummary(report);
+    expect(md).toContain('### relay doctor: 1 check(s) failed');
+    expect(md).toContain("| ❌ | test message | `#general: dead-lettered \\| 'x'` | `the webhook # was deleted` | `do 'this'` |");
+    expect(md).toContain('| ✅ | credentials and region |');
+    expect(md.split('\n').filter((l) => l.startsWith('| ')).length).toBe(4);
   });
 });
 
