@@ -16,7 +16,7 @@ import { Construct } from 'constructs';
 import { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
 import { acknowledgeExpressWorkflowFindings } from './nag-acknowledgements';
 import { unqualified } from './relay-function';
-import { DYNAMODB_RETRY, ENQUEUE_RETRY, ENQUEUE_TIMEOUT, POST_RETRIES, POST_TIMEOUT, VERIFY_RETRY, VERIFY_TIMEOUT } from './task-retries';
+import { DYNAMODB_RETRY, ENQUEUE_RETRY, dynamoDbErrors, ENQUEUE_TIMEOUT, POST_RETRIES, POST_TIMEOUT, VERIFY_RETRY, VERIFY_TIMEOUT } from './task-retries';
 import { RelayErrorCode, VERIFY_REJECTION_CODES } from '../contracts/errors';
 import { parseTemplate, type TemplatePart } from '../contracts/template';
 import { channelRoutePath, type EventRoute } from '../contracts/routes';
@@ -279,7 +279,7 @@ export class RelayStateMachine extends Construct {
     claim.addRetry(DYNAMODB_RETRY);
     claim.addCatch(
       new sfn.Pass(this, StateName.Duplicate, { parameters: { ...SUMMARY, outcome: RelayOutcome.Duplicate, code: RelayErrorCode.Duplicate } }),
-      { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: sfn.JsonPath.DISCARD },
+      { errors: dynamoDbErrors('ConditionalCheckFailedException'), resultPath: sfn.JsonPath.DISCARD },
     );
     claim.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     return claim;

@@ -33,8 +33,18 @@ export const VERIFY_TIMEOUT = Duration.seconds(15);
 export const POST_TIMEOUT = Duration.seconds(10);
 
 /** Errors a DynamoDB task may succeed after. */
+/**
+ * A DynamoDB error by both of the spellings Step Functions is seen to use: `DynamoDB.<Exception>`
+ * (public state machines catch it from the optimized integration) and `DynamoDb.<Exception>`
+ * (the AWS SDK integration's). Which one the optimized integration raises is not documented, so
+ * the relay names both (register row "DynamoDB error names").
+ */
+export function dynamoDbErrors(...exceptions: string[]): string[] {
+  return exceptions.flatMap((e) => [`DynamoDB.${e}`, `DynamoDb.${e}`]);
+}
+
 export const DYNAMODB_RETRY: sfn.RetryProps = {
-  errors: ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.RequestLimitExceeded', 'DynamoDB.ThrottlingException', 'DynamoDB.InternalServerErrorException', 'DynamoDB.AmazonDynamoDBException'],
+  errors: dynamoDbErrors('ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'ThrottlingException', 'InternalServerErrorException', 'AmazonDynamoDBException'),
   interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL,
 };
 

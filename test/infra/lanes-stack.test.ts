@@ -53,7 +53,9 @@ describe('dedupe table', () => {
     expect(claim.Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR (#state = :claimed AND #leaseUntil < :now)');
     expect(claim.Parameters.Item.expiresAt).toEqual({ 'N.$': `States.JsonToString(States.MathAdd($.receivedAt, ${72 * 3600}))` });
     expect(claim.Parameters.Item.leaseUntil).toEqual({ 'N.$': 'States.JsonToString(States.MathAdd($.receivedAt, 60))' });
-    expect(claim.Catch[0]).toEqual({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], ResultPath: null, Next: 'Duplicate' });
+    // Both spellings Step Functions is seen to use (register row "DynamoDB error names").
+    expect(claim.Catch[0]).toEqual({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException', 'DynamoDb.ConditionalCheckFailedException'], ResultPath: null, Next: 'Duplicate' });
+    expect(claim.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(['DynamoDB.ThrottlingException', 'DynamoDb.ThrottlingException']));
     const defaults = synthRelayStack().template.toJSON() as CfnTemplate;
     expect((stateMachineDefinition(defaults).States as Record<string, any>)['Claim id'].Parameters.Item.expiresAt).toEqual({ 'N.$': `States.JsonToString(States.MathAdd($.receivedAt, ${48 * 3600}))` });
   });
@@ -116,6 +118,12 @@ describe('IAM, pinned to exact ARNs', () => {
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: arnOf(dlq) },
     ]));
     expect(statements).toHaveLength(4);
+  });
+
+  it('pipe: created only after its role and the role\'s policy (a pipe created first fails with CREATE_FAILED: register row "pipe start")', () => {
+    const pipe = only('AWS::Pipes::Pipe', 'LanePipe');
+    const dependsOn = (json.Resources[pipe] as { DependsOn?: string[] }).DependsOn ?? [];
+    expect(dependsOn).toEqual(expect.arrayContaining([only('AWS::IAM::Role', 'LanePipeRole'), only('AWS::IAM::Policy', 'LanePipeRoleDefaultPolicy')]));
   });
 
   it('pipe: receive, delete and read attributes of the lane; start the delivery workflow; assumable by Pipes of this account only', () => {
