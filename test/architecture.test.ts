@@ -32,6 +32,7 @@ const RULES: readonly Rule[] = [
   { files: 'lib/delivery/', forbidden: ['lib/infra/', 'lib/config/', 'lib/client/', 'lib/forwarder/', 'lib/verify/'], why: 'the delivery steps need the contracts only (their bundles stay small)' },
   { files: 'lib/client/', forbidden: ['lib/infra/', 'lib/config/', 'lib/forwarder/', 'lib/verify/'], why: 'the client is a library: contracts and its own modules' },
   { files: 'lib/forwarder/', forbidden: ['lib/infra/', 'lib/config/', 'lib/verify/'], why: 'the forwarder needs the contracts and the client only' },
+  { files: 'lib/doctor/', forbidden: ['lib/infra/', 'lib/config/', 'lib/forwarder/', 'lib/verify/', 'lib/delivery/'], why: 'relay doctor needs the contracts and the client only (a relay is read over its APIs)' },
   { files: 'lib/config/', forbidden: ['lib/infra/', 'lib/client/', 'lib/forwarder/', 'lib/verify/'], why: 'the config is checked against the contracts only' },
   { files: 'lambda/', forbidden: ['lib/infra/', 'lib/config/', 'lib/local/', 'lib/cli/'], why: 'a Lambda entry is a thin file over its handler in lib/' },
   { files: 'bench/', forbidden: ['test/'], why: 'bench/ uses testkit/, never test/' },
