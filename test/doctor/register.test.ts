@@ -27,7 +27,7 @@ it('gives every row a source and says how sure it is', () => {
 });
 
 it('an assumed row has a default that works either way, or a doctor check that names it', () => {
-  for (const [name, relied, , sure, , broken, doctor] of rows.filter((r) => r[3].includes('assumed'))) {
+  for (const [name, relied, , , , broken, doctor] of rows.filter((r) => r[3].includes('assumed'))) {
     const checks = CHECK_IDS.filter((id) => doctor.includes(id));
     const eitherWay = /either way/.test(`${relied} ${broken}`);
     expect({ name, covered: checks.length > 0 || eitherWay }).toEqual({ name, covered: true });
