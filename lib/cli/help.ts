@@ -131,5 +131,5 @@ Usage:
 
 ${COMMANDS.map((c) => COMMAND_HELP[c]).join('\n\n')}
 
-${EXIT_CODES.replace('Exit codes:', 'Exit codes (relay doctor\'s are in its own text above):')}
+${EXIT_CODES.replace('Exit codes:', 'Exit codes: (relay doctor has its own, in its text above)')}
 `;
