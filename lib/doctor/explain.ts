@@ -157,6 +157,8 @@ export function explainAwsError(error: unknown, action: string, ctx: ExplainCont
   if (/ExpiredToken|InvalidClientTokenId|UnrecognizedClient|CredentialsProviderError|TokenRefreshRequired/i.test(name)) {
     return fail(said, 'the AWS credentials were refused or are missing', 'renew them (aws sso login, aws configure, or AWS_PROFILE) and run again');
   }
+  if (/region is missing/i.test(e.message ?? '')) return fail(said, 'no AWS region is set', 'pass --region <region>, or set AWS_REGION (or a region in your AWS profile)');
+  if (/ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|getaddrinfo/i.test(`${name} ${e.message}`)) return fail(said, 'this machine cannot reach AWS', 'check the network, proxy (HTTPS_PROXY) and firewall');
   return warn(said, `${action} did not answer as expected`, 'run again; if it persists, check the AWS service health for this region');
 }
 

@@ -1,5 +1,5 @@
 /** What relay doctor says a refusal means: the words and the fix for each answer it can meet. */
-import { attachCommand, describeSkew, explainDeadLetter, explainForbidden, summarise, type ExplainContext } from '../../lib/doctor/explain';
+import { attachCommand, describeSkew, explainAwsError, explainDeadLetter, explainForbidden, summarise, type ExplainContext } from '../../lib/doctor/explain';
 
 const AWS: ExplainContext = { kind: 'aws', principal: 'arn:aws:iam::123456789012:user/ops/alice', outputs: { CallerPolicyArn: 'arn:aws:iam::123456789012:policy/C', LaneQueueArn: 'arn:aws:sqs:eu-west-1:123456789012:lane.fifo' }, url: 'https://abc.execute-api.eu-west-1.amazonaws.com' };
 const LOCAL: ExplainContext = { kind: 'local', outputs: {}, url: 'http://127.0.0.1:8787' };
@@ -48,4 +48,10 @@ it('measures the clock against the relay\'s, and keeps one line of an answer', (
   expect(describeSkew(-42)).toBe('42 s behind the relay\'s (its Date header)');
   expect(summarise('{"message":"Internal Server Error"}')).toBe('Internal Server Error');
   expect(summarise(`a\n${'x'.repeat(300)}`)).toHaveLength(198);
+});
+
+it('an AWS error without a region or a network names that, not the service', () => {
+  expect(explainAwsError(new Error('Region is missing'), 'sts:GetCallerIdentity', AWS)).toMatchObject({ status: 'fail', cause: 'no AWS region is set', fix: expect.stringContaining('--region') });
+  expect(explainAwsError(Object.assign(new Error('getaddrinfo ENOTFOUND sts.eu-west-1.amazonaws.com'), { name: 'Error' }), 'sts:GetCallerIdentity', AWS)).toMatchObject({ status: 'fail', cause: 'this machine cannot reach AWS' });
+  expect(explainAwsError(Object.assign(new Error('x'), { name: 'AccessDeniedException' }), 'pipes:DescribePipe', AWS)).toMatchObject({ status: 'fail', fix: expect.stringContaining('attach-user-policy --user-name alice') });
 });
