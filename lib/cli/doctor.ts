@@ -24,7 +24,7 @@ import { localProcessState, readLocalDefaults, type LocalDefaults } from './targ
 const OPTIONS = {
   stack: { type: 'string' }, region: { type: 'string' }, post: { type: 'string' }, json: { type: 'boolean' },
   url: { type: 'string' }, kid: { type: 'string' }, 'key-file': { type: 'string' },
-  skip: { type: 'string', multiple: true }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  skip: { type: 'string', multiple: true }, wait: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
@@ -33,12 +33,12 @@ export async function doctor(argv: string[], out: (line: string) => void): Promi
   const { values, positionals } = parseCommandArgs('doctor', argv, OPTIONS);
   noPositionals('doctor', positionals);
   const skip = (values.skip ?? []).map(checkIdOf);
-  const timeoutSeconds = wholeNumber('doctor', 'timeout', values.timeout, 1);
+  const waitSeconds = wholeNumber('doctor', 'wait', values.wait, 1);
   if (values.post !== undefined && !CHANNEL_NAME_PATTERN.test(values.post)) throw new UsageError(`--post takes a channel name of your config (${CHANNEL_NAME_RULE}), got "${values.post}"`, 'doctor');
   const { inspector, key } = findRelay(values, readLocalDefaults());
   try {
     const report = await runDoctor({
-      inspector, ...key, post: values.post, skip, postTimeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
+      inspector, ...key, post: values.post, skip, postTimeoutMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
       name: toForwarderName(`doctor-${hostname()}`),
     });
     // Causes can quote what Discord or AWS said: nothing secret leaves through them.

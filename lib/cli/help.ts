@@ -81,13 +81,14 @@ Doctor options:
   --stack <name>       the relay's CloudFormation stack                    [RELAY_STACK]
   --region <region>    default: the standard chain's (AWS_REGION, the profile)
   --post <channel>     also post a test message to this channel and follow it
-  --timeout <s>        how long the test message may take (default 60)
+  --wait <seconds>     how long the test message may take to be delivered (default 60)
   --skip <check>       leave a check out (repeatable): credentials, relay, ingest-auth,
-                       heartbeat, pipe, lane, dead-letters, alarms, forwarder, post
-  --json               one JSON object: { relay, ok, exitCode, checks: [{ id, title, status, detail, cause, fix }] }
+                       probe, pipe, lane, dead-letters, alarms, forwarder-heartbeat, post
+  --json               one JSON object: { relay, ok, exitCode, checks: [{ id, title, status, detail, cause?, fix?, register?, ms }] }
   --url, --kid, --key-file   as relay forward takes them (the forwarder's key signs the probe)
                        [RELAY_URL, RELAY_KID, RELAY_KEY_FILE; for the local relay, ${LOCAL_SETTINGS_FILE}]
-Exit: 0 every check passed (warnings allowed), 8 a check failed, 3 no relay to check, 2 usage.`,
+Exit: 0 every check passed (warnings allowed), 8 a check failed (a stopped local relay
+included), 3 no relay to check (no --stack, no RELAY_URL, no .relay/local.json), 2 usage.`,
 
   forward: `relay forward [options]
 

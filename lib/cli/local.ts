@@ -48,6 +48,7 @@ function stopOnSignal(server: LocalRelayServer, out: (line: string) => void): Pr
       void server.stop().then(() => {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        out('stopped');
         resolveStop();
       });
     };

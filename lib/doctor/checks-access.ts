@@ -101,12 +101,13 @@ async function followTestMessage(inspector: RelayInspector, answer: ProbeAnswer,
     state = claim?.state;
     if (state === 'delivered') {
       const ms = wait.now() - started;
-      return pass(`#${channel}: delivered in ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`} (Discord accepted the message; look for "Relay test" in the channel)`);
+      const where = ctx.kind === 'local' ? `the sink accepted it: ${ctx.url}/_sink` : 'Discord accepted the message; look for "Relay test" in the channel';
+      return pass(`#${channel}: delivered in ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`} (${where})`);
     }
     const dead = (await inspector.deadLetters())?.sample.find((d) => d.id === id);
     if (dead) {
       const { cause, fix, register } = explainDeadLetter(dead.error, dead.reason, channel, ctx);
-      return fail(`#${channel}: dead-lettered: ${dead.error}`, cause, fix, register);
+      return fail(`#${channel}: dead-lettered just now: ${dead.error}`, cause, fix, register);
     }
     await wait.sleep(wait.intervalMs);
   }

@@ -44,12 +44,12 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   [CheckId.Credentials]: 'credentials and region',
   [CheckId.Relay]: 'relay found',
   [CheckId.IngestAuth]: 'ingest accepts SigV4',
-  [CheckId.Heartbeat]: 'signed probe',
+  [CheckId.Probe]: 'signed probe',
   [CheckId.Pipe]: 'lane pipe',
   [CheckId.Lane]: 'lane',
   [CheckId.DeadLetters]: 'dead letters',
   [CheckId.Alarms]: 'alarms',
-  [CheckId.Forwarder]: 'forwarder heartbeat',
+  [CheckId.ForwarderHeartbeat]: 'forwarder heartbeat',
   [CheckId.Post]: 'test message',
 };
 
@@ -83,7 +83,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     principal = who.principal;
     return pass(`${who.principal}, region ${who.region}`);
   });
-  if (identity.status === 'fail') return (skipRest('no usable credentials', CheckId.Relay), finish());
+  if (identity.status === 'fail') return (skipRest('the credentials and region check failed', CheckId.Relay), finish());
   ctx = { ...ctx, principal };
 
   let location: RelayLocation | undefined;
@@ -120,7 +120,7 @@ async function checkThroughRelay(o: DoctorOptions, location: RelayLocation, ctx:
     findings = probeFindings(await prober.heartbeat(o.name ?? 'relay-doctor'), ctx, o.key ? undefined : o.keyProblem ?? NO_KEY);
     return findings.auth;
   });
-  const heartbeat = await step(CheckId.Heartbeat, 'POST /events/sync', () => findings?.heartbeat ?? skip('not run: the ingest check did not finish'));
+  const heartbeat = await step(CheckId.Probe, 'POST /events/sync', () => findings?.heartbeat ?? skip('not run: the ingest check did not finish'));
   return { ok: heartbeat.status === 'pass' || heartbeat.status === 'warn', prober };
 }
 
@@ -128,7 +128,7 @@ async function checkThroughRelay(o: DoctorOptions, location: RelayLocation, ctx:
 async function checkState(o: DoctorOptions, location: RelayLocation, ctx: ExplainContext, step: Step, now: () => number): Promise<void> {
   const i = o.inspector;
   if (!location.readsState) {
-    for (const id of [CheckId.Pipe, CheckId.Lane, CheckId.DeadLetters, CheckId.Alarms, CheckId.Forwarder]) {
+    for (const id of [CheckId.Pipe, CheckId.Lane, CheckId.DeadLetters, CheckId.Alarms, CheckId.ForwarderHeartbeat]) {
       await step(id, '', () => skip('not run: pass --stack <name> (with the OperatorPolicyArn policy) to read the pipe, lanes, alarms and heartbeats'));
     }
     return;
@@ -150,7 +150,7 @@ async function checkState(o: DoctorOptions, location: RelayLocation, ctx: Explai
     const alarms = await i.alarms();
     return alarms ? alarmFinding(alarms) : pass('none: the local relay raises no CloudWatch alarms (a deployed one has twelve, README "Alarms and dashboard")');
   });
-  await step(CheckId.Forwarder, 'cloudwatch:GetMetricData', async () => forwarderFinding(await i.heartbeats(), now(), ctx));
+  await step(CheckId.ForwarderHeartbeat, 'cloudwatch:GetMetricData', async () => forwarderFinding(await i.heartbeats(), now(), ctx));
 }
 
 function poll(o: DoctorOptions, now: () => number) {

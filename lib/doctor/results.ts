@@ -9,12 +9,12 @@ export const CheckId = {
   Credentials: 'credentials',
   Relay: 'relay',
   IngestAuth: 'ingest-auth',
-  Heartbeat: 'heartbeat',
+  Probe: 'probe',
   Pipe: 'pipe',
   Lane: 'lane',
   DeadLetters: 'dead-letters',
   Alarms: 'alarms',
-  Forwarder: 'forwarder',
+  ForwarderHeartbeat: 'forwarder-heartbeat',
   Post: 'post',
 } as const;
 export type CheckId = (typeof CheckId)[keyof typeof CheckId];

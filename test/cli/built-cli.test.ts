@@ -84,7 +84,7 @@ describe('relay local from dist/', () => {
         const report = JSON.parse(run.stdout) as { ok: boolean; checks: Array<{ id: string; status: string; detail: string; cause?: string; fix?: string }> };
         const post = report.checks.find((c) => c.id === 'post')!;
         expect(report.ok).toBe(false);
-        expect(post).toMatchObject({ status: 'fail', detail: '#general: dead-lettered: ApiGateway.404', cause: 'the webhook of #general was deleted (Discord 10015 Unknown Webhook)' });
+        expect(post).toMatchObject({ status: 'fail', detail: '#general: dead-lettered just now: ApiGateway.404', cause: 'the webhook of #general was deleted (Discord 10015 Unknown Webhook)' });
         expect(post.fix).toContain(`curl -X PUT ${url}/_sink/webhooks/general`);
       } finally {
         await fetch(`${url}/_sink/webhooks/general`, { method: 'PUT' });

@@ -79,7 +79,7 @@ beforeEach(healthy);
 it('a healthy relay: every check passes and the exit code is 0', async () => {
   const { report, text } = await doctor();
   expect(report.checks.map((c) => [c.id, c.status])).toEqual([
-    ['credentials', 'pass'], ['relay', 'pass'], ['ingest-auth', 'pass'], ['heartbeat', 'pass'], ['pipe', 'pass'], ['lane', 'pass'], ['dead-letters', 'pass'], ['alarms', 'pass'], ['forwarder', 'pass'],
+    ['credentials', 'pass'], ['relay', 'pass'], ['ingest-auth', 'pass'], ['probe', 'pass'], ['pipe', 'pass'], ['lane', 'pass'], ['dead-letters', 'pass'], ['alarms', 'pass'], ['forwarder-heartbeat', 'pass'],
   ]);
   expect(report.exitCode).toBe(0);
   expect(text).toContain(`✓ credentials and region  ${PRINCIPAL}, region eu-west-1`);
@@ -128,49 +128,49 @@ describe('the way in: ingest and probe', () => {
     const { by } = await doctor();
     expect(by('ingest-auth')).toMatchObject({ status: 'fail', cause: `this identity (${PRINCIPAL}) may not call the ingest routes` });
     expect(by('ingest-auth').fix).toContain(`aws iam attach-role-policy --role-name relay-operator --policy-arn arn:aws:iam::${ACCOUNT}:policy/Caller`);
-    expect(by('heartbeat').status).toBe('skip');
+    expect(by('probe').status).toBe('skip');
   });
 
   it('500 from API Gateway: SigV4 passed, the probe names the invoke role trust and its register row', async () => {
     ingest.script({ status: 500, body: { message: 'Internal Server Error' } });
     const { by, text } = await doctor();
     expect(by('ingest-auth').status).toBe('pass');
-    expect(by('heartbeat')).toMatchObject({ status: 'fail', detail: '500 Internal Server Error', register: 'ingest trust' });
-    expect(by('heartbeat').cause).toContain('could not assume the route\'s invoke role');
+    expect(by('probe')).toMatchObject({ status: 'fail', detail: '500 Internal Server Error', register: 'ingest trust' });
+    expect(by('probe').cause).toContain('could not assume the route\'s invoke role');
     expect(text).toContain('see:   docs/architecture.md, register row "ingest trust"');
   });
 
   it('Relay.Stale: reports the clock skew measured against the relay\'s Date header', async () => {
     ingest.script({ status: 200, body: { status: 'FAILED', error: 'Relay.Stale', cause: '{"errorType":"Relay.Stale","errorMessage":"ts: 420 s in the future; the window is ±300 s"}' }, headers: { date: new Date(Date.now() - 420_000).toUTCString() } });
     const { by } = await doctor();
-    expect(by('heartbeat')).toMatchObject({ status: 'fail', fix: expect.stringContaining('timedatectl set-ntp true') });
-    expect(by('heartbeat').cause).toMatch(/this machine's clock is 4(19|20|21) s ahead of the relay's/);
+    expect(by('probe')).toMatchObject({ status: 'fail', fix: expect.stringContaining('timedatectl set-ntp true') });
+    expect(by('probe').cause).toMatch(/this machine's clock is 4(19|20|21) s ahead of the relay's/);
   });
 
   it('Relay.UnknownKey: prints the forwarderKeys line for this key file', async () => {
     ingest.script({ status: 200, body: { status: 'FAILED', error: 'Relay.UnknownKey', cause: 'kid: "forwarder-1" is not a key this relay accepts' } });
     const { by } = await doctor();
-    expect(by('heartbeat')).toMatchObject({ status: 'fail', cause: 'the relay does not accept key id "forwarder-1"' });
-    expect(by('heartbeat').fix).toContain(`'forwarder-1': '${KEY.publicKeyHex}',`);
+    expect(by('probe')).toMatchObject({ status: 'fail', cause: 'the relay does not accept key id "forwarder-1"' });
+    expect(by('probe').fix).toContain(`'forwarder-1': '${KEY.publicKeyHex}',`);
   });
 
   it('no key given: the probe still proves the way in (a throwaway key is refused as unknown), and a warning says what to pass', async () => {
     ingest.script({ status: 200, body: { status: 'FAILED', error: 'Relay.UnknownKey', cause: 'x' } });
     const { by, report } = await doctor({ key: undefined });
     expect(by('ingest-auth').status).toBe('pass');
-    expect(by('heartbeat')).toMatchObject({ status: 'warn', detail: expect.stringContaining('it answered Relay.UnknownKey to a throwaway key'), fix: expect.stringContaining('--kid <id> --key-file <file>') });
+    expect(by('probe')).toMatchObject({ status: 'warn', detail: expect.stringContaining('it answered Relay.UnknownKey to a throwaway key'), fix: expect.stringContaining('--kid <id> --key-file <file>') });
     expect(ingest.envelopes()[0].kid).toBe('relay-doctor-no-key');
     expect(report.exitCode).toBe(0);
   });
 
   it('no key given, and the relay workflow fails on its own: still a failure (the way in is broken)', async () => {
     ingest.script({ status: 200, body: { status: 'FAILED', error: 'Relay.Internal', cause: 'Lambda.ServiceException' } });
-    expect((await doctor({ key: undefined })).by('heartbeat')).toMatchObject({ status: 'fail', detail: expect.stringContaining('Relay.Internal') });
+    expect((await doctor({ key: undefined })).by('probe')).toMatchObject({ status: 'fail', detail: expect.stringContaining('Relay.Internal') });
   });
 
   it('no key given, and the ingest answers 500: the trust failure is named all the same', async () => {
     ingest.script({ status: 500, body: { message: 'Internal Server Error' } });
-    expect((await doctor({ key: undefined })).by('heartbeat')).toMatchObject({ status: 'fail', register: 'ingest trust' });
+    expect((await doctor({ key: undefined })).by('probe')).toMatchObject({ status: 'fail', register: 'ingest trust' });
   });
 });
 
@@ -198,13 +198,13 @@ describe('the relay\'s state', () => {
   it('no heartbeat for an hour: fails against the alarm\'s window, read from the alarm itself', async () => {
     mocks.cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm', Timestamps: [new Date(NOW - 3600_000)], Values: [1] }] });
     const { by } = await doctor();
-    expect(by('forwarder')).toMatchObject({ status: 'fail', detail: 'last heartbeat 1 h ago (alarm after 15 min)', fix: expect.stringContaining('systemctl status discord-relay-forwarder') });
+    expect(by('forwarder-heartbeat')).toMatchObject({ status: 'fail', detail: 'last heartbeat 1 h ago (alarm after 15 min)', fix: expect.stringContaining('systemctl status discord-relay-forwarder') });
   });
 
   it('never a heartbeat: a warning (fine before a forwarder starts), exit still 0', async () => {
     mocks.cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm', Timestamps: [], Values: [] }] });
     const { by, report } = await doctor();
-    expect(by('forwarder')).toMatchObject({ status: 'warn', detail: 'no forwarder heartbeat in the last 24 h' });
+    expect(by('forwarder-heartbeat')).toMatchObject({ status: 'warn', detail: 'no forwarder heartbeat in the last 24 h' });
     expect(report.exitCode).toBe(0);
   });
 
@@ -253,7 +253,7 @@ describe('--post: a test message followed to Discord', () => {
     mocks.sqs.on(GetQueueAttributesCommand, { QueueUrl: DLQ_URL }).resolves({ Attributes: { ApproximateNumberOfMessages: '1' } });
     mocks.sqs.on(ReceiveMessageCommand).callsFake(() => ({ Messages: ingest.envelopes().length < 2 ? [] : [{ Body: JSON.stringify({ id: testId(), channel: 'general' }), MessageAttributes: { RelayError: { DataType: 'String', StringValue: 'ApiGateway.401' }, RelayReason: { DataType: 'String', StringValue: 'Discord answered ApiGateway.401: {"message": "401: Unauthorized", "code": 0}' } } }] }));
     const { by } = await doctor({ post: 'general' });
-    expect(by('post')).toMatchObject({ status: 'fail', detail: '#general: dead-lettered: ApiGateway.401', register: 'Discord Authorization' });
+    expect(by('post')).toMatchObject({ status: 'fail', detail: '#general: dead-lettered just now: ApiGateway.401', register: 'Discord Authorization' });
     expect(by('post').cause).toContain('forwarded the SigV4 Authorization header');
   });
 
