@@ -65,7 +65,9 @@ function hintFor(result: SyncResult, target: RelayTarget): string | undefined {
     case RelayErrorCode.InvalidSignature:
       return `the key file does not match the public key the relay has for "${target.kid}"`;
     case RelayErrorCode.Stale:
-      return "this machine's clock is too far from the relay's: sync it (NTP)";
+      return /\bat: /.test(result.cause ?? '')
+        ? "the event's at is too far from now: leave at out of the event (relay send stamps the time of sending)"
+        : "this machine's clock is too far from the relay's: sync it (NTP)";
     case RelayErrorCode.GuildNotAllowed:
       return `add the guild id to allowedGuildIds in the relay config ${apply}`;
     default:

@@ -75,8 +75,13 @@ export function buildVoiceEvent(builder: VoiceBuilder, flags: VoiceFlags, local:
   return event;
 }
 
-/** Checks an event read from a file or stdin; returns its JSON text unchanged. */
-export function checkEventText(text: string, source: string): string {
+/**
+ * Checks an event read from a file or stdin; returns its JSON text unchanged, but for a voice event
+ * without `at`, which is stamped with the time of sending (the relay accepts an `at` only near
+ * the envelope's time).
+ */
+export function checkEventText(input: string, source: string): string {
+  let text = input;
   if (text.trim() === '') throw new UsageError(`the event in ${source} is empty; write one JSON event (see the README's example)`, 'send');
   let value: unknown;
   try {
@@ -88,6 +93,7 @@ export function checkEventText(text: string, source: string): string {
     throw new UsageError(`the event in ${source} must be a JSON object with a "type", e.g. "${EventType.VoiceStateUpdate}"`, 'send');
   }
   if ((value as { type: string }).type === EventType.VoiceStateUpdate) {
+    if (!('at' in value)) text = JSON.stringify({ ...value, at: new Date().toISOString() });
     try {
       parseEventPayload(text);
     } catch (error) {

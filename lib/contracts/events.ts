@@ -30,7 +30,33 @@ export function toForwarderName(text: string, fallback = 'forwarder'): string {
 export const SNOWFLAKE_PATTERN = /^[0-9]{17,20}$/;
 /** Discord caps guild and channel names at 100 characters, user and display names at 32. */
 export const MAX_NAME_LENGTH = 100;
-const ISO_TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Epoch milliseconds of an ISO 8601 timestamp (`2026-11-21T07:00:00.000Z`, or with an offset), or
+ * undefined for one that is not a real instant: a 30 February, hour 24, a leap second, year 0000,
+ * an offset beyond ±23:59. `Date.parse` rolls some of those over instead of refusing them.
+ */
+export function parseIsoTimestamp(text: string): number | undefined {
+  const m = ISO_TIMESTAMP.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return undefined;
+  const [offsetHours, offsetMinutes] = [Number(m[9] ?? 0), Number(m[10] ?? 0)];
+  if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day);
+  utc.setUTCHours(hour, minute, second, Math.floor(Number(m[7] ?? 0) * 1000));
+  return utc.getTime() - (m[8] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+}
+
+/**
+ * How far an event's `at` may lie before the envelope's `ts`: the forwarder re-signs a spooled
+ * event with a fresh `ts` but keeps its `at`, and its spool keeps events 24 hours. (After `ts`
+ * it may lie only within the freshness window: nothing happens in the future.)
+ */
+export const MAX_EVENT_AGE_SECONDS = 24 * 3600;
 
 /** What the Route step chooses on. `unsupported` is a well-formed event of a type the relay does not handle. */
 export const EventKind = {
@@ -107,7 +133,7 @@ export interface RelayTestEvent {
 
 export type ParsedEvent =
   | { readonly kind: VoiceEventKind; readonly event: VoiceStateUpdateEvent }
-  | { readonly kind: typeof EventKind.ForwarderHeartbeat | typeof EventKind.Probe; readonly forwarder: string }
+  | { readonly kind: typeof EventKind.ForwarderHeartbeat | typeof EventKind.Probe; readonly forwarder: string; readonly at?: string }
   | { readonly kind: typeof EventKind.RelayTest; readonly channel: string; readonly from: string }
   | { readonly kind: typeof EventKind.Unsupported; readonly type: string };
 
@@ -144,6 +170,11 @@ function occupants(value: unknown, path: string): VoiceOccupants {
     const member = asObject(m, `${path}.members[${i}]`);
     return { id: snowflake(member.id, `${path}.members[${i}].id`), name: name(member.name, `${path}.members[${i}].name`) };
   });
+  const seen = new Set<string>();
+  for (const [i, m] of members.entries()) {
+    if (seen.has(m.id)) malformed(`${path}.members[${i}].id lists member ${m.id} twice`);
+    seen.add(m.id);
+  }
   return { count: o.count as number, members };
 }
 
@@ -159,8 +190,8 @@ function parseVoiceStateUpdate(o: Record<string, unknown>): VoiceStateUpdateEven
   const user = asObject(o.user, 'user');
   if (typeof user.bot !== 'boolean') malformed('user.bot must be true or false');
   if (!('before' in o) || !('after' in o)) malformed('before and after must both be present (null when not in a channel)');
-  if (typeof o.at !== 'string' || !ISO_TIMESTAMP_PATTERN.test(o.at) || Number.isNaN(Date.parse(o.at))) {
-    malformed('at must be an ISO 8601 timestamp');
+  if (typeof o.at !== 'string' || parseIsoTimestamp(o.at) === undefined) {
+    malformed('at must be an ISO 8601 timestamp of a real instant (e.g. 2026-11-21T07:00:00.000Z)');
   }
   return {
     type: EventType.VoiceStateUpdate,
@@ -172,9 +203,15 @@ function parseVoiceStateUpdate(o: Record<string, unknown>): VoiceStateUpdateEven
       bot: user.bot,
     },
     before: channelRef(o.before, 'before'),
-    after: channelRef(o.after, 'after'),
+    after: afterRef(channelRef(o.after, 'after')),
     at: o.at,
   };
+}
+
+/** Occupants describe a channel after the change: the one a user is in (joined, moved into, or updated in) holds at least that user. */
+function afterRef(ref: VoiceChannelRef | null): VoiceChannelRef | null {
+  if (ref?.occupants && ref.occupants.count < 1) malformed('after.occupants.count must be at least 1: the channel holds the user who is in it');
+  return ref;
 }
 
 /** join = before null, after set; leave = the reverse; move = both set and different; else update. */
@@ -200,7 +237,8 @@ export function parseEventPayload(payload: string): ParsedEvent {
   if (o.type === EventType.ForwarderHeartbeat) {
     if (typeof o.forwarder !== 'string' || !FORWARDER_NAME_PATTERN.test(o.forwarder)) malformed('forwarder must be 1-40 of A-Z a-z 0-9 . _ -');
     if (o.probe !== undefined && typeof o.probe !== 'boolean') malformed('probe must be true or false when present');
-    return { kind: o.probe === true ? EventKind.Probe : EventKind.ForwarderHeartbeat, forwarder: o.forwarder };
+    if (o.at !== undefined && (typeof o.at !== 'string' || parseIsoTimestamp(o.at) === undefined)) malformed('at must be an ISO 8601 timestamp of a real instant when present');
+    return { kind: o.probe === true ? EventKind.Probe : EventKind.ForwarderHeartbeat, forwarder: o.forwarder, ...(typeof o.at === 'string' ? { at: o.at } : {}) };
   }
   if (o.type === EventType.RelayTest) {
     if (typeof o.channel !== 'string' || !CHANNEL_NAME_PATTERN.test(o.channel)) malformed(`channel must be a channel name: ${CHANNEL_NAME_RULE}`);

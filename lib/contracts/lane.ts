@@ -38,9 +38,12 @@ export interface LaneEvent {
   readonly receivedAt?: number;
 }
 
-/** Dedupe-table key of a live card: one session per webhook channel and voice channel. */
+/**
+ * Dedupe-table key of a live card: one session per webhook channel and voice channel. `#` cannot
+ * appear in an envelope id (`ENVELOPE_ID_PATTERN`), so no event's claim can share a card's key.
+ */
 export function cardKey(channel: string, voiceChannelId: string): string {
-  return `card:${channel}:${voiceChannelId}`;
+  return `card#${channel}#${voiceChannelId}`;
 }
 
 /** Attributes of a card's item in the dedupe table. */

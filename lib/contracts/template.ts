@@ -47,9 +47,13 @@ export function isTemplateField(name: string): name is TemplateField {
 export const BLANK_NAME = '(blank)';
 
 // Format characters (Unicode category Cf): bidi overrides and isolates (U+202A-202E, U+2066-2069)
-// that reorder the text around them, zero-width spaces and joiners, BOMs, tag characters. A zero
-// width joiner between two pictographs is kept: it builds emoji such as 👩‍💻.
-const FORMAT_CHARACTERS = /(?<=\p{Extended_Pictographic}\uFE0F?)\u200D(?=\p{Extended_Pictographic})|(\p{Cf})/gu;
+// that reorder the text around them, zero-width spaces and joiners, BOMs, tag characters. Two kinds
+// are kept, as parts of emoji: a zero width joiner between two pictographs (after the first one's
+// variation selector or skin tone, if any: 👩‍💻, 👨🏽‍💻, 🏳️‍🌈), and the tag letters of a subdivision
+// flag (🏴 + 2-7 tag letters or digits + cancel tag: 🏴󠁧󠁢󠁳󠁣󠁴󠁿).
+const FORMAT_CHARACTERS = /(?<flag>\u{1F3F4}[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]{2,7}\u{E007F})|(?<=\p{Extended_Pictographic}(?:\uFE0F|\p{Emoji_Modifier})?)\u200D(?=\p{Extended_Pictographic})|(?<format>\p{Cf})/gu;
+/** Letters that draw nothing (Hangul fillers, the blank Braille pattern, Khmer inherent vowels): a name of only these is blank too. */
+const BLANK_LOOKING = /[\u115F\u1160\u17B4\u17B5\u2800\u3164\uFFA0]/gu;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 const MARKDOWN_CHARACTERS = /[\\*_~`|>#\-[\]()<:@]/g;
@@ -64,9 +68,9 @@ const MARKDOWN_CHARACTERS = /[\\*_~`|>#\-[\]()<:@]/g;
 export function escapeDiscordText(text: string): string {
   const visible = text
     .toWellFormed()
-    .replace(FORMAT_CHARACTERS, (match, formatChar: string | undefined) => (formatChar === undefined ? match : ''))
+    .replace(FORMAT_CHARACTERS, (match: string, _flag: string | undefined, format: string | undefined) => (format === undefined ? match : ''))
     .replace(CONTROL_CHARACTERS, ' ');
-  return (visible.trim() === '' ? BLANK_NAME : visible).replace(MARKDOWN_CHARACTERS, '\\$&');
+  return (visible.replace(BLANK_LOOKING, '').trim() === '' ? BLANK_NAME : visible).replace(MARKDOWN_CHARACTERS, '\\$&');
 }
 
 export function renderVoiceFields(event: VoiceStateUpdateEvent): TemplateFields {

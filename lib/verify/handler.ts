@@ -18,7 +18,7 @@ import {
   verifyEnvelopeSignature,
 } from '../contracts/envelope';
 import { RelayError, RelayErrorCode } from '../contracts/errors';
-import { EventKind, SNOWFLAKE_PATTERN, parseEventPayload, type VoiceEventKind, type VoiceStateUpdateEvent } from '../contracts/events';
+import { EventKind, MAX_EVENT_AGE_SECONDS, SNOWFLAKE_PATTERN, parseEventPayload, parseIsoTimestamp, type ParsedEvent, type VoiceEventKind, type VoiceStateUpdateEvent } from '../contracts/events';
 import { renderVoiceFields, type TemplateFields } from '../contracts/template';
 
 export interface VerifyConfig {
@@ -83,6 +83,7 @@ export function verifyEnvelope(input: unknown, config: VerifyConfig, nowMs: numb
     throw new RelayError(RelayErrorCode.Stale, `ts: ${when}; the window is ±${config.freshnessSeconds} s`);
   }
   const parsed = parseEventPayload(envelope.payload);
+  checkEventTime(parsed, envelope.ts, config.freshnessSeconds);
   if (parsed.kind === EventKind.Unsupported) {
     return { id: envelope.id, kid: envelope.kid, kind: parsed.kind, type: parsed.type };
   }
@@ -104,6 +105,19 @@ export function verifyEnvelope(input: unknown, config: VerifyConfig, nowMs: numb
     text: renderVoiceFields(parsed.event),
     receivedAt: Math.floor(nowMs / 1000),
   };
+}
+
+/**
+ * An event's `at` lies within the freshness window after the envelope's `ts` (nothing happens in
+ * the future: a far-future `at` would freeze a live card) and at most a day before it (a spooled
+ * event is re-signed with a fresh `ts`, keeping its `at`).
+ */
+function checkEventTime(parsed: ParsedEvent, ts: number, freshnessSeconds: number): void {
+  const at = 'event' in parsed ? parsed.event.at : 'at' in parsed ? parsed.at : undefined;
+  if (at === undefined) return;
+  const offset = Math.round((parseIsoTimestamp(at)! / 1000) - ts);
+  if (offset > freshnessSeconds) throw new RelayError(RelayErrorCode.Stale, `at: ${at} is ${offset} s after the envelope's ts; an event may not be later than ts + ${freshnessSeconds} s`);
+  if (-offset > MAX_EVENT_AGE_SECONDS + freshnessSeconds) throw new RelayError(RelayErrorCode.Stale, `at: ${at} is ${-offset} s before the envelope's ts; events older than ${MAX_EVENT_AGE_SECONDS / 3600} h are not announced`);
 }
 
 /**

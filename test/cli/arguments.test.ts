@@ -10,7 +10,7 @@ import { describeCause } from '../../lib/cli/send';
 import { checkEventText } from '../../lib/cli/voice-event';
 import { parseEventPayload } from '../../lib/contracts/events';
 import { version } from '../../package.json';
-import { KEY } from '../support/fixtures';
+import { KEY, voiceEvent } from '../support/fixtures';
 import { ensureBuilt, runBuiltCli } from '../support/built-cli';
 
 // Not the project folder: no .relay/local.json here.
@@ -136,7 +136,15 @@ describe('the README example event', () => {
     const root = join(__dirname, '..', '..');
     const file = readFileSync(join(root, 'examples', 'voice-join.json'), 'utf8');
     expect(readFileSync(join(root, 'README.md'), 'utf8')).toContain(`\`\`\`json\n${file}\`\`\``);
-    expect(checkEventText(file, 'examples/voice-join.json')).toBe(file);
-    expect(parseEventPayload(file)).toMatchObject({ kind: 'voice.join' });
+    // No `at` in the file: the CLI stamps the time of sending, and changes nothing else.
+    const sent = JSON.parse(checkEventText(file, 'examples/voice-join.json')) as { at: string };
+    expect(Math.abs(Date.parse(sent.at) - Date.now())).toBeLessThan(5000);
+    expect({ ...sent, at: undefined }).toEqual({ ...JSON.parse(file), at: undefined });
+    expect(parseEventPayload(JSON.stringify(sent))).toMatchObject({ kind: 'voice.join' });
+  });
+
+  it('an event file with its own at is sent byte for byte', () => {
+    const text = JSON.stringify({ ...voiceEvent('join'), at: new Date().toISOString() }, null, 3);
+    expect(checkEventText(text, 'x.json')).toBe(text);
   });
 });

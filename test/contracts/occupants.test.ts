@@ -48,3 +48,14 @@ it('the forwarder halves the lists until the payload fits, keeping the counts wh
   expect(out.before?.occupants?.members.length).toBeGreaterThan(0);
   expect(parseEventPayload(JSON.stringify(out))).toMatchObject({ kind: 'voice.move' });
 });
+
+it('a channel someone is in after the change holds at least one: after.occupants.count 0 is malformed', () => {
+  expect(malformed(withAfter({ count: 0, members: [] }))).toMatch(/after\.occupants\.count must be at least 1/);
+  // The channel left may be empty after the change.
+  const leave = voiceEvent('leave');
+  expect(() => parseEventPayload(JSON.stringify({ ...leave, before: { ...leave.before, occupants: { count: 0, members: [] } } }))).not.toThrow();
+});
+
+it('the same member listed twice is malformed', () => {
+  expect(malformed(withAfter({ count: 3, members: [member(1), member(2), member(1, 'Again')] }))).toMatch(/members\[2\]\.id lists member \d+ twice/);
+});

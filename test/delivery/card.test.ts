@@ -20,7 +20,7 @@ describe('collectCardUpdates', () => {
       ev('4', 'voice.join', [GENERAL([b, c])], c, 3, { minMembers: 2 }),
     ]);
     expect(updates).toHaveLength(1);
-    expect(updates[0]).toMatchObject({ key: 'card:general:222222222222222222', occupants: { count: 2, members: [b, c] }, at: at(3), settings: { minMembers: 2 } });
+    expect(updates[0]).toMatchObject({ key: 'card#general#222222222222222222', occupants: { count: 2, members: [b, c] }, at: at(3), settings: { minMembers: 2 } });
     expect(updates[0].seen.map((s) => s.id)).toEqual([a.id, b.id, c.id]);
   });
 

@@ -42,9 +42,26 @@ describe('Unicode spoofing in names', () => {
     expect(escapeDiscordText(name)).toBe(shown);
   });
 
-  it('keeps the joiner inside an emoji sequence (👩‍💻, 🏳️‍🌈)', () => {
+  it('keeps the joiner inside an emoji sequence (👩‍💻, 🏳️‍🌈), after a skin tone too (👨🏽‍💻)', () => {
     expect(escapeDiscordText('👩\u200D💻 coder')).toBe('👩\u200D💻 coder');
     expect(escapeDiscordText('🏳\uFE0F\u200D🌈')).toBe('🏳\uFE0F\u200D🌈');
+    expect(escapeDiscordText('👨\u{1F3FD}\u200D💻')).toBe('👨\u{1F3FD}\u200D💻');
+    expect(escapeDiscordText('👩\u{1F3FF}\u200D🤝\u200D👨\u{1F3FB}')).toBe('👩\u{1F3FF}\u200D🤝\u200D👨\u{1F3FB}');
+  });
+
+  it('keeps a subdivision flag\'s tag letters (🏴󠁧󠁢󠁳󠁣󠁴󠁿), and removes tags anywhere else, even after a black flag', () => {
+    const scotland = '🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}';
+    expect(escapeDiscordText(`${scotland} Fan`)).toBe(`${scotland} Fan`);
+    expect(escapeDiscordText('🏴\u{E0041}\u{E0042}\u{E0043}hidden')).toBe('🏴hidden');
+    expect(escapeDiscordText('x\u{E0067}\u{E0062}\u{E007F}')).toBe('x');
+  });
+
+  it.each([['\u3164'], ['\u3164\u3164 '], ['\u115F\u1160'], ['\uFFA0'], ['\u2800\u2800'], ['\u17B4 \u200B']])('a name of blank-looking letters only (%j) reads "(blank)"', (name) => {
+    expect(escapeDiscordText(name)).toBe(BLANK_NAME.replace(/[()]/g, '\\$&'));
+  });
+
+  it('keeps a blank-looking letter inside a name with visible text', () => {
+    expect(escapeDiscordText('Ann\u3164')).toBe('Ann\u3164');
   });
 
   it('a lone surrogate becomes U+FFFD', () => {

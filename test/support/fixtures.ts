@@ -64,6 +64,9 @@ export function synthRelayStack(config: RelayConfig = testConfig(), options: { d
   return { stack, template: Template.fromStack(stack) };
 }
 
+/** When fixture events happen: now (to the second), since Verify accepts an `at` only near the envelope's `ts`. */
+export const EVENT_AT = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+
 const CHANNEL_A = { channel_id: '222222222222222222', channel_name: 'General' };
 const CHANNEL_B = { channel_id: '333333333333333333', channel_name: 'Gaming' };
 
@@ -75,7 +78,7 @@ export function voiceEvent(kind: 'join' | 'leave' | 'move' | 'mute', overrides: 
     user: { id: '444444444444444444', name: 'alice', display_name: 'Alice', bot: false },
     before: sides[0],
     after: sides[1],
-    at: '2026-11-21T07:00:00.000Z',
+    at: EVENT_AT,
     ...overrides,
   };
 }

@@ -3,7 +3,7 @@ import { RelayErrorCode } from '../../lib/contracts/errors';
 import { EventKind } from '../../lib/contracts/events';
 import { loadVerifyConfig, verifyEnvelope, type VerifyConfig } from '../../lib/verify/handler';
 import { handler } from '../../lambda/verify/index';
-import { GUILD_ID, KEY, OTHER_GUILD_ID, newKey, signed, voiceEvent } from '../support/fixtures';
+import { EVENT_AT, GUILD_ID, KEY, OTHER_GUILD_ID, newKey, signed, voiceEvent } from '../support/fixtures';
 
 const ROTATED = newKey('next-key');
 const env = {
@@ -18,6 +18,43 @@ const nowSeconds = Math.floor(now / 1000);
 function rejection(code: string, message?: string) {
   return expect.objectContaining({ name: code, ...(message ? { message: expect.stringContaining(message) } : {}) });
 }
+
+describe('an event\'s time (at)', () => {
+  const iso = (seconds: number) => new Date((nowSeconds + seconds) * 1000).toISOString();
+  const at = (value: string) => signed(voiceEvent('join', { at: value }), { ts: nowSeconds });
+
+  it('may lie within the freshness window after ts, and up to a day before it (a re-sent spooled event keeps its at)', () => {
+    for (const offset of [0, 299, -3600, -24 * 3600]) expect(verifyEnvelope(at(iso(offset)), config, now)).toMatchObject({ kind: EventKind.VoiceJoin });
+  });
+
+  it.each([
+    ['far in the future (a card would freeze until it expired)', '9999-12-31T23:59:59Z'],
+    ['an hour after ts', iso(3600)],
+    ['just past the window', iso(301)],
+  ])('%s → Relay.Stale naming at', (_, value) => {
+    expect(() => verifyEnvelope(at(value), config, now)).toThrow(rejection(RelayErrorCode.Stale, `at: ${value} is`));
+  });
+
+  it('more than a day before ts → Relay.Stale naming at', () => {
+    expect(() => verifyEnvelope(at(iso(-24 * 3600 - 301)), config, now)).toThrow(rejection(RelayErrorCode.Stale, 'events older than 24 h'));
+  });
+
+  it.each([['2026-02-30T10:00:00Z'], ['2026-11-21T24:00:00Z'], ['0000-01-01T00:00:00Z'], ['2026-11-21T07:60:00Z'], ['2016-12-31T23:59:60Z'], ['2026-11-21T07:00:00+24:00'], ['2026-11-21 07:00:00Z']])('an impossible time (%s) → Relay.Malformed, not rolled over', (value) => {
+    expect(() => verifyEnvelope(at(value), config, now)).toThrow(rejection(RelayErrorCode.Malformed, 'at must be an ISO 8601 timestamp of a real instant'));
+  });
+
+  it('reads an offset as the instant it names, and a 29 February only in a leap year', () => {
+    expect(verifyEnvelope(at(iso(0).replace('Z', '+00:00')), config, now)).toMatchObject({ kind: EventKind.VoiceJoin });
+    expect(() => verifyEnvelope(at('2027-02-29T00:00:00Z'), config, now)).toThrow(rejection(RelayErrorCode.Malformed));
+  });
+
+  it('bounds a heartbeat\'s at as well, when it has one', () => {
+    const beat = (value?: string) => signed({ type: 'FORWARDER_HEARTBEAT', forwarder: 'f', ...(value ? { at: value } : {}) }, { ts: nowSeconds });
+    expect(verifyEnvelope(beat(), config, now)).toMatchObject({ kind: EventKind.ForwarderHeartbeat });
+    expect(() => verifyEnvelope(beat('9999-12-31T23:59:59Z'), config, now)).toThrow(rejection(RelayErrorCode.Stale, 'at: 9999'));
+    expect(() => verifyEnvelope(beat('2026-13-01T00:00:00Z'), config, now)).toThrow(rejection(RelayErrorCode.Malformed, 'at must be'));
+  });
+});
 
 describe('verifyEnvelope', () => {
   it.each([
@@ -38,7 +75,7 @@ describe('verifyEnvelope', () => {
       user: 'Alice', user_name: 'alice', user_id: '444444444444444444', user_mention: '<@444444444444444444>',
       guild: 'Test Guild', channel: 'Gaming', channel_mention: '<#333333333333333333>',
       from: 'General', from_mention: '<#222222222222222222>', to: 'Gaming', to_mention: '<#333333333333333333>',
-      time: `<t:${Date.parse('2026-11-21T07:00:00.000Z') / 1000}:t>`, at: '2026-11-21T07:00:00.000Z',
+      time: `<t:${Date.parse(EVENT_AT) / 1000}:t>`, at: EVENT_AT,
     });
   });
 
