@@ -103,7 +103,25 @@ const checkRoutes: Check = ({ routes, channels }, add) => {
     }
     checkRouteMode(at, r, add);
   });
+  checkCardSettings(routes, add);
 };
+
+/** A card's settings are its channel's: two card routes of one channel may not set them differently. */
+function checkCardSettings(routes: unknown[], add: ProblemSink): void {
+  const first = new Map<string, number>();
+  routes.forEach((r, i) => {
+    if (!isRecord(r) || r.mode !== 'card') return;
+    for (const setting of ['pingRoleId', 'minMembers'] as const) {
+      if (r[setting] === undefined) continue;
+      const key = `${String(r.channel)}\u0000${setting}`;
+      const j = first.get(key);
+      if (j === undefined) first.set(key, i);
+      else if ((routes[j] as Record<string, unknown>)[setting] !== r[setting]) {
+        add(`routes[${i}].${setting}`, `differs from routes[${j}].${setting} for channel ${show(r.channel)}: a card's settings belong to its channel, whichever event started or changed it`, `set ${setting} once, on one card route of the channel (it applies to all of them), or the same on each`);
+      }
+    }
+  });
+}
 
 function checkRouteMode(at: string, r: Record<string, unknown>, add: ProblemSink): void {
   const mode = r.mode ?? 'message';

@@ -51,6 +51,11 @@ export const CardAttribute = {
   MessageId: 'messageId',
   /** The session facts as JSON (`CardSession`). */
   Session: 'session',
+  /**
+   * ISO time of the change that ended the last session. An ended card's item keeps only this (no
+   * message id): a change older than it (sent late) is skipped instead of starting a phantom session.
+   */
+  EndedAt: 'endedAt',
 } as const;
 
 /** What a card remembers between edits. */

@@ -63,12 +63,15 @@ export interface RenderedCard {
   readonly session: string;
   /** Epoch seconds, as text (DynamoDB numbers travel as strings): when the card's item may go. */
   readonly expiresAt: string;
+  /** For end: the time of the change that ended the session (the item remembers it). */
+  readonly endedAt?: string;
 }
 
 /** The stored card, as GetItem returns it: absent when there is no live session. */
 export interface StoredCard {
   readonly messageId?: { readonly S?: string };
   readonly session?: { readonly S?: string };
+  readonly endedAt?: { readonly S?: string };
 }
 
 function parseSession(stored: StoredCard | undefined): { messageId: string; session: CardSession } | undefined {
@@ -101,6 +104,9 @@ export function renderCard(update: CardUpdate, stored: StoredCard | undefined, n
   const skip = (): RenderedCard => ({ action: CardAction.Skip, body: { content: '', allowed_mentions: { parse: [] } }, session: live ? JSON.stringify(live.session) : '', expiresAt });
 
   if (!live) {
+    // A change from before the last session ended (sent late, or re-sent): no phantom session.
+    const endedAt = stored?.endedAt?.S;
+    if (endedAt && Date.parse(update.at) <= Date.parse(endedAt)) return skip();
     if (count === 0 || count < minMembers) return skip();
     const session = nextSession(undefined, update, count, members);
     const content = liveText(update.voiceChannelName, session);
@@ -119,7 +125,7 @@ export function renderCard(update: CardUpdate, stored: StoredCard | undefined, n
   if (shown && Date.parse(update.at) < Date.parse(shown)) return skip();
   const session = nextSession(live.session, update, count, members);
   if (count === 0) {
-    return { action: CardAction.End, body: { content: endedText(update.voiceChannelName, session, update.at), allowed_mentions: { parse: [] } }, messageId: live.messageId, session: JSON.stringify(session), expiresAt };
+    return { action: CardAction.End, body: { content: endedText(update.voiceChannelName, session, update.at), allowed_mentions: { parse: [] } }, messageId: live.messageId, session: JSON.stringify(session), expiresAt, endedAt: update.at };
   }
   return { action: CardAction.Edit, body: { content: liveText(update.voiceChannelName, session), allowed_mentions: { parse: [] } }, messageId: live.messageId, session: JSON.stringify(session), expiresAt };
 }

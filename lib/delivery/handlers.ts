@@ -16,7 +16,10 @@ export function createCardHandler(now: () => number = Date.now): (input: { messa
     const card = renderCard(message.card, stored?.Item, now());
     return {
       channel: message.channel, ids: message.ids, events: message.events, body: card.body,
-      card: { key: message.card.key, action: card.action, ...(card.messageId ? { messageId: card.messageId } : {}), session: card.session, expiresAt: card.expiresAt },
+      card: {
+        key: message.card.key, action: card.action, ...(card.messageId ? { messageId: card.messageId } : {}), session: card.session, expiresAt: card.expiresAt,
+        ...(card.endedAt ? { endedAt: card.endedAt } : {}),
+      },
     };
   };
 }
@@ -27,7 +30,7 @@ export interface RenderedMessage {
   readonly ids: readonly string[];
   readonly events: OutgoingMessage['events'];
   readonly body: RenderedCard['body'];
-  readonly card: { readonly key: string; readonly action: RenderedCard['action']; readonly messageId?: string; readonly session: string; readonly expiresAt: string };
+  readonly card: { readonly key: string; readonly action: RenderedCard['action']; readonly messageId?: string; readonly session: string; readonly expiresAt: string; readonly endedAt?: string };
 }
 
 export function createPaceHandler(): (input: { answer: PostAnswer }) => Promise<PaceDecision> {

@@ -75,14 +75,14 @@ export class CardSteps {
   public route(send: sfn.Choice, noDiscord: sfn.IChainable, targets: CardTargets, messages: sfn.IChainable): void {
     const pickEdit = new sfn.Choice(this.scope, S.PickCardWebhook);
     const pickPost = new sfn.Choice(this.scope, S.PickCardPostWebhook);
-    const gone = this.cardGone(send, noDiscord);
+    const gone = this.cardGone(send, noDiscord, targets.refused);
     const proxy = this.props.webhookProxy;
     for (const channel of proxy.editRoutes.keys()) {
       const onChannel = sfn.Condition.stringEquals('$.message.channel', channel);
       const post = webhookTask(this.scope, S.postCard(channel), { proxy, method: tasks.HttpMethod.POST, apiPath: channelRoutePath(channel), resultSelector: this.props.resultSelector, targets });
       // A dynamic path: the grant is PATCH /channels/<channel>/messages/* (the patched construct's prefix wildcard).
       const apiPath = sfn.JsonPath.format(`${channelMessagesPrefix(channel)}{}`, sfn.JsonPath.stringAt('$.message.card.messageId'));
-      // Unknown Message: a moderator deleted the card. Post a new one rather than retry the edit.
+      // 404: Unknown Message (a moderator deleted the card: post a new one) or Unknown Webhook (dead-letter).
       const edit = webhookTask(this.scope, S.edit(channel), {
         proxy, method: tasks.HttpMethod.PATCH, apiPath, resultSelector: this.props.resultSelector, targets: { ...targets, extraCatches: [{ errors: ['ApiGateway.404'], handler: gone }] },
       });
@@ -99,43 +99,64 @@ export class CardSteps {
       .otherwise(messages);
   }
 
-  /** After Discord's answer: keep the session of a live card, forget an ended one, then `next`. */
+  /** After Discord's answer: keep the session of a live card, or remember when it ended, then `next`. */
   public keep(next: sfn.IChainable): sfn.IChainable {
-    const key = { [DedupeAttribute.Id]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.message.card.key')) };
     const save = new tasks.DynamoPutItem(this.scope, S.SaveCard, {
       table: this.props.table,
       item: {
-        ...key,
+        ...this.cardKey(),
         [CardAttribute.MessageId]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.answer.messageId')),
         [CardAttribute.Session]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.message.card.session')),
         [DedupeAttribute.ExpiresAt]: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.stringAt('$.message.card.expiresAt')),
       },
       resultPath: sfn.JsonPath.DISCARD,
     });
-    const forget = new tasks.DynamoDeleteItem(this.scope, S.ForgetCard, { table: this.props.table, key, resultPath: sfn.JsonPath.DISCARD });
-    for (const step of [save, forget]) {
-      step.addRetry(DYNAMODB_RETRY);
+    save.addRetry(DYNAMODB_RETRY);
+    const ended = this.rememberEnd(S.ForgetCard);
+    for (const step of [save, ended]) {
       // The card is on Discord: a failed save costs a new card at the next change, never a failed batch.
       step.addCatch(next, { errors: [sfn.Errors.ALL], resultPath: '$.cardError' });
       step.next(next);
     }
     return new sfn.Choice(this.scope, S.KeepCard)
-      .when(actionIs(CardAction.End), forget)
+      .when(actionIs(CardAction.End), ended)
       .when(isRendered, save)
       .otherwise(next);
   }
 
-  /** 404 on an edit: an ended card is simply forgotten; a live one is posted anew. */
-  private cardGone(send: sfn.Choice, noDiscord: sfn.IChainable): sfn.IChainable {
-    const forget = new tasks.DynamoDeleteItem(this.scope, S.ForgetGoneCard, {
+  /** The card's key in the dedupe table. */
+  private cardKey(): Record<string, tasks.DynamoAttributeValue> {
+    return { [DedupeAttribute.Id]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.message.card.key')) };
+  }
+
+  /**
+   * An ended session's item keeps only when it ended (no message id, so the next join posts a new
+   * card): a change older than that, sent late, is skipped rather than starting a phantom session.
+   */
+  private rememberEnd(id: string): tasks.DynamoPutItem {
+    const step = new tasks.DynamoPutItem(this.scope, id, {
       table: this.props.table,
-      key: { [DedupeAttribute.Id]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.message.card.key')) },
+      item: {
+        ...this.cardKey(),
+        [CardAttribute.EndedAt]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.message.card.endedAt')),
+        [DedupeAttribute.ExpiresAt]: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.stringAt('$.message.card.expiresAt')),
+      },
       resultPath: sfn.JsonPath.DISCARD,
     });
-    forget.addRetry(DYNAMODB_RETRY);
+    step.addRetry(DYNAMODB_RETRY);
+    return step;
+  }
+
+  /**
+   * 404 on an edit. Unknown Webhook (10015): the webhook was deleted, so the events are refused like
+   * any post's (dead-lettered, the card kept for after a redrive). Unknown Message: the card was
+   * deleted; an ended one is remembered as ended, a live one posted anew.
+   */
+  private cardGone(send: sfn.Choice, noDiscord: sfn.IChainable, refused: sfn.IChainable): sfn.IChainable {
+    const remembered = this.rememberEnd(S.ForgetGoneCard);
     const consumed = new sfn.Pass(this.scope, S.GoneCardEnded, { parameters: { 'message.$': '$.message', 'attempt.$': '$.attempt', pace: { waitSeconds: 0 } } });
-    forget.addCatch(consumed, { errors: [sfn.Errors.ALL], resultPath: '$.cardError' });
-    forget.next(consumed).next(noDiscord);
+    remembered.addCatch(consumed, { errors: [sfn.Errors.ALL], resultPath: '$.cardError' });
+    remembered.next(consumed).next(noDiscord);
     const repost = new sfn.Pass(this.scope, S.RepostCard, {
       parameters: {
         message: {
@@ -145,8 +166,12 @@ export class CardSteps {
         'attempt.$': '$.attempt',
       },
     });
-    return new sfn.Choice(this.scope, S.CardGone)
-      .when(actionIs(CardAction.End), forget)
+    const cardGone = new sfn.Choice(this.scope, S.CardGone)
+      .when(actionIs(CardAction.End), remembered)
       .otherwise(repost.next(send));
+    const cause = '$.answer.Cause';
+    return new sfn.Choice(this.scope, S.WebhookOrCardGone, { comment: 'Discord answers 404 for a deleted message (10008) and a deleted webhook (10015)' })
+      .when(sfn.Condition.and(sfn.Condition.isPresent(cause), sfn.Condition.or(sfn.Condition.stringMatches(cause, '*10015*'), sfn.Condition.stringMatches(cause, '*Unknown Webhook*'))), refused)
+      .otherwise(cardGone);
   }
 }

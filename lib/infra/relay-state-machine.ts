@@ -24,7 +24,7 @@ import { StateName } from '../contracts/state-names';
 import type { WebhookProxyApi } from './webhook-proxy-api';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
-import { ClaimState, DedupeAttribute, RelayOutcome } from '../contracts/lane';
+import { ClaimState, DedupeAttribute, RelayOutcome, type CardSettings } from '../contracts/lane';
 import { EventKind, relayTestFormat } from '../contracts/events';
 import { RelayMetric } from '../contracts/metrics';
 
@@ -147,7 +147,7 @@ export class RelayStateMachine extends Construct {
         routes.problems.push(`the ${r.event} route is a card route, which needs the delivery lanes (not directDelivery)`);
         continue;
       }
-      const format = new sfn.Pass(this, StateName.format(r.event), { parameters: formatParameters(r, claim !== undefined) });
+      const format = new sfn.Pass(this, StateName.format(r.event), { parameters: formatParameters(r, claim !== undefined, cardSettings(routes.usable, r.channel)) });
       const next = format.next(claim ?? postFor(r.channel));
       route.when(sfn.Condition.stringEquals('$.kind', r.event), this.enoughMembers(r, next));
     }
@@ -325,13 +325,25 @@ const CARD_VOICE: Record<string, string> = {
 };
 
 /**
+ * A carded channel's settings, whichever card route an event took: the `minMembers` and
+ * `pingRoleId` set on any card route of the channel (the config refuses two that differ). So a
+ * card started by a move pings like one started by a join, and a batch's last event kind never
+ * decides a session's settings.
+ */
+export function cardSettings(routes: readonly EventRoute[], channel: string): CardSettings {
+  const cards = routes.filter((r) => r.mode === 'card' && r.channel === channel);
+  const minMembers = cards.find((r) => r.minMembers !== undefined)?.minMembers;
+  const pingRoleId = cards.find((r) => r.pingRoleId !== undefined)?.pingRoleId;
+  return { ...(minMembers === undefined ? {} : { minMembers }), ...(pingRoleId === undefined ? {} : { pingRoleId }) };
+}
+
+/**
  * What a route's Format state writes: the summary the outcome reads, and either the lane event
  * (`lane`) Enqueue sends or, for direct delivery, the `line` the Post task sends.
  */
-function formatParameters(r: EventRoute, lanes: boolean): Record<string, unknown> {
+function formatParameters(r: EventRoute, lanes: boolean, settings: CardSettings): Record<string, unknown> {
   const summary = { 'id.$': '$.id', 'kind.$': '$.kind', channel: r.channel, 'receivedAt.$': '$.receivedAt' };
   if (r.mode === 'card') {
-    const settings = { ...(r.minMembers === undefined ? {} : { minMembers: r.minMembers }), ...(r.pingRoleId === undefined ? {} : { pingRoleId: r.pingRoleId }) };
     return {
       ...summary,
       lane: {

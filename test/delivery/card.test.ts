@@ -64,7 +64,14 @@ describe('renderCard', () => {
 
   it('the channel empties: the card ends with duration, peak and people', () => {
     const live = stored('m1', { startedAt: at(0), peak: 7, seen: Array.from({ length: 9 }, (_, i) => m(i).id), seenCount: 9, members: [m(1)], count: 1 });
-    expect(renderCard(update([], 72), live, T0)).toMatchObject({ action: 'end', messageId: 'm1', body: { content: '🔇 **General** — ended · 1 h 12 min · peak 7 · 9 people', allowed_mentions: { parse: [] } } });
+    expect(renderCard(update([], 72), live, T0)).toMatchObject({ action: 'end', messageId: 'm1', endedAt: at(72), body: { content: '🔇 **General** — ended · 1 h 12 min · peak 7 · 9 people', allowed_mentions: { parse: [] } } });
+  });
+
+  it('after an end, a change older than the end (sent late) starts no phantom session; a newer one starts the next', () => {
+    const ended = { endedAt: { S: at(72) } };
+    expect(renderCard(update([m(2)], 71, { pingRoleId: '777777777777777777' }), ended, T0).action).toBe('skip');
+    expect(renderCard(update([m(2)], 72, { pingRoleId: '777777777777777777' }), ended, T0).action).toBe('skip');
+    expect(renderCard(update([m(2)], 73, { pingRoleId: '777777777777777777' }), ended, T0)).toMatchObject({ action: 'post', body: { allowed_mentions: { roles: ['777777777777777777'] } } });
   });
 
   it('a change older than the card shows (it arrived late) leaves the card as it is', () => {

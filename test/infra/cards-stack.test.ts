@@ -35,7 +35,7 @@ it('the delivery definition with card states is valid ASL', () => {
 it('the edit is a PATCH with a dynamic path, its 404 caught before the refusals', () => {
   const edit = processor[S.edit('general')];
   expect(edit.Parameters).toMatchObject({ Method: 'PATCH', 'Path.$': "States.Format('/channels/general/messages/{}', $.message.card.messageId)", AuthType: 'IAM_ROLE' });
-  expect(edit.Catch[0]).toMatchObject({ ErrorEquals: ['ApiGateway.404'], Next: S.CardGone });
+  expect(edit.Catch[0]).toMatchObject({ ErrorEquals: ['ApiGateway.404'], Next: S.WebhookOrCardGone });
   expect(edit.Catch.slice(1).flatMap((c: { ErrorEquals: string[] }) => c.ErrorEquals)).not.toContain('ApiGateway.404');
   expect(edit.ResultSelector).toEqual({ 'status.$': '$.StatusCode', 'headers.$': '$.Headers', 'messageId.$': '$.ResponseBody.id' });
   // Message posts keep their old answer: a missing id must never fail a posted message.
@@ -56,7 +56,8 @@ it('grants exactly: the Render card function, the channel\'s PATCH under /messag
   const lambdas = statements.filter((s) => s.Action === 'lambda:InvokeFunction').flatMap((s) => s.Resource as unknown[]);
   expect(lambdas).toContainEqual({ 'Fn::GetAtt': [idOf('AWS::Lambda::Function', 'CardFunction'), 'Arn'] });
   const dynamo = statements.filter((s) => JSON.stringify(s.Action).includes('dynamodb:')).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-  expect(dynamo.sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+  // An ended card is remembered (PutItem), never deleted: no DeleteItem.
+  expect(dynamo.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
 });
 
 it('the proxy gets the edit route for the carded channel only', () => {
@@ -93,5 +94,42 @@ describe('config', () => {
 
   it('a card route needs the lanes', () => {
     expect(() => synthRelayStack(config, { directDelivery: true })).toThrow(/card route, which needs the delivery lanes/);
+  });
+});
+
+describe('issue 19: a deleted webhook, an ended session, per-channel settings', () => {
+  it('an edit\'s 404 is a deleted webhook (10015: refused, dead-lettered) before it is a deleted card', () => {
+    const choice = processor[S.WebhookOrCardGone];
+    expect(choice.Choices[0]).toEqual({
+      And: [{ Variable: '$.answer.Cause', IsPresent: true }, { Or: [{ Variable: '$.answer.Cause', StringMatches: '*10015*' }, { Variable: '$.answer.Cause', StringMatches: '*Unknown Webhook*' }] }],
+      Next: S.DescribeRefusal,
+    });
+    expect(choice.Default).toBe(S.CardGone);
+  });
+
+  it('an ended card (or a deleted, ended one) is remembered with when it ended, not deleted', () => {
+    for (const state of [S.ForgetCard, S.ForgetGoneCard]) {
+      expect(processor[state]).toMatchObject({ Type: 'Task', Resource: expect.stringMatching(/:states:::dynamodb:putItem$/) });
+      expect(processor[state].Parameters.Item).toEqual({ id: { 'S.$': '$.message.card.key' }, endedAt: { 'S.$': '$.message.card.endedAt' }, expiresAt: { 'N.$': '$.message.card.expiresAt' } });
+    }
+  });
+
+  it('every card route of a channel writes the channel\'s settings, whichever route set them', () => {
+    const cards = synthRelayStack(testConfig({ routes: [
+      { event: 'voice.join', channel: 'general', mode: 'card', pingRoleId: ROLE },
+      { event: 'voice.leave', channel: 'general', mode: 'card', minMembers: 2 },
+      { event: 'voice.move', channel: 'general', mode: 'card' },
+    ] }));
+    const states = (stateMachineDefinition(cards.template.toJSON() as CfnTemplate) as { States: Record<string, any> }).States;
+    for (const kind of ['voice.join', 'voice.leave', 'voice.move']) expect(states[`Format ${kind}`].Parameters.lane.card).toEqual({ minMembers: 2, pingRoleId: ROLE });
+  });
+
+  it('the config refuses two card routes of one channel with different settings, naming both', () => {
+    const routes = [
+      { event: 'voice.join' as const, channel: 'general', mode: 'card' as const, pingRoleId: ROLE },
+      { event: 'voice.move' as const, channel: 'general', mode: 'card' as const, pingRoleId: '888888888888888888' },
+    ];
+    expect(() => validateRelayConfig(testConfig({ routes }))).toThrow(/routes\[1\]\.pingRoleId: differs from routes\[0\]\.pingRoleId for channel "general"/);
+    expect(() => validateRelayConfig(testConfig({ routes: [routes[0], { ...routes[1], pingRoleId: ROLE }] }))).not.toThrow();
   });
 });

@@ -150,3 +150,52 @@ it('a deleted webhook: the card\'s events go to the dead-letter queue, and the l
     server.sink.restoreWebhook('general');
   }
 });
+
+describe('time, order and loss (issue 19)', () => {
+  const BASEMENT = { channel_id: '121212121212121212', channel_name: 'Basement' };
+  const ROOF = { channel_id: '131313131313131313', channel_name: 'Roof' };
+  const GARDEN = { channel_id: '141414141414141414', channel_name: 'Garden' };
+  const deadLetters = async () => ((await (await fetch(`${server.settings.url}/_lanes`)).json()) as { deadLetters: Array<{ error: string; event: { kind: string; voice?: Array<{ channel_name: string }> } }> }).deadLetters;
+
+  it('ending a card while its webhook is deleted dead-letters the leave (not lost); restored and redriven, the card ends', async () => {
+    const alice = person(1, 'Alice');
+    await change(alice, null, BASEMENT);
+    server.sink.deleteWebhook('general');
+    try {
+      await change(alice, BASEMENT, null);
+      expect(await deadLetters()).toEqual(expect.arrayContaining([expect.objectContaining({ error: 'ApiGateway.404', event: expect.objectContaining({ kind: 'voice.leave', voice: [expect.objectContaining({ channel_name: 'Basement' })] }) })]));
+    } finally {
+      server.sink.restoreWebhook('general');
+    }
+    const basement = () => contents().filter((c) => c.includes('Basement'));
+    expect(basement()).toEqual([expect.stringMatching(/Basement\*\* — live · Alice/)]);
+    await fetch(`${server.settings.url}/_lanes/redrive`, { method: 'POST' });
+    await server.lanes!.pipe.idle();
+    expect(basement()).toEqual([expect.stringMatching(/^🔇 \*\*Basement\*\* — ended/)]);
+  });
+
+  it('a change older than the end of a session (sent late) starts no phantom session and pings no one', async () => {
+    const [alice, bob] = [person(1, 'Alice'), person(2, 'Bob')];
+    await change(alice, null, ROOF);
+    const lateAt = new Date(Date.now() + sequence++ * 1000).toISOString(); // Bob joined before Alice left…
+    await change(alice, ROOF, null);
+    expect(contents()).toEqual([expect.stringContaining('Roof** — ended')]);
+    // …but his join arrives only now.
+    await client.sendSync({ type: 'VOICE_STATE_UPDATE', guild: { id: GUILD, name: 'Guild' }, user: { id: bob.id, name: 'bob', display_name: 'Bob', bot: false }, before: null, after: { ...ROOF, occupants: { count: 1, members: [bob] } }, at: lateAt });
+    await server.lanes!.pipe.idle();
+    expect(server.sink.messages).toHaveLength(1);
+    // A newer join does start the next session, with its ping.
+    await change(bob, null, ROOF);
+    expect(server.sink.messages.at(-1)!.body).toMatchObject({ allowed_mentions: { parse: [], roles: [PING_ROLE] } });
+  });
+
+  it('a card\'s settings are its channel\'s: a card started by a move pings, though only the join route names the role', async () => {
+    const carol = person(3, 'Carol');
+    rooms.set(GARDEN.channel_id, []);
+    await change(carol, null, GAMING);
+    await change(carol, GAMING, GARDEN);
+    const garden = server.sink.messages.find((m) => (m.body as { content: string }).content.includes('Garden'))!;
+    expect(garden.body).toMatchObject({ content: expect.stringMatching(new RegExp(`^<@&${PING_ROLE}> 🔊 \\*\\*Garden\\*\\*`)), allowed_mentions: { roles: [PING_ROLE] } });
+  });
+
+});
