@@ -40,5 +40,12 @@ export function cdkJsonContext(from: string = __dirname): Record<string, unknown
   return (JSON.parse(readFileSync(findUp('cdk.json', from), 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
 }
 
+/**
+ * Context that skips Lambda bundling (what `cdk synth --exclusively` does to the stacks it leaves
+ * out): for apps built in code that read the template but never deploy it — local mode, the cost
+ * model, the diagram, the tests — which run the handlers from lib/ (and print nothing of esbuild).
+ */
+export const NO_BUNDLING: Readonly<Record<string, unknown>> = { 'aws:cdk:bundling-stacks': [] };
+
 /** This project as Discord requires every bot to name itself: `DiscordBot (<url>, <version>)`. */
 export const DISCORD_USER_AGENT = `DiscordBot (${repository.url}, ${version})`;

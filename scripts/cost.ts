@@ -13,7 +13,7 @@ import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope } from '../lib/contracts
 import { VerifyEnv } from '../lib/contracts/env';
 import { createCoalesceHandler, createPaceHandler } from '../lib/delivery/handlers';
 import { RelayStack } from '../lib/infra/relay-stack';
-import { cdkJsonContext } from '../lib/project-files';
+import { NO_BUNDLING, cdkJsonContext } from '../lib/project-files';
 import { createHandler } from '../lib/verify/handler';
 import { ASSUMPTIONS, alternatives, estimate, type Measured, type StackShape } from './cost/model';
 import { PRICES, PRICES_REGION, PRICES_TAKEN } from './cost/prices';
@@ -23,7 +23,7 @@ type Resources = Record<string, { Type: string; Properties?: Record<string, any>
 /** What costs money in the stack the config synthesizes. */
 export function stackShape(configPath: string): StackShape {
   const config = loadRelayConfigFile(configPath);
-  const app = new App({ context: cdkJsonContext() });
+  const app = new App({ context: { ...cdkJsonContext(), ...NO_BUNDLING } });
   const stack = new RelayStack(app, config.stackName, { config, env: { account: '123456789012', region: PRICES_REGION } });
   const resources = (app.synth().getStackArtifact(stack.artifactId).template as { Resources: Resources }).Resources;
   const count = (type: string) => Object.values(resources).filter((r) => r.Type === type).length;

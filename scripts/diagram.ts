@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../lib/config/load';
 import { renderMermaid, type DiagramTemplate } from '../lib/diagram/mermaid';
-import { cdkJsonContext } from '../lib/project-files';
+import { NO_BUNDLING, cdkJsonContext } from '../lib/project-files';
 import { RelayStack } from '../lib/infra/relay-stack';
 
 const ROOT = join(__dirname, '..');
@@ -19,7 +19,7 @@ const END = '<!-- architecture-diagram:end -->';
 /** The Mermaid source of the relay stack the example config synthesizes. */
 export function appDiagram(): string {
   // Path metadata (what the CLI asks for) names each resource's construct: the diagram's nodes.
-  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:enable-path-metadata': true }, outdir: join(ROOT, 'cdk.out', 'diagram') });
+  const app = new App({ context: { ...cdkJsonContext(), ...NO_BUNDLING, 'aws:cdk:enable-path-metadata': true }, outdir: join(ROOT, 'cdk.out', 'diagram') });
   const config = loadRelayConfigFile(join(ROOT, DEFAULT_CONFIG_PATH));
   const stack = new RelayStack(app, config.stackName, { config });
   return renderMermaid(app.synth().getStackArtifact(stack.artifactId).template as DiagramTemplate);

@@ -221,7 +221,7 @@ describe('relay local', () => {
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      for (let i = 0; i < 300 && !output.includes('Ctrl-C stops.'); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 300 && !output.includes('Ctrl-C stops'); i++) await new Promise((r) => setTimeout(r, 50));
       expect(output).toContain('running locally from the synthesized template');
       expect(output).toMatch(/npx relay send voice-join .* --sync/);
       const run = await relay(['send', 'voice-join', '--user', '444444444444444444', '--display-name', 'Alice', '--channel', '222222222222222222', '--channel-name', 'General', '--sync'], { cwd: dir, env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' } });

@@ -1,7 +1,7 @@
 /** `relay local` (npm start): the whole relay on this machine, from the synthesized template. */
 import { RelayConfigError } from '../config/relay-config';
 import type { RateLimit } from '../local/discord-sink';
-import { LOCAL_SETTINGS_FILE } from '../local/local-settings';
+import { LOCAL_SETTINGS_FILE, readLocalSettings } from '../local/local-settings';
 import type { LocalRelayServer } from '../local/local-relay-server';
 import { noPositionals, parseCommandArgs, wholeNumber } from './args';
 import { ConfigError, ExitCode, UsageError } from './errors';
@@ -34,16 +34,23 @@ function banner(server: LocalRelayServer, out: (line: string) => void): void {
   out('Ctrl-C stops (a second Ctrl-C at once).');
 }
 
-/** Resolves on the first SIGINT/SIGTERM once the server has stopped; a second signal exits at once. */
+/**
+ * One keypress sends SIGINT twice: the terminal signals the whole process group (npm and the
+ * relay), and npm forwards its own to the relay. A signal this soon after the first is that echo.
+ */
+export const SAME_SIGNAL_MS = 1000;
+
+/** Resolves on the first SIGINT/SIGTERM once the server has stopped; a second, deliberate one (after SAME_SIGNAL_MS) exits at once. */
 function stopOnSignal(server: LocalRelayServer, out: (line: string) => void): Promise<void> {
   return new Promise<void>((resolveStop) => {
-    let stopping = false;
+    let stoppingSince: number | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
+      if (stoppingSince !== undefined) {
+        if (Date.now() - stoppingSince < SAME_SIGNAL_MS) return;
         out(`${signal} again: exiting now`);
         process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
       }
-      stopping = true;
+      stoppingSince = Date.now();
       out(`${signal}: stopping after in-flight executions…`);
       void server.stop().then(() => {
         process.off('SIGINT', onSignal);
@@ -65,11 +72,15 @@ export async function local(argv: string[], out: (line: string) => void): Promis
   const sinkRateLimit = parseRateLimit(values['sink-rate-limit']);
   checkNodeFloor('local', LOCAL_NODE_FLOOR);
   // Loaded on demand: the CDK app is heavy, and only `local` needs it.
-  const { LocalRelayServer: Server, PortInUseError } = await import('../local/local-relay-server');
+  const { LocalRelayServer: Server, PortInUseError, RelayRunningError } = await import('../local/local-relay-server');
   let server: LocalRelayServer;
   try {
     server = await Server.start({ port, configPath: values.config, sinkRateLimit, retryPauseMs: values['fast-retries'] ? 50 : undefined, directDelivery: values['direct-delivery'], log: out });
   } catch (error) {
+    if (error instanceof RelayRunningError) {
+      const running = readLocalSettings()?.url;
+      throw new ConfigError(`a local relay is already running in this folder (pid ${error.pid}${running ? `, ${running}` : ''}, from ${LOCAL_SETTINGS_FILE}): stop it first (Ctrl-C where it runs), or start this one from another folder`);
+    }
     if (error instanceof PortInUseError) {
       throw new ConfigError(`port ${error.port} is in use: another local relay (or another program) may be running there. Stop it, or pass --port <another port>`);
     }

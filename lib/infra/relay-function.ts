@@ -5,7 +5,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, Node } from 'constructs';
 import { findUp } from '../project-files';
@@ -62,6 +62,8 @@ export class RelayFunction extends NodejsFunction {
       // 100M events, `npm run cost`); duration and memory are in the function's metrics.
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       bundling: {
+        // esbuild's size table on every synth says nothing an operator acts on; warnings still show.
+        logLevel: LogLevel.WARNING,
         minify: true,
         sourceMap: true,
         sourcesContent: false,

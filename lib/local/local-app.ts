@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { ResolvedRelayConfig } from '../config/relay-config';
 import { RelayStack } from '../infra/relay-stack';
-import { cdkJsonContext } from '../project-files';
+import { NO_BUNDLING, cdkJsonContext } from '../project-files';
 import type { CfnTemplate } from './synthesized-template';
 
 export function synthesizeLocalTemplate(
@@ -18,7 +18,7 @@ export function synthesizeLocalTemplate(
   if (config.forwarderKeys[key.kid] !== undefined && config.forwarderKeys[key.kid] !== key.publicKeyHex) {
     throw new Error(`the config already has a key "${key.kid}"; rename it, or delete .relay/local.json to use another local key id`);
   }
-  const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] }, outdir: join(outdir, 'cdk.out') });
+  const app = new App({ context: { ...cdkJsonContext(), ...NO_BUNDLING }, outdir: join(outdir, 'cdk.out') });
   const stack = new RelayStack(app, config.stackName, {
     config: { ...config, forwarderKeys: { ...config.forwarderKeys, [key.kid]: key.publicKeyHex } },
     directDelivery: options.directDelivery,

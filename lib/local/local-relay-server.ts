@@ -31,8 +31,10 @@ import { RelayMetric } from '../contracts/metrics';
 import { functionEnvironment, heartbeatAlarmWindowMinutes, ingestRoutes, stateMachineDefinition, tableSpecs, webhookProxyRoutes, type CfnTemplate } from './synthesized-template';
 import { WebhookDestinations } from './webhook-destinations';
 import { WebhookProxyEmulator } from './webhook-proxy-emulator';
+import { StateLock } from './state-lock';
 
 export { PortInUseError };
+export { RelayRunningError } from './state-lock';
 const ACCOUNT = '123456789012';
 
 export interface LocalRelayServerOptions {
@@ -75,7 +77,8 @@ export class LocalRelayServer {
     public readonly lanes: LocalLanes | undefined,
     private readonly servers: readonly Server[],
     private readonly settingsFile: string,
-    parts: { destinations: Array<{ channel: string; to: string }>; stateMachineArn: string },
+    private readonly lock: StateLock,
+    parts: { destinations: ReadonlyArray<{ channel: string; to: string }>; stateMachineArn: string },
   ) {
     this.destinations = parts.destinations;
     this.stateMachineArn = parts.stateMachineArn;
@@ -86,67 +89,35 @@ export class LocalRelayServer {
     return this.settings.url;
   }
 
+  /**
+   * Takes the folder (one relay per `.relay`, else {@link RelayRunningError}) and its two ports
+   * (a taken one is {@link PortInUseError}, said before the seconds the synth takes), then builds
+   * the relay from the synthesized template and starts serving.
+   */
   static async start(options: LocalRelayServerOptions = {}): Promise<LocalRelayServer> {
-    const print = options.log ?? ((line: string) => console.log(line));
-    const host = options.host ?? '127.0.0.1';
     const stateDir = resolve(options.stateDir ?? STATE_DIR);
-    const settingsFile = join(stateDir, 'local.json');
-    const identity = loadLocalIdentity(stateDir, settingsFile);
-    const config = loadRelayConfigFile(options.configPath ?? DEFAULT_CONFIG_PATH);
-    const template = synthesizeLocalTemplate(config, identity, stateDir, { directDelivery: options.directDelivery });
-    const standIns = { region: LOCAL_REGION, accountId: ACCOUNT };
-    const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${ACCOUNT}:stateMachine:${config.stackName}-Relay`;
-
-    const origins = { ingest: '', proxy: '' };
-    const proxyRoutes = webhookProxyRoutes(template);
-    const sink = new DiscordSink(proxyRoutes.map((r) => r.channel), options.sinkRateLimit ?? DISCORD_WEBHOOK_RATE_LIMIT);
-    const destinations = new WebhookDestinations(stateDir, options.env ?? process.env, () => origins.ingest);
-    // Every line is redacted: a cause can quote a destination's answer, which can echo its URL.
-    const secrets = [...destinations.knownSecrets(), identity.caller.secretAccessKey, identity.role.secretAccessKey];
-    const log = (line: string) => print(redactSecrets(line, secrets));
-    const post = createProxyCaller(() => origins.proxy, identity.role, LOCAL_REGION);
-    const lanes = hasLanes(template)
-      ? await LocalLanes.start({ template, standIns, post, stateDir, retryPauseMs: options.retryPauseMs, visibilityTimeoutMs: options.laneVisibilityTimeoutMs, log })
-      : undefined;
-    const metrics = new CloudWatchEmulator();
-    const relay = new LocalStateMachine(stateMachineDefinition(template, standIns), {
-      lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
-      post,
-      dynamodb: lanes?.dynamodb.call,
-      sqs: lanes?.sqs.call,
-      cloudwatch: metrics.call,
-      retryPauseMs: options.retryPauseMs,
-    });
-    const status = new StatusRoutes({
-      stackName: config.stackName, startedAt: new Date(), metrics, lanes, tableName: tableSpecs(template)[0]?.logicalId,
-      heartbeatWindowMinutes: heartbeatAlarmWindowMinutes(template, RelayMetric.ForwarderHeartbeat),
-    });
-    const ingest = new IngestApiEmulator({
-      routes: ingestRoutes(template), verifier: new SigV4Verifier([identity.caller], LOCAL_REGION), relay, stateMachineArn, sink: new SinkRoutes(sink), lanes: lanes && new LaneRoutes(lanes), status, log,
-    });
-    const proxy = new WebhookProxyEmulator({ routes: proxyRoutes, verifier: new SigV4Verifier([identity.role], LOCAL_REGION), destinations });
-
-    const ingestServer = serve(ingest, 'ingest', log);
-    const proxyServer = serve(proxy, 'webhook proxy', log);
+    const lock = StateLock.acquire(stateDir);
+    const host = options.host ?? '127.0.0.1';
+    const routes: { ingest?: Emulator; proxy?: Emulator; log: (line: string) => void } = { log: options.log ?? ((line: string) => console.log(line)) };
+    const ingestServer = serve(() => routes.ingest, 'ingest', (line) => routes.log(line));
+    const proxyServer = serve(() => routes.proxy, 'webhook proxy', (line) => routes.log(line));
+    let built: Built | undefined;
     try {
-      origins.ingest = `http://${host}:${await listen(ingestServer, options.port ?? DEFAULT_LOCAL_PORT, host)}`;
-      origins.proxy = `http://${host}:${await listen(proxyServer, options.proxyPort ?? 0, host)}`;
+      const origins = {
+        ingest: `http://${host}:${await listen(ingestServer, options.port ?? DEFAULT_LOCAL_PORT, host)}`,
+        proxy: `http://${host}:${await listen(proxyServer, options.proxyPort ?? 0, host)}`,
+      };
+      built = await build(options, stateDir, origins);
+      Object.assign(routes, { ingest: built.ingest, proxy: built.proxy, log: built.log });
+      writeLocalSettings(built.settings, built.settingsFile);
+      return new LocalRelayServer(built.settings, origins.proxy, built.template, built.sink, built.ingest, built.lanes, [ingestServer, proxyServer], built.settingsFile, lock, built);
     } catch (error) {
-      const closed = close(ingestServer);
-      ingestServer.closeAllConnections();
-      await Promise.all([closed, lanes?.stop(0)]);
+      const closing = [ingestServer, proxyServer].map((server) => (server.listening ? close(server) : Promise.resolve()));
+      for (const server of [ingestServer, proxyServer]) server.closeAllConnections();
+      await Promise.all([...closing, built?.lanes?.stop(0)]);
+      lock.release();
       throw error;
     }
-
-    const settings: LocalSettings = {
-      url: origins.ingest, region: LOCAL_REGION, accessKeyId: identity.caller.accessKeyId, secretAccessKey: identity.caller.secretAccessKey,
-      kid: identity.kid, privateKeyFile: identity.privateKeyFile, guildId: config.allowedGuildIds[0], pid: process.pid,
-    };
-    writeLocalSettings(settings, settingsFile);
-    return new LocalRelayServer(settings, origins.proxy, template, sink, ingest, lanes, [ingestServer, proxyServer], settingsFile, {
-      stateMachineArn,
-      destinations: proxyRoutes.filter((r) => r.method === 'POST').map((r) => ({ channel: r.channel, to: destinations.for(r).from })),
-    });
   }
 
   /** Stops accepting requests, waits up to `graceMs` for running executions, then closes; local.json then says it stopped. */
@@ -164,13 +135,81 @@ export class LocalRelayServer {
     await Promise.all(closing);
     const { pid: _running, ...rest } = this.settings;
     writeLocalSettings({ ...rest, stoppedAt: new Date().toISOString() }, this.settingsFile);
+    this.lock.release();
   }
 }
 
-/** An HTTP server for one emulator; a handler's unexpected error is a 500 and a log line, never a crash. */
-function serve(emulator: { handle: IngestApiEmulator['handle'] }, name: string, log: (line: string) => void): Server {
+type Emulator = { handle: IngestApiEmulator['handle'] };
+
+/** What `build` wires: the emulators, the settings to write, and what the server object exposes. */
+interface Built {
+  readonly settings: LocalSettings;
+  readonly settingsFile: string;
+  readonly template: CfnTemplate;
+  readonly sink: DiscordSink;
+  readonly ingest: IngestApiEmulator;
+  readonly proxy: WebhookProxyEmulator;
+  readonly lanes: LocalLanes | undefined;
+  readonly log: (line: string) => void;
+  readonly stateMachineArn: string;
+  readonly destinations: ReadonlyArray<{ channel: string; to: string }>;
+}
+
+/** The relay from the synthesized template: one emulator per service, wired as the template says. */
+async function build(options: LocalRelayServerOptions, stateDir: string, origins: { ingest: string; proxy: string }): Promise<Built> {
+  const print = options.log ?? ((line: string) => console.log(line));
+  const settingsFile = join(stateDir, 'local.json');
+  const identity = loadLocalIdentity(stateDir, settingsFile);
+  const config = loadRelayConfigFile(options.configPath ?? DEFAULT_CONFIG_PATH);
+  const template = synthesizeLocalTemplate(config, identity, stateDir, { directDelivery: options.directDelivery });
+  const standIns = { region: LOCAL_REGION, accountId: ACCOUNT };
+  const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${ACCOUNT}:stateMachine:${config.stackName}-Relay`;
+
+  const proxyRoutes = webhookProxyRoutes(template);
+  const sink = new DiscordSink(proxyRoutes.map((r) => r.channel), options.sinkRateLimit ?? DISCORD_WEBHOOK_RATE_LIMIT);
+  const destinations = new WebhookDestinations(stateDir, options.env ?? process.env, () => origins.ingest);
+  // Every line is redacted: a cause can quote a destination's answer, which can echo its URL.
+  const secrets = [...destinations.knownSecrets(), identity.caller.secretAccessKey, identity.role.secretAccessKey];
+  const log = (line: string) => print(redactSecrets(line, secrets));
+  const post = createProxyCaller(() => origins.proxy, identity.role, LOCAL_REGION);
+  const lanes = hasLanes(template)
+    ? await LocalLanes.start({ template, standIns, post, stateDir, retryPauseMs: options.retryPauseMs, visibilityTimeoutMs: options.laneVisibilityTimeoutMs, log })
+    : undefined;
+  const metrics = new CloudWatchEmulator();
+  const relay = new LocalStateMachine(stateMachineDefinition(template, standIns), {
+    lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
+    post, dynamodb: lanes?.dynamodb.call, sqs: lanes?.sqs.call, cloudwatch: metrics.call, retryPauseMs: options.retryPauseMs,
+  });
+  const status = new StatusRoutes({
+    stackName: config.stackName, startedAt: new Date(), metrics, lanes, tableName: tableSpecs(template)[0]?.logicalId,
+    heartbeatWindowMinutes: heartbeatAlarmWindowMinutes(template, RelayMetric.ForwarderHeartbeat),
+  });
+  const ingest = new IngestApiEmulator({
+    routes: ingestRoutes(template), verifier: new SigV4Verifier([identity.caller], LOCAL_REGION), relay, stateMachineArn, sink: new SinkRoutes(sink), lanes: lanes && new LaneRoutes(lanes), status, log,
+  });
+  const proxy = new WebhookProxyEmulator({ routes: proxyRoutes, verifier: new SigV4Verifier([identity.role], LOCAL_REGION), destinations });
+  const settings: LocalSettings = {
+    url: origins.ingest, region: LOCAL_REGION, accessKeyId: identity.caller.accessKeyId, secretAccessKey: identity.caller.secretAccessKey,
+    kid: identity.kid, privateKeyFile: identity.privateKeyFile, guildId: config.allowedGuildIds[0], pid: process.pid,
+  };
+  return {
+    settings, settingsFile, template, sink, ingest, proxy, lanes, log, stateMachineArn,
+    destinations: proxyRoutes.filter((r) => r.method === 'POST').map((r) => ({ channel: r.channel, to: destinations.for(r).from })),
+  };
+}
+
+/**
+ * An HTTP server for one emulator, bound before the emulator exists (503 until then); a handler's
+ * unexpected error is a 500 and a log line, never a crash.
+ */
+function serve(emulator: () => Emulator | undefined, name: string, log: (line: string) => void): Server {
   return createServer((req, res) => {
-    emulator.handle(req, res).catch((error: Error) => {
+    const current = emulator();
+    if (!current) {
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '2' }).end('{"message":"the local relay is starting"}');
+      return;
+    }
+    current.handle(req, res).catch((error: Error) => {
       log(`! ${name} error: ${error.message}`);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal Server Error"}');
     });

@@ -57,6 +57,19 @@ describe('relay local from dist/', () => {
     expect(sent.stdout).not.toContain('deploy');
   });
 
+  it('refuses a second relay in the same folder at once, naming the running one, on any port (exit 3, no stack trace)', async () => {
+    const { pid } = JSON.parse(readFileSync(join(work, '.relay', 'local.json'), 'utf8')) as { pid: number };
+    for (const port of [new URL(url).port, '0']) {
+      const second = await runBuiltCli(['local', '--port', port, '--config', CONFIG], { cwd: work });
+      expect(second.code).toBe(ExitCode.Config);
+      expect(second.stderr).toContain(`a local relay is already running in this folder (pid ${pid}, ${url}, from .relay/local.json)`);
+      expect(second.stderr).not.toMatch(/TimeoutError|socket hang up|\n\s+at /);
+      expect(second.ms).toBeLessThan(5000);
+    }
+    // The first one is untouched.
+    expect((await runBuiltCli(['send', ...JOIN, '--sync'], { cwd: work })).code).toBe(ExitCode.Ok);
+  });
+
   it('says which port is taken, that another relay may be running, and --port', async () => {
     const port = new URL(url).port;
     const second = await runBuiltCli(['local', '--port', port, '--config', CONFIG], { cwd: mkdtempSync(join(tmpdir(), 'relay-built-')) });
@@ -130,16 +143,21 @@ describe('relay local from dist/', () => {
 
 describe('npm start', () => {
   // npm runs the script through `sh -c`; the script execs node, so the signal npm forwards reaches the relay.
-  it.each(['SIGINT', 'SIGTERM'] as const)('stops on one %s to the npm process, leaving no relay behind', async (signal) => {
+  // One Ctrl-C signals the whole process group: npm and the relay each get SIGINT, and npm forwards
+  // its own, so the relay sees two at once. That is one stop, not "SIGINT again: exiting now".
+  it('stops on one Ctrl-C (SIGINT to npm and to the relay at once), gracefully, leaving no relay behind', async () => {
     const child = spawn('npm', ['start', '--silent', '--', '--port', '0', '--config', CONFIG], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise((ok) => child.on('exit', ok));
+    const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
     await until(() => out.includes('Ctrl-C stops'), 60_000);
     const { pid, url } = JSON.parse(readFileSync(join(ROOT, '.relay', 'local.json'), 'utf8')) as { pid: number; url: string };
     expect(pid).not.toBe(child.pid);
-    child.kill(signal);
-    await exited;
+    child.kill('SIGINT');
+    process.kill(pid, 'SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toContain('stopped');
+    expect(out).not.toContain('again: exiting now');
     await until(() => !isRunning(pid), 10_000);
     await expect(fetch(`${url}/_sink/stats`)).rejects.toThrow();
   }, 90_000);

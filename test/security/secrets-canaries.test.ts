@@ -16,7 +16,7 @@ import { validateRelayConfig } from '../../lib/config/validate';
 import { RelayStack } from '../../lib/infra/relay-stack';
 import { LocalRelayServer } from '../../lib/local/local-relay-server';
 import { signRequest } from '../../lib/client/sigv4';
-import { ACCOUNT, CDK_CONTEXT, REGION, testConfig, voiceEvent } from '../support/fixtures';
+import { ACCOUNT, CDK_CONTEXT_BUNDLED, REGION, testConfig, voiceEvent } from '../support/fixtures';
 
 const WEBHOOK_TOKEN = 'CanaryWebhookToken-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN';
 const BOT_TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.Canary.CanaryBotTokenCanaryBotTokenCanary01';
@@ -35,7 +35,7 @@ describe('the synthesized app', () => {
     Object.assign(process.env, ENV_CANARIES);
     try {
       const outdir = mkdtempSync(join(tmpdir(), 'relay-canary-out-'));
-      const app = new App({ context: CDK_CONTEXT, outdir });
+      const app = new App({ context: CDK_CONTEXT_BUNDLED, outdir });
       new RelayStack(app, 'Canary', { config: validateRelayConfig(testConfig()), env: { account: ACCOUNT, region: REGION } });
       app.synth();
       const files = filesUnder(outdir);

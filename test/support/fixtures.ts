@@ -7,7 +7,7 @@ import { EventType, type VoiceStateUpdateEvent } from '../../lib/contracts/event
 import type { RelayConfig } from '../../lib/config/relay-config';
 import { validateRelayConfig } from '../../lib/config/validate';
 import { RelayStack } from '../../lib/infra/relay-stack';
-import { cdkJsonContext } from '../../lib/project-files';
+import { NO_BUNDLING, cdkJsonContext } from '../../lib/project-files';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
@@ -54,12 +54,19 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
   };
 }
 
-/** The feature flags `cdk synth` uses, so tests synthesize what deploys. */
-export const CDK_CONTEXT = cdkJsonContext(__dirname);
+/** `cdk synth`'s context: its feature flags, and the Lambda bundles built. */
+export const CDK_CONTEXT_BUNDLED = cdkJsonContext(__dirname);
+/**
+ * What tests synthesize with: `cdk synth`'s feature flags, so tests synthesize what deploys, but no
+ * Lambda bundling (`aws:cdk:bundling-stacks: []`, what `cdk synth --exclusively` does to other
+ * stacks): the tests run the handlers from lib/, and the bundles only cost time. The templates are
+ * the same but for the code assets' hashes; the tests that read a bundle use CDK_CONTEXT_BUNDLED.
+ */
+export const CDK_CONTEXT: Record<string, unknown> = { ...CDK_CONTEXT_BUNDLED, ...NO_BUNDLING };
 
-/** Synthesizes a RelayStack; call once per test file (bundling takes a moment). */
-export function synthRelayStack(config: RelayConfig = testConfig(), options: { directDelivery?: boolean } = {}): { stack: RelayStack; template: Template } {
-  const app = new App({ context: CDK_CONTEXT });
+/** Synthesizes a RelayStack; call once per test file. */
+export function synthRelayStack(config: RelayConfig = testConfig(), options: { directDelivery?: boolean; bundle?: boolean } = {}): { stack: RelayStack; template: Template } {
+  const app = new App({ context: options.bundle ? CDK_CONTEXT_BUNDLED : CDK_CONTEXT });
   const stack = new RelayStack(app, 'TestRelay', { config: validateRelayConfig(config), env: { account: ACCOUNT, region: REGION }, directDelivery: options.directDelivery });
   return { stack, template: Template.fromStack(stack) };
 }
