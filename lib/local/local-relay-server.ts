@@ -32,6 +32,7 @@ import { functionEnvironment, heartbeatAlarmWindowMinutes, ingestRoutes, stateMa
 import { WebhookDestinations } from './webhook-destinations';
 import { WebhookProxyEmulator } from './webhook-proxy-emulator';
 import { StateLock } from './state-lock';
+import { VerifyEnv } from '../contracts/env';
 
 export { PortInUseError };
 export { RelayRunningError } from './state-lock';
@@ -155,13 +156,19 @@ interface Built {
   readonly destinations: ReadonlyArray<{ channel: string; to: string }>;
 }
 
+/** The Verify step's environment as the stack gives it, with the local relay's own signing key among the accepted ones. */
+function withLocalKey(env: Record<string, string>, key: { kid: string; publicKeyHex: string }): Record<string, string> {
+  const keys = JSON.parse(env[VerifyEnv.PublicKeys] ?? '{}') as Record<string, string>;
+  return { ...env, [VerifyEnv.PublicKeys]: JSON.stringify({ ...keys, [key.kid]: key.publicKeyHex }) };
+}
+
 /** The relay from the synthesized template: one emulator per service, wired as the template says. */
 async function build(options: LocalRelayServerOptions, stateDir: string, origins: { ingest: string; proxy: string }): Promise<Built> {
   const print = options.log ?? ((line: string) => console.log(line));
   const settingsFile = join(stateDir, 'local.json');
   const identity = loadLocalIdentity(stateDir, settingsFile);
   const config = loadRelayConfigFile(options.configPath ?? DEFAULT_CONFIG_PATH);
-  const template = synthesizeLocalTemplate(config, identity, stateDir, { directDelivery: options.directDelivery });
+  const template = await synthesizeLocalTemplate(config, identity, stateDir, { directDelivery: options.directDelivery });
   const standIns = { region: LOCAL_REGION, accountId: ACCOUNT };
   const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${ACCOUNT}:stateMachine:${config.stackName}-Relay`;
 
@@ -177,7 +184,7 @@ async function build(options: LocalRelayServerOptions, stateDir: string, origins
     : undefined;
   const metrics = new CloudWatchEmulator();
   const relay = new LocalStateMachine(stateMachineDefinition(template, standIns), {
-    lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
+    lambdas: { [StateName.Verify]: createHandler(withLocalKey(functionEnvironment(template, 'VerifyFunction', standIns), identity), () => undefined) },
     post, dynamodb: lanes?.dynamodb.call, sqs: lanes?.sqs.call, cloudwatch: metrics.call, retryPauseMs: options.retryPauseMs,
   });
   const status = new StatusRoutes({
