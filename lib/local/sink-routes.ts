@@ -12,13 +12,24 @@ import { renderSinkPage } from './sink-page';
 import { LocalRelayPath } from '../contracts/local-relay';
 
 export const SINK_PREFIX = LocalRelayPath.Sink;
+/** The token of every sink webhook's URL; another token is refused as Discord refuses it. */
+export const SINK_TOKEN = 'local';
+
+/** A path segment decoded, or undefined for a malformed percent-encoding (`%E0%A4%A`). */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
 
 export class SinkRoutes {
   constructor(private readonly sink: DiscordSink, private readonly title = 'Discord Event Relay — local sink') {}
 
   /** The base URL a channel's webhook has on a server at `origin`. */
   static webhookUrl(origin: string, channel: string): string {
-    return `${origin}${SINK_PREFIX}/api/webhooks/${channel}/local`;
+    return `${origin}${SINK_PREFIX}/api/webhooks/${channel}/${SINK_TOKEN}`;
   }
 
   matches(path: string): boolean {
@@ -33,7 +44,12 @@ export class SinkRoutes {
     }
     if (req.method === 'GET' && path === `${SINK_PREFIX}/messages`) return sendJson(res, 200, this.sink.messages);
     if (req.method === 'GET' && path === `${SINK_PREFIX}/stats`) return sendJson(res, 200, this.sink.stats);
-    const hook = /^\/_sink\/api\/webhooks\/([^/]+)\/[^/]+$/.exec(path);
+    const hook = /^\/_sink\/api\/webhooks\/([^/]+)\/([^/]+)$/.exec(path);
+    const edit = /^\/_sink\/api\/webhooks\/([^/]+)\/([^/]+)\/messages\/([^/]+)$/.exec(path);
+    // Discord's answer to a webhook URL with the wrong token.
+    if ((hook && req.method === 'POST' && hook[2] !== SINK_TOKEN) || (edit && req.method === 'PATCH' && edit[2] !== SINK_TOKEN)) {
+      return sendJson(res, 401, { message: 'Invalid Webhook Token', code: 50027 });
+    }
     if (req.method === 'POST' && hook) {
       const body = await readBody(req, MAX_BODY_BYTES);
       if (body === undefined) return sendJson(res, 413, { message: 'Request entity too large', code: 40005 });
@@ -41,11 +57,12 @@ export class SinkRoutes {
       const answer = this.sink.execute(hook[1], wait, body.toString('utf8'), flatHeaders(req));
       return sendJson(res, answer.status, answer.body, answer.headers);
     }
-    const edit = /^\/_sink\/api\/webhooks\/([^/]+)\/[^/]+\/messages\/([^/]+)$/.exec(path);
     if (req.method === 'PATCH' && edit) {
       const body = await readBody(req, MAX_BODY_BYTES);
       if (body === undefined) return sendJson(res, 413, { message: 'Request entity too large', code: 40005 });
-      const answer = this.sink.edit(edit[1], decodeURIComponent(edit[2]), body.toString('utf8'), flatHeaders(req));
+      const messageId = decodePathSegment(edit[3]);
+      if (messageId === undefined) return sendJson(res, 404, { message: 'Unknown Message', code: 10008 });
+      const answer = this.sink.edit(edit[1], messageId, body.toString('utf8'), flatHeaders(req));
       return sendJson(res, answer.status, answer.body, answer.headers);
     }
     const control = /^\/_sink\/webhooks\/([^/]+)$/.exec(path);

@@ -7,7 +7,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { send as sendHttp, type HttpAnswer } from '../client/http';
-import { MAX_BODY_BYTES, flatHeaders, pathOf, readBody, sendJson } from './http-util';
+import { SNOWFLAKE_PATTERN } from '../contracts/events';
+import { MESSAGE_ID_PARAMETER } from '../contracts/routes';
+import { MAX_BODY_BYTES, flatHeaders, readBody, sendJson } from './http-util';
 import type { SigV4Verifier } from './sigv4-verifier';
 import type { ProxyRoute } from './synthesized-template';
 import type { WebhookDestinations } from './webhook-destinations';
@@ -44,13 +46,17 @@ export class WebhookProxyEmulator {
     this.routes = props.routes.map(compile);
   }
 
-  /** The route a request takes and the integration URL suffix with its path variables filled. */
-  private match(method: string, path: string): { route: ProxyRoute; suffix: string } | undefined {
+  /**
+   * The route a request takes and the integration URL suffix with its path variables filled; a
+   * message id that is not a snowflake is named (`invalid`) rather than sent on to Discord.
+   */
+  private match(method: string, path: string): { route: ProxyRoute; suffix: string; invalid?: string } | undefined {
     for (const r of this.routes) {
       const m = r.route.method === method ? r.pattern.exec(path) : null;
       if (!m) continue;
       const values = Object.fromEntries(r.names.map((n, i) => [n, m[i + 1]]));
-      return { route: r.route, suffix: r.route.urlSuffix.replace(/\{([A-Za-z]+)\}/g, (_, n: string) => values[n] ?? '') };
+      const invalid = values[MESSAGE_ID_PARAMETER] !== undefined && !SNOWFLAKE_PATTERN.test(values[MESSAGE_ID_PARAMETER]) ? MESSAGE_ID_PARAMETER : undefined;
+      return { route: r.route, suffix: r.route.urlSuffix.replace(/\{([A-Za-z]+)\}/g, (_, n: string) => values[n] ?? ''), invalid };
     }
     return undefined;
   }
@@ -59,8 +65,10 @@ export class WebhookProxyEmulator {
     const body = (await readBody(req, MAX_BODY_BYTES)) ?? Buffer.alloc(0);
     const auth = await this.props.verifier.verify({ method: req.method ?? '', rawUrl: req.url ?? '/', headers: req.headers, body });
     if (!auth.ok) return sendJson(res, 403, { message: auth.message });
-    const matched = this.match(req.method ?? '', pathOf(req));
+    // Routed on the path the signature was checked on (normalised: `%2e%2e` and `..` resolved), never the raw one.
+    const matched = this.match(req.method ?? '', new URL(req.url ?? '/', 'http://local').pathname);
     if (!matched) return sendJson(res, 404, { message: 'Not Found' });
+    if (matched.invalid) return sendJson(res, 400, { message: `${matched.invalid} must be a Discord snowflake id` });
     const { route, suffix } = matched;
     let upstream: HttpAnswer;
     try {

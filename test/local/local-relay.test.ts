@@ -314,3 +314,22 @@ describe('restart', () => {
     expect(await delivered()).toHaveLength(1);
   });
 });
+
+describe('the sink checks what Discord checks', () => {
+  const hit = (method: string, path: string, body = '{"content":"x"}') => fetch(`${server.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body });
+
+  it('a webhook URL with another token is refused 401 Invalid Webhook Token (50027), and nothing is recorded', async () => {
+    const answer = await hit('POST', '/_sink/api/webhooks/general/anything?wait=true');
+    expect(answer.status).toBe(401);
+    expect(await answer.json()).toEqual({ message: 'Invalid Webhook Token', code: 50027 });
+    expect((await hit('PATCH', '/_sink/api/webhooks/general/anything/messages/1')).status).toBe(401);
+    expect(server.sink.messages).toHaveLength(0);
+    expect((await hit('POST', '/_sink/api/webhooks/general/local?wait=true')).status).toBe(200);
+  });
+
+  it('a message id with a malformed percent-encoding is an unknown message (404 10008), not a 500', async () => {
+    const answer = await hit('PATCH', '/_sink/api/webhooks/general/local/messages/%E0%A4%A');
+    expect(answer.status).toBe(404);
+    expect(await answer.json()).toEqual({ message: 'Unknown Message', code: 10008 });
+  });
+});
