@@ -3,32 +3,16 @@
  * newer than the build (CI's `npm ci` builds it through `prepare`).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildIsStale } from '../../scripts/prepare';
 
 export const ROOT = join(__dirname, '..', '..');
 export const BUILT_CLI = join(ROOT, 'dist', 'bin', 'relay.js');
 /** The Node the project installs (node_modules/.bin/node), as npx would pick it. */
 export const PROJECT_NODE = join(ROOT, 'node_modules', '.bin', 'node');
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    t = Math.max(t, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-  }
-  return t;
-}
-
 export function ensureBuilt(): void {
-  let built = 0;
-  try {
-    built = statSync(BUILT_CLI).mtimeMs;
-  } catch {
-    // not built
-  }
-  const sources = Math.max(...['bin', 'lib', 'lambda'].map((d) => newest(join(ROOT, d))));
-  if (sources > built) execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
+  if (buildIsStale(ROOT)) execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
 }
 
 export interface CliRun {
