@@ -95,15 +95,45 @@ function printMarkdown(volumes: number[], shape: StackShape, measured: Measured)
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'events-per-month': { type: 'string' }, 'events-per-batch': { type: 'string' }, config: { type: 'string' }, markdown: { type: 'boolean' } } });
-  const volumes = (values['events-per-month'] ?? '').split(',').filter(Boolean).map(Number);
-  if (volumes.length === 0 || volumes.some((v) => !Number.isFinite(v) || v < 0)) {
-    console.error('usage: npm run cost -- --events-per-month <n>[,<n>…] [--events-per-batch <1-10>] [--config <file>] [--markdown]');
+const USAGE = `usage: npm run cost -- --events-per-month <n>[,<n>…] [--events-per-batch <1-10>] [--config <file>] [--markdown]
+
+Prints the monthly bill of the relay your config synthesizes, line by line, at AWS list prices
+(scripts/cost/prices.ts, each with its source): the stack's shape read from the template, the
+workflows and handlers timed on the local relay on this machine.
+  --events-per-month <n>[,<n>…]  one estimate per volume (e.g. 10000,1000000)
+  --events-per-batch <1-10>      events per delivery batch (default: spread evenly over the month)
+  --config <file>                relay config (default config/relay.config.ts)
+  --markdown                     one Markdown table row per volume, next to two alternatives`;
+
+function options(): { volumes: number[]; batch?: number; config?: string; markdown?: boolean } {
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { 'events-per-month': { type: 'string' }, 'events-per-batch': { type: 'string' }, config: { type: 'string' }, markdown: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
     process.exit(2);
   }
-  const batch = values['events-per-batch'] === undefined ? undefined : Number(values['events-per-batch']);
-  const shape = stackShape(values.config ?? DEFAULT_CONFIG_PATH);
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const volumes = (values['events-per-month'] ?? '').split(',').filter(Boolean).map(Number);
+  if (volumes.length === 0 || volumes.some((v) => !Number.isFinite(v) || v < 0)) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  return { volumes, batch: values['events-per-batch'] === undefined ? undefined : Number(values['events-per-batch']), config: values.config, markdown: values.markdown };
+}
+
+/** The stack's shape in words, for the report's head. */
+function describeShape(shape: StackShape): string {
+  const memory = Object.entries(shape.functionMemoryMb).map(([fn, mb]) => `${fn} ${mb} MB`).join(', ');
+  return `${shape.channels} channel${shape.channels === 1 ? '' : 's'}, batches of up to ${shape.batchSize}, functions ${memory}, ${shape.alarms} alarms, ${shape.dashboards} dashboard${shape.dashboards === 1 ? '' : 's'}, ${shape.customMetrics} custom metric${shape.customMetrics === 1 ? '' : 's'}, ids remembered ${shape.dedupeRetentionHours} h`;
+}
+
+async function main(): Promise<void> {
+  const { volumes, batch, config, markdown } = options();
+  const shape = stackShape(config ?? DEFAULT_CONFIG_PATH);
   if (batch !== undefined && !(batch >= 1 && batch <= shape.batchSize)) {
     console.error(`--events-per-batch must be from 1 to the pipe's batch size (${shape.batchSize})`);
     process.exit(2);
@@ -111,10 +141,11 @@ async function main(): Promise<void> {
   console.error('measuring on the local relay…');
   const measured = await measure();
   console.log(`Prices: AWS list prices, ${PRICES_REGION}, no free tier, taken ${PRICES_TAKEN} (scripts/cost/prices.ts: ${Object.keys(PRICES).length} prices, each with its source).`);
-  console.log(`Stack: ${JSON.stringify(shape)}`);
+  console.log(`Stack: ${describeShape(shape)}.`);
   console.log(`Measured (p50, local relay, this machine): relay execution ${measured.relayExecutionMs.toFixed(1)} ms, delivery ${measured.deliveryExecutionMs.toFixed(1)} ms; Verify ${measured.verifyMs.toFixed(3)} ms, Coalesce ${measured.coalesceMs.toFixed(3)} ms, Pace ${measured.paceMs.toFixed(3)} ms per call.`);
-  console.log(`Assumed: ${JSON.stringify(ASSUMPTIONS)}`);
-  if (values.markdown) printMarkdown(volumes, shape, measured);
+  const a = ASSUMPTIONS;
+  console.log(`Assumed (scripts/cost/model.ts): AWS adds ${a.lambdaInvokeMs} ms per Lambda invoke, ${a.dynamoDbMs} ms per DynamoDB call, ${a.sqsMs} ms per SQS call; Discord answers in ${a.discordPostMs} ms; Lambda runs ${a.lambdaSlowdown}× slower than this machine; one forwarder, a heartbeat every 5 minutes.`);
+  if (markdown) printMarkdown(volumes, shape, measured);
   else for (const n of volumes) printEstimate(n, shape, measured, batch);
 }
 

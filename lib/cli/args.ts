@@ -36,6 +36,9 @@ export function parseCommandArgs<O extends Options>(command: string, argv: strin
       const suggestion = closest(flag.replace(/^-+/, '').split('=')[0], Object.keys(options));
       throw new UsageError(`unknown option ${flag} for ${command}${suggestion ? `; did you mean --${suggestion}?` : ''}`, command);
     }
+    // "Option '--display-name <value>' argument missing": name the flag and what it needs.
+    const missing = /Option '(--[\w-]+)(?: <value>)?' argument missing/.exec(e.message);
+    if (missing) throw new UsageError(`${missing[1]} needs a value (${missing[1]} <value>)`, command);
     throw new UsageError(e.message.split('. To specify')[0], command);
   }
 }

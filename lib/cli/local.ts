@@ -85,6 +85,12 @@ export async function local(argv: string[], out: (line: string) => void): Promis
       throw new ConfigError(`port ${error.port} is in use: another local relay (or another program) may be running there. Stop it, or pass --port <another port>`);
     }
     if (error instanceof RelayConfigError) throw new ConfigError(error.message);
+    // The stack's own checks (node.addValidation), e.g. card routes with --direct-delivery: a config problem, said plainly.
+    const problems = /^Validation failed with the following errors:\n([\s\S]*)$/.exec((error as Error).message ?? '')?.[1];
+    if (problems) {
+      const lines = problems.split('\n').map((l) => l.replace(/^\s*\[[^\]]*\]\s*/, '').trim()).filter((l) => l && !l.startsWith('...'));
+      throw new ConfigError(`the relay cannot be built from this config${values['direct-delivery'] ? ' with --direct-delivery' : ''}: ${[...new Set(lines)].join('; ')}`);
+    }
     throw error;
   }
   banner(server, out);

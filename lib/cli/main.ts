@@ -61,8 +61,9 @@ export async function main(argv: string[], out: (line: string) => void = console
       return ExitCode.Ok;
     }
     if (!(COMMANDS as string[]).includes(command)) {
-      const guess = closest(command, COMMANDS);
-      throw new UsageError(`unknown command "${command}"${guess ? `; did you mean "${guess}"?` : ''} Commands: ${COMMANDS.join(', ')}`);
+      const guess = closest(command.replace(/^-+/, ''), [...COMMANDS, 'help', 'version']);
+      const suggestion = guess && (command.startsWith('-') && (guess === 'help' || guess === 'version') ? `--${guess}` : guess);
+      throw new UsageError(`unknown command "${command}"${suggestion ? `: did you mean "${suggestion}"?` : '.'} Commands: ${COMMANDS.join(', ')}.`);
     }
     if (rest.some((a) => a === '--help' || a === '-h')) {
       out(commandHelp(command as CommandName));

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { RelayClientError, type SyncResult } from '../client/relay-client';
 import { RelayErrorCode } from '../contracts/errors';
 import { redactSecrets } from '../contracts/redact';
-import { parseCommandArgs, wholeNumber } from './args';
+import { closest, parseCommandArgs, wholeNumber } from './args';
 import { ExitCode, UnavailableError, UsageError } from './errors';
 import { checkLocalRelayRunning, clientFor, explainUnavailable, readLocalDefaults, resolveTarget, type RelayTarget } from './target';
 import { VOICE_BUILDERS, buildVoiceEvent, checkEventText, type VoiceBuilder } from './voice-event';
@@ -23,7 +23,11 @@ function readEventSource(source: string): string {
   try {
     text = readFileSync(source === '-' ? 0 : source, 'utf8');
   } catch (error) {
-    throw new UsageError(`cannot read the event from ${name}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'send');
+    const code = (error as NodeJS.ErrnoException).code;
+    // `voice-jion`: a builder mistyped, not a file.
+    const builder = code === 'ENOENT' ? closest(source, VOICE_BUILDERS) : undefined;
+    if (builder) throw new UsageError(`"${source}" is neither an event builder nor a file; did you mean ${builder}? (builders: ${VOICE_BUILDERS.join(', ')}; or an event file, or - for stdin)`, 'send');
+    throw new UsageError(`cannot read the event from ${name}: ${code ?? (error as Error).message}`, 'send');
   }
   return checkEventText(text, name);
 }

@@ -71,9 +71,22 @@ describe('help, version and typos', () => {
   });
 
   it('suggests the command or flag meant', async () => {
-    expect((await run(['sned'])).stderr).toContain('unknown command "sned"; did you mean "send"?');
+    expect((await run(['sned'])).stderr).toContain('unknown command "sned": did you mean "send"?');
+    expect((await run(['--hlep'])).stderr).toContain('unknown command "--hlep": did you mean "--help"?');
+    expect((await run(['frobnicate'])).stderr).toContain('unknown command "frobnicate". Commands: local, keygen, send, doctor, forward.');
+    expect((await run(['send', 'voice-jion', '--user', '444444444444444444'])).stderr).toContain('"voice-jion" is neither an event builder nor a file; did you mean voice-join?');
+    const missing = await run(['send', 'voice-join', '--display-name']);
+    expect(missing).toMatchObject({ code: ExitCode.Usage, stderr: expect.stringContaining('--display-name needs a value (--display-name <value>)') });
+    expect(missing.stderr).not.toContain('argument missing');
     expect((await run(['send', '--sycn'])).stderr).toContain('unknown option --sycn for send; did you mean --sync?');
     expect(closest('frobnicate', ['local', 'forward', 'keygen', 'send'])).toBeUndefined();
+  });
+
+  it('a config the stack cannot build (card routes with --direct-delivery) is a configuration error in one line, not a stack trace', async () => {
+    const config = join(__dirname, '..', '..', 'examples', 'cards.config.ts');
+    const started = await run(['local', '--port', '0', '--config', config, '--direct-delivery']);
+    expect(started.code).toBe(ExitCode.Config);
+    expect(started.stderr.trim()).toBe('relay: the relay cannot be built from this config with --direct-delivery: the voice.join route is a card route, which needs the delivery lanes (not directDelivery); the voice.leave route is a card route, which needs the delivery lanes (not directDelivery); the voice.move route is a card route, which needs the delivery lanes (not directDelivery)');
   });
 });
 
