@@ -44,7 +44,9 @@ export async function forward(argv: string[], out: (line: string) => void): Prom
   const debounceMs = wholeNumber('forward', 'debounce-ms', values['debounce-ms']);
   const heartbeatMinutes = wholeNumber('forward', 'heartbeat-minutes', values['heartbeat-minutes']);
   checkNodeFloor('forward', FORWARD_NODE_FLOOR);
-  const token = values['token-file'] ? readSecretFile(values['token-file'], 'token file').toString('utf8').trim() : process.env.DISCORD_TOKEN;
+  const tokenFile = values['token-file'];
+  const token = tokenFile ? readSecretFile(tokenFile, 'token file').toString('utf8').trim() : process.env.DISCORD_TOKEN;
+  if (!token && tokenFile) throw new ConfigError(`the token file ${tokenFile} is empty: put the bot token in it (printf '%s' '<bot token>' > ${tokenFile}; README: Create the Discord application and bot)`);
   if (!token) throw new ConfigError('no bot token: set DISCORD_TOKEN or pass --token-file (README: Create the Discord application and bot)');
   const local = readLocalDefaults();
   const client = clientFor(resolveTarget(values, local), values);

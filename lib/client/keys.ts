@@ -63,7 +63,9 @@ export function readSecretFile(file: string, what: string): Buffer {
     throw new KeyFileError(`cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   try {
-    const mode = fstatSync(fd).mode & 0o777;
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new KeyFileError(`${what} ${file} is a directory; name the file inside it`);
+    const mode = stat.mode & 0o777;
     if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
       throw new KeyFileError(`${what} ${file} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${file}`);
     }

@@ -3,7 +3,7 @@
  * It holds the local relay's own generated credentials (useless anywhere else); mode 0600.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const STATE_DIR = '.relay';
@@ -38,11 +38,19 @@ export class LocalSettingsError extends Error {
   }
 }
 
-/** Reads the settings file, or returns undefined when there is none. */
+/** Reads the settings file, or returns undefined when there is none (one that cannot be read is an error naming why). */
 export function readLocalSettings(file: string = LOCAL_SETTINGS_FILE): Partial<LocalSettings> | undefined {
-  if (!existsSync(file)) return undefined;
+  let text: string;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalSettings>;
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied: it belongs to the user who ran the local relay; run as that user' : code ?? (error as Error).message;
+    throw new LocalSettingsError(`cannot read ${file} (${why})`);
+  }
+  try {
+    return JSON.parse(text) as Partial<LocalSettings>;
   } catch (error) {
     throw new LocalSettingsError(`${file} is not valid JSON (${(error as Error).message}); delete it and restart the local relay`);
   }

@@ -1,6 +1,6 @@
 /** `relay forward` as a real process: spool survives kill -9; a restart delivers it, once, in order. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -119,6 +119,21 @@ describe('a start that fails exits with its documented code, health server on or
     const run = startForwarder({ args, env: { DISCORD_TOKEN: 'not-the-token' } });
     expect(await withTimeout(run.exited)).toEqual({ code: 3, signal: null });
     expect(run.stderr()).toContain('Discord refused the bot token (401)');
+  });
+
+  it('a token file that is a directory, or empty, is named as such (exit 3), not as a mode or a missing token', async () => {
+    const dir = join(work, 'token-dir');
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const asDir = startForwarder({ args: ['--token-file', dir] });
+    expect(await withTimeout(asDir.exited)).toEqual({ code: 3, signal: null });
+    expect(asDir.stderr()).toContain(`token file ${dir} is a directory; name the file inside it`);
+    expect(asDir.stderr()).not.toContain('chmod');
+    const empty = join(work, 'empty-token');
+    writeFileSync(empty, '\n', { mode: 0o600 });
+    const asEmpty = startForwarder({ args: ['--token-file', empty], env: { DISCORD_TOKEN: '' } });
+    expect(await withTimeout(asEmpty.exited)).toEqual({ code: 3, signal: null });
+    expect(asEmpty.stderr()).toContain(`the token file ${empty} is empty: put the bot token in it`);
+    expect(asEmpty.stderr()).not.toContain('set DISCORD_TOKEN');
   });
 
   it.each([['on (port 0)', []], ['off', ['--health-port', 'off']]])('Discord unreachable → exit 7, health %s', async (_, args) => {

@@ -1,9 +1,9 @@
 /** Local secret hygiene: the files holding the local credentials and real webhook URLs stay private. */
-import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRelayServer } from '../../lib/local/local-relay-server';
-import { writeLocalSettings } from '../../lib/local/local-settings';
+import { readLocalSettings, writeLocalSettings } from '../../lib/local/local-settings';
 
 const settings = { url: 'http://127.0.0.1:1', region: 'us-east-1', accessKeyId: 'AKIAEXAMPLEEXAMPLE00', secretAccessKey: 'x'.repeat(40), kid: 'local', privateKeyFile: '/nowhere.pem', guildId: '123456789012345678' };
 
@@ -23,4 +23,14 @@ it('refuses a secrets.json (real webhook URLs) that others can read, naming the 
   const started = LocalRelayServer.start({ port: 0, stateDir, log: () => undefined });
   await expect(started).rejects.toThrow(`webhook secrets file ${secrets} is readable by others (mode 0644); run: chmod 600 ${secrets}`);
   await expect(started).rejects.not.toThrow(/canary-token/);
+});
+
+describe('.relay/local.json that cannot be read', () => {
+  it('is an error naming why, not a missing file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relay-unreadable-'));
+    const file = join(dir, 'local.json');
+    mkdirSync(file); // a directory where the file should be: EISDIR, as EACCES would be for another user's file
+    expect(() => readLocalSettings(file)).toThrow(`cannot read ${file} (EISDIR)`);
+    expect(readLocalSettings(join(dir, 'nothing.json'))).toBeUndefined();
+  });
 });
