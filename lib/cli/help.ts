@@ -63,7 +63,9 @@ ${TARGET_OPTIONS}
 Event builder options (ids are Discord snowflakes, 17-20 digits; names 1-100 characters):
   --guild <id>         default: the local relay's guildId
   --guild-name, --user-name, --display-name, --channel-name, --from-name, --to-name <text>
-  --bot                the user is a bot`,
+  --bot                the user is a bot
+  --occupants <n>      how many are in the channel after the change (the one joined or moved
+                       into, listing the user; or the one left): what live cards count`,
 
   doctor: `relay doctor [--stack <name>] [--post <channel>] [options]
 

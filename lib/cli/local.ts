@@ -25,7 +25,7 @@ function banner(server: LocalRelayServer, out: (line: string) => void): void {
   out(`  ingest API     ${s.url}/events and /events/sync  (SigV4: region ${s.region}, credentials in ${LOCAL_SETTINGS_FILE})`);
   out(`  webhook proxy  ${server.proxyUrl}/channels/<name>`);
   out(`  sink           ${s.url}/_sink  (JSON: ${s.url}/_sink/messages)`);
-  for (const d of server.destinations) out(`  #${d.channel.padEnd(13)} → ${d.to === 'sink' ? 'the sink' : `your webhook (URL from ${d.to})`}`);
+  for (const d of server.destinations) out(`  #${d.channel.padEnd(13)} → ${d.to === 'sink' ? 'the sink' : `your webhook (URL from ${d.to})`}${d.cards ? ' · live voice cards: one message per voice session, edited in place' : ''}`);
   out(`  signing key    "${s.kid}" (${s.privateKeyFile})`);
   out('');
   out('Send a test event from another terminal:');

@@ -13,7 +13,7 @@ const OPTIONS = {
   id: { type: 'string' }, sync: { type: 'boolean' }, timeout: { type: 'string' }, json: { type: 'boolean' },
   guild: { type: 'string' }, 'guild-name': { type: 'string' }, user: { type: 'string' }, 'user-name': { type: 'string' },
   'display-name': { type: 'string' }, bot: { type: 'boolean' }, channel: { type: 'string' }, 'channel-name': { type: 'string' },
-  from: { type: 'string' }, 'from-name': { type: 'string' }, to: { type: 'string' }, 'to-name': { type: 'string' },
+  from: { type: 'string' }, 'from-name': { type: 'string' }, to: { type: 'string' }, 'to-name': { type: 'string' }, occupants: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

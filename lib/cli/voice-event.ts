@@ -23,6 +23,8 @@ export interface VoiceFlags {
   readonly 'from-name'?: string;
   readonly to?: string;
   readonly 'to-name'?: string;
+  /** How many people are in the channel after the change: the one joined or moved into, or the one left. */
+  readonly occupants?: string;
 }
 
 const ID_FLAGS = ['guild', 'user', 'channel', 'from', 'to'] as const;
@@ -45,6 +47,19 @@ function checkFlags(builder: VoiceBuilder, flags: VoiceFlags): void {
     if (!flags[f]) throw new UsageError(`${builder} needs --${f} <id>`, 'send');
   }
   if (builder === 'voice-move' && flags.from === flags.to) throw new UsageError('voice-move needs --from and --to to be different channels', 'send');
+  if (flags.occupants !== undefined) {
+    const n = Number(flags.occupants);
+    const least = builder === 'voice-leave' ? 0 : 1;
+    if (!Number.isInteger(n) || n < least || n > 99_999) throw new UsageError(`--occupants is how many are in the channel after the change: a whole number of at least ${least}${least ? ' (the user is in it)' : ''}, got "${flags.occupants}"`, 'send');
+  }
+}
+
+/**
+ * `--occupants <n>`: the channel the user is in after the change (joined, moved into) holds n and
+ * lists the user; for a leave, the channel left holds n, without them. Other members stay unnamed.
+ */
+function withOccupants(ref: VoiceChannelRef, count: number, user: { id: string; name: string } | undefined): VoiceChannelRef {
+  return { ...ref, occupants: { count, members: user ? [user] : [] } };
 }
 
 export function buildVoiceEvent(builder: VoiceBuilder, flags: VoiceFlags, local: LocalDefaults, now = new Date()): VoiceStateUpdateEvent {
@@ -54,14 +69,20 @@ export function buildVoiceEvent(builder: VoiceBuilder, flags: VoiceFlags, local:
     throw new UsageError(`${builder} needs --guild <id>: ${local.settings ? `${local.file} names no guild` : noLocalSettings(local)}`, 'send');
   }
   const userId = flags.user!;
-  const channel = (id: string, name: string | undefined): VoiceChannelRef => ({ channel_id: id, channel_name: name ?? `channel-${id.slice(-4)}` });
-  const before = builder === 'voice-join' ? null : channel(builder === 'voice-move' ? flags.from! : flags.channel!, builder === 'voice-move' ? flags['from-name'] : flags['channel-name']);
-  const after = builder === 'voice-leave' ? null : channel(builder === 'voice-move' ? flags.to! : flags.channel!, builder === 'voice-move' ? flags['to-name'] : flags['channel-name']);
   const name = flags['user-name'] ?? `user-${userId.slice(-4)}`;
+  const displayName = flags['display-name'] ?? name;
+  const channel = (id: string, channelName: string | undefined): VoiceChannelRef => ({ channel_id: id, channel_name: channelName ?? `channel-${id.slice(-4)}` });
+  let before = builder === 'voice-join' ? null : channel(builder === 'voice-move' ? flags.from! : flags.channel!, builder === 'voice-move' ? flags['from-name'] : flags['channel-name']);
+  let after = builder === 'voice-leave' ? null : channel(builder === 'voice-move' ? flags.to! : flags.channel!, builder === 'voice-move' ? flags['to-name'] : flags['channel-name']);
+  if (flags.occupants !== undefined) {
+    const count = Number(flags.occupants);
+    if (after) after = withOccupants(after, count, { id: userId, name: displayName });
+    else if (before) before = withOccupants(before, count, undefined);
+  }
   const event: VoiceStateUpdateEvent = {
     type: EventType.VoiceStateUpdate,
     guild: { id: guildId, name: flags['guild-name'] ?? `guild-${guildId.slice(-4)}` },
-    user: { id: userId, name, display_name: flags['display-name'] ?? name, bot: flags.bot ?? false },
+    user: { id: userId, name, display_name: displayName, bot: flags.bot ?? false },
     before,
     after,
     at: now.toISOString(),

@@ -94,24 +94,35 @@ export class LanePipeEmulator {
     } else {
       this.outcomes.failedBatches++;
     }
-    this.props.log?.(describeBatch(batch.length, outcome, Date.now() - started));
+    this.props.log?.(describeBatch(batch.length, outcome, Date.now() - started, batch));
   }
 }
 
-/** One line per batch: what was posted, skipped or dead-lettered; ids and codes, never message text. */
-export function describeBatch(size: number, outcome: ExecutionOutcome, ms: number): string {
+/** One line per batch: what was posted (messages, and card updates apart), skipped or dead-lettered; ids and codes, never message text. */
+export function describeBatch(size: number, outcome: ExecutionOutcome, ms: number, batch: readonly SqsRecord[] = []): string {
   if (outcome.status === 'FAILED') {
     return `✗ delivery   batch of ${size} failed (${outcome.error}: ${outcome.cause.slice(0, 160)}); the lane hands it out again after its visibility timeout`;
   }
   const o = outcome.output as { skipped?: string[]; results?: Array<{ outcome: string; ids: string[]; error?: string }> };
-  const summary: DeliveryOutcome = {
-    posted: (o.results ?? []).filter((r) => r.outcome === 'posted').reduce((n, r) => n + r.ids.length, 0),
-    messages: (o.results ?? []).filter((r) => r.outcome === 'posted').length,
-    skipped: o.skipped?.length ?? 0,
-    deadLettered: (o.results ?? []).filter((r) => r.outcome === 'dead-lettered').reduce((n, r) => n + r.ids.length, 0),
-  };
-  const parts = [`${summary.posted} event${summary.posted === 1 ? '' : 's'} in ${summary.messages} message${summary.messages === 1 ? '' : 's'}`];
+  const cardEvents = new Set(batch.flatMap((r) => {
+    try {
+      const event = JSON.parse(r.body) as { id?: string; voice?: unknown };
+      return event.voice && event.id ? [event.id] : [];
+    } catch {
+      return [];
+    }
+  }));
+  const results = o.results ?? [];
+  const posted = results.filter((r) => r.outcome === 'posted');
+  const cards = posted.filter((r) => r.ids.length > 0 && r.ids.every((id) => cardEvents.has(id)));
+  const messages = posted.filter((r) => !cards.includes(r));
+  const events = (rs: typeof posted) => rs.reduce((n, r) => n + r.ids.length, 0);
+  const summary: DeliveryOutcome = { posted: events(posted), messages: messages.length, skipped: o.skipped?.length ?? 0, deadLettered: events(results.filter((r) => r.outcome === 'dead-lettered')) };
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const parts: string[] = [];
+  if (messages.length || !cards.length) parts.push(`${plural(events(messages), 'event')} in ${plural(messages.length, 'message')}`);
+  if (cards.length) parts.push(`${plural(events(cards), 'event')} on ${plural(cards.length, 'card update')}`);
   if (summary.skipped) parts.push(`${summary.skipped} already delivered`);
-  if (summary.deadLettered) parts.push(`${summary.deadLettered} dead-lettered (${(o.results ?? []).filter((r) => r.error).map((r) => r.error).join(', ')})`);
+  if (summary.deadLettered) parts.push(`${summary.deadLettered} dead-lettered (${results.filter((r) => r.error).map((r) => r.error).join(', ')})`);
   return `${summary.deadLettered ? '!' : '✓'} posted     ${parts.join(', ')}  (${ms} ms)`;
 }

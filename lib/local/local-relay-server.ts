@@ -64,8 +64,8 @@ export interface LocalRelayServerOptions {
 }
 
 export class LocalRelayServer {
-  /** Channels and where each one's messages go (`sink`, or the variable/file a real URL came from). */
-  public readonly destinations: ReadonlyArray<{ channel: string; to: string }>;
+  /** Channels and where each one's messages go (`sink`, or the variable/file a real URL came from), and whether it holds live cards. */
+  public readonly destinations: ReadonlyArray<{ channel: string; to: string; cards: boolean }>;
   public readonly stateMachineArn: string;
 
   private constructor(
@@ -79,7 +79,7 @@ export class LocalRelayServer {
     private readonly servers: readonly Server[],
     private readonly settingsFile: string,
     private readonly lock: StateLock,
-    parts: { destinations: ReadonlyArray<{ channel: string; to: string }>; stateMachineArn: string },
+    parts: { destinations: ReadonlyArray<{ channel: string; to: string; cards: boolean }>; stateMachineArn: string },
   ) {
     this.destinations = parts.destinations;
     this.stateMachineArn = parts.stateMachineArn;
@@ -153,7 +153,7 @@ interface Built {
   readonly lanes: LocalLanes | undefined;
   readonly log: (line: string) => void;
   readonly stateMachineArn: string;
-  readonly destinations: ReadonlyArray<{ channel: string; to: string }>;
+  readonly destinations: ReadonlyArray<{ channel: string; to: string; cards: boolean }>;
 }
 
 /** The Verify step's environment as the stack gives it, with the local relay's own signing key among the accepted ones. */
@@ -201,7 +201,9 @@ async function build(options: LocalRelayServerOptions, stateDir: string, origins
   };
   return {
     settings, settingsFile, template, sink, ingest, proxy, lanes, log, stateMachineArn,
-    destinations: proxyRoutes.filter((r) => r.method === 'POST').map((r) => ({ channel: r.channel, to: destinations.for(r).from })),
+    destinations: proxyRoutes.filter((r) => r.method === 'POST').map((r) => ({
+      channel: r.channel, to: destinations.for(r).from, cards: proxyRoutes.some((e) => e.method === 'PATCH' && e.channel === r.channel),
+    })),
   };
 }
 

@@ -7,11 +7,12 @@ import { ExitCode } from '../../lib/cli/errors';
 import { FORWARD_NODE_FLOOR, LOCAL_NODE_FLOOR, checkNodeFloor, meetsNodeFloor } from '../../lib/cli/node-floor';
 import { closest } from '../../lib/cli/args';
 import { describeCause } from '../../lib/cli/send';
-import { checkEventText } from '../../lib/cli/voice-event';
+import { buildVoiceEvent, checkEventText } from '../../lib/cli/voice-event';
 import { parseEventPayload } from '../../lib/contracts/events';
 import { version } from '../../package.json';
 import { KEY, voiceEvent } from '../support/fixtures';
-import { ensureBuilt, runBuiltCli } from '../support/built-cli';
+import { ensureBuilt, runBuiltCli, startBuiltCli } from '../support/built-cli';
+import { pollUntil } from '../support/until';
 
 // Not the project folder: no .relay/local.json here.
 const work = mkdtempSync(join(tmpdir(), 'relay-args-'));
@@ -81,6 +82,18 @@ describe('help, version and typos', () => {
     expect((await run(['send', '--sycn'])).stderr).toContain('unknown option --sycn for send; did you mean --sync?');
     expect(closest('frobnicate', ['local', 'forward', 'keygen', 'send'])).toBeUndefined();
   });
+
+  it('the banner says which channels hold live cards', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relay-banner-'));
+    const relay = startBuiltCli(['local', '--port', '0', '--config', join(__dirname, '..', '..', 'examples', 'cards.config.ts')], { cwd: dir });
+    try {
+      await pollUntil(() => relay.output().includes('Ctrl-C stops'), 60_000, 50);
+      expect(relay.output()).toMatch(/#general\s+→ the sink · live voice cards: one message per voice session, edited in place/);
+    } finally {
+      relay.child.kill('SIGTERM');
+      await relay.exited;
+    }
+  }, 90_000);
 
   it('a config the stack cannot build (card routes with --direct-delivery) is a configuration error in one line, not a stack trace', async () => {
     const config = join(__dirname, '..', '..', 'examples', 'cards.config.ts');
@@ -159,5 +172,22 @@ describe('the README example event', () => {
   it('an event file with its own at is sent byte for byte', () => {
     const text = JSON.stringify({ ...voiceEvent('join'), at: new Date().toISOString() }, null, 3);
     expect(checkEventText(text, 'x.json')).toBe(text);
+  });
+});
+
+describe('relay send --occupants: what live cards count', () => {
+  const local = { file: '/x/.relay/local.json', settings: { guildId: '123456789012345678' } };
+  const base = { user: '444444444444444444', 'display-name': 'Alice', channel: '222222222222222222', 'channel-name': 'General' };
+
+  it('the channel joined holds n, listing the user; the channel left holds n, without them; a move counts the channel moved into', () => {
+    expect(buildVoiceEvent('voice-join', { ...base, occupants: '3' }, local).after).toEqual({ channel_id: '222222222222222222', channel_name: 'General', occupants: { count: 3, members: [{ id: '444444444444444444', name: 'Alice' }] } });
+    expect(buildVoiceEvent('voice-leave', { ...base, occupants: '0' }, local).before).toEqual({ channel_id: '222222222222222222', channel_name: 'General', occupants: { count: 0, members: [] } });
+    const move = buildVoiceEvent('voice-move', { user: base.user, from: '222222222222222222', to: '333333333333333333', occupants: '2' }, local);
+    expect(move.before).not.toHaveProperty('occupants');
+    expect(move.after?.occupants).toEqual({ count: 2, members: [expect.objectContaining({ id: base.user })] });
+  });
+
+  it.each([['voice-join', '0'], ['voice-join', 'two'], ['voice-leave', '-1']] as const)('%s --occupants %s is a usage error', (builder, value) => {
+    expect(() => buildVoiceEvent(builder, { ...base, occupants: value }, local)).toThrow(/--occupants is how many are in the channel after the change/);
   });
 });

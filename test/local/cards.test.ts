@@ -199,3 +199,16 @@ describe('time, order and loss (issue 19)', () => {
   });
 
 });
+
+describe('the local relay says what a batch did with cards', () => {
+  it('a card update is logged as one, not as a message posted', async () => {
+    const { describeBatch } = await import('../../lib/local/lane-pipe-emulator');
+    const record = (body: unknown) => ({ body: JSON.stringify(body) }) as never;
+    const card = { id: 'e1', kind: 'voice.join', channel: 'general', voice: [GENERAL] };
+    const line = { id: 'e2', kind: 'voice.join', channel: 'general', line: 'x' };
+    const ok = (results: unknown[]) => ({ status: 'SUCCEEDED', output: { results } }) as never;
+    expect(describeBatch(1, ok([{ outcome: 'posted', ids: ['e1'] }]), 12, [record(card)])).toBe('✓ posted     1 event on 1 card update  (12 ms)');
+    expect(describeBatch(2, ok([{ outcome: 'posted', ids: ['e1'] }, { outcome: 'posted', ids: ['e2'] }]), 9, [record(card), record(line)])).toBe('✓ posted     1 event in 1 message, 1 event on 1 card update  (9 ms)');
+    expect(describeBatch(1, ok([{ outcome: 'posted', ids: ['e2'] }]), 5, [record(line)])).toBe('✓ posted     1 event in 1 message  (5 ms)');
+  });
+});
