@@ -21,13 +21,14 @@ export type RelayErrorCode = (typeof RelayErrorCode)[keyof typeof RelayErrorCode
 
 /** The codes the Verify step can reject an envelope with; each ends the execution as FAILED. */
 export const VERIFY_REJECTION_CODES = [
-  RelayErrorCode.Malformed,
-  RelayErrorCode.TooLarge,
-  RelayErrorCode.UnknownKey,
-  RelayErrorCode.InvalidSignature,
-  RelayErrorCode.Stale,
-  RelayErrorCode.GuildNotAllowed,
-] as const;
+  // Spelled out rather than read off RelayErrorCode: a literal array is one a bundler can drop where it is unused (the Verify bundle).
+  'Relay.Malformed',
+  'Relay.TooLarge',
+  'Relay.UnknownKey',
+  'Relay.InvalidSignature',
+  'Relay.Stale',
+  'Relay.GuildNotAllowed',
+] as const satisfies readonly RelayErrorCode[];
 
 export type VerifyRejectionCode = (typeof VERIFY_REJECTION_CODES)[number];
 

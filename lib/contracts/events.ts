@@ -4,7 +4,7 @@
  * escaped before they reach a message (see `template.ts`).
  */
 import { RelayError, RelayErrorCode } from './errors';
-import { CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE } from './routes';
+import { CHANNEL_NAME_PATTERN } from './routes';
 
 export const EventType = {
   VoiceStateUpdate: 'VOICE_STATE_UPDATE',
@@ -20,6 +20,8 @@ export const EventType = {
 
 /** A forwarder's name in heartbeats: what `relay forward --name` becomes after cleaning. */
 export const FORWARDER_NAME_PATTERN = /^[A-Za-z0-9._-]{1,40}$/;
+const FORWARDER_NAME_RULE = '1-40 of A-Z a-z 0-9 . _ -';
+const BAD_AT = 'at must be an ISO 8601 timestamp of a real instant';
 
 /** Any text (a host name) as a name of {@link FORWARDER_NAME_PATTERN}: other characters become `-`. */
 export function toForwarderName(text: string, fallback = 'forwarder'): string {
@@ -39,16 +41,12 @@ const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9
  */
 export function parseIsoTimestamp(text: string): number | undefined {
   const m = ISO_TIMESTAMP.exec(text);
-  if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return undefined;
-  const [offsetHours, offsetMinutes] = [Number(m[9] ?? 0), Number(m[10] ?? 0)];
-  if (offsetHours > 23 || offsetMinutes > 59) return undefined;
-  const utc = new Date(0);
-  utc.setUTCFullYear(year, month - 1, day);
-  utc.setUTCHours(hour, minute, second, Math.floor(Number(m[7] ?? 0) * 1000));
-  return utc.getTime() - (m[8] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  const [offsetHours, offsetMinutes] = [Number(m?.[9] ?? 0), Number(m?.[10] ?? 0)];
+  if (!m || offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const utc = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+  // Date.UTC rolls what does not exist over (30 February → 2 March, hour 24, second 60, year 0 → 1900): the round trip refuses it.
+  if (new Date(utc).toISOString().slice(0, 19) !== `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`) return undefined;
+  return utc + Math.floor(Number(m[7] ?? 0) * 1000) - (m[8] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
 }
 
 /**
@@ -191,7 +189,7 @@ function parseVoiceStateUpdate(o: Record<string, unknown>): VoiceStateUpdateEven
   if (typeof user.bot !== 'boolean') malformed('user.bot must be true or false');
   if (!('before' in o) || !('after' in o)) malformed('before and after must both be present (null when not in a channel)');
   if (typeof o.at !== 'string' || parseIsoTimestamp(o.at) === undefined) {
-    malformed('at must be an ISO 8601 timestamp of a real instant (e.g. 2026-11-21T07:00:00.000Z)');
+    malformed(BAD_AT);
   }
   return {
     type: EventType.VoiceStateUpdate,
@@ -210,7 +208,7 @@ function parseVoiceStateUpdate(o: Record<string, unknown>): VoiceStateUpdateEven
 
 /** Occupants describe a channel after the change: the one a user is in (joined, moved into, or updated in) holds at least that user. */
 function afterRef(ref: VoiceChannelRef | null): VoiceChannelRef | null {
-  if (ref?.occupants && ref.occupants.count < 1) malformed('after.occupants.count must be at least 1: the channel holds the user who is in it');
+  if (ref?.occupants && ref.occupants.count < 1) malformed('after.occupants.count must be at least 1 (the user)');
   return ref;
 }
 
@@ -235,14 +233,14 @@ export function parseEventPayload(payload: string): ParsedEvent {
   const o = asObject(value, 'the event');
   if (typeof o.type !== 'string' || o.type.length === 0 || o.type.length > 64) malformed('type must name the event');
   if (o.type === EventType.ForwarderHeartbeat) {
-    if (typeof o.forwarder !== 'string' || !FORWARDER_NAME_PATTERN.test(o.forwarder)) malformed('forwarder must be 1-40 of A-Z a-z 0-9 . _ -');
+    if (typeof o.forwarder !== 'string' || !FORWARDER_NAME_PATTERN.test(o.forwarder)) malformed(`forwarder must be ${FORWARDER_NAME_RULE}`);
     if (o.probe !== undefined && typeof o.probe !== 'boolean') malformed('probe must be true or false when present');
-    if (o.at !== undefined && (typeof o.at !== 'string' || parseIsoTimestamp(o.at) === undefined)) malformed('at must be an ISO 8601 timestamp of a real instant when present');
+    if (o.at !== undefined && (typeof o.at !== 'string' || parseIsoTimestamp(o.at) === undefined)) malformed(BAD_AT);
     return { kind: o.probe === true ? EventKind.Probe : EventKind.ForwarderHeartbeat, forwarder: o.forwarder, ...(typeof o.at === 'string' ? { at: o.at } : {}) };
   }
   if (o.type === EventType.RelayTest) {
-    if (typeof o.channel !== 'string' || !CHANNEL_NAME_PATTERN.test(o.channel)) malformed(`channel must be a channel name: ${CHANNEL_NAME_RULE}`);
-    if (typeof o.from !== 'string' || !FORWARDER_NAME_PATTERN.test(o.from)) malformed('from must be 1-40 of A-Z a-z 0-9 . _ -');
+    if (typeof o.channel !== 'string' || !CHANNEL_NAME_PATTERN.test(o.channel)) malformed('channel must be one of the relay\'s channel names');
+    if (typeof o.from !== 'string' || !FORWARDER_NAME_PATTERN.test(o.from)) malformed(`from must be ${FORWARDER_NAME_RULE}`);
     return { kind: EventKind.RelayTest, channel: o.channel, from: o.from };
   }
   if (o.type !== EventType.VoiceStateUpdate) return { kind: EventKind.Unsupported, type: o.type };

@@ -3,10 +3,16 @@
  * text is made safe for Discord, and the template parser. The Verify Lambda fills the fields, the
  * config validator checks templates, and the state machine turns a template into `States.Format`.
  */
-import { MAX_NAME_LENGTH, type VoiceStateUpdateEvent } from './events';
+import type { VoiceStateUpdateEvent } from './events';
 
 /** Discord's limit on `content`. */
 export const DISCORD_CONTENT_LIMIT = 2000;
+
+/**
+ * The longest a name is once escaped: escaping can double it (2 × MAX_NAME_LENGTH, pinned by a
+ * test). A literal, so that bundles which do not use TEMPLATE_FIELDS (Verify's) can drop it.
+ */
+export const ESCAPED_NAME_LENGTH = 200;
 
 /**
  * Placeholders a template may use, with the longest text each can expand to. Names are escaped,
@@ -14,21 +20,21 @@ export const DISCORD_CONTENT_LIMIT = 2000;
  */
 export const TEMPLATE_FIELDS = {
   /** Display name (server nickname or global name), markdown-escaped. */
-  user: 2 * MAX_NAME_LENGTH,
+  user: ESCAPED_NAME_LENGTH,
   /** Username, markdown-escaped. */
-  user_name: 2 * MAX_NAME_LENGTH,
+  user_name: ESCAPED_NAME_LENGTH,
   user_id: 20,
   /** `<@id>`: renders as a mention; never pings because messages carry `allowed_mentions: {parse: []}`. */
   user_mention: 23,
-  guild: 2 * MAX_NAME_LENGTH,
+  guild: ESCAPED_NAME_LENGTH,
   /** The channel the event is about: the one joined, left, moved to, or updated in. */
-  channel: 2 * MAX_NAME_LENGTH,
+  channel: ESCAPED_NAME_LENGTH,
   channel_mention: 23,
   /** Channel before the change ('' on join). */
-  from: 2 * MAX_NAME_LENGTH,
+  from: ESCAPED_NAME_LENGTH,
   from_mention: 23,
   /** Channel after the change ('' on leave). */
-  to: 2 * MAX_NAME_LENGTH,
+  to: ESCAPED_NAME_LENGTH,
   to_mention: 23,
   /** Discord timestamp markup `<t:unix:t>`, shown in each reader's own time zone. */
   time: 19,

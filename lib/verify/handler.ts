@@ -116,8 +116,10 @@ function checkEventTime(parsed: ParsedEvent, ts: number, freshnessSeconds: numbe
   const at = 'event' in parsed ? parsed.event.at : 'at' in parsed ? parsed.at : undefined;
   if (at === undefined) return;
   const offset = Math.round((parseIsoTimestamp(at)! / 1000) - ts);
-  if (offset > freshnessSeconds) throw new RelayError(RelayErrorCode.Stale, `at: ${at} is ${offset} s after the envelope's ts; an event may not be later than ts + ${freshnessSeconds} s`);
-  if (-offset > MAX_EVENT_AGE_SECONDS + freshnessSeconds) throw new RelayError(RelayErrorCode.Stale, `at: ${at} is ${-offset} s before the envelope's ts; events older than ${MAX_EVENT_AGE_SECONDS / 3600} h are not announced`);
+  if (offset > freshnessSeconds || -offset > MAX_EVENT_AGE_SECONDS + freshnessSeconds) {
+    const later = offset > 0;
+    throw new RelayError(RelayErrorCode.Stale, `at: ${at} is ${Math.abs(offset)} s ${later ? 'after' : 'before'} ts; the most is ${later ? freshnessSeconds : MAX_EVENT_AGE_SECONDS} s ${later ? 'after' : 'before'}`);
+  }
 }
 
 /**

@@ -5,7 +5,8 @@
 import { parseEnvelope, verifyEnvelopeSignature } from '../../lib/contracts/envelope';
 import { RelayErrorCode } from '../../lib/contracts/errors';
 import { REDACTED, describeOutsideText, redactSecrets } from '../../lib/contracts/redact';
-import { BLANK_NAME, escapeDiscordText } from '../../lib/contracts/template';
+import { BLANK_NAME, ESCAPED_NAME_LENGTH, escapeDiscordText } from '../../lib/contracts/template';
+import { MAX_NAME_LENGTH } from '../../lib/contracts/events';
 import { paceAfter } from '../../lib/delivery/pace';
 import { KEY, signed } from '../support/fixtures';
 
@@ -111,4 +112,9 @@ describe('secrets in causes', () => {
     expect(decision.detail).toContain('Unknown Webhook');
     expect(decision.detail).not.toContain('AbCdEf');
   });
+});
+
+it('a template field\'s room for a name is twice the longest name (escaping doubles at most)', () => {
+  expect(ESCAPED_NAME_LENGTH).toBe(2 * MAX_NAME_LENGTH);
+  expect(escapeDiscordText('*'.repeat(MAX_NAME_LENGTH))).toHaveLength(ESCAPED_NAME_LENGTH);
 });
