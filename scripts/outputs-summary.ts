@@ -3,8 +3,7 @@
  * Values are written as code spans, with backticks and pipes neutralised, so that an output can
  * never break the table or inject Markdown.
  */
-import { readFileSync } from 'node:fs';
-import { markdownCell as cell } from './markdown';
+import { markdownCell as cell, printSummaryOf } from './markdown';
 
 export type StackOutputs = Record<string, Record<string, string>>;
 
@@ -19,19 +18,4 @@ export function outputsSummary(outputs: StackOutputs): string {
     .join('\n');
 }
 
-if (require.main === module) {
-  const file = process.argv[2];
-  if (!file) {
-    console.error('usage: node --import tsx scripts/outputs-summary.ts <cdk-outputs.json>');
-    process.exit(2);
-  }
-  let outputs: StackOutputs;
-  try {
-    outputs = JSON.parse(readFileSync(file, 'utf8')) as StackOutputs;
-  } catch (error) {
-    // The deploy failed before writing outputs: say so in the summary rather than fail twice.
-    process.stdout.write(`### Deployed\n\nNo outputs file (${(error as Error).message.split('\n')[0]}).\n`);
-    process.exit(0);
-  }
-  process.stdout.write(outputsSummary(outputs));
-}
+if (require.main === module) printSummaryOf<StackOutputs>('outputs-summary.ts', 'Deployed', outputsSummary);

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { readPrivateKeyFile } from '../client/keys';
 import { RelayClient, RelayClientError } from '../client/relay-client';
 import { LOCAL_SETTINGS_FILE, LocalSettingsError, readLocalSettings, type LocalSettings } from '../local/local-settings';
+import { isProcessAlive } from '../local/state-lock';
 import { ConfigError, UnavailableError } from './errors';
 
 export interface LocalDefaults {
@@ -83,18 +84,9 @@ export function clientFor(target: RelayTarget, flags: TargetFlags, timeoutMs?: n
   }
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** What is known of the local relay that wrote these settings. */
 export function localProcessState(s: Partial<LocalSettings>): 'running' | 'stopped' | 'unknown' {
-  if (s.pid !== undefined) return isRunning(s.pid) ? 'running' : 'stopped';
+  if (s.pid !== undefined) return isProcessAlive(s.pid) ? 'running' : 'stopped';
   return s.stoppedAt !== undefined ? 'stopped' : 'unknown';
 }
 

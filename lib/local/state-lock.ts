@@ -17,7 +17,8 @@ export class RelayRunningError extends Error {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this pid runs (one of another user's too). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -41,7 +42,7 @@ export class StateLock {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const holder = Number(readLockSafely(file));
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) throw new RelayRunningError(holder, stateDir);
+      if (Number.isInteger(holder) && holder > 0 && isProcessAlive(holder)) throw new RelayRunningError(holder, stateDir);
       // Left by a relay that died: take it over.
       try {
         unlinkSync(file);
