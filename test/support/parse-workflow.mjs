@@ -41,7 +41,7 @@ for (const path of process.argv.slice(2)) {
       if: job.if?.expression,
       environment: plain(job.environment),
       permissions: raw.jobs?.[job.id.value]?.permissions,
-      steps: job.steps.map((s) => ({ uses: s.uses?.value, run: s.run?.value ?? (s.run && plain(s.run)), if: s.if?.expression, with: raw.jobs?.[job.id.value]?.steps?.[job.steps.indexOf(s)]?.with })),
+      steps: job.steps.map((s) => ({ uses: s.uses?.value, run: s.run?.value ?? (s.run && plain(s.run)), if: s.if?.expression, continueOnError: s['continue-on-error'] === undefined ? undefined : plain(s['continue-on-error']), with: raw.jobs?.[job.id.value]?.steps?.[job.steps.indexOf(s)]?.with })),
     })),
   });
 }
