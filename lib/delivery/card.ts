@@ -23,6 +23,10 @@ export interface CardUpdate {
   readonly seen: readonly Member[];
   /** Time of the latest change (ISO). */
   readonly at: string;
+  /** Time of the earliest change in the batch (ISO): when a session the batch starts began. */
+  readonly firstAt?: string;
+  /** The most people any of the batch's events saw in the channel (a burst's peak, not just its last count). */
+  readonly peak?: number;
   readonly settings: CardSettings;
 }
 
@@ -33,11 +37,13 @@ export const CARD_TTL_SECONDS = 7 * 24 * 3600;
 
 /** One update per card the events touch, in the order the cards were first touched. */
 export function collectCardUpdates(channel: string, events: readonly LaneEvent[]): CardUpdate[] {
-  const byKey = new Map<string, CardUpdate & { changes: Array<{ joined: boolean; member: Member }>; seen: Member[] }>();
+  const byKey = new Map<string, CardUpdate & { changes: Array<{ joined: boolean; member: Member }>; seen: Member[]; firstAt?: string; peak?: number }>();
   for (const event of events) {
     (event.voice ?? []).forEach((voice, i) => {
       const key = cardKey(channel, voice.channel_id);
-      const held = byKey.get(key) ?? { key, voiceChannelId: voice.channel_id, voiceChannelName: voice.channel_name, changes: [], seen: [], at: event.at ?? '', settings: {} };
+      const held = byKey.get(key) ?? { key, voiceChannelId: voice.channel_id, voiceChannelName: voice.channel_name, changes: [], seen: [], at: event.at ?? '', firstAt: event.at, peak: 0, settings: {} };
+      if (event.at && (!held.firstAt || Date.parse(event.at) < Date.parse(held.firstAt))) held.firstAt = event.at;
+      held.peak = Math.max(held.peak ?? 0, voice.occupants?.count ?? 0);
       const isJoin = event.kind === 'voice.join' || (event.kind === 'voice.move' && i === (event.voice?.length ?? 0) - 1);
       const member = event.user && { id: event.user.id, name: event.user.display_name };
       if (member) held.changes.push({ joined: isJoin, member });
@@ -96,7 +102,10 @@ function currentMembers(update: CardUpdate, previous: CardSession | undefined): 
   return { count: members.size, members: [...members.values()] };
 }
 
-export function renderCard(update: CardUpdate, stored: StoredCard | undefined, nowMs: number): RenderedCard {
+export function renderCard(given: CardUpdate, stored: StoredCard | undefined, nowMs: number): RenderedCard {
+  // A change is never later than now: an `at` a little ahead (a fast clock, within Verify's window) would otherwise freeze the card until then.
+  const capped = (iso: string | undefined) => (iso && Date.parse(iso) > nowMs ? new Date(nowMs).toISOString() : iso);
+  const update: CardUpdate = { ...given, at: capped(given.at) ?? given.at, firstAt: capped(given.firstAt) };
   const live = parseSession(stored);
   const { count, members } = currentMembers(update, live?.session);
   const expiresAt = String(Math.floor(nowMs / 1000) + CARD_TTL_SECONDS);
@@ -139,8 +148,8 @@ function nextSession(previous: CardSession | undefined, update: CardUpdate, coun
     if (seen.length < MAX_SEEN) seen.push(m.id);
   }
   return {
-    startedAt: previous?.startedAt ?? update.at,
-    peak: Math.max(previous?.peak ?? 0, count),
+    startedAt: previous?.startedAt ?? update.firstAt ?? update.at,
+    peak: Math.max(previous?.peak ?? 0, update.peak ?? 0, count),
     seen,
     seenCount,
     members,

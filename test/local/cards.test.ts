@@ -28,6 +28,8 @@ let client: RelayClient;
 /** Who is in each voice channel, as the forwarder's cache would say. */
 const rooms = new Map<string, Person[]>();
 let sequence = 0;
+/** Changes are stamped a second apart from half an hour ago: in order, and never later than now (a future change counts as now). */
+const START = Date.now() - 30 * 60_000;
 
 beforeAll(async () => {
   server = await LocalRelayServer.start({ port: 0, stateDir: mkdtempSync(join(tmpdir(), 'relay-cards-')), configPath: 'test/fixtures/card-config.ts', retryPauseMs: 100, sinkRateLimit: false, log: () => undefined, env: {} });
@@ -55,7 +57,7 @@ async function change(who: Person, from: typeof GENERAL | null, to: typeof GENER
   const withOccupants = options.occupants ?? true;
   const event: VoiceStateUpdateEvent = {
     type: 'VOICE_STATE_UPDATE', guild: { id: GUILD, name: 'Guild' }, user: { id: who.id, name: who.name.toLowerCase(), display_name: who.name, bot: false },
-    before: ref(from, withOccupants), after: ref(to, withOccupants), at: new Date(Date.now() + sequence++ * 1000).toISOString(),
+    before: ref(from, withOccupants), after: ref(to, withOccupants), at: new Date(START + sequence++ * 1000).toISOString(),
   };
   const send = options.sync === false ? client.send(event) : client.sendSync(event);
   await send;
@@ -177,7 +179,7 @@ describe('time, order and loss (issue 19)', () => {
   it('a change older than the end of a session (sent late) starts no phantom session and pings no one', async () => {
     const [alice, bob] = [person(1, 'Alice'), person(2, 'Bob')];
     await change(alice, null, ROOF);
-    const lateAt = new Date(Date.now() + sequence++ * 1000).toISOString(); // Bob joined before Alice left…
+    const lateAt = new Date(START + sequence++ * 1000).toISOString(); // Bob joined before Alice left…
     await change(alice, ROOF, null);
     expect(contents()).toEqual([expect.stringContaining('Roof** — ended')]);
     // …but his join arrives only now.
