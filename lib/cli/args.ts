@@ -1,6 +1,7 @@
 /** Argument parsing shared by the commands: node:util's parseArgs, with errors that name the fix. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './errors';
+import { ConfigError, UsageError } from './errors';
+import { KEY_ID_PATTERN } from '../contracts/envelope';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -39,16 +40,29 @@ export function parseCommandArgs<O extends Options>(command: string, argv: strin
     // "Option '--display-name <value>' argument missing": name the flag and what it needs.
     const missing = /Option '(--[\w-]+)(?: <value>)?' argument missing/.exec(e.message);
     if (missing) throw new UsageError(`${missing[1]} needs a value (${missing[1]} <value>)`, command);
+    // "--channel --kind x": the next word is a flag, so the value was left out.
+    const ambiguous = /Option '(--[\w-]+)(?: <value>)?' argument is ambiguous/.exec(e.message);
+    if (ambiguous) throw new UsageError(`${ambiguous[1]} needs a value (${ambiguous[1]} <value>; a value that starts with a dash goes as ${ambiguous[1]}=-…)`, command);
     throw new UsageError(e.message.split('. To specify')[0], command);
   }
 }
 
-/** A whole number flag ≥ `min`, or undefined when not given. */
-export function wholeNumber(command: string, flag: string, value: string | undefined, min = 0): number | undefined {
+/** A whole number flag in [`min`, `max`], or undefined when not given. Digits only: "1e3", "0x10" and " 5" are typos, not numbers. */
+export function wholeNumber(command: string, flag: string, value: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got "${value}"`, command);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    const range = max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max.toLocaleString('en-US')}` : min > 0 ? ` of at least ${min}` : '';
+    throw new UsageError(`--${flag} must be a whole number${range}, got "${value}"`, command);
+  }
   return n;
+}
+
+/** A key id from a flag (a usage error) or from the environment or a settings file (a config error), checked as Verify checks it. */
+export function checkKeyId(command: string, kid: string, source: string): string {
+  if (KEY_ID_PATTERN.test(kid)) return kid;
+  const message = `${source} "${kid}" is not a key id: use 1-64 characters of [A-Za-z0-9._-] (the name you gave relay keygen --kid)`;
+  throw source.startsWith('--') ? new UsageError(message, command) : new ConfigError(message);
 }
 
 export function noPositionals(command: string, positionals: string[]): void {

@@ -17,8 +17,8 @@ import type { RelayInspector } from '../doctor/inspector';
 import { LocalInspector } from '../doctor/local-inspector';
 import { CHECK_IDS, renderReport, type CheckId } from '../doctor/results';
 import { LOCAL_SETTINGS_FILE } from '../local/local-settings';
-import { closest, noPositionals, parseCommandArgs, wholeNumber } from './args';
-import { ConfigError, UsageError } from './errors';
+import { checkKeyId, closest, noPositionals, parseCommandArgs, wholeNumber } from './args';
+import { ConfigError, ExitCode, UsageError } from './errors';
 import { localProcessState, readLocalDefaults, type LocalDefaults } from './target';
 
 const OPTIONS = {
@@ -33,9 +33,20 @@ export async function doctor(argv: string[], out: (line: string) => void): Promi
   const { values, positionals } = parseCommandArgs('doctor', argv, OPTIONS);
   noPositionals('doctor', positionals);
   const skip = (values.skip ?? []).map(checkIdOf);
-  const waitSeconds = wholeNumber('doctor', 'wait', values.wait, 1);
+  const waitSeconds = wholeNumber('doctor', 'wait', values.wait, 1, 600);
   if (values.post !== undefined && !CHANNEL_NAME_PATTERN.test(values.post)) throw new UsageError(`--post takes a channel name of your config (${CHANNEL_NAME_RULE}), got "${values.post}"`, 'doctor');
-  const { inspector, key } = findRelay(values, readLocalDefaults());
+  let found: ReturnType<typeof findRelay>;
+  try {
+    found = findRelay(values, readLocalDefaults());
+  } catch (error) {
+    // --json promises JSON on stdout: a relay that cannot be found is a report with no checks.
+    if (values.json && (error instanceof ConfigError || error instanceof UsageError)) {
+      const exitCode = error instanceof UsageError ? ExitCode.Usage : ExitCode.Config;
+      out(redactSecrets(JSON.stringify({ relay: null, ok: false, exitCode, checks: [], error: { name: error.name, message: error.message } }, null, 2)));
+    }
+    throw error;
+  }
+  const { inspector, key } = found;
   try {
     const report = await runDoctor({
       inspector, ...key, post: values.post, skip, postTimeoutMs: waitSeconds === undefined ? undefined : waitSeconds * 1000,
@@ -50,7 +61,11 @@ export async function doctor(argv: string[], out: (line: string) => void): Promi
   }
 }
 
+/** Every other check needs these two: skipping them would leave nothing checked and report it passed. */
+const REQUIRED_CHECKS: readonly string[] = ['credentials', 'relay'];
+
 function checkIdOf(name: string): CheckId {
+  if (REQUIRED_CHECKS.includes(name)) throw new UsageError(`--skip ${name}: every other check needs it, so it cannot be left out; checks you can skip: ${CHECK_IDS.filter((c) => !REQUIRED_CHECKS.includes(c)).join(', ')}`, 'doctor');
   if ((CHECK_IDS as string[]).includes(name)) return name as CheckId;
   const guess = closest(name, CHECK_IDS);
   throw new UsageError(`--skip takes a check name${guess ? ` (did you mean "${guess}"?)` : ''}; checks: ${CHECK_IDS.join(', ')}`, 'doctor');
@@ -62,11 +77,17 @@ function checkIdOf(name: string): CheckId {
  * relay of `.relay/local.json`.
  */
 function findRelay(values: Values, local: LocalDefaults): { inspector: RelayInspector; key: KeyOptions } {
-  const stackName = values.stack ?? process.env.RELAY_STACK;
+  if (values.stack !== undefined && !STACK_NAME_PATTERN.test(values.stack)) {
+    throw new UsageError(`--stack takes a CloudFormation stack name (a letter, then up to 127 letters, digits and dashes), got "${values.stack.slice(0, 40)}"`, 'doctor');
+  }
+  if (values.region !== undefined && !REGION_PATTERN.test(values.region)) {
+    throw new UsageError(`--region takes an AWS region such as eu-west-1, got "${values.region.slice(0, 40)}"`, 'doctor');
+  }
+  const stackName = values.stack ?? (process.env.RELAY_STACK || undefined);
   const url = values.url ?? process.env.RELAY_URL;
   const s = local.settings;
   if (stackName || (url && url !== s?.url)) {
-    return { inspector: new AwsInspector({ stackName, url, region: values.region }), key: loadKey(values.kid ?? process.env.RELAY_KID, values['key-file'] ?? process.env.RELAY_KEY_FILE) };
+    return { inspector: new AwsInspector({ stackName, url, region: values.region }), key: loadKey(keyIdOf(values, undefined), values['key-file'] ?? process.env.RELAY_KEY_FILE) };
   }
   if (!s?.url || !s.accessKeyId || !s.secretAccessKey) {
     throw new ConfigError(
@@ -77,7 +98,19 @@ function findRelay(values: Values, local: LocalDefaults): { inspector: RelayInsp
     url: s.url, region: s.region ?? 'us-east-1', accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey,
     settingsFile: local.file, process: localProcessState(s), stoppedAt: s.stoppedAt,
   });
-  return { inspector, key: loadKey(values.kid ?? process.env.RELAY_KID ?? s.kid, values['key-file'] ?? process.env.RELAY_KEY_FILE ?? s.privateKeyFile) };
+  return { inspector, key: loadKey(keyIdOf(values, s.kid), values['key-file'] ?? process.env.RELAY_KEY_FILE ?? s.privateKeyFile) };
+}
+
+/** A CloudFormation stack name; its own rule. */
+const STACK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+/** eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-5 …: a region the SDK would otherwise turn into "Region not accepted" after a DNS wait. */
+const REGION_PATTERN = /^[a-z]{2,4}(?:-[a-z]+)+-\d{1,2}$/;
+
+/** --kid, RELAY_KID or the local relay's, checked as Verify checks key ids. */
+function keyIdOf(values: Values, fromLocal: string | undefined): string | undefined {
+  if (values.kid !== undefined) return checkKeyId('doctor', values.kid, '--kid');
+  if (process.env.RELAY_KID) return checkKeyId('doctor', process.env.RELAY_KID, 'RELAY_KID');
+  return fromLocal;
 }
 
 type KeyOptions = { key?: DoctorKey; keyProblem?: KeyProblem };

@@ -40,7 +40,7 @@ export async function forward(argv: string[], out: (line: string) => void): Prom
   noPositionals('forward', positionals);
   const level = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(level)) throw new UsageError('--log-level must be debug, info, warn or error', 'forward');
-  const healthPort = values['health-port'] === 'off' ? undefined : (wholeNumber('forward', 'health-port', values['health-port']) ?? FORWARDER_DEFAULTS.healthPort);
+  const healthPort = values['health-port'] === 'off' ? undefined : (wholeNumber('forward', 'health-port', values['health-port'], 0, 65535) ?? FORWARDER_DEFAULTS.healthPort);
   const debounceMs = wholeNumber('forward', 'debounce-ms', values['debounce-ms']);
   const heartbeatMinutes = wholeNumber('forward', 'heartbeat-minutes', values['heartbeat-minutes']);
   checkNodeFloor('forward', FORWARD_NODE_FLOOR);

@@ -65,7 +65,8 @@ Event builder options (ids are Discord snowflakes, 17-20 digits; names 1-100 cha
   --guild-name, --user-name, --display-name, --channel-name, --from-name, --to-name <text>
   --bot                the user is a bot
   --occupants <n>      how many are in the channel after the change (the one joined or moved
-                       into, listing the user; or the one left): what live cards count`,
+                       into, listing the user): what live cards count; for a leave, 0 ends
+                       the card (other counts are left to the card's own list)`,
 
   doctor: `relay doctor [--stack <name>] [--post <channel>] [options]
 

@@ -67,7 +67,7 @@ function stopOnSignal(server: LocalRelayServer, out: (line: string) => void): Pr
 export async function local(argv: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseCommandArgs('local', argv, OPTIONS);
   noPositionals('local', positionals);
-  const port = wholeNumber('local', 'port', values.port);
+  const port = wholeNumber('local', 'port', values.port, 0, 65535);
   if (port !== undefined && port > 65535) throw new UsageError(`--port must be a port number (0-65535), got ${port}`, 'local');
   const sinkRateLimit = parseRateLimit(values['sink-rate-limit']);
   checkNodeFloor('local', LOCAL_NODE_FLOOR);

@@ -1,6 +1,7 @@
 /** `relay send`: one event, from a file, stdin or the voice builders, to a relay. */
 import { readFileSync } from 'node:fs';
 import { RelayClientError, type SyncResult } from '../client/relay-client';
+import { ENVELOPE_ID_PATTERN } from '../contracts/envelope';
 import { RelayErrorCode } from '../contracts/errors';
 import { redactSecrets } from '../contracts/redact';
 import { closest, parseCommandArgs, wholeNumber } from './args';
@@ -105,6 +106,9 @@ export async function send(argv: string[], out: (line: string) => void): Promise
   const [what = '-'] = positionals;
   const event = (VOICE_BUILDERS as readonly string[]).includes(what) ? buildVoiceEvent(what as VoiceBuilder, values, local) : readEventSource(what);
   const timeout = wholeNumber('send', 'timeout', values.timeout, 1);
+  if (values.id !== undefined && !ENVELOPE_ID_PATTERN.test(values.id)) {
+    throw new UsageError(`--id "${values.id.slice(0, 40)}" is not an envelope id: use 1-128 characters of [A-Za-z0-9._:-] (the same id twice is one event)`, 'send');
+  }
 
   const target = resolveTarget(values, local);
   const client = clientFor(target, values, timeout);

@@ -8,6 +8,7 @@ import { readPrivateKeyFile } from '../client/keys';
 import { RelayClient, RelayClientError } from '../client/relay-client';
 import { LOCAL_SETTINGS_FILE, LocalSettingsError, readLocalSettings, type LocalSettings } from '../local/local-settings';
 import { isProcessAlive } from '../local/state-lock';
+import { checkKeyId } from './args';
 import { ConfigError, UnavailableError } from './errors';
 
 export interface LocalDefaults {
@@ -64,6 +65,7 @@ export function resolveTarget(flags: TargetFlags, local: LocalDefaults): RelayTa
   const missing = s ? '' : `; ${noLocalSettings(local)}`;
   if (!url.value) throw new ConfigError(`no relay URL: pass --url (the IngestUrl stack output) or set RELAY_URL${missing}`);
   if (!kid.value) throw new ConfigError(`no key id: pass --kid or set RELAY_KID${missing}`);
+  checkKeyId('send', kid.value, kid.source);
   if (!keyFile.value) throw new ConfigError(`no private key: pass --key-file or set RELAY_KEY_FILE (make one with \`relay keygen\`)${missing}`);
   return { url: url.value, urlSource: url.source, kid: kid.value, keyFile: keyFile.value, isLocalRelay: s?.url !== undefined && url.value === s.url, local };
 }

@@ -27,6 +27,8 @@ export interface VoiceFlags {
   readonly occupants?: string;
 }
 
+/** More than any voice channel holds (Discord caps a channel's user limit at 99). */
+const MAX_OCCUPANTS = 99_999;
 const ID_FLAGS = ['guild', 'user', 'channel', 'from', 'to'] as const;
 const NAME_FLAGS = ['guild-name', 'user-name', 'display-name', 'channel-name', 'from-name', 'to-name'] as const;
 /** Flags each builder needs besides --user (and --guild, which may default). */
@@ -50,13 +52,16 @@ function checkFlags(builder: VoiceBuilder, flags: VoiceFlags): void {
   if (flags.occupants !== undefined) {
     const n = Number(flags.occupants);
     const least = builder === 'voice-leave' ? 0 : 1;
-    if (!Number.isInteger(n) || n < least || n > 99_999) throw new UsageError(`--occupants is how many are in the channel after the change: a whole number of at least ${least}${least ? ' (the user is in it)' : ''}, got "${flags.occupants}"`, 'send');
+    if (!/^\d+$/.test(flags.occupants) || n < least || n > MAX_OCCUPANTS) {
+      throw new UsageError(`--occupants is how many are in the channel after the change: a whole number from ${least}${least ? ' (the user is in it)' : ''} to ${MAX_OCCUPANTS.toLocaleString('en-US')}, got "${flags.occupants.slice(0, 40)}"`, 'send');
+    }
   }
 }
 
 /**
  * `--occupants <n>`: the channel the user is in after the change (joined, moved into) holds n and
- * lists the user; for a leave, the channel left holds n, without them. Other members stay unnamed.
+ * lists the user; other members stay unnamed. For a leave, 0 says the channel is empty (the card
+ * ends); any other count is left out, so the card keeps the names it has instead of n nameless.
  */
 function withOccupants(ref: VoiceChannelRef, count: number, user: { id: string; name: string } | undefined): VoiceChannelRef {
   return { ...ref, occupants: { count, members: user ? [user] : [] } };
@@ -77,7 +82,7 @@ export function buildVoiceEvent(builder: VoiceBuilder, flags: VoiceFlags, local:
   if (flags.occupants !== undefined) {
     const count = Number(flags.occupants);
     if (after) after = withOccupants(after, count, { id: userId, name: displayName });
-    else if (before) before = withOccupants(before, count, undefined);
+    else if (before && count === 0) before = withOccupants(before, 0, undefined);
   }
   const event: VoiceStateUpdateEvent = {
     type: EventType.VoiceStateUpdate,

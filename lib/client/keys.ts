@@ -46,7 +46,7 @@ export function parsePrivateKey(pem: string | Buffer, source = 'the private key'
   try {
     key = createPrivateKey(pem);
   } catch {
-    throw new KeyFileError(`${source} is not a PEM private key (expected "-----BEGIN PRIVATE KEY-----", as \`relay keygen\` writes)`);
+    throw new KeyFileError(`${source} is not a PEM private key (a PKCS#8 "BEGIN PRIVATE KEY" block, as \`relay keygen\` writes)`);
   }
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new KeyFileError(`${source} is a ${key.asymmetricKeyType} key; the relay needs an Ed25519 key (\`relay keygen\`)`);

@@ -58,8 +58,8 @@ export const BLANK_NAME = '(blank)';
 // variation selector or skin tone, if any: 👩‍💻, 👨🏽‍💻, 🏳️‍🌈), and the tag letters of a subdivision
 // flag (🏴 + 2-7 tag letters or digits + cancel tag: 🏴󠁧󠁢󠁳󠁣󠁴󠁿).
 const FORMAT_CHARACTERS = /(?<flag>\u{1F3F4}[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]{2,7}\u{E007F})|(?<=\p{Extended_Pictographic}(?:\uFE0F|\p{Emoji_Modifier})?)\u200D(?=\p{Extended_Pictographic})|(?<format>\p{Cf})/gu;
-/** Letters that draw nothing (Hangul fillers, the blank Braille pattern, Khmer inherent vowels): a name of only these is blank too. */
-const BLANK_LOOKING = /[\u115F\u1160\u17B4\u17B5\u2800\u3164\uFFA0]/gu;
+/** Characters that draw nothing alone (Hangul fillers, the blank Braille pattern, Khmer inherent vowels, the grapheme joiner, variation selectors): a name of only these is blank too. */
+const BLANK_LOOKING = /[\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u2800\u3164\uFE00-\uFE0F\uFFA0\u{E0100}-\u{E01EF}]/gu;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 const MARKDOWN_CHARACTERS = /[\\*_~`|>#\-[\]()<:@]/g;

@@ -101,7 +101,10 @@ async function followTestMessage(inspector: RelayInspector, answer: ProbeAnswer,
     state = claim?.state;
     if (state === 'delivered') {
       const ms = wait.now() - started;
-      const where = ctx.kind === 'local' ? `the sink accepted it: ${ctx.url}/_sink` : 'Discord accepted the message; look for "Relay test" in the channel';
+      // The local relay posts to its sink unless RELAY_WEBHOOK_<CHANNEL> or .relay/secrets.json gives a real webhook.
+      const where = ctx.kind === 'local'
+        ? `its webhook accepted it: the sink, ${ctx.url}/_sink, or the real webhook RELAY_WEBHOOK_${channel.toUpperCase().replace(/-/g, '_')} or .relay/secrets.json names`
+        : 'Discord accepted the message; look for "Relay test" in the channel';
       return pass(`#${channel}: delivered in ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`} (${where})`);
     }
     const dead = (await inspector.deadLetters())?.sample.find((d) => d.id === id);

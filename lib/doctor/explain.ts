@@ -77,19 +77,23 @@ export function explainIngestFailure(status: number | undefined, text: string, n
 export function explainRejection(code: string | undefined, cause: string | undefined, ctx: ExplainContext, skewSeconds?: number): Finding {
   const said = `${code ?? 'FAILED'}${cause ? `: ${summarise(cause)}` : ''}`;
   const keyLine = ctx.publicKeyHex ? `'${ctx.kid}': '${ctx.publicKeyHex}',` : undefined;
+  // The local relay reads the config when it starts; a deployed one when it is deployed.
+  const apply = ctx.kind === 'local' ? 'restart the local relay (Ctrl-C, npm start)' : 'deploy (npx cdk deploy)';
   switch (code) {
     case 'Relay.UnknownKey':
       return fail(said, `the relay does not accept key id "${ctx.kid}"`, keyLine
-        ? `add this line to forwarderKeys in your relay config, then deploy (npx cdk deploy):\n  ${keyLine}`
-        : 'add the key\'s public half to forwarderKeys (relay keygen prints the line), then deploy');
+        ? `add this line to forwarderKeys in your relay config, then ${apply}:\n  ${keyLine}`
+        : `add the key's public half to forwarderKeys (relay keygen prints the line), then ${apply}`);
     case 'Relay.InvalidSignature':
       return fail(said, `the relay holds another public key under "${ctx.kid}" than ${ctx.keyFile ?? 'the key file'}'s`, keyLine
-        ? `set forwarderKeys to this key file's public key and deploy, or point --key-file at the key that matches:\n  ${keyLine}`
+        ? `set forwarderKeys to this key file's public key and ${apply}, or point --key-file at the key that matches:\n  ${keyLine}`
         : 'point --key-file at the private key whose public half is in forwarderKeys');
     case 'Relay.Stale':
       return fail(said, `this machine's clock is ${describeSkew(skewSeconds)}`, syncClockFix());
     case 'Relay.Malformed':
-      return fail(said, 'the relay refused the probe\'s payload: it is older than this relay doctor', 'deploy this version (npx cdk deploy), or use the relay doctor of the version deployed');
+      return fail(said, 'the relay refused the probe\'s payload: it is older than this relay doctor', ctx.kind === 'local'
+        ? 'restart the local relay from this checkout (Ctrl-C, npm start)'
+        : 'deploy this version (npx cdk deploy), or use the relay doctor of the version deployed');
     case 'Relay.Internal':
       return fail(said, 'the relay workflow failed on its own (an AWS fault or a bug)', ctx.kind === 'local' ? 'the local relay\'s terminal has the line' : 'the relay workflow\'s log group (/aws/vendedlogs/states/<stack>-relay) names the state and error');
     default:
@@ -158,8 +162,15 @@ export function explainAwsError(error: unknown, action: string, ctx: ExplainCont
     return fail(said, 'the AWS credentials were refused or are missing', 'renew them (aws sso login, aws configure, or AWS_PROFILE) and run again');
   }
   if (/region is missing/i.test(e.message ?? '')) return fail(said, 'no AWS region is set', 'pass --region <region>, or set AWS_REGION (or a region in your AWS profile)');
+  if (/region not accepted|invalid region|not a valid hostname component/i.test(e.message ?? '')) {
+    return fail(said, 'the AWS region is not one AWS knows', 'pass --region with a region such as eu-west-1, or fix AWS_REGION (or the region in your AWS profile)');
+  }
   if (/ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|getaddrinfo/i.test(`${name} ${e.message}`)) return fail(said, 'this machine cannot reach AWS', 'check the network, proxy (HTTPS_PROXY) and firewall');
-  return warn(said, `${action} did not answer as expected`, 'run again; if it persists, check the AWS service health for this region');
+  if (/Throttl|TooManyRequests|RequestLimitExceeded|ServiceUnavailable|InternalFailure|InternalError/i.test(name)) {
+    return warn(said, `AWS was busy or failing on ${action}`, 'run again in a minute; if it persists, check the AWS Health Dashboard for this region');
+  }
+  // An error nobody explained is not a pass in disguise: the check could not be made.
+  return fail(said, `${action} failed, so this check could not be made`, 'run again; if it persists, report it with this output');
 }
 
 function hostOf(url: string): string {

@@ -119,6 +119,8 @@ export class DiscordSink {
   public readonly requestHeaders: Array<{ channel: string; headers: Record<string, string> }> = [];
   private readonly maxMessages: number;
   private readonly maxRequestHeaders: number;
+  /** The config's channels: the only webhooks there are to delete or restore. */
+  readonly channels: ReadonlySet<string>;
   private readonly webhooks: Set<string>;
   private readonly buckets = new Map<string, Bucket>();
   private counts = { accepted: 0, edited: 0, unknownMessage: 0, rateLimited: 0, invalid: 0, unknownWebhook: 0 };
@@ -130,6 +132,7 @@ export class DiscordSink {
     private readonly now: () => number = Date.now,
     retention: SinkRetention = {},
   ) {
+    this.channels = new Set(channels);
     this.webhooks = new Set(channels);
     this.maxMessages = retention.messages ?? 1000;
     this.maxRequestHeaders = retention.requestHeaders ?? 100;
@@ -144,13 +147,18 @@ export class DiscordSink {
     this.buckets.clear();
   }
 
-  /** Deletes a channel's webhook (as a server admin might): later posts get 404. */
-  deleteWebhook(channel: string): void {
+  /** Deletes a channel's webhook (as a server admin might): later posts get 404. False when the config has no such channel. */
+  deleteWebhook(channel: string): boolean {
+    if (!this.channels.has(channel)) return false;
     this.webhooks.delete(channel);
+    return true;
   }
 
-  restoreWebhook(channel: string): void {
+  /** Gives a channel its webhook back. False when the config has no such channel (a webhook for it would route nothing). */
+  restoreWebhook(channel: string): boolean {
+    if (!this.channels.has(channel)) return false;
     this.webhooks.add(channel);
+    return true;
   }
 
   /** Deletes a message (as a moderator might): later edits of it get 404 Unknown Message. */

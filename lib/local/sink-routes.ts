@@ -67,8 +67,9 @@ export class SinkRoutes {
     }
     const control = /^\/_sink\/webhooks\/([^/]+)$/.exec(path);
     if (control && (req.method === 'DELETE' || req.method === 'PUT')) {
-      if (req.method === 'DELETE') this.sink.deleteWebhook(control[1]);
-      else this.sink.restoreWebhook(control[1]);
+      const channel = decodePathSegment(control[1]) ?? control[1];
+      const known = req.method === 'DELETE' ? this.sink.deleteWebhook(channel) : this.sink.restoreWebhook(channel);
+      if (!known) return sendJson(res, 404, { message: `no channel "${channel.slice(0, 64)}" in the relay config; channels: ${[...this.sink.channels].join(', ')}` });
       return sendJson(res, 204);
     }
     return sendJson(res, 404, { message: 'Not Found' });

@@ -34,11 +34,26 @@ describe('usage errors name the flag (exit 2) and send nothing', () => {
     ['a move to the channel it left', ['send', ...TARGET, 'voice-move', '--guild', '111111111111111111', '--user', '444444444444444444', '--from', '222222222222222222', '--to', '222222222222222222'], 'voice-move needs --from and --to to be different channels'],
     ['a builder without --channel', ['send', ...TARGET, 'voice-leave', '--guild', '111111111111111111', '--user', '444444444444444444'], 'voice-leave needs --channel <id>'],
     ['a non-numeric --timeout', ['send', ...TARGET, ...JOIN, '--timeout', 'soon'], '--timeout must be a whole number of at least 1, got "soon"'],
+    ['a --timeout in exponent notation', ['send', ...TARGET, ...JOIN, '--timeout', '1e3'], '--timeout must be a whole number of at least 1, got "1e3"'],
+    ['an --id the relay would refuse', ['send', ...TARGET, ...JOIN, '--id', 'has space'], '--id "has space" is not an envelope id: use 1-128 characters of [A-Za-z0-9._:-]'],
+    ['a --kid that is a path', ['send', ...TARGET, ...JOIN, '--kid', '../x'], '--kid "../x" is not a key id: use 1-64 characters of [A-Za-z0-9._-]'],
+    ['a flag where a value should be', ['send', ...TARGET, 'voice-join', '--guild', '111111111111111111', '--user', '444444444444444444', '--channel', '--sync'], '--channel needs a value (--channel <value>'],
+    ['doctor told to skip the relay check', ['doctor', '--skip', 'relay'], '--skip relay: every other check needs it, so it cannot be left out'],
+    ['doctor with an empty --stack', ['doctor', '--stack', ''], '--stack takes a CloudFormation stack name'],
+    ['doctor with a region AWS does not have', ['doctor', '--stack', 'DiscordEventRelay', '--region', 'not a region'], '--region takes an AWS region such as eu-west-1, got "not a region"'],
+    ['doctor with a --kid that is a path', ['doctor', '--stack', 'DiscordEventRelay', '--kid', '../x'], '--kid "../x" is not a key id'],
+    ['doctor waiting longer than ten minutes', ['doctor', '--wait', '601'], '--wait must be a whole number from 1 to 600, got "601"'],
   ])('%s', async (_, args, message) => {
     const result = await run(args);
     expect(result).toMatchObject({ code: ExitCode.Usage, stdout: '' });
     expect(result.stderr).toContain(`relay: ${message}`);
-    expect(result.stderr).toContain('Run `relay send --help` for usage.');
+    expect(result.stderr).toContain(`Run \`relay ${args[0]} --help\` for usage.`);
+  });
+
+  it('doctor --json with no relay to check still prints JSON: a report with no checks and the error', async () => {
+    const result = await run(['doctor', '--json']);
+    expect(result.code).toBe(ExitCode.Config);
+    expect(JSON.parse(result.stdout)).toMatchObject({ relay: null, ok: false, exitCode: ExitCode.Config, checks: [], error: { name: 'ConfigError', message: expect.stringContaining('no relay to check') } });
   });
 
   it.each([
@@ -179,7 +194,7 @@ describe('relay send --occupants: what live cards count', () => {
   const local = { file: '/x/.relay/local.json', settings: { guildId: '123456789012345678' } };
   const base = { user: '444444444444444444', 'display-name': 'Alice', channel: '222222222222222222', 'channel-name': 'General' };
 
-  it('the channel joined holds n, listing the user; the channel left holds n, without them; a move counts the channel moved into', () => {
+  it('the channel joined holds n, listing the user; a leave that empties the channel holds 0; a move counts the channel moved into', () => {
     expect(buildVoiceEvent('voice-join', { ...base, occupants: '3' }, local).after).toEqual({ channel_id: '222222222222222222', channel_name: 'General', occupants: { count: 3, members: [{ id: '444444444444444444', name: 'Alice' }] } });
     expect(buildVoiceEvent('voice-leave', { ...base, occupants: '0' }, local).before).toEqual({ channel_id: '222222222222222222', channel_name: 'General', occupants: { count: 0, members: [] } });
     const move = buildVoiceEvent('voice-move', { user: base.user, from: '222222222222222222', to: '333333333333333333', occupants: '2' }, local);
@@ -187,7 +202,11 @@ describe('relay send --occupants: what live cards count', () => {
     expect(move.after?.occupants).toEqual({ count: 2, members: [expect.objectContaining({ id: base.user })] });
   });
 
-  it.each([['voice-join', '0'], ['voice-join', 'two'], ['voice-leave', '-1']] as const)('%s --occupants %s is a usage error', (builder, value) => {
-    expect(() => buildVoiceEvent(builder, { ...base, occupants: value }, local)).toThrow(/--occupants is how many are in the channel after the change/);
+  it.each([['voice-join', '0'], ['voice-join', 'two'], ['voice-leave', '-1'], ['voice-join', '1e3'], ['voice-join', '0x10'], ['voice-join', '100000']] as const)('%s --occupants %s is a usage error', (builder, value) => {
+    expect(() => buildVoiceEvent(builder, { ...base, occupants: value }, local)).toThrow(/--occupants is how many are in the channel after the change: a whole number from [01].* to 99,999/);
+  });
+
+  it('a leave with people still there leaves the count to the card, which knows their names', () => {
+    expect(buildVoiceEvent('voice-leave', { ...base, occupants: '2' }, local).before).not.toHaveProperty('occupants');
   });
 });

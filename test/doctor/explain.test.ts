@@ -1,5 +1,5 @@
 /** What relay doctor says a refusal means: the words and the fix for each answer it can meet. */
-import { attachCommand, describeSkew, explainAwsError, explainDeadLetter, explainForbidden, summarise, type ExplainContext } from '../../lib/doctor/explain';
+import { attachCommand, describeSkew, explainAwsError, explainDeadLetter, explainForbidden, explainRejection, summarise, type ExplainContext } from '../../lib/doctor/explain';
 
 const AWS: ExplainContext = { kind: 'aws', principal: 'arn:aws:iam::123456789012:user/ops/alice', outputs: { CallerPolicyArn: 'arn:aws:iam::123456789012:policy/C', LaneQueueArn: 'arn:aws:sqs:eu-west-1:123456789012:lane.fifo' }, url: 'https://abc.execute-api.eu-west-1.amazonaws.com' };
 const LOCAL: ExplainContext = { kind: 'local', outputs: {}, url: 'http://127.0.0.1:8787' };
@@ -54,4 +54,17 @@ it('an AWS error without a region or a network names that, not the service', () 
   expect(explainAwsError(new Error('Region is missing'), 'sts:GetCallerIdentity', AWS)).toMatchObject({ status: 'fail', cause: 'no AWS region is set', fix: expect.stringContaining('--region') });
   expect(explainAwsError(Object.assign(new Error('getaddrinfo ENOTFOUND sts.eu-west-1.amazonaws.com'), { name: 'Error' }), 'sts:GetCallerIdentity', AWS)).toMatchObject({ status: 'fail', cause: 'this machine cannot reach AWS' });
   expect(explainAwsError(Object.assign(new Error('x'), { name: 'AccessDeniedException' }), 'pipes:DescribePipe', AWS)).toMatchObject({ status: 'fail', fix: expect.stringContaining('attach-user-policy --user-name alice') });
+});
+
+it('a region AWS does not know fails the check, and an error nobody explained fails it too: it is never a quiet pass', () => {
+  const region = new Error('Region not accepted: region="moon-1" is not a valid hostname component.');
+  expect(explainAwsError(region, 'sts:GetCallerIdentity', AWS)).toMatchObject({ status: 'fail', cause: 'the AWS region is not one AWS knows', fix: expect.stringContaining('--region') });
+  expect(explainAwsError(Object.assign(new Error('odd'), { name: 'SomethingNew' }), 'sqs:GetQueueAttributes', AWS)).toMatchObject({ status: 'fail', cause: 'sqs:GetQueueAttributes failed, so this check could not be made' });
+  expect(explainAwsError(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }), 'pipes:DescribePipe', AWS)).toMatchObject({ status: 'warn' });
+});
+
+it('a key the local relay does not know is fixed by restarting it, a deployed relay\'s by deploying', () => {
+  const key = { kid: 'k1', publicKeyHex: 'ab'.repeat(32) };
+  expect(explainRejection('Relay.UnknownKey', undefined, { ...LOCAL, ...key }).fix).toMatch(/forwarderKeys .*restart the local relay \(Ctrl-C, npm start\)/);
+  expect(explainRejection('Relay.UnknownKey', undefined, { ...AWS, ...key }).fix).toMatch(/forwarderKeys .*deploy \(npx cdk deploy\)/);
 });

@@ -58,6 +58,14 @@ describe('DiscordSink', () => {
     expect(sink.messages).toHaveLength(1);
   });
 
+  it('deletes and restores only the config\'s webhooks: restoring an unknown one does not make one up', () => {
+    const sink = new DiscordSink(['general'], false);
+    expect(sink.restoreWebhook('other')).toBe(false);
+    expect(sink.execute('other', true, '{"content":"x"}').status).toBe(404);
+    expect(sink.deleteWebhook('other')).toBe(false);
+    expect(sink.deleteWebhook('general')).toBe(true);
+  });
+
   it.each([
     ['content over 2000', { content: 'x'.repeat(2001) }, { content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 2000 or fewer in length.' }] } }],
     ['11 embeds', { embeds: Array(11).fill({ title: 't' }) }, { embeds: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 10 or fewer in length.' }] } }],

@@ -259,6 +259,13 @@ describe('each Relay.* outcome through /events/sync', () => {
 });
 
 describe('dead letters', () => {
+  it('the webhook controls know the config\'s channels: an unknown one is 404 and changes nothing', async () => {
+    const answer = await fetch(`${server.url}/_sink/webhooks/nowhere`, { method: 'PUT' });
+    expect(answer.status).toBe(404);
+    expect(await answer.json()).toMatchObject({ message: expect.stringContaining('no channel "nowhere"') });
+    expect((await fetch(`${server.url}/_sink/webhooks/general`, { method: 'PUT' })).status).toBe(204);
+  });
+
   it('a deleted webhook (404): one attempt, the event goes to the dead-letter queue with the reason, and the lane goes on', async () => {
     await fetch(`${server.url}/_sink/webhooks/general`, { method: 'DELETE' });
     const before = server.lanes!.deadLetters.peek().length;

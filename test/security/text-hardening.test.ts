@@ -57,7 +57,7 @@ describe('Unicode spoofing in names', () => {
     expect(escapeDiscordText('x\u{E0067}\u{E0062}\u{E007F}')).toBe('x');
   });
 
-  it.each([['\u3164'], ['\u3164\u3164 '], ['\u115F\u1160'], ['\uFFA0'], ['\u2800\u2800'], ['\u17B4 \u200B']])('a name of blank-looking letters only (%j) reads "(blank)"', (name) => {
+  it.each([['\u3164'], ['\u3164\u3164 '], ['\u115F\u1160'], ['\uFFA0'], ['\u2800\u2800'], ['\u17B4 \u200B'], ['\u034F'], ['\uFE0F\uFE0E'], ['\u180B\u180F'], ['\u{E0100}']])('a name of blank-looking letters only (%j) reads "(blank)"', (name) => {
     expect(escapeDiscordText(name)).toBe(BLANK_NAME.replace(/[()]/g, '\\$&'));
   });
 
