@@ -72,39 +72,27 @@ export function loadVerifyConfig(env: NodeJS.ProcessEnv): VerifyConfig {
 
 export function verifyEnvelope(input: unknown, config: VerifyConfig, nowMs: number = Date.now()): VerifiedEvent {
   const envelope = parseEnvelope(input);
-  const key = config.publicKeys.get(envelope.kid);
-  if (!key) throw new RelayError(RelayErrorCode.UnknownKey, `kid: "${envelope.kid}" is not a key this relay accepts`);
+  const { id, kid } = envelope;
+  const key = config.publicKeys.get(kid);
+  if (!key) throw new RelayError(RelayErrorCode.UnknownKey, `kid: "${kid}" is not a key this relay accepts`);
   if (!verifyEnvelopeSignature(envelope, key)) {
-    throw new RelayError(RelayErrorCode.InvalidSignature, `sig: not a valid signature by key "${envelope.kid}"`);
+    throw new RelayError(RelayErrorCode.InvalidSignature, `sig: not a valid signature by key "${kid}"`);
   }
-  const skew = envelope.ts - Math.floor(nowMs / 1000);
+  const receivedAt = Math.floor(nowMs / 1000);
+  const skew = envelope.ts - receivedAt;
   if (Math.abs(skew) > config.freshnessSeconds) {
     const when = skew < 0 ? `${-skew} s old` : `${skew} s in the future`;
     throw new RelayError(RelayErrorCode.Stale, `ts: ${when}; the window is ±${config.freshnessSeconds} s`);
   }
   const parsed = parseEventPayload(envelope.payload);
   checkEventTime(parsed, envelope.ts, config.freshnessSeconds);
-  if (parsed.kind === EventKind.Unsupported) {
-    return { id: envelope.id, kid: envelope.kid, kind: parsed.kind, type: parsed.type };
-  }
-  if ('forwarder' in parsed) {
-    return { id: envelope.id, kid: envelope.kid, kind: parsed.kind, forwarder: parsed.forwarder };
-  }
-  if (parsed.kind === EventKind.RelayTest) {
-    return { id: envelope.id, kid: envelope.kid, kind: parsed.kind, channel: parsed.channel, from: parsed.from, receivedAt: Math.floor(nowMs / 1000) };
-  }
+  if (parsed.kind === EventKind.Unsupported) return { id, kid, kind: parsed.kind, type: parsed.type };
+  if ('forwarder' in parsed) return { id, kid, kind: parsed.kind, forwarder: parsed.forwarder };
+  if (parsed.kind === EventKind.RelayTest) return { id, kid, kind: parsed.kind, channel: parsed.channel, from: parsed.from, receivedAt };
   if (!config.allowedGuildIds.has(parsed.event.guild.id)) {
     throw new RelayError(RelayErrorCode.GuildNotAllowed, `guild ${parsed.event.guild.id} is not in this relay's allowed guilds`);
   }
-  return {
-    id: envelope.id,
-    kid: envelope.kid,
-    kind: parsed.kind,
-    type: parsed.event.type,
-    event: parsed.event,
-    text: renderVoiceFields(parsed.event),
-    receivedAt: Math.floor(nowMs / 1000),
-  };
+  return { id, kid, kind: parsed.kind, type: parsed.event.type, event: parsed.event, text: renderVoiceFields(parsed.event), receivedAt };
 }
 
 /**
