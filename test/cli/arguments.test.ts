@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { ExitCode } from '../../lib/cli/errors';
 import { FORWARD_NODE_FLOOR, LOCAL_NODE_FLOOR, checkNodeFloor, meetsNodeFloor } from '../../lib/cli/node-floor';
 import { closest } from '../../lib/cli/args';
+import { main } from '../../lib/cli/main';
 import { describeCause } from '../../lib/cli/send';
 import { buildVoiceEvent, checkEventText } from '../../lib/cli/voice-event';
 import { parseEventPayload } from '../../lib/contracts/events';
@@ -34,6 +35,15 @@ describe('usage errors name the flag (exit 2) and send nothing', () => {
     ['a move to the channel it left', ['send', ...TARGET, 'voice-move', '--guild', '111111111111111111', '--user', '444444444444444444', '--from', '222222222222222222', '--to', '222222222222222222'], 'voice-move needs --from and --to to be different channels'],
     ['a builder without --channel', ['send', ...TARGET, 'voice-leave', '--guild', '111111111111111111', '--user', '444444444444444444'], 'voice-leave needs --channel <id>'],
     ['a non-numeric --timeout', ['send', ...TARGET, ...JOIN, '--timeout', 'soon'], '--timeout must be a whole number of at least 1, got "soon"'],
+  ])('%s', async (_, args, message) => {
+    const result = await run(args);
+    expect(result).toMatchObject({ code: ExitCode.Usage, stdout: '' });
+    expect(result.stderr).toContain(`relay: ${message}`);
+    expect(result.stderr).toContain('Run `relay send --help` for usage.');
+  });
+
+  // The same checks in process (main, as bin/relay runs it): the built CLI's wiring is proven above.
+  it.each([
     ['a --timeout in exponent notation', ['send', ...TARGET, ...JOIN, '--timeout', '1e3'], '--timeout must be a whole number of at least 1, got "1e3"'],
     ['an --id the relay would refuse', ['send', ...TARGET, ...JOIN, '--id', 'has space'], '--id "has space" is not an envelope id: use 1-128 characters of [A-Za-z0-9._:-]'],
     ['a --kid that is a path', ['send', ...TARGET, ...JOIN, '--kid', '../x'], '--kid "../x" is not a key id: use 1-64 characters of [A-Za-z0-9._-]'],
@@ -43,11 +53,12 @@ describe('usage errors name the flag (exit 2) and send nothing', () => {
     ['doctor with a region AWS does not have', ['doctor', '--stack', 'DiscordEventRelay', '--region', 'not a region'], '--region takes an AWS region such as eu-west-1, got "not a region"'],
     ['doctor with a --kid that is a path', ['doctor', '--stack', 'DiscordEventRelay', '--kid', '../x'], '--kid "../x" is not a key id'],
     ['doctor waiting longer than ten minutes', ['doctor', '--wait', '601'], '--wait must be a whole number from 1 to 600, got "601"'],
-  ])('%s', async (_, args, message) => {
-    const result = await run(args);
-    expect(result).toMatchObject({ code: ExitCode.Usage, stdout: '' });
-    expect(result.stderr).toContain(`relay: ${message}`);
-    expect(result.stderr).toContain(`Run \`relay ${args[0]} --help\` for usage.`);
+  ])('%s (in process)', async (_, args, message) => {
+    const [out, err]: string[][] = [[], []];
+    const code = await main(args, (l) => out.push(l), (l) => err.push(l));
+    expect({ code, out }).toEqual({ code: ExitCode.Usage, out: [] });
+    expect(err.join('\n')).toContain(`relay: ${message}`);
+    expect(err.join('\n')).toContain(`Run \`relay ${args[0]} --help\` for usage.`);
   });
 
   it('doctor --json with no relay to check still prints JSON: a report with no checks and the error', async () => {
