@@ -3,7 +3,7 @@
  * it with the contract's own parser, so a bad id or an over-long name is a usage error naming the
  * flag, found before any round trip.
  */
-import { EventType, MAX_NAME_LENGTH, SNOWFLAKE_PATTERN, parseEventPayload, type VoiceChannelRef, type VoiceStateUpdateEvent } from '../contracts/events';
+import { EventType, MAX_NAME_LENGTH, MAX_OCCUPANT_COUNT, SNOWFLAKE_PATTERN, parseEventPayload, type VoiceChannelRef, type VoiceStateUpdateEvent } from '../contracts/events';
 import { UsageError } from './errors';
 import { noLocalSettings, type LocalDefaults } from './target';
 
@@ -27,8 +27,6 @@ export interface VoiceFlags {
   readonly occupants?: string;
 }
 
-/** More than any voice channel holds (Discord caps a channel's user limit at 99). */
-const MAX_OCCUPANTS = 99_999;
 const ID_FLAGS = ['guild', 'user', 'channel', 'from', 'to'] as const;
 const NAME_FLAGS = ['guild-name', 'user-name', 'display-name', 'channel-name', 'from-name', 'to-name'] as const;
 /** Flags each builder needs besides --user (and --guild, which may default). */
@@ -52,8 +50,8 @@ function checkFlags(builder: VoiceBuilder, flags: VoiceFlags): void {
   if (flags.occupants !== undefined) {
     const n = Number(flags.occupants);
     const least = builder === 'voice-leave' ? 0 : 1;
-    if (!/^\d+$/.test(flags.occupants) || n < least || n > MAX_OCCUPANTS) {
-      throw new UsageError(`--occupants is how many are in the channel after the change: a whole number from ${least}${least ? ' (the user is in it)' : ''} to ${MAX_OCCUPANTS.toLocaleString('en-US')}, got "${flags.occupants.slice(0, 40)}"`, 'send');
+    if (!/^\d+$/.test(flags.occupants) || n < least || n > MAX_OCCUPANT_COUNT) {
+      throw new UsageError(`--occupants is how many are in the channel after the change: a whole number from ${least}${least ? ' (the user is in it)' : ''} to ${MAX_OCCUPANT_COUNT.toLocaleString('en-US')}, got "${flags.occupants.slice(0, 40)}"`, 'send');
     }
   }
 }

@@ -86,7 +86,7 @@ export type RoutableEventKind = (typeof ROUTABLE_EVENT_KINDS)[number];
 /** At most this many occupants are listed by name; `count` is always the whole number. */
 export const MAX_LISTED_OCCUPANTS = 25;
 /** Above any real voice channel's size; a larger count is malformed. */
-const MAX_OCCUPANT_COUNT = 100_000;
+export const MAX_OCCUPANT_COUNT = 100_000;
 
 /** Who is in a voice channel right after the change, from the forwarder's cache (optional: older forwarders omit it). */
 export interface VoiceOccupants {
