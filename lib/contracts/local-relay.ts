@@ -38,3 +38,8 @@ export interface LocalRelayStatus {
   /** Where the dedupe table answers the DynamoDB API (dynalite on loopback), and its name there. */
   readonly table: { readonly endpoint: string; readonly name: string } | null;
 }
+
+/** The environment variable that gives the local relay a real webhook for a channel (else it posts to its sink). */
+export function webhookVariableFor(channel: string): string {
+  return `RELAY_WEBHOOK_${channel.toUpperCase().replace(/-/g, '_')}`;
+}

@@ -4,6 +4,7 @@
  * Discord. Each turns an answer into findings, naming the hop that failed.
  */
 import { RelayOutcome } from '../contracts/lane';
+import { webhookVariableFor } from '../contracts/local-relay';
 import { describeSkew, explainDeadLetter, explainForbidden, explainIngestFailure, explainRejection, summarise, type ExplainContext } from './explain';
 import type { RelayInspector, RelayLocation } from './inspector';
 import type { ProbeAnswer } from './probe';
@@ -103,7 +104,7 @@ async function followTestMessage(inspector: RelayInspector, answer: ProbeAnswer,
       const ms = wait.now() - started;
       // The local relay posts to its sink unless RELAY_WEBHOOK_<CHANNEL> or .relay/secrets.json gives a real webhook.
       const where = ctx.kind === 'local'
-        ? `its webhook accepted it: the sink, ${ctx.url}/_sink, or the real webhook RELAY_WEBHOOK_${channel.toUpperCase().replace(/-/g, '_')} or .relay/secrets.json names`
+        ? `its webhook accepted it: the sink, ${ctx.url}/_sink, or the real webhook ${webhookVariableFor(channel)} or .relay/secrets.json names`
         : 'Discord accepted the message; look for "Relay test" in the channel';
       return pass(`#${channel}: delivered in ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`} (${where})`);
     }

@@ -4,6 +4,7 @@
  * fix in the user's terms (a command, a config line, a register row), for a deployed relay or the
  * local one.
  */
+import { webhookVariableFor } from '../contracts/local-relay';
 import { fail, warn, type Finding } from './results';
 import { REGISTER } from './register';
 
@@ -123,7 +124,7 @@ export function explainDeadLetter(error: string, reason: string, channel: string
     return {
       cause: `the webhook of ${where} was deleted (Discord 10015 Unknown Webhook)`,
       fix: ctx.kind === 'local'
-        ? `restore it (curl -X PUT ${ctx.url}/_sink/webhooks/${channel ?? '<channel>'}) or give a real one (RELAY_WEBHOOK_${(channel ?? '<CHANNEL>').toUpperCase().replace(/-/g, '_')}), ${redrive}`
+        ? `restore it (curl -X PUT ${ctx.url}/_sink/webhooks/${channel ?? '<channel>'}) or give a real one (${webhookVariableFor(channel ?? '<channel>')}), ${redrive}`
         : `create a new webhook in Discord (channel settings → Integrations → Webhooks), put its URL in the channel's secret (aws secretsmanager put-secret-value), npx cdk deploy, ${redrive}`,
       register: REGISTER.DiscordCodes,
     };

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSecretFile } from '../client/keys';
+import { webhookVariableFor } from '../contracts/local-relay';
 import { SinkRoutes } from './sink-routes';
 import type { ProxyRoute } from './synthesized-template';
 
@@ -24,10 +25,6 @@ export class WebhookDestinations {
     this.secrets = existsSync(this.secretsFile) ? readSecrets(this.secretsFile) : {};
   }
 
-  static variableFor(channel: string): string {
-    return `RELAY_WEBHOOK_${channel.toUpperCase().replace(/-/g, '_')}`;
-  }
-
   /** Every webhook URL this process holds (environment and secrets file), for redaction. */
   knownSecrets(): string[] {
     const fromEnv = Object.entries(this.env).filter(([name, value]) => name.startsWith('RELAY_WEBHOOK_') && value).map(([, value]) => value!);
@@ -35,7 +32,7 @@ export class WebhookDestinations {
   }
 
   for(route: ProxyRoute): Destination {
-    const variable = WebhookDestinations.variableFor(route.channel);
+    const variable = webhookVariableFor(route.channel);
     if (this.env[variable]) return { url: this.env[variable]!, from: variable };
     if (this.secrets[route.secretName]) return { url: this.secrets[route.secretName], from: `${this.secretsFile} ("${route.secretName}")` };
     return { url: SinkRoutes.webhookUrl(this.sinkOrigin(), route.channel), from: 'sink' };
