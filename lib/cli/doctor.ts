@@ -16,7 +16,9 @@ import { runDoctor, type DoctorKey } from '../doctor/doctor';
 import type { RelayInspector } from '../doctor/inspector';
 import { LocalInspector } from '../doctor/local-inspector';
 import { CHECK_IDS, renderReport, type CheckId } from '../doctor/results';
-import { LOCAL_SETTINGS_FILE } from '../local/local-settings';
+import { LOCAL_REGION, LOCAL_SETTINGS_FILE } from '../local/local-settings';
+import { DEFAULT_STACK_NAME } from '../config/relay-config';
+import { STACK_NAME_PATTERN } from '../contracts/outputs';
 import { checkKeyId, closest, noPositionals, parseCommandArgs, wholeNumber } from './args';
 import { ConfigError, ExitCode, UsageError } from './errors';
 import { localProcessState, readLocalDefaults, type LocalDefaults } from './target';
@@ -91,18 +93,16 @@ function findRelay(values: Values, local: LocalDefaults): { inspector: RelayInsp
   }
   if (!s?.url || !s.accessKeyId || !s.secretAccessKey) {
     throw new ConfigError(
-      `no relay to check: pass --stack <name> for a deployed relay (the stack name cdk deploy printed; DiscordEventRelay by default), or start the local relay here (npm start), whose ${LOCAL_SETTINGS_FILE} relay doctor then reads`,
+      `no relay to check: pass --stack <name> for a deployed relay (the stack name cdk deploy printed; ${DEFAULT_STACK_NAME} by default), or start the local relay here (npm start), whose ${LOCAL_SETTINGS_FILE} relay doctor then reads`,
     );
   }
   const inspector = new LocalInspector({
-    url: s.url, region: s.region ?? 'us-east-1', accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey,
+    url: s.url, region: s.region ?? LOCAL_REGION, accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey,
     settingsFile: local.file, process: localProcessState(s), stoppedAt: s.stoppedAt,
   });
   return { inspector, key: loadKey(keyIdOf(values, s.kid), values['key-file'] ?? process.env.RELAY_KEY_FILE ?? s.privateKeyFile) };
 }
 
-/** A CloudFormation stack name; its own rule. */
-const STACK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 /** eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-5 …: a region the SDK would otherwise turn into "Region not accepted" after a DNS wait. */
 const REGION_PATTERN = /^[a-z]{2,4}(?:-[a-z]+)+-\d{1,2}$/;
 

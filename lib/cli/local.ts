@@ -68,7 +68,6 @@ export async function local(argv: string[], out: (line: string) => void): Promis
   const { values, positionals } = parseCommandArgs('local', argv, OPTIONS);
   noPositionals('local', positionals);
   const port = wholeNumber('local', 'port', values.port, 0, 65535);
-  if (port !== undefined && port > 65535) throw new UsageError(`--port must be a port number (0-65535), got ${port}`, 'local');
   const sinkRateLimit = parseRateLimit(values['sink-rate-limit']);
   checkNodeFloor('local', LOCAL_NODE_FLOOR);
   // Loaded on demand: the CDK app is heavy, and only `local` needs it.

@@ -5,6 +5,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { KEY_ID_PATTERN, PUBLIC_KEY_HEX_PATTERN } from '../contracts/envelope';
 import { ROUTABLE_EVENT_KINDS, SNOWFLAKE_PATTERN } from '../contracts/events';
+import { STACK_NAME_PATTERN } from '../contracts/outputs';
 import { CARD_EVENT_KINDS, CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE, ROUTE_MODES } from '../contracts/routes';
 import { CHANNEL_KINDS, LOG_LEVELS } from './relay-config';
 import { checkGitHub, checkMonitoring } from './checks-operate';
@@ -16,7 +17,6 @@ export type Check = (config: Record<string, unknown>, add: ProblemSink) => void;
 // Secrets Manager names: 1-512 of [A-Za-z0-9/_+=.@-].
 const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const CALLER_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/;
-const STACK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 /** Retention periods CloudWatch Logs accepts: aws-cdk-lib's own list. */
 const RETENTION_DAYS: readonly unknown[] = Object.values(RetentionDays).filter((v) => typeof v === 'number');
 const FIELDS = ['stackName', 'channels', 'routes', 'forwarderKeys', 'allowedGuildIds', 'callers', 'operators', 'throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds', 'dedupeRetentionHours', 'github', 'monitoring'];

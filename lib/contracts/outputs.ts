@@ -22,3 +22,6 @@ export const StackOutput = {
   DedupeTableName: 'DedupeTableName',
 } as const;
 export type StackOutput = (typeof StackOutput)[keyof typeof StackOutput];
+
+/** CloudFormation's rule for a stack name: a letter, then up to 127 letters, digits and dashes. */
+export const STACK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
