@@ -10,7 +10,6 @@ import { publicKeyToHex } from '../contracts/envelope';
 import { toForwarderName } from '../contracts/events';
 import { CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE } from '../contracts/routes';
 import { redactSecrets } from '../contracts/redact';
-import { AwsInspector } from '../doctor/aws-inspector';
 import type { KeyProblem } from '../doctor/checks-access';
 import { runDoctor, type DoctorKey } from '../doctor/doctor';
 import type { RelayInspector } from '../doctor/inspector';
@@ -21,7 +20,7 @@ import { DEFAULT_STACK_NAME } from '../config/relay-config';
 import { STACK_NAME_PATTERN } from '../contracts/outputs';
 import { checkKeyId, closest, noPositionals, parseCommandArgs, wholeNumber } from './args';
 import { ConfigError, ExitCode, UsageError } from './errors';
-import { localProcessState, readLocalDefaults, type LocalDefaults } from './target';
+import { localProcessState, pick, readLocalDefaults, type LocalDefaults } from './target';
 
 const OPTIONS = {
   stack: { type: 'string' }, region: { type: 'string' }, post: { type: 'string' }, json: { type: 'boolean' },
@@ -37,9 +36,9 @@ export async function doctor(argv: string[], out: (line: string) => void): Promi
   const skip = (values.skip ?? []).map(checkIdOf);
   const waitSeconds = wholeNumber('doctor', 'wait', values.wait, 1, 600);
   if (values.post !== undefined && !CHANNEL_NAME_PATTERN.test(values.post)) throw new UsageError(`--post takes a channel name of your config (${CHANNEL_NAME_RULE}), got "${values.post}"`, 'doctor');
-  let found: ReturnType<typeof findRelay>;
+  let found: Awaited<ReturnType<typeof findRelay>>;
   try {
-    found = findRelay(values, readLocalDefaults());
+    found = await findRelay(values, readLocalDefaults());
   } catch (error) {
     // --json promises JSON on stdout: a relay that cannot be found is a report with no checks.
     if (values.json && (error instanceof ConfigError || error instanceof UsageError)) {
@@ -78,7 +77,7 @@ function checkIdOf(name: string): CheckId {
  * not the local relay's (`--url`, RELAY_URL) is checked as far as a URL allows; otherwise the local
  * relay of `.relay/local.json`.
  */
-function findRelay(values: Values, local: LocalDefaults): { inspector: RelayInspector; key: KeyOptions } {
+async function findRelay(values: Values, local: LocalDefaults): Promise<{ inspector: RelayInspector; key: KeyOptions }> {
   if (values.stack !== undefined && !STACK_NAME_PATTERN.test(values.stack)) {
     throw new UsageError(`--stack takes a CloudFormation stack name (a letter, then up to 127 letters, digits and dashes), got "${values.stack.slice(0, 40)}"`, 'doctor');
   }
@@ -89,7 +88,9 @@ function findRelay(values: Values, local: LocalDefaults): { inspector: RelayInsp
   const url = values.url ?? process.env.RELAY_URL;
   const s = local.settings;
   if (stackName || (url && url !== s?.url)) {
-    return { inspector: new AwsInspector({ stackName, url, region: values.region }), key: loadKey(keyIdOf(values, undefined), values['key-file'] ?? process.env.RELAY_KEY_FILE) };
+    // Loaded on demand: the AWS SDK clients are for a deployed relay only.
+    const { AwsInspector } = await import('../doctor/aws-inspector');
+    return { inspector: new AwsInspector({ stackName, url, region: values.region }), key: keyOf(values, undefined, undefined) };
   }
   if (!s?.url || !s.accessKeyId || !s.secretAccessKey) {
     throw new ConfigError(
@@ -100,17 +101,17 @@ function findRelay(values: Values, local: LocalDefaults): { inspector: RelayInsp
     url: s.url, region: s.region ?? LOCAL_REGION, accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey,
     settingsFile: local.file, process: localProcessState(s), stoppedAt: s.stoppedAt,
   });
-  return { inspector, key: loadKey(keyIdOf(values, s.kid), values['key-file'] ?? process.env.RELAY_KEY_FILE ?? s.privateKeyFile) };
+  return { inspector, key: keyOf(values, s.kid, s.privateKeyFile) };
 }
 
 /** eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-5 …: a region the SDK would otherwise turn into "Region not accepted" after a DNS wait. */
 const REGION_PATTERN = /^[a-z]{2,4}(?:-[a-z]+)+-\d{1,2}$/;
 
-/** --kid, RELAY_KID or the local relay's, checked as Verify checks key ids. */
-function keyIdOf(values: Values, fromLocal: string | undefined): string | undefined {
-  if (values.kid !== undefined) return checkKeyId('doctor', values.kid, '--kid');
-  if (process.env.RELAY_KID) return checkKeyId('doctor', process.env.RELAY_KID, 'RELAY_KID');
-  return fromLocal;
+/** The key from --kid/--key-file, RELAY_KID/RELAY_KEY_FILE or the local relay's, its id checked as Verify checks key ids. */
+function keyOf(values: Values, localKid: string | undefined, localKeyFile: string | undefined): KeyOptions {
+  const kid = pick(values.kid, 'kid', 'RELAY_KID', localKid);
+  if (kid.value !== undefined) checkKeyId('doctor', kid.value, kid.source);
+  return loadKey(kid.value, pick(values['key-file'], 'key-file', 'RELAY_KEY_FILE', localKeyFile).value);
 }
 
 type KeyOptions = { key?: DoctorKey; keyProblem?: KeyProblem };
@@ -124,7 +125,6 @@ function loadKey(kid: string | undefined, keyFile: string | undefined): KeyOptio
     return { key: { kid, keyFile, privateKey, publicKeyHex: publicKeyToHex(createPublicKey(privateKey)) } };
   } catch (error) {
     if (!(error instanceof KeyFileError)) throw error;
-    const mode = /run: (chmod 600 .*)$/.exec(error.message)?.[1];
-    return { keyProblem: { detail: error.message.replace(/; run: chmod 600 .*$/, ''), fix: mode ?? 'point --key-file at the private key relay keygen wrote (PKCS#8 PEM, mode 0600)', unusable: true } };
+    return { keyProblem: { detail: error.problem, fix: error.fix ?? 'point --key-file at the private key relay keygen wrote (PKCS#8 PEM, mode 0600)', unusable: true } };
   }
 }

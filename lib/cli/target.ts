@@ -51,7 +51,8 @@ export function noLocalSettings(local: LocalDefaults): string {
   return `no ${LOCAL_SETTINGS_FILE} in ${resolve(local.file, '..', '..')} (\`relay local\` writes it; run relay from the folder where the local relay runs)`;
 }
 
-function pick(flag: string | undefined, flagName: string, envName: string, fromLocal: string | undefined): { value?: string; source: string } {
+/** A setting from its flag, else its environment variable (when not empty), else `.relay/local.json`, with where it came from. */
+export function pick(flag: string | undefined, flagName: string, envName: string, fromLocal: string | undefined): { value?: string; source: string } {
   if (flag !== undefined) return { value: flag, source: `--${flagName}` };
   if (process.env[envName]) return { value: process.env[envName], source: envName };
   return { value: fromLocal, source: LOCAL_SETTINGS_FILE };

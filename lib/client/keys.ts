@@ -8,9 +8,14 @@ import { dirname } from 'node:path';
 import { KEY_ID_PATTERN, publicKeyToHex } from '../contracts/envelope';
 
 export class KeyFileError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** What is wrong, without the fix. */
+  readonly problem: string;
+
+  /** `fix`, when there is a command that mends it, is appended as "; run: <fix>". */
+  constructor(problem: string, readonly fix?: string) {
+    super(fix ? `${problem}; run: ${fix}` : problem);
     this.name = 'KeyFileError';
+    this.problem = problem;
   }
 }
 
@@ -67,7 +72,7 @@ export function readSecretFile(file: string, what: string): Buffer {
     if (stat.isDirectory()) throw new KeyFileError(`${what} ${file} is a directory; name the file inside it`);
     const mode = stat.mode & 0o777;
     if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      throw new KeyFileError(`${what} ${file} is readable by others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${file}`);
+      throw new KeyFileError(`${what} ${file} is readable by others (mode ${mode.toString(8).padStart(4, '0')})`, `chmod 600 ${file}`);
     }
     return readFileSync(fd);
   } finally {
