@@ -10,3 +10,20 @@ export const RelayMetric = {
   /** Dimension: the relay's stack name, so that two relays in one account never mask each other. */
   RelayDimension: 'Relay',
 } as const;
+
+/** The alarms, by the suffix of their names (`<stack>-<suffix>`): what the monitoring construct creates and relay doctor reads. */
+export const AlarmName = {
+  RelayExecutionsFailed: 'RelayExecutionsFailed',
+  RelayExecutionsTimedOut: 'RelayExecutionsTimedOut',
+  DeliveryExecutionsFailed: 'DeliveryExecutionsFailed',
+  DeliveryExecutionsTimedOut: 'DeliveryExecutionsTimedOut',
+  VerifyErrors: 'VerifyErrors',
+  VerifyThrottles: 'VerifyThrottles',
+  Ingest5xx: 'Ingest5xx',
+  Ingest4xxSpike: 'Ingest4xxSpike',
+  Proxy5xx: 'WebhookProxy5xx',
+  DeadLetters: 'DeadLetters',
+  LaneOldestEvent: 'LaneOldestEvent',
+  ForwarderHeartbeatMissing: 'ForwarderHeartbeatMissing',
+} as const;
+export type AlarmName = (typeof AlarmName)[keyof typeof AlarmName];

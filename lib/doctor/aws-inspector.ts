@@ -15,7 +15,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { regionFromExecuteApiUrl } from '../client/sigv4';
 import { DeadLetterAttribute } from '../contracts/lane';
-import { RelayMetric } from '../contracts/metrics';
+import { AlarmName, RelayMetric } from '../contracts/metrics';
 import { StackOutput } from '../contracts/outputs';
 import { readClaim } from './claims';
 import { RelayNotFound, type AlarmState, type Claim, type DeadLetters, type Heartbeats, type Identity, type LaneState, type PipeState, type RelayInspector, type RelayLocation } from './inspector';
@@ -34,7 +34,6 @@ export interface AwsInspectorOptions {
 
 /** How far back the heartbeat metric is read. */
 const HEARTBEAT_LOOK_BACK_HOURS = 24;
-const HEARTBEAT_ALARM = 'ForwarderHeartbeatMissing';
 
 export class AwsInspector implements RelayInspector {
   public readonly target: string;
@@ -121,7 +120,7 @@ export class AwsInspector implements RelayInspector {
 
   async heartbeats(): Promise<Heartbeats> {
     const stackName = this.stackName();
-    const alarm = (await this.relayAlarms()).find((a) => a.AlarmName === `${stackName}-${HEARTBEAT_ALARM}`);
+    const alarm = (await this.relayAlarms()).find((a) => a.AlarmName === `${stackName}-${AlarmName.ForwarderHeartbeatMissing}`);
     const windowMinutes = alarm?.Period ? (alarm.Period * (alarm.EvaluationPeriods ?? 1)) / 60 : undefined;
     const last = await this.latest(RelayMetric.Namespace, RelayMetric.ForwarderHeartbeat, { [RelayMetric.RelayDimension]: stackName }, 'Sum', HEARTBEAT_LOOK_BACK_HOURS * 3600);
     return { last: last?.at, windowMinutes, lookedBack: `in the last ${HEARTBEAT_LOOK_BACK_HOURS} h` };

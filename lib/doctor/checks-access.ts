@@ -3,8 +3,9 @@
  * accepts this identity and a signed probe, and (with `--post`) whether a test message reaches
  * Discord. Each turns an answer into findings, naming the hop that failed.
  */
-import { RelayOutcome } from '../contracts/lane';
-import { webhookVariableFor } from '../contracts/local-relay';
+import { RelayErrorCode } from '../contracts/errors';
+import { ClaimState, RelayOutcome } from '../contracts/lane';
+import { LocalRelayPath, webhookVariableFor } from '../contracts/local-relay';
 import { describeSkew, explainDeadLetter, explainForbidden, explainIngestFailure, explainRejection, summarise, type ExplainContext } from './explain';
 import type { RelayInspector, RelayLocation } from './inspector';
 import type { ProbeAnswer } from './probe';
@@ -41,7 +42,7 @@ function heartbeatFinding(answer: ProbeAnswer, ctx: ExplainContext, keyProblem?:
   const sync = answer.sync;
   if (sync && keyProblem) {
     // A throwaway key answered Relay.UnknownKey: ingest, integration role, workflow and Verify all work; only the key is unproven.
-    if (!keyProblem.unusable && sync.error !== 'Relay.UnknownKey') return syncFailure(answer, ctx) ?? fail(`answered ${JSON.stringify(sync.output)}`, 'the relay accepted a throwaway key', 'report it: a relay must refuse keys it does not list');
+    if (!keyProblem.unusable && sync.error !== RelayErrorCode.UnknownKey) return syncFailure(answer, ctx) ?? fail(`answered ${JSON.stringify(sync.output)}`, 'the relay accepted a throwaway key', 'report it: a relay must refuse keys it does not list');
     const found = `${keyProblem.detail}; the relay workflow did run (it answered ${sync.error ?? sync.status} to a throwaway key)`;
     const why = 'relay doctor signs its probe as your forwarder does, with a key id and private key the relay knows';
     return keyProblem.unusable ? fail(found, why, keyProblem.fix) : warn(found, `${why}: yours was not checked`, keyProblem.fix);
@@ -100,11 +101,11 @@ async function followTestMessage(inspector: RelayInspector, answer: ProbeAnswer,
   while (wait.now() - started <= wait.timeoutMs) {
     const claim = await inspector.claim(id);
     state = claim?.state;
-    if (state === 'delivered') {
+    if (state === ClaimState.Delivered) {
       const ms = wait.now() - started;
       // The local relay posts to its sink unless RELAY_WEBHOOK_<CHANNEL> or .relay/secrets.json gives a real webhook.
       const where = ctx.kind === 'local'
-        ? `its webhook accepted it: the sink, ${ctx.url}/_sink, or the real webhook ${webhookVariableFor(channel)} or .relay/secrets.json names`
+        ? `its webhook accepted it: the sink, ${ctx.url}${LocalRelayPath.Sink}, or the real webhook ${webhookVariableFor(channel)} or .relay/secrets.json names`
         : 'Discord accepted the message; look for "Relay test" in the channel';
       return pass(`#${channel}: delivered in ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`} (${where})`);
     }

@@ -3,6 +3,7 @@
  * dead letters, the alarms, and the forwarders' heartbeats. Each turns what the inspector read
  * into one finding.
  */
+import { AlarmName } from '../contracts/metrics';
 import { explainDeadLetter, type ExplainContext } from './explain';
 import type { AlarmState, DeadLetters, Heartbeats, LaneState, PipeState } from './inspector';
 import { REGISTER } from './register';
@@ -11,7 +12,7 @@ import { fail, pass, warn, type Finding } from './results';
 /** The lane age the LaneOldestEvent alarm fires at. */
 export const LANE_AGE_LIMIT_SECONDS = 300;
 /** The alarm the forwarder check reports on; the alarms check leaves it to that one. */
-export const HEARTBEAT_ALARM_SUFFIX = '-ForwarderHeartbeatMissing';
+const HEARTBEAT_ALARM_SUFFIX = `-${AlarmName.ForwarderHeartbeatMissing}`;
 
 export function pipeFinding(pipe: PipeState, ctx: ExplainContext): Finding {
   const said = `${pipe.name}: ${pipe.state}${pipe.desiredState && pipe.desiredState !== pipe.state ? ` (desired ${pipe.desiredState})` : ''}${pipe.reason ? `: ${pipe.reason}` : ''}`;

@@ -4,7 +4,9 @@
  * fix in the user's terms (a command, a config line, a register row), for a deployed relay or the
  * local one.
  */
-import { webhookVariableFor } from '../contracts/local-relay';
+import { RelayErrorCode } from '../contracts/errors';
+import { LocalRelayPath, sinkWebhookPath, webhookVariableFor } from '../contracts/local-relay';
+import { StackOutput } from '../contracts/outputs';
 import { fail, warn, type Finding } from './results';
 import { REGISTER } from './register';
 
@@ -30,7 +32,7 @@ export function attachCommand(principal: string | undefined, policyArn: string):
   return `attach ${policyArn} to the role or user behind these credentials`;
 }
 
-const policyOf = (ctx: ExplainContext, output: 'CallerPolicyArn' | 'OperatorPolicyArn') => ctx.outputs[output] ?? `<${output} stack output>`;
+const policyOf = (ctx: ExplainContext, output: typeof StackOutput.CallerPolicyArn | typeof StackOutput.OperatorPolicyArn) => ctx.outputs[output] ?? `<${output} stack output>`;
 
 /** A 403 from the ingest: which of API Gateway's IAM refusals it is. */
 export function explainForbidden(message: string, ctx: ExplainContext, skewSeconds?: number): Finding {
@@ -52,7 +54,7 @@ export function explainForbidden(message: string, ctx: ExplainContext, skewSecon
   }
   return fail(said, `this identity${ctx.principal ? ` (${ctx.principal})` : ''} may not call the ingest routes`, ctx.kind === 'local'
     ? 'sign with the local relay\'s credentials from .relay/local.json (relay doctor does when it checks the local relay)'
-    : `attach the caller policy (stack output CallerPolicyArn, or OperatorPolicyArn to run relay doctor):\n${attachCommand(ctx.principal, policyOf(ctx, 'CallerPolicyArn'))}`);
+    : `attach the caller policy (stack output CallerPolicyArn, or OperatorPolicyArn to run relay doctor):\n${attachCommand(ctx.principal, policyOf(ctx, StackOutput.CallerPolicyArn))}`);
 }
 
 /** An ingest answer other than 200 and 403, or none at all. */
@@ -81,21 +83,21 @@ export function explainRejection(code: string | undefined, cause: string | undef
   // The local relay reads the config when it starts; a deployed one when it is deployed.
   const apply = ctx.kind === 'local' ? 'restart the local relay (Ctrl-C, npm start)' : 'deploy (npx cdk deploy)';
   switch (code) {
-    case 'Relay.UnknownKey':
+    case RelayErrorCode.UnknownKey:
       return fail(said, `the relay does not accept key id "${ctx.kid}"`, keyLine
         ? `add this line to forwarderKeys in your relay config, then ${apply}:\n  ${keyLine}`
         : `add the key's public half to forwarderKeys (relay keygen prints the line), then ${apply}`);
-    case 'Relay.InvalidSignature':
+    case RelayErrorCode.InvalidSignature:
       return fail(said, `the relay holds another public key under "${ctx.kid}" than ${ctx.keyFile ?? 'the key file'}'s`, keyLine
         ? `set forwarderKeys to this key file's public key and ${apply}, or point --key-file at the key that matches:\n  ${keyLine}`
         : 'point --key-file at the private key whose public half is in forwarderKeys');
-    case 'Relay.Stale':
+    case RelayErrorCode.Stale:
       return fail(said, `this machine's clock is ${describeSkew(skewSeconds)}`, syncClockFix());
-    case 'Relay.Malformed':
+    case RelayErrorCode.Malformed:
       return fail(said, 'the relay refused the probe\'s payload: it is older than this relay doctor', ctx.kind === 'local'
         ? 'restart the local relay from this checkout (Ctrl-C, npm start)'
         : 'deploy this version (npx cdk deploy), or use the relay doctor of the version deployed');
-    case 'Relay.Internal':
+    case RelayErrorCode.Internal:
       return fail(said, 'the relay workflow failed on its own (an AWS fault or a bug)', ctx.kind === 'local' ? 'the local relay\'s terminal has the line' : 'the relay workflow\'s log group (/aws/vendedlogs/states/<stack>-relay) names the state and error');
     default:
       return fail(said, 'the relay refused the probe', 'see the code in README "The envelope"');
@@ -117,14 +119,14 @@ function syncClockFix(): string {
 export function explainDeadLetter(error: string, reason: string, channel: string | undefined, ctx: ExplainContext): { cause: string; fix: string; register?: string } {
   const where = channel ? `#${channel}` : 'the channel';
   const redrive = ctx.kind === 'local'
-    ? `then move the dead letters back: curl -X POST ${ctx.url}/_lanes/redrive`
-    : `then redrive them: aws sqs start-message-move-task --source-arn <DeadLetterQueue ARN> --destination-arn ${ctx.outputs.LaneQueueArn ?? '<LaneQueueArn>'}`;
+    ? `then move the dead letters back: curl -X POST ${ctx.url}${LocalRelayPath.Redrive}`
+    : `then redrive them: aws sqs start-message-move-task --source-arn <DeadLetterQueue ARN> --destination-arn ${ctx.outputs[StackOutput.LaneQueueArn] ?? `<${StackOutput.LaneQueueArn}>`}`;
   const status = /^ApiGateway\.(\d{3})$/.exec(error)?.[1];
   if (status === '404' && /10015|unknown webhook/i.test(reason)) {
     return {
       cause: `the webhook of ${where} was deleted (Discord 10015 Unknown Webhook)`,
       fix: ctx.kind === 'local'
-        ? `restore it (curl -X PUT ${ctx.url}/_sink/webhooks/${channel ?? '<channel>'}) or give a real one (${webhookVariableFor(channel ?? '<channel>')}), ${redrive}`
+        ? `restore it (curl -X PUT ${ctx.url}${sinkWebhookPath(channel ?? '<channel>')}) or give a real one (${webhookVariableFor(channel ?? '<channel>')}), ${redrive}`
         : `create a new webhook in Discord (channel settings → Integrations → Webhooks), put its URL in the channel's secret (aws secretsmanager put-secret-value), npx cdk deploy, ${redrive}`,
       register: REGISTER.DiscordCodes,
     };
@@ -157,7 +159,7 @@ export function explainAwsError(error: unknown, action: string, ctx: ExplainCont
   const name = e.name ?? e.Code ?? 'Error';
   const said = `${action}: ${name}${e.message ? `: ${summarise(e.message)}` : ''}`;
   if (/AccessDenied|UnauthorizedOperation|AuthorizationError|Forbidden/i.test(name)) {
-    return fail(said, `this identity may not call ${action}`, `attach the operator policy:\n${attachCommand(ctx.principal, policyOf(ctx, 'OperatorPolicyArn'))}`);
+    return fail(said, `this identity may not call ${action}`, `attach the operator policy:\n${attachCommand(ctx.principal, policyOf(ctx, StackOutput.OperatorPolicyArn))}`);
   }
   if (/ExpiredToken|InvalidClientTokenId|UnrecognizedClient|CredentialsProviderError|TokenRefreshRequired/i.test(name)) {
     return fail(said, 'the AWS credentials were refused or are missing', 'renew them (aws sso login, aws configure, or AWS_PROFILE) and run again');
