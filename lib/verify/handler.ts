@@ -106,7 +106,7 @@ function checkEventTime(parsed: ParsedEvent, ts: number, freshnessSeconds: numbe
   const offset = Math.round((parseIsoTimestamp(at)! / 1000) - ts);
   if (offset > freshnessSeconds || -offset > MAX_EVENT_AGE_SECONDS + freshnessSeconds) {
     const later = offset > 0;
-    throw new RelayError(RelayErrorCode.Stale, `at: ${at} is ${Math.abs(offset)} s ${later ? 'after' : 'before'} ts; the most is ${later ? freshnessSeconds : MAX_EVENT_AGE_SECONDS} s ${later ? 'after' : 'before'}`);
+    throw new RelayError(RelayErrorCode.Stale, `at: ${at} is ${Math.abs(offset)} s ${later ? 'after' : 'before'} ts; the most is ${later ? freshnessSeconds : MAX_EVENT_AGE_SECONDS + freshnessSeconds} s ${later ? 'after' : 'before'}`);
   }
 }
 
