@@ -134,10 +134,3 @@ export const DeadLetterAttribute = {
   Error: 'RelayError',
 } as const;
 
-/** The delivery workflow's answer: how many events were posted, skipped as already delivered, dead-lettered. */
-export interface DeliveryOutcome {
-  readonly posted: number;
-  readonly messages: number;
-  readonly skipped: number;
-  readonly deadLettered: number;
-}

@@ -5,7 +5,6 @@
  * visibility timeout. Several batches may run at once, never two of one channel: the FIFO queue
  * keeps a group locked while its batch is in flight.
  */
-import type { DeliveryOutcome } from '../contracts/lane';
 import type { FifoQueue, SqsRecord } from './fifo-queue';
 import type { ExecutionOutcome, LocalStateMachine } from './state-machine-runner';
 
@@ -104,25 +103,27 @@ export function describeBatch(size: number, outcome: ExecutionOutcome, ms: numbe
     return `✗ delivery   batch of ${size} failed (${outcome.error}: ${outcome.cause.slice(0, 160)}); the lane hands it out again after its visibility timeout`;
   }
   const o = outcome.output as { skipped?: string[]; results?: Array<{ outcome: string; ids: string[]; error?: string }> };
-  const cardEvents = new Set(batch.flatMap((r) => {
+  const results = o.results ?? [];
+  const posted = results.filter((r) => r.outcome === 'posted');
+  // Which posts were card updates: their events carry voice channels (read only when something was posted).
+  const cardEvents = new Set(posted.length ? batch.flatMap((r) => {
     try {
       const event = JSON.parse(r.body) as { id?: string; voice?: unknown };
       return event.voice && event.id ? [event.id] : [];
     } catch {
       return [];
     }
-  }));
-  const results = o.results ?? [];
-  const posted = results.filter((r) => r.outcome === 'posted');
+  }) : []);
   const cards = posted.filter((r) => r.ids.length > 0 && r.ids.every((id) => cardEvents.has(id)));
   const messages = posted.filter((r) => !cards.includes(r));
   const events = (rs: typeof posted) => rs.reduce((n, r) => n + r.ids.length, 0);
-  const summary: DeliveryOutcome = { posted: events(posted), messages: messages.length, skipped: o.skipped?.length ?? 0, deadLettered: events(results.filter((r) => r.outcome === 'dead-lettered')) };
+  const skipped = o.skipped?.length ?? 0;
+  const deadLettered = events(results.filter((r) => r.outcome === 'dead-lettered'));
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const parts: string[] = [];
   if (messages.length || !cards.length) parts.push(`${plural(events(messages), 'event')} in ${plural(messages.length, 'message')}`);
   if (cards.length) parts.push(`${plural(events(cards), 'event')} on ${plural(cards.length, 'card update')}`);
-  if (summary.skipped) parts.push(`${summary.skipped} already delivered`);
-  if (summary.deadLettered) parts.push(`${summary.deadLettered} dead-lettered (${results.filter((r) => r.error).map((r) => r.error).join(', ')})`);
-  return `${summary.deadLettered ? '!' : '✓'} posted     ${parts.join(', ')}  (${ms} ms)`;
+  if (skipped) parts.push(`${skipped} already delivered`);
+  if (deadLettered) parts.push(`${deadLettered} dead-lettered (${results.filter((r) => r.error).map((r) => r.error).join(', ')})`);
+  return `${deadLettered ? '!' : '✓'} posted     ${parts.join(', ')}  (${ms} ms)`;
 }
