@@ -64,9 +64,6 @@ export interface SyncResult {
 export interface AttemptResult {
   readonly id: string;
   readonly answer: HttpAnswer;
-  /** The access key the request was signed with, and whether it was temporary (a session token). */
-  readonly accessKeyId: string;
-  readonly temporary: boolean;
   readonly ms: number;
 }
 
@@ -176,9 +173,9 @@ export class RelayClient {
   async attempt(route: string, event: unknown, options: SendOptions = {}): Promise<AttemptResult> {
     const { id, url, payload } = this.prepare(route, event, options);
     const started = Date.now();
-    const { response, networkError, credentials } = await this.signedAttempt(url, id, payload);
+    const { response, networkError } = await this.signedAttempt(url, id, payload);
     if (!response) throw networkError;
-    return { id, answer: response, accessKeyId: credentials.accessKeyId, temporary: credentials.sessionToken !== undefined, ms: Date.now() - started };
+    return { id, answer: response, ms: Date.now() - started };
   }
 
   private prepare(route: string, event: unknown, options: SendOptions): { id: string; url: URL; payload: string } {
