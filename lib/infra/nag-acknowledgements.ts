@@ -7,6 +7,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct, IConstruct } from 'constructs';
 
 /** As cdk-nag 3 names a finding: `<pack>::<rule>[<finding>]`. */
 export const NagRule = {
@@ -16,9 +17,19 @@ export const NagRule = {
   TopicWithoutKms: 'AwsSolutions::AwsSolutions-SNS2',
 } as const;
 
+/** The IAM5 finding of one wildcard resource, as cdk-nag names it (`value` as the policy holds it). */
+function wildcardResourceRule(scope: Construct, value: string): string {
+  return `AwsSolutions::AwsSolutions-IAM5[Resource::${nagResourceName(Stack.of(scope), value)}]`;
+}
+
+/** The L1 policy behind a role's grants, where cdk-nag reports them; undefined before the first grant. */
+function defaultPolicyOf(role: iam.IRole): IConstruct | undefined {
+  return role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+}
+
 /** What an Express workflow of the relay acknowledges: its log delivery permissions, its log level, no X-Ray. */
 export function acknowledgeExpressWorkflowFindings(stateMachine: sfn.StateMachine): void {
-  const policy = stateMachine.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+  const policy = defaultPolicyOf(stateMachine.role);
   if (policy) {
     Validations.of(policy).acknowledge({
       id: NagRule.WildcardResource,
@@ -41,10 +52,10 @@ export function acknowledgeExpressWorkflowFindings(stateMachine: sfn.StateMachin
 
 /** The deploy role's one wildcard: the CDK bootstrap roles of its account and region (`resource`, as the policy holds it). */
 export function acknowledgeBootstrapRoleAssumption(role: iam.Role, resource: string): void {
-  const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+  const policy = defaultPolicyOf(role);
   if (!policy) return;
   Validations.of(policy).acknowledge({
-    id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagResourceName(Stack.of(role), resource)}]`,
+    id: wildcardResourceRule(role, resource),
     reason:
       'The wildcard spans the CDK bootstrap roles of this one account and region (deploy, file-publishing, image-publishing, lookup: cdk-<qualifier>-<kind>-role-<account>-<region>); assuming them is all the GitHub deploy role can do, pinned by test/infra/deploy-role-stack.test.ts.',
   });
@@ -68,7 +79,7 @@ export function acknowledgeOperatorPolicyWildcards(policy: iam.ManagedPolicy, st
       'Only cloudwatch:DescribeAlarms and cloudwatch:GetMetricData, both read-only, have Resource "*": GetMetricData supports no resource-level permission, and CloudWatch\'s permissions reference tells to use "*" for its actions, so a narrower resource could leave relay doctor refused. relay doctor asks only for this relay\'s alarms (name prefix) and metrics. Every other statement names its exact resource, pinned by test/security/iam-statements.test.ts.',
   });
   Validations.of(resource).acknowledge({
-    id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagResourceName(Stack.of(policy), stackArn)}]`,
+    id: wildcardResourceRule(policy, stackArn),
     reason: 'cloudformation:DescribeStacks on this one stack: a stack ARN ends in an id CloudFormation assigns at creation, so the name is followed by a wildcard.',
   });
 }
@@ -88,11 +99,11 @@ export function nagResourceName(stack: Stack, value: string): string {
 
 /** Live cards: each editable channel's PATCH grant ends in `messages/*`, the message id known only at run time. */
 export function acknowledgeCardEditGrants(stateMachine: sfn.StateMachine, editArns: readonly string[]): void {
-  const policy = stateMachine.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+  const policy = defaultPolicyOf(stateMachine.role);
   if (!policy) return;
   for (const arn of editArns) {
     Validations.of(policy).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${nagResourceName(Stack.of(stateMachine), arn)}]`,
+      id: wildcardResourceRule(stateMachine, arn),
       reason:
         'Edit card tasks PATCH /channels/<channel>/messages/<id>, the id being the card Discord created: the grant is that one route of that one channel for any message id (the patched CallApiGatewayHttpApiEndpoint narrows a JsonPath path to its literal prefix), pinned by test/infra/cards-stack.test.ts.',
     });
