@@ -4,9 +4,12 @@
  * `@discordjs/ws` can connect: HELLO → IDENTIFY → READY → GUILD_CREATE (with voice states),
  * heartbeats and ACKs, VOICE_STATE_UPDATE and CHANNEL_UPDATE dispatches, RESUME with replay,
  * RECONNECT, INVALID_SESSION, unavailable guilds, a reset token (close 4004) and a rate-limited REST route.
+ * Also the commands' bulk overwrite (`PUT /api/v10/applications/:app[/guilds/:guild]/commands`),
+ * with Discord's answers: 401 for a wrong token, 403 Missing Access outside its guilds, 400
+ * Invalid Form Body (nested `errors`) for a bad name, 429 on demand.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -49,6 +52,23 @@ interface Session {
 
 export const GATEWAY_INTENTS = { Guilds: 1 << 0, GuildVoiceStates: 1 << 7 } as const;
 
+/** The fake's bot user, and the application it belongs to (the same id, as for any bot made in the Developer Portal). */
+export const FAKE_APPLICATION_ID = '900000000000000001';
+
+const COMMANDS_ROUTE = /^\/api\/v10\/applications\/([0-9]+)(?:\/guilds\/([0-9]+))?\/commands\/?$/;
+/** Discord's rule for command and option names (CHAT_INPUT: lower case where the script has case). */
+const COMMAND_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
+
+/** A PUT of the commands, for assertions. */
+export interface CommandsRequest {
+  readonly applicationId: string;
+  /** Undefined for the global commands. */
+  readonly guildId?: string;
+  readonly userAgent?: string;
+  readonly contentType?: string;
+  readonly status: number;
+}
+
 export class FakeDiscord {
   /** IDENTIFY and RESUME payloads received, for assertions. */
   public readonly identifies: Array<{ intents: number; token: string }> = [];
@@ -66,6 +86,11 @@ export class FakeDiscord {
   private rateLimitedAnswers = 0;
   private readonly unavailable = new Set<string>();
   private readonly channelNames = new Map<string, string>();
+  /** Registered commands by `global` or guild id. */
+  private readonly commands = new Map<string, unknown[]>();
+  /** Every commands PUT, for assertions. */
+  public readonly commandsRequests: CommandsRequest[] = [];
+  private rateLimitedCommands: { count: number; retryAfter: number } = { count: 0, retryAfter: 0 };
 
   constructor(private readonly guilds: readonly FakeGuild[], private readonly heartbeatIntervalMs = 41_250) {
     for (const g of guilds) {
@@ -90,6 +115,8 @@ export class FakeDiscord {
         }));
         return;
       }
+      const commands = req.method === 'PUT' ? COMMANDS_ROUTE.exec(req.url?.split('?')[0] ?? '') : null;
+      if (commands) return void this.onCommands(req, res, commands[1], commands[2]);
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"404: Not Found","code":0}');
     });
     this.wss = new WebSocketServer({ server: this.server });
@@ -148,6 +175,16 @@ export class FakeDiscord {
     this.rateLimitedAnswers = count;
   }
 
+  /** The next `count` commands PUTs are 429 with `retry_after` (seconds). */
+  rateLimitCommands(count: number, retryAfterSeconds = 0.05): void {
+    this.rateLimitedCommands = { count, retryAfter: retryAfterSeconds };
+  }
+
+  /** The commands registered in a guild, or globally (no guild id); undefined when none were ever put there. */
+  registeredCommands(guildId?: string): unknown[] | undefined {
+    return this.commands.get(guildId ?? 'global');
+  }
+
   /** The developer resets the bot token: the old one is refused (REST 401, gateway close 4004). */
   resetToken(): void {
     this.currentToken = newToken();
@@ -188,6 +225,39 @@ export class FakeDiscord {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private onCommands(req: IncomingMessage, res: ServerResponse, applicationId: string, guildId: string | undefined): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+      const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+        this.commandsRequests.push({ applicationId, guildId, userAgent: req.headers['user-agent'], contentType: req.headers['content-type'], status });
+        res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+      };
+      if (this.rateLimitedCommands.count > 0) {
+        this.rateLimitedCommands.count--;
+        const retryAfter = this.rateLimitedCommands.retryAfter;
+        return answer(429, { message: 'You are being rate limited.', retry_after: retryAfter, global: false }, { 'retry-after': String(Math.ceil(retryAfter)) });
+      }
+      if (req.headers.authorization !== `Bot ${this.token}`) return answer(401, { message: '401: Unauthorized', code: 0 });
+      // The token is this application's bot's: another application, or a guild the app is not in, is Missing Access.
+      if (applicationId !== FAKE_APPLICATION_ID || (guildId !== undefined && !this.guilds.some((g) => g.id === guildId))) {
+        return answer(403, { message: 'Missing Access', code: 50001 });
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return answer(400, { message: '400: Bad Request', code: 50109 });
+      }
+      const errors = commandListErrors(body);
+      if (errors) return answer(400, { code: 50035, errors, message: 'Invalid Form Body' });
+      const stored = (body as Array<Record<string, unknown>>).map((c, i) => ({
+        id: String(BigInt('1100000000000000000') + BigInt(i)), application_id: applicationId, version: '1', ...(guildId ? { guild_id: guildId } : {}), ...c,
+      }));
+      this.commands.set(guildId ?? 'global', stored);
+      answer(200, stored);
+    });
   }
 
   private member(guild: FakeGuild, userId: string) {
@@ -246,7 +316,7 @@ export class FakeDiscord {
         this.dispatch('READY', {
           v: 10, user: { id: '900000000000000001', username: 'relay-bot', discriminator: '0', bot: true, avatar: null, global_name: null },
           guilds: this.guilds.map((g) => ({ id: g.id, unavailable: true })), session_id: session.id,
-          resume_gateway_url: this.url.replace('http', 'ws'), application: { id: '900000000000000001', flags: 0 },
+          resume_gateway_url: this.url.replace('http', 'ws'), application: { id: FAKE_APPLICATION_ID, flags: 0 },
         }, session);
         // Only the intents asked for: GUILD_CREATE needs Guilds.
         if (d.intents & GATEWAY_INTENTS.Guilds) for (const g of this.guilds) if (!this.unavailable.has(g.id)) this.dispatch('GUILD_CREATE', this.guildCreate(g), session);
@@ -264,6 +334,31 @@ export class FakeDiscord {
       }
     });
   }
+}
+
+/** Discord's `errors` object for a command list it refuses (nested by index and field), or undefined when it is valid. */
+function commandListErrors(body: unknown): Record<string, unknown> | undefined {
+  const leaf = (code: string, message: string) => ({ _errors: [{ code, message }] });
+  if (!Array.isArray(body)) return leaf('LIST_TYPE_CONVERT', 'Only iterables may be used in a ListType');
+  const errors: Record<string, unknown> = {};
+  const check = (item: unknown, at: Record<string, unknown>, key: string) => {
+    const found: Record<string, unknown> = {};
+    const c = (typeof item === 'object' && item !== null ? item : {}) as { name?: unknown; description?: unknown; options?: unknown };
+    if (typeof c.name !== 'string' || !COMMAND_NAME.test(c.name) || c.name !== c.name.toLowerCase()) {
+      found.name = leaf('APPLICATION_COMMAND_INVALID_NAME', 'Command name is invalid');
+    }
+    if (typeof c.description !== 'string' || c.description.length < 1 || c.description.length > 100) {
+      found.description = leaf('BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 100 in length.');
+    }
+    if (Array.isArray(c.options)) {
+      const options: Record<string, unknown> = {};
+      c.options.forEach((o, i) => check(o, options, String(i)));
+      if (Object.keys(options).length) found.options = options;
+    }
+    if (Object.keys(found).length) at[key] = found;
+  };
+  body.forEach((item, i) => check(item, errors, String(i)));
+  return Object.keys(errors).length ? errors : undefined;
 }
 
 function newToken(): string {
