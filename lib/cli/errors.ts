@@ -33,3 +33,11 @@ export class UnavailableError extends Error {
     this.name = 'UnavailableError';
   }
 }
+
+/** The relay or Discord answered, and refused (exit 5). */
+export class RejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RejectedError';
+  }
+}

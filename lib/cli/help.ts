@@ -1,6 +1,7 @@
 /** Help texts: `relay --help` shows them all, `relay <command> --help` its own. */
 import { DEFAULT_TIMEOUT_MS } from '../client/relay-client';
 import { FORWARDER_DEFAULTS } from '../forwarder/defaults';
+import { PAUSE_MINUTES } from '../contracts/interactions';
 import { DISCORD_WEBHOOK_RATE_LIMIT } from '../local/discord-sink';
 import { DEFAULT_LOCAL_PORT, LOCAL_SETTINGS_FILE, STOP_GRACE_MS } from '../local/local-settings';
 import { FORWARD_NODE_FLOOR } from './node-floor';
@@ -12,9 +13,9 @@ const EXIT_CODES = `Exit codes:
   0  accepted (async); queued, duplicate or ignored (--sync)
   1  unexpected error
   2  usage error
-  3  configuration error: URL, key id, key file, region, token or Node version missing or unusable
+  3  configuration error: URL, key id, key file, region, token, config or Node version missing or unusable
   4  forbidden (HTTP 403): this AWS identity may not call the relay
-  5  rejected: the relay refused the event (Relay.* code with --sync, or HTTP 4xx)
+  5  rejected: the relay refused the event (Relay.* code with --sync, or HTTP 4xx), or Discord refused the commands
   6  delivery failed: the run timed out (or, on a direct-delivery relay, Discord refused the message)
   7  unavailable: no answer, 429 or 5xx after every retry; the local relay or Discord not reachable`;
 
@@ -112,6 +113,28 @@ ${TARGET_OPTIONS}
   --heartbeat-minutes <n>  heartbeat event interval (default ${F.heartbeatMs / 60_000}; 0 to disable)
   --name <name>        names this forwarder in heartbeats (default: the host name)
   --log-level <level>  debug, info, warn or error (default info)`,
+
+  commands: `relay commands register --token-file <file> [--config <file>] [--global] [--guild <id>]...
+
+Registers /relay (optout, optin, pause, resume, status) with the Discord application of the
+config's discordApp, replacing the application's commands there: what the deploy does when
+discordApp names botTokenSecretName. Prints one line per guild (or one for global).
+  --token-file <file>  the bot token (not readable by others; never printed)
+  --config <file>      relay config (default config/relay.config.ts)
+  --global             register once for every server the app is in
+  --guild <id>         register in this guild only (repeatable; must be in allowedGuildIds)
+                       default: discordApp.commandScope, in every guild of allowedGuildIds`,
+
+  interact: `relay interact <ping|optout|optin|pause|resume|status> [options]
+
+Plays Discord against the local relay: builds the interaction Discord would send for /relay
+<subcommand> (or a PING), signs it with the local application key from ${LOCAL_SETTINGS_FILE} (the
+local relay writes it when its config has discordApp) and prints the reply.
+  --minutes <n>        pause only, and required there: ${PAUSE_MINUTES.min}-${PAUSE_MINUTES.max}
+  --user <id>          the member who runs it (default: a fixed local member)
+  --manage             the member has Manage Server (pause, resume and status need it)
+  --guild <id>         default: the local relay's guildId
+  --url <url>          default: the local relay's interactions URL`,
 } as const;
 
 export type CommandName = keyof typeof COMMAND_HELP;
@@ -130,6 +153,8 @@ Usage:
   relay keygen --kid <name>      make a signing key
   relay send [<file>|-|voice-join|voice-leave|voice-move] [options] [--sync]
   relay doctor [--stack <name>] [--post <channel>]   check a relay hop by hop
+  relay commands register --token-file <file>   register /relay with Discord
+  relay interact <subcommand> [options]   play Discord against the local relay
   relay <command> --help         one command's options
   relay --version
 

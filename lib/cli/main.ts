@@ -3,7 +3,7 @@ import { KeyFileError } from '../client/keys';
 import { RelayClientError } from '../client/relay-client';
 import { version } from '../../package.json';
 import { closest } from './args';
-import { ConfigError, ExitCode, UnavailableError, UsageError } from './errors';
+import { ConfigError, ExitCode, RejectedError, UnavailableError, UsageError } from './errors';
 import { COMMANDS, HELP, commandHelp, type CommandName } from './help';
 
 type Command = (argv: string[], out: (line: string) => void) => number | Promise<number>;
@@ -15,6 +15,8 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<Command>> = {
   keygen: async () => (await import('./keygen')).keygen,
   send: async () => (await import('./send')).send,
   doctor: async () => (await import('./doctor')).doctor,
+  commands: async () => (await import('./commands')).commands,
+  interact: async () => (await import('./interact')).interact,
 };
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h' || arg === 'help';
@@ -32,6 +34,10 @@ function exitCodeFor(error: unknown, err: (line: string) => void): number {
   if (error instanceof UnavailableError) {
     err(`relay: ${e.message}`);
     return ExitCode.Unavailable;
+  }
+  if (error instanceof RejectedError) {
+    err(`relay: ${e.message}`);
+    return ExitCode.Rejected;
   }
   if (error instanceof RelayClientError) {
     err(`relay: ${e.message}`);

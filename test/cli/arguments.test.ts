@@ -100,7 +100,7 @@ describe('help, version and typos', () => {
   it('suggests the command or flag meant', async () => {
     expect((await run(['sned'])).stderr).toContain('unknown command "sned": did you mean "send"?');
     expect((await run(['--hlep'])).stderr).toContain('unknown command "--hlep": did you mean "--help"?');
-    expect((await run(['frobnicate'])).stderr).toContain('unknown command "frobnicate". Commands: local, keygen, send, doctor, forward.');
+    expect((await run(['frobnicate'])).stderr).toContain('unknown command "frobnicate". Commands: local, keygen, send, doctor, forward, commands, interact.');
     expect((await run(['send', 'voice-jion', '--user', '444444444444444444'])).stderr).toContain('"voice-jion" is neither an event builder nor a file; did you mean voice-join?');
     const missing = await run(['send', 'voice-join', '--display-name']);
     expect(missing).toMatchObject({ code: ExitCode.Usage, stderr: expect.stringContaining('--display-name needs a value (--display-name <value>)') });

@@ -1,0 +1,141 @@
+/**
+ * `relay interact`: plays Discord against the local relay's interactions endpoint. The
+ * interaction is built and signed as Discord sends one (Ed25519 over timestamp + body, by the
+ * local application key the local relay wrote), so what answers is the real handler's path.
+ */
+import { randomBytes, randomInt, sign, type KeyObject } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { readPrivateKeyFile } from '../client/keys';
+import { SNOWFLAKE_PATTERN } from '../contracts/events';
+import { EPHEMERAL, InteractionHeader, InteractionResponseType, InteractionType, PAUSE_MINUTES, PAUSE_OPTION, Permission, RELAY_SUBCOMMANDS, RelayCommand } from '../contracts/interactions';
+import { LOCAL_SETTINGS_FILE, type LocalInteractions } from '../local/local-settings';
+import { closest, parseCommandArgs, wholeNumber } from './args';
+import { ConfigError, ExitCode, RejectedError, UnavailableError, UsageError } from './errors';
+import { localProcessState, noLocalSettings, readLocalDefaults } from './target';
+
+const OPTIONS = {
+  minutes: { type: 'string' }, user: { type: 'string' }, manage: { type: 'boolean' }, guild: { type: 'string' }, url: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+export const INTERACT_ACTIONS = ['ping', ...RELAY_SUBCOMMANDS] as const;
+type Action = (typeof INTERACT_ACTIONS)[number];
+
+/** Who runs the command when --user is not given (a member id no real guild has). */
+export const DEFAULT_MEMBER_ID = '100000000000000001';
+/** The channel the command is run in (the handler does not read it). */
+const LOCAL_CHANNEL_ID = '100000000000000002';
+const MEMBER_NAME = 'local-member';
+
+/** Digits shaped like a snowflake made now (ms since Discord's epoch, shifted), unique enough for one run. */
+function snowflake(): string {
+  return ((BigInt(Date.now() - 1_420_070_400_000) << 22n) | BigInt(randomInt(1 << 22))).toString();
+}
+
+/** The interaction Discord would send for `/relay <sub>` (or a PING). */
+export function buildInteraction(action: Action, o: { applicationId: string; guildId: string; userId: string; manage: boolean; minutes?: number }): Record<string, unknown> {
+  const common = { id: snowflake(), application_id: o.applicationId, token: randomBytes(48).toString('base64url'), version: 1 };
+  if (action === 'ping') return { ...common, type: InteractionType.Ping };
+  return {
+    ...common,
+    type: InteractionType.ApplicationCommand,
+    guild_id: o.guildId,
+    channel_id: LOCAL_CHANNEL_ID,
+    member: { user: { id: o.userId, username: MEMBER_NAME }, permissions: o.manage ? Permission.ManageGuild.toString() : '0', roles: [] },
+    data: {
+      id: snowflake(), name: RelayCommand.Name, type: 1,
+      options: [{ type: 1, name: action, options: action === RelayCommand.Pause ? [{ type: 4, name: PAUSE_OPTION, value: o.minutes }] : [] }],
+    },
+  };
+}
+
+/** Discord's signature headers over `body` at `nowMs`. */
+export function signInteraction(body: string, key: KeyObject, nowMs: number = Date.now()): Record<string, string> {
+  const timestamp = String(Math.floor(nowMs / 1000));
+  const signature = sign(null, Buffer.concat([Buffer.from(timestamp, 'utf8'), Buffer.from(body, 'utf8')]), key).toString('hex');
+  return { [InteractionHeader.Signature]: signature, [InteractionHeader.Timestamp]: timestamp };
+}
+
+function post(url: URL, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c)).on('error', reject).on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('no answer within 10 s'), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function parseAction(positionals: string[]): Action {
+  const [action, ...extra] = positionals;
+  const list = INTERACT_ACTIONS.join(', ');
+  if (action === undefined) throw new UsageError(`interact needs what to send: one of ${list}`, 'interact');
+  if (!(INTERACT_ACTIONS as readonly string[]).includes(action)) {
+    const guess = closest(action, INTERACT_ACTIONS);
+    throw new UsageError(`unknown interaction "${action}"${guess ? `; did you mean ${guess}?` : ''} (one of ${list})`, 'interact');
+  }
+  if (extra.length) throw new UsageError(`interact sends one interaction, got: ${positionals.join(' ')}`, 'interact');
+  return action as Action;
+}
+
+function checkId(flag: string, value: string | undefined): string | undefined {
+  if (value !== undefined && !SNOWFLAKE_PATTERN.test(value)) throw new UsageError(`--${flag} must be a Discord id (17-20 digits), got "${value.slice(0, 40)}"`, 'interact');
+  return value;
+}
+
+export async function interact(argv: string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseCommandArgs('interact', argv, OPTIONS);
+  const action = parseAction(positionals);
+  if (action === RelayCommand.Pause && values.minutes === undefined) throw new UsageError(`pause needs --minutes <n> (${PAUSE_MINUTES.min}-${PAUSE_MINUTES.max})`, 'interact');
+  if (action !== RelayCommand.Pause && values.minutes !== undefined) throw new UsageError(`--minutes is for pause only, not ${action}`, 'interact');
+  const minutes = wholeNumber('interact', 'minutes', values.minutes, PAUSE_MINUTES.min, PAUSE_MINUTES.max);
+  if (action === 'ping' && (values.user ?? values.guild ?? values.manage) !== undefined) throw new UsageError('ping takes no --user, --guild or --manage: a PING has no member', 'interact');
+  const userId = checkId('user', values.user) ?? DEFAULT_MEMBER_ID;
+  const flagGuild = checkId('guild', values.guild);
+
+  const local = readLocalDefaults();
+  const settings = local.settings;
+  if (!settings) throw new ConfigError(`interact plays Discord against the local relay, and there is ${noLocalSettings(local)}`);
+  const app: Partial<LocalInteractions> | undefined = settings.interactions;
+  if (!app) throw new ConfigError(`${LOCAL_SETTINGS_FILE} has no interactions: the local relay was started without discordApp in its config: run \`npx relay local --config examples/discord-app.config.ts\``);
+  if (!app.url || !app.applicationId || !app.privateKeyFile) throw new ConfigError(`${local.file} has an incomplete interactions entry: restart the local relay (npm start) to write it again`);
+  const guildId = flagGuild ?? settings.guildId;
+  if (action !== 'ping' && !guildId) throw new UsageError('no guild: pass --guild <id> (the local settings name none)', 'interact');
+  if (!values.url && localProcessState(settings) === 'stopped') throw new UnavailableError(`no local relay is running (${local.file} was written by one that has stopped): start it with \`npm start\``);
+  const key = readPrivateKeyFile(app.privateKeyFile);
+
+  const body = JSON.stringify(buildInteraction(action, { applicationId: app.applicationId, guildId: guildId ?? '', userId, manage: values.manage ?? false, minutes }));
+  const url = values.url ?? app.url;
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new UsageError(`--url "${url.slice(0, 80)}" is not a URL`, 'interact');
+  }
+  let answer: { status: number; body: string };
+  try {
+    answer = await post(target, signInteraction(body, key), body);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new UnavailableError(`cannot reach ${url}: ${e.code ?? e.message}. Is the local relay running (npm start)?`);
+  }
+  if (answer.status !== 200) throw new RejectedError(`the interactions endpoint answered ${answer.status}: ${answer.body.slice(0, 500)}`);
+  let reply: { type?: unknown; data?: { content?: unknown; flags?: unknown } };
+  try {
+    reply = JSON.parse(answer.body) as typeof reply;
+  } catch {
+    throw new RejectedError(`the interactions endpoint answered 200 with a body that is not JSON: ${answer.body.slice(0, 200)}`);
+  }
+  if (reply.type === InteractionResponseType.Pong) {
+    out('PONG');
+  } else if (reply.type === InteractionResponseType.ChannelMessageWithSource) {
+    out(String(reply.data?.content ?? ''));
+    if (typeof reply.data?.flags === 'number' && (reply.data.flags & EPHEMERAL) !== 0) out('(only you can see this)');
+  } else {
+    throw new RejectedError(`the interactions endpoint answered an interaction response of type ${JSON.stringify(reply.type)}, which Discord would not show: ${answer.body.slice(0, 200)}`);
+  }
+  return ExitCode.Ok;
+}
