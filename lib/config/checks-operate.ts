@@ -1,6 +1,9 @@
-/** Checkers for the deploy and operate sections of the config: `github` and `monitoring`. */
+/** Checkers for the deploy and operate sections of the config: `github`, `monitoring` and `discordApp`. */
 import { isRecord, type Check } from './checks';
 import { SUBJECT_FORMATS } from './relay-config';
+import { PUBLIC_KEY_HEX_PATTERN } from '../contracts/envelope';
+import { SNOWFLAKE_PATTERN } from '../contracts/events';
+import { COMMAND_SCOPES } from '../contracts/interactions';
 
 
 const REPOSITORY_PATTERN = /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/;
@@ -10,6 +13,9 @@ const OIDC_PROVIDER_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/to
 // Deliberately loose: SNS checks the address when it sends the confirmation.
 const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const GITHUB_FIELDS = ['repository', 'subjectFormat', 'ownerId', 'repositoryId', 'environments', 'oidcProviderArn'];
+const DISCORD_APP_FIELDS = ['applicationId', 'publicKey', 'botTokenSecretName', 'commandScope'];
+// Secrets Manager names: 1-512 of [A-Za-z0-9/_+=.@-].
+const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const MONITORING_FIELDS = ['alarmEmail', 'alarmChannel', 'heartbeatMissingMinutes', 'ingestClientErrorThreshold'];
 
 function unknownFields(at: string, value: Record<string, unknown>, fields: readonly string[], add: Parameters<Check>[1]): void {
@@ -59,5 +65,28 @@ export const checkMonitoring: Check = ({ monitoring, channels }, add) => {
   }
   if (threshold !== undefined && (!Number.isInteger(threshold) || (threshold as number) < 1)) {
     add('monitoring.ingestClientErrorThreshold', `${JSON.stringify(threshold)} is not a count`, 'use a whole number ≥ 1 of 4xx answers per 5 minutes');
+  }
+};
+
+export const checkDiscordApp: Check = ({ discordApp }, add) => {
+  if (discordApp === undefined) return;
+  if (!isRecord(discordApp)) return add('discordApp', 'must be an object', 'write { applicationId: "<snowflake>", publicKey: "<64 hex>", botTokenSecretName?: "<secret name>" }');
+  unknownFields('discordApp', discordApp, DISCORD_APP_FIELDS, add);
+  const { applicationId, publicKey, botTokenSecretName, commandScope } = discordApp;
+  if (typeof applicationId !== 'string' || !SNOWFLAKE_PATTERN.test(applicationId)) {
+    add('discordApp.applicationId', `${JSON.stringify(applicationId)} is not an application id`, 'copy "Application ID" from the Developer Portal\'s General Information page (17-20 digits, quoted)');
+  }
+  if (typeof publicKey !== 'string' || !PUBLIC_KEY_HEX_PATTERN.test(publicKey)) {
+    add('discordApp.publicKey', 'is not an application public key', 'copy "Public Key" from the Developer Portal\'s General Information page (64 hex characters; it is public, not the bot token)');
+  }
+  if (botTokenSecretName !== undefined) {
+    if (typeof botTokenSecretName === 'string' && /^[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$/.test(botTokenSecretName)) {
+      add('discordApp.botTokenSecretName', 'looks like a bot token; a token is a secret and must not be in the config', 'store the token in Secrets Manager (README "The Discord app") and put the secret\'s name here');
+    } else if (typeof botTokenSecretName !== 'string' || !SECRET_NAME_PATTERN.test(botTokenSecretName)) {
+      add('discordApp.botTokenSecretName', `${JSON.stringify(botTokenSecretName)} is not a Secrets Manager secret name`, 'use the name (not the ARN) of the secret holding the bot token');
+    }
+  }
+  if (commandScope !== undefined && !(COMMAND_SCOPES as readonly unknown[]).includes(commandScope)) {
+    add('discordApp.commandScope', `${JSON.stringify(commandScope)} is not a command scope`, `use one of ${COMMAND_SCOPES.join(', ')}`);
   }
 };

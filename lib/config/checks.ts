@@ -8,7 +8,7 @@ import { ROUTABLE_EVENT_KINDS, SNOWFLAKE_PATTERN } from '../contracts/events';
 import { STACK_NAME_PATTERN } from '../contracts/outputs';
 import { CARD_EVENT_KINDS, CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE, ROUTE_MODES } from '../contracts/routes';
 import { CHANNEL_KINDS, LOG_LEVELS } from './relay-config';
-import { checkGitHub, checkMonitoring } from './checks-operate';
+import { checkDiscordApp, checkGitHub, checkMonitoring } from './checks-operate';
 import { DISCORD_CONTENT_LIMIT, TemplateSyntaxError, maxRenderedLength, parseTemplate } from '../contracts/template';
 
 export type ProblemSink = (path: string, problem: string, fix: string) => void;
@@ -19,7 +19,7 @@ const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const CALLER_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/;
 /** Retention periods CloudWatch Logs accepts: aws-cdk-lib's own list. */
 const RETENTION_DAYS: readonly unknown[] = Object.values(RetentionDays).filter((v) => typeof v === 'number');
-const FIELDS = ['stackName', 'channels', 'routes', 'forwarderKeys', 'allowedGuildIds', 'callers', 'operators', 'throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds', 'dedupeRetentionHours', 'github', 'monitoring'];
+const FIELDS = ['stackName', 'channels', 'routes', 'forwarderKeys', 'allowedGuildIds', 'callers', 'operators', 'throttling', 'logLevel', 'logRetentionDays', 'freshnessWindowSeconds', 'dedupeRetentionHours', 'github', 'monitoring', 'discordApp'];
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -216,5 +216,5 @@ const checkDedupeRetention: Check = ({ dedupeRetentionHours: h }, add) => {
 
 /** In the order problems are listed. */
 export const CHECKS: readonly Check[] = [
-  checkFields, checkStackName, checkChannels, checkRoutes, checkForwarderKeys, checkAllowedGuildIds, checkCallers, checkOperators, checkThrottling, checkLogging, checkFreshness, checkDedupeRetention, checkGitHub, checkMonitoring,
+  checkFields, checkStackName, checkChannels, checkRoutes, checkForwarderKeys, checkAllowedGuildIds, checkCallers, checkOperators, checkThrottling, checkLogging, checkFreshness, checkDedupeRetention, checkGitHub, checkMonitoring, checkDiscordApp,
 ];

@@ -10,6 +10,7 @@
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { EventRoute } from '../contracts/routes';
+import type { CommandScope } from '../contracts/interactions';
 
 export const CHANNEL_KINDS = ['discord'] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
@@ -66,6 +67,32 @@ export interface RelayConfig {
   readonly github?: GitHubDeployConfig;
   /** Alarms, their topic and the dashboard. @default - RelayMonitoring's defaults, no subscription */
   readonly monitoring?: MonitoringConfig;
+  /**
+   * The Discord application behind `/relay` (opt-out, pause, status): adds the public
+   * interactions endpoint and the guild settings table (README "The Discord app").
+   * @default - no interactions endpoint, no commands
+   */
+  readonly discordApp?: DiscordAppConfig;
+}
+
+/** As the Developer Portal's General Information page shows them. */
+export interface DiscordAppConfig {
+  /** The application id (a snowflake). */
+  readonly applicationId: string;
+  /** The application's public key (64 hex; public, not a secret): what interaction signatures are checked with. */
+  readonly publicKey: string;
+  /**
+   * Name of the Secrets Manager secret holding the bot token, used only at deploy to register the
+   * commands (plain text: the token alone).
+   * @default - commands are not registered by the deploy; run `relay commands register`
+   */
+  readonly botTokenSecretName?: string;
+  /**
+   * `guild`: the commands are registered in each of `allowedGuildIds` (they appear at once);
+   * `global`: once, for every server the app is in.
+   * @default 'guild'
+   */
+  readonly commandScope?: CommandScope;
 }
 
 /** As GitHubDeployRole takes them (the config does not import constructs). */

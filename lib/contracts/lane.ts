@@ -31,6 +31,9 @@ export interface LaneEvent {
   /** Card routes: when the change happened (ISO). */
   readonly at?: string;
   readonly card?: CardSettings;
+  /** With the Discord app: the guild and member of a voice event, which the delivery workflow checks against the guild settings. */
+  readonly guildId?: string;
+  readonly userId?: string;
   /**
    * Epoch seconds at which Verify accepted the envelope. Absent on notices the relay raises itself
    * (alarm changes, written by an EventBridge rule, which has no epoch clock).

@@ -20,6 +20,9 @@ export const StackOutput = {
   LaneQueueUrl: 'LaneQueueUrl',
   LanePipeName: 'LanePipeName',
   DedupeTableName: 'DedupeTableName',
+  /** With `discordApp` only: the Interactions Endpoint URL for the Developer Portal. */
+  InteractionsUrl: 'InteractionsUrl',
+  GuildSettingsTableName: 'GuildSettingsTableName',
 } as const;
 export type StackOutput = (typeof StackOutput)[keyof typeof StackOutput];
 

@@ -26,12 +26,24 @@ export const StateName = {
   DescribeEnqueueFailure: 'Describe enqueue failure',
   MarkQueued: 'Mark queued',
   Queued: 'Queued',
+  // The Discord app: opt-outs and pauses (guild settings table).
+  HasGuild: 'From a guild?',
+  ReadGuildSettings: 'Read guild settings',
+  GuildSettingsFound: 'Guild settings?',
+  DescribeUnreadableSettings: 'Describe unreadable guild settings',
+  CheckMember: 'Check member',
+  MemberAllowed: 'Opted out or paused?',
+  OptedOut: 'Opted out',
+  Paused: 'Paused',
 } as const;
 
 /** States of the delivery state machine (one execution per batch taken from the lanes). */
 export const DeliveryStateName = {
   LookUpClaims: 'Look up claims',
   ReadClaim: 'Read claim',
+  HasGuild: 'From a guild?',
+  ReadGuildSettings: 'Read guild settings',
+  NoGuild: 'No guild',
   Coalesce: 'Coalesce',
   PostEach: 'Post each message',
   PickWebhook: 'Pick webhook',

@@ -28,6 +28,8 @@ export interface CardUpdate {
   /** The most people any of the batch's events saw in the channel (a burst's peak, not just its last count). */
   readonly peak?: number;
   readonly settings: CardSettings;
+  /** Members who opted out (the Discord app): counted on the card, never named, and their names not stored. */
+  readonly hidden?: readonly string[];
 }
 
 /** How many ids a session keeps to count people seen (the count goes on past it). */
@@ -139,7 +141,10 @@ export function renderCard(given: CardUpdate, stored: StoredCard | undefined, no
   return { action: CardAction.Edit, body: { content: liveText(update.voiceChannelName, session), allowed_mentions: { parse: [] } }, messageId: live.messageId, session: JSON.stringify(session), expiresAt };
 }
 
-function nextSession(previous: CardSession | undefined, update: CardUpdate, count: number, members: Member[]): CardSession {
+function nextSession(previous: CardSession | undefined, update: CardUpdate, count: number, given: Member[]): CardSession {
+  // A member who opted out keeps a place in the list (so counts and leaves still add up), without a name.
+  const hidden = new Set(update.hidden ?? []);
+  const members = hidden.size === 0 ? given : given.map((m) => (hidden.has(m.id) ? { id: m.id, name: '' } : m));
   const seen = [...(previous?.seen ?? [])];
   let seenCount = previous?.seenCount ?? 0;
   for (const m of [...update.seen, ...members]) {
@@ -168,7 +173,8 @@ function fit(text: string): string {
 export function liveText(channelName: string, session: CardSession): string {
   const head = `🔊 **${escapeDiscordText(channelName)}** — live · `;
   const tail = ` · since <t:${unix(session.startedAt)}:t>`;
-  const names = session.members.map((m) => escapeDiscordText(m.name));
+  // A member without a name opted out: counted in "+n more", never named.
+  const names = session.members.filter((m) => m.name !== '').map((m) => escapeDiscordText(m.name));
   let shown = names.length;
   const listed = (n: number) => {
     const more = session.count - n;

@@ -10,11 +10,14 @@ import { RelayError, RelayErrorCode } from '../contracts/errors';
 import { ENVELOPE_ID_PATTERN } from '../contracts/envelope';
 import { CHANNEL_NAME_PATTERN } from '../contracts/routes';
 import { collectCardUpdates, type CardUpdate } from './card';
+import { readGuildSettings, type StoredGuildSettings } from '../contracts/interactions';
 
 /** One record of the batch as the workflow's Look-up step leaves it: the lane event and its dedupe item (GetItem's result). */
 export interface BatchItem {
   readonly event: unknown;
   readonly claim?: { readonly Item?: Record<string, { readonly S?: string; readonly N?: string } | undefined> };
+  /** With the Discord app: the event's guild settings (GetItem's result), read as the batch is delivered. */
+  readonly settings?: { readonly Item?: StoredGuildSettings };
 }
 
 /** A Discord webhook message and the lane events it carries; for a live card, the update the Render card step turns into one. */
@@ -28,7 +31,7 @@ export interface OutgoingMessage {
 
 export interface CoalescedBatch {
   readonly messages: readonly OutgoingMessage[];
-  /** Ids left out: already delivered, or repeated within the batch. */
+  /** Ids left out: already delivered, repeated within the batch, of a member who opted out, or from a paused guild. */
   readonly skipped: readonly string[];
 }
 
@@ -59,15 +62,20 @@ function fitLine(line: string, limit: number): string {
   return line.length <= limit ? line : `${line.slice(0, limit - 1)}…`;
 }
 
-export function coalesce(batch: readonly BatchItem[], limit: number = DISCORD_CONTENT_LIMIT): CoalescedBatch {
+export function coalesce(batch: readonly BatchItem[], limit: number = DISCORD_CONTENT_LIMIT, nowMs: number = Date.now()): CoalescedBatch {
   if (!Array.isArray(batch)) throw new RelayError(RelayErrorCode.Malformed, 'the batch is not an array');
   const skipped: string[] = [];
   const seen = new Set<string>();
   const byChannel = new Map<string, LaneEvent[]>();
+  // Members a card must not name, by event id (their guild's opt-outs as the batch is delivered).
+  const hiddenBy = new Map<string, ReadonlySet<string>>();
   batch.forEach((item, i) => {
     const event = parseLaneEvent(item?.event, i);
     const state = item.claim?.Item?.[DedupeAttribute.State]?.S;
-    if (state === ClaimState.Delivered || seen.has(event.id)) {
+    const guild = item.settings?.Item ? readGuildSettings(item.settings.Item, nowMs) : undefined;
+    if (guild) hiddenBy.set(event.id, guild.hidden);
+    const unwanted = guild !== undefined && (guild.paused || (event.userId !== undefined && guild.hidden.has(event.userId)) || (event.user !== undefined && guild.hidden.has(event.user.id)));
+    if (state === ClaimState.Delivered || seen.has(event.id) || unwanted) {
       skipped.push(event.id);
       return;
     }
@@ -99,7 +107,8 @@ export function coalesce(batch: readonly BatchItem[], limit: number = DISCORD_CO
     const cardEvents = all.filter((e) => e.voice !== undefined);
     for (const card of collectCardUpdates(channel, cardEvents)) {
       const touching = cardEvents.filter((e) => e.voice!.some((v) => v.channel_id === card.voiceChannelId));
-      messages.push({ channel, body: { content: '', allowed_mentions: { parse: [] } }, ids: touching.map((e) => e.id), events: touching, card });
+      const hidden = [...new Set(touching.flatMap((e) => [...(hiddenBy.get(e.id) ?? [])]))];
+      messages.push({ channel, body: { content: '', allowed_mentions: { parse: [] } }, ids: touching.map((e) => e.id), events: touching, card: hidden.length > 0 ? { ...card, hidden } : card });
     }
   }
   return { messages, skipped };

@@ -7,6 +7,7 @@
  * (events already delivered are skipped then).
  */
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -21,6 +22,7 @@ import { unqualified } from './relay-function';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
 import { ClaimState, DeadLetterAttribute, DedupeAttribute } from '../contracts/lane';
+import { GuildSettingsAttribute } from '../contracts/interactions';
 import { RelayErrorCode } from '../contracts/errors';
 import { channelRoutePath } from '../contracts/routes';
 import { DeliveryStateName as S } from '../contracts/state-names';
@@ -47,6 +49,12 @@ export interface DeliveryStateMachineProps {
   readonly webhookProxy: WebhookProxyApi;
   readonly dedupe: DedupeTable;
   readonly lane: DeliveryLane;
+  /**
+   * The Discord app's guild settings, read again for each event as its batch is delivered: an
+   * opt-out or a pause applies to events already on a lane too.
+   * @default - no opt-outs, no pauses
+   */
+  readonly guildSettings?: dynamodb.ITable;
   /**
    * 429s answered to one message before the execution gives up (the queue hands the batch out again later).
    * @default 5
@@ -103,7 +111,7 @@ export class DeliveryStateMachine extends Construct {
       itemSelector: { event: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$$.Map.Item.Value.body')) },
       maxConcurrency: 10,
     });
-    lookUp.itemProcessor(readClaim);
+    lookUp.itemProcessor(props.guildSettings ? readClaim.next(this.readGuildSettings(props.guildSettings)) : readClaim);
 
     // Its result replaces the batch (no ResultPath: the local engine refuses `$` on an array input).
     const coalesce = this.lambdaStep(S.Coalesce, props.coalesceFunction, { batch: sfn.JsonPath.entirePayload });
@@ -135,6 +143,19 @@ export class DeliveryStateMachine extends Construct {
     acknowledgeCardEditGrants(this.stateMachine, [...this.editTasks.values()].map((t) => t.executeApiArn));
     // A CustomState grants nothing by itself: the dead-letter task's one permission.
     props.lane.grantDeadLetter(this.stateMachine);
+  }
+
+  /** An event with a guild gets that guild's settings (`$.settings`) for Coalesce, which leaves out opted-out members and paused guilds. */
+  private readGuildSettings(table: dynamodb.ITable): sfn.IChainable {
+    const read = new tasks.DynamoGetItem(this, S.ReadGuildSettings, {
+      table,
+      key: { [GuildSettingsAttribute.GuildId]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.event.guildId')) },
+      resultPath: '$.settings',
+    });
+    read.addRetry(DYNAMODB_RETRY);
+    return new sfn.Choice(this, S.HasGuild)
+      .when(sfn.Condition.isPresent('$.event.guildId'), read)
+      .otherwise(new sfn.Pass(this, S.NoGuild));
   }
 
   /** Lets `grantee` run the workflow synchronously (what a pipe with REQUEST_RESPONSE does). */

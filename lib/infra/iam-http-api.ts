@@ -1,7 +1,8 @@
 /**
- * What the relay's two HTTP APIs share: IAM (SigV4) authorization on every route, one `$default`
+ * What the relay's HTTP APIs share: IAM (SigV4) authorization on every route, one `$default`
  * stage with throttling and JSON access logs to a log group of its own, and exact `execute-api`
- * ARNs for grants. IngestApi and WebhookProxyApi each hold one.
+ * ARNs for grants. IngestApi and WebhookProxyApi each hold one; InteractionsApi one without IAM
+ * (Discord signs its requests itself).
  */
 import { Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -19,6 +20,12 @@ export interface IamHttpApiProps {
   readonly throttle: apigwv2.ThrottleSettings;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * `none` leaves the routes open: only for the Discord interactions endpoint, which Discord
+   * calls without AWS credentials and whose handler checks Discord's signature instead.
+   * @default 'iam'
+   */
+  readonly authorization?: 'iam' | 'none';
 }
 
 /**
@@ -50,7 +57,7 @@ export class IamHttpApi extends Construct {
     this.api = new apigwv2.HttpApi(this, 'Api', {
       description: props.description,
       createDefaultStage: false,
-      defaultAuthorizer: new HttpIamAuthorizer(),
+      defaultAuthorizer: props.authorization === 'none' ? undefined : new HttpIamAuthorizer(),
     });
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
     this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {

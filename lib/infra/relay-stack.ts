@@ -22,6 +22,9 @@ import { WebhookProxyApi } from './webhook-proxy-api';
 import { RelayMonitoring } from './relay-monitoring';
 import { RelayOperatorPolicy } from './operator-policy';
 import { StackOutput } from '../contracts/outputs';
+import { GuildSettingsTable } from './guild-settings-table';
+import { InteractionsApi } from './interactions-api';
+import { DiscordCommands } from './discord-commands';
 
 export interface RelayStackProps extends StackProps {
   readonly config: ResolvedRelayConfig;
@@ -50,6 +53,8 @@ export class RelayStack extends Stack {
   public readonly monitoring: RelayMonitoring;
   /** What `relay doctor --stack` needs (output `OperatorPolicyArn`). */
   public readonly operatorPolicy: RelayOperatorPolicy;
+  /** With `discordApp` only: the `/relay` endpoint and the guild settings it writes. */
+  public readonly discordApp?: { settings: GuildSettingsTable; interactions: InteractionsApi; commands?: DiscordCommands };
 
   constructor(scope: Construct, id: string, props: RelayStackProps) {
     super(scope, id, { description: 'Discord Event Relay: signed Discord gateway events to channel messages', ...props });
@@ -81,12 +86,14 @@ export class RelayStack extends Stack {
       logRetention: retention,
     });
 
-    this.lanes = props.directDelivery ? undefined : this.createLanes(config);
+    const settings = config.discordApp && new GuildSettingsTable(this, 'GuildSettings');
+    this.lanes = props.directDelivery ? undefined : this.createLanes(config, settings);
     this.relay = new RelayStateMachine(this, 'Relay', {
       verifyFunction: this.verifyFunction,
       webhookProxy: this.webhookProxy,
       routes: config.routes,
       lanes: this.lanes,
+      guildSettings: settings?.table,
       logLevel: config.logLevel && sfn.LogLevel[config.logLevel],
       logRetention: retention,
     });
@@ -96,6 +103,28 @@ export class RelayStack extends Stack {
       throttle: config.throttling?.ingest,
       logRetention: retention,
     });
+
+    if (config.discordApp && settings) {
+      const interactions = new InteractionsApi(this, 'Interactions', {
+        publicKey: config.discordApp.publicKey,
+        applicationId: config.discordApp.applicationId,
+        allowedGuildIds: config.allowedGuildIds,
+        settings,
+        lane: this.lanes?.lane,
+        deliveryWorkflow: this.lanes?.delivery.stateMachine,
+        logRetention: retention,
+      });
+      const app = config.discordApp;
+      // Without a token secret the commands are registered from a workstation (`relay commands register`).
+      const commands = app.botTokenSecretName ? new DiscordCommands(this, 'DiscordCommands', {
+        applicationId: app.applicationId,
+        botTokenSecret: secretsmanager.Secret.fromSecretNameV2(this, 'BotToken', app.botTokenSecretName),
+        scope: app.commandScope,
+        guildIds: config.allowedGuildIds,
+        logRetention: retention,
+      }) : undefined;
+      this.discordApp = { settings, interactions, commands };
+    }
 
     this.operatorPolicy = new RelayOperatorPolicy(this, 'Operator', { ingest: this.ingest, lanes: this.lanes });
     config.callers.forEach((arn, i) => this.attachPolicy(this.ingest.callerPolicy, 'callers', arn, i));
@@ -132,9 +161,13 @@ export class RelayStack extends Stack {
       output(StackOutput.LanePipeName, pipe.pipe.ref, 'The EventBridge Pipe that drains the lanes into the delivery workflow');
       output(StackOutput.DedupeTableName, dedupe.table.tableName, 'Envelope ids claimed, queued and delivered');
     }
+    if (this.discordApp) {
+      output(StackOutput.InteractionsUrl, this.discordApp.interactions.interactionsUrl, 'Paste into the Developer Portal as the Interactions Endpoint URL (README "The Discord app")');
+      output(StackOutput.GuildSettingsTableName, this.discordApp.settings.table.tableName, 'Opt-outs and pauses per guild (kept when the stack is deleted)');
+    }
   }
 
-  private createLanes(config: ResolvedRelayConfig): NonNullable<RelayStack['lanes']> {
+  private createLanes(config: ResolvedRelayConfig, settings: GuildSettingsTable | undefined): NonNullable<RelayStack['lanes']> {
     const retention = config.logRetentionDays;
     const logLevel = config.logLevel && sfn.LogLevel[config.logLevel];
     const dedupe = new DedupeTable(this, 'Dedupe', {
@@ -149,6 +182,7 @@ export class RelayStack extends Stack {
       webhookProxy: this.webhookProxy,
       dedupe,
       lane,
+      guildSettings: settings?.table,
       logLevel,
       logRetention: retention,
     });

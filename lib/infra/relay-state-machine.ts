@@ -8,6 +8,7 @@
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -26,6 +27,7 @@ import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
 import { ClaimState, DedupeAttribute, RelayOutcome, type CardSettings } from '../contracts/lane';
 import { EventKind, relayTestFormat } from '../contracts/events';
+import { GuildSettingsAttribute, IgnoreReason } from '../contracts/interactions';
 import { RelayMetric } from '../contracts/metrics';
 
 /** Where the Verify step puts each template field. */
@@ -62,6 +64,13 @@ export interface RelayStateMachineProps {
   readonly routes: readonly EventRoute[];
   /** @default - no lanes: each execution posts its own message (no dedupe, no pacing) */
   readonly lanes?: RelayLanes;
+  /**
+   * The Discord app's guild settings: a voice event of a member who opted out, or from a paused
+   * guild, SUCCEEDS as `ignored` with the reason, and lane events carry the guild and user ids
+   * the delivery workflow checks again.
+   * @default - no opt-outs, no pauses
+   */
+  readonly guildSettings?: dynamodb.ITable;
   /** @default sfn.LogLevel.ERROR */
   readonly logLevel?: sfn.LogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -147,16 +156,17 @@ export class RelayStateMachine extends Construct {
         routes.problems.push(`the ${r.event} route is a card route, which needs the delivery lanes (not directDelivery)`);
         continue;
       }
-      const format = new sfn.Pass(this, StateName.format(r.event), { parameters: formatParameters(r, claim !== undefined, cardSettings(routes.usable, r.channel)) });
+      const format = new sfn.Pass(this, StateName.format(r.event), { parameters: formatParameters(r, claim !== undefined, cardSettings(routes.usable, r.channel), props.guildSettings !== undefined) });
       const next = format.next(claim ?? postFor(r.channel));
       route.when(sfn.Condition.stringEquals('$.kind', r.event), this.enoughMembers(r, next));
     }
     route.otherwise(
       new sfn.Pass(this, StateName.Ignored, {
-        parameters: { 'id.$': '$.id', 'kind.$': '$.kind', outcome: RelayOutcome.Ignored, code: RelayErrorCode.Ignored },
+        parameters: { 'id.$': '$.id', 'kind.$': '$.kind', outcome: RelayOutcome.Ignored, code: RelayErrorCode.Ignored, reason: IgnoreReason.NoRoute },
       }),
     );
     verify.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    const afterVerify = props.guildSettings ? this.checkGuildSettings(props.guildSettings, route, internal) : route;
     this.postTasks = postTasks;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -168,7 +178,7 @@ export class RelayStateMachine extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'Discord Event Relay: verify a signed event, route it, format it and post it',
       stateMachineType: sfn.StateMachineType.EXPRESS,
-      definitionBody: sfn.DefinitionBody.fromChainable(receive.next(verify).next(route)),
+      definitionBody: sfn.DefinitionBody.fromChainable(receive.next(verify).next(afterVerify)),
       timeout: Duration.minutes(5),
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });
@@ -235,8 +245,45 @@ export class RelayStateMachine extends Construct {
     const needed = r.event === 'voice.leave' ? min - 1 : min;
     return new sfn.Choice(this, StateName.enough(r.event), { comment: `Announces only from ${min} people` })
       .when(sfn.Condition.and(sfn.Condition.isPresent(count), sfn.Condition.numberLessThan(count, needed)),
-        new sfn.Pass(this, StateName.belowMinimum(r.event), { parameters: { 'id.$': '$.id', 'kind.$': '$.kind', outcome: RelayOutcome.Ignored, code: RelayErrorCode.Ignored } }))
+        new sfn.Pass(this, StateName.belowMinimum(r.event), { parameters: { 'id.$': '$.id', 'kind.$': '$.kind', outcome: RelayOutcome.Ignored, code: RelayErrorCode.Ignored, reason: IgnoreReason.BelowMinimum } }))
       .otherwise(next);
+  }
+
+  /**
+   * A voice event's guild settings, read before it is routed: a paused guild or a member who
+   * opted out ends `ignored` with the reason. One eventually consistent GetItem per voice event;
+   * an opt-out written a moment before may be missed here, and the delivery workflow reads again.
+   */
+  private checkGuildSettings(table: dynamodb.ITable, route: sfn.IChainable, internal: sfn.Fail): sfn.IChainable {
+    const item = '$.guild.Item';
+    const ignored = (name: string, reason: string, extra: Record<string, string> = {}) =>
+      new sfn.Pass(this, name, { parameters: { 'id.$': '$.id', 'kind.$': '$.kind', outcome: RelayOutcome.Ignored, code: RelayErrorCode.Ignored, reason, ...extra } });
+    const read = new tasks.DynamoGetItem(this, StateName.ReadGuildSettings, {
+      table,
+      key: { [GuildSettingsAttribute.GuildId]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.event.guild.id')) },
+      resultPath: '$.guild',
+    });
+    read.addRetry(DYNAMODB_RETRY);
+    read.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    // States.ArrayContains needs the set; the commands always write both attributes.
+    const check = new sfn.Pass(this, StateName.CheckMember, {
+      parameters: { 'optedOut.$': `States.ArrayContains(${item}.${GuildSettingsAttribute.OptedOut}.SS, $.event.user.id)`, 'now.$': '$$.Execution.StartTime' },
+      resultPath: '$.member',
+    }).next(new sfn.Choice(this, StateName.MemberAllowed)
+      .when(sfn.Condition.timestampGreaterThanJsonPath(`${item}.${GuildSettingsAttribute.PausedUntil}.S`, '$.member.now'),
+        ignored(StateName.Paused, IgnoreReason.Paused, { 'pausedUntil.$': `${item}.${GuildSettingsAttribute.PausedUntil}.S` }))
+      .when(sfn.Condition.booleanEquals('$.member.optedOut', true), ignored(StateName.OptedOut, IgnoreReason.OptedOut))
+      .otherwise(route));
+    const unreadable = new sfn.Pass(this, StateName.DescribeUnreadableSettings, {
+      parameters: { error: { 'Cause.$': "States.Format('the guild settings item of {} lacks pausedUntil or optedOut; /relay resume rewrites it', $.event.guild.id)" } },
+    }).next(internal);
+    const found = new sfn.Choice(this, StateName.GuildSettingsFound)
+      .when(sfn.Condition.and(sfn.Condition.isPresent(`${item}.${GuildSettingsAttribute.PausedUntil}.S`), sfn.Condition.isPresent(`${item}.${GuildSettingsAttribute.OptedOut}.SS`)), check)
+      .when(sfn.Condition.isPresent(item), unreadable)
+      .otherwise(route);
+    return new sfn.Choice(this, StateName.HasGuild)
+      .when(sfn.Condition.isPresent('$.event.guild.id'), read.next(found))
+      .otherwise(route);
   }
 
   /** Claim id → Enqueue → Mark queued → Queued; an id already claimed, queued or delivered → Duplicate. */
@@ -341,13 +388,15 @@ export function cardSettings(routes: readonly EventRoute[], channel: string): Ca
  * What a route's Format state writes: the summary the outcome reads, and either the lane event
  * (`lane`) Enqueue sends or, for direct delivery, the `line` the Post task sends.
  */
-function formatParameters(r: EventRoute, lanes: boolean, settings: CardSettings): Record<string, unknown> {
+function formatParameters(r: EventRoute, lanes: boolean, settings: CardSettings, member: boolean): Record<string, unknown> {
   const summary = { 'id.$': '$.id', 'kind.$': '$.kind', channel: r.channel, 'receivedAt.$': '$.receivedAt' };
+  // Who and where, for the delivery workflow's second look at the guild settings.
+  const laneSummary = member ? { ...summary, 'guildId.$': '$.event.guild.id', 'userId.$': '$.event.user.id' } : summary;
   if (r.mode === 'card') {
     return {
       ...summary,
       lane: {
-        ...summary,
+        ...laneSummary,
         'voice.$': CARD_VOICE[r.event],
         user: { 'id.$': '$.event.user.id', 'display_name.$': '$.event.user.display_name' },
         'at.$': '$.event.at',
@@ -356,7 +405,7 @@ function formatParameters(r: EventRoute, lanes: boolean, settings: CardSettings)
     };
   }
   const line = lineParameter(parseTemplate(r.template ?? ''));
-  return lanes ? { ...summary, lane: { ...summary, ...line } } : { ...summary, ...line };
+  return lanes ? { ...summary, lane: { ...laneSummary, ...line } } : { ...summary, ...line };
 }
 
 /** A test message's Format state: the fixed text with the sender's name and the event id, for one channel. */

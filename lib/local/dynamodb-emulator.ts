@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import {
-  CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type AttributeValue,
+  CreateTableCommand, DeleteItemCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { TaskFailure } from './state-machine-runner';
 import type { TableSpec } from './synthesized-template';
@@ -120,6 +120,12 @@ export class LocalDynamoDb {
     } catch (error) {
       // Already there from an earlier run: its items are what survives a restart.
       if ((error as Error).name !== 'ResourceInUseException') throw error;
+    }
+    // dynalite answers "not found" for a table still CREATING, even with createTableMs 0: wait until it is ACTIVE.
+    for (let i = 0; i < 100; i++) {
+      const { Table } = await this.client.send(new DescribeTableCommand({ TableName: table.logicalId }));
+      if (Table?.TableStatus === 'ACTIVE') return;
+      await new Promise((ok) => setTimeout(ok, 10));
     }
   }
 }

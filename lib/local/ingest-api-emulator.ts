@@ -14,6 +14,7 @@ import type { SigV4Verifier } from './sigv4-verifier';
 import type { SinkRoutes } from './sink-routes';
 import type { LaneRoutes } from './lane-routes';
 import type { StatusRoutes } from './status-routes';
+import type { InteractionsRoutes } from './interactions-routes';
 import type { IngestRouteSpec } from './synthesized-template';
 
 /** Step Functions' cap on an execution's input. */
@@ -30,6 +31,8 @@ export interface IngestApiEmulatorProps {
   readonly lanes?: LaneRoutes;
   /** `/_status`, what `relay doctor` reads. */
   readonly status?: StatusRoutes;
+  /** `POST /interactions` (with `discordApp` only). */
+  readonly interactions?: InteractionsRoutes;
   /** One readable line per outcome or refusal. */
   readonly log: (line: string) => void;
 }
@@ -69,6 +72,7 @@ export class IngestApiEmulator {
     if (this.props.sink.matches(path)) return this.props.sink.handle(req, res, path);
     if (this.props.lanes?.matches(path)) return this.props.lanes.handle(req, res, path);
     if (this.props.status?.matches(path)) return this.props.status.handle(req, res);
+    if (this.props.interactions?.matches(path)) return this.stopping ? sendJson(res, 503, { message: 'Service Unavailable' }) : this.props.interactions.handle(req, res);
     if (req.method === 'GET' && path === '/') return sendJson(res, 302, '', { location: '/_sink' });
     const route = this.routes.get(`${req.method} ${path}`);
     if (!route) return sendJson(res, 404, { message: 'Not Found' });

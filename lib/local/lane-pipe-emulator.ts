@@ -24,6 +24,7 @@ export class LanePipeEmulator {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private outcomes = { batches: 0, failedBatches: 0 };
+  private lastSucceededAt?: number;
 
   constructor(private readonly props: LanePipeEmulatorProps) {
     // After the send returns, as a pipe's poll would follow it.
@@ -35,8 +36,9 @@ export class LanePipeEmulator {
     return this.stopped ? 'STOPPED' : 'RUNNING';
   }
 
-  get stats(): { batches: number; failedBatches: number; inFlight: number } {
-    return { ...this.outcomes, inFlight: this.running.size };
+  /** `lastSucceededAt`: epoch ms of the last batch the delivery workflow finished (what ExecutionsSucceeded counts). */
+  get stats(): { batches: number; failedBatches: number; inFlight: number; lastSucceededAt?: number } {
+    return { ...this.outcomes, inFlight: this.running.size, ...(this.lastSucceededAt === undefined ? {} : { lastSucceededAt: this.lastSucceededAt }) };
   }
 
   /** Starts polling (what was queued before a restart is delivered now). */
@@ -89,6 +91,7 @@ export class LanePipeEmulator {
     }
     this.outcomes.batches++;
     if (outcome.status === 'SUCCEEDED') {
+      this.lastSucceededAt = Date.now();
       for (const record of batch) this.props.queue.delete(record.receiptHandle);
     } else {
       this.outcomes.failedBatches++;

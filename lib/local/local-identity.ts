@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyFile, readPrivateKeyFile } from '../client/keys';
 import { publicKeyToHex } from '../contracts/envelope';
-import { LOCAL_KID, generateLocalCredentials, readLocalSettings } from './local-settings';
+import { LOCAL_APP_KEY_FILE, LOCAL_KID, generateLocalCredentials, readLocalSettings } from './local-settings';
 import type { LocalCredential } from './sigv4-verifier';
 
 export interface LocalIdentity {
@@ -30,4 +30,11 @@ export function loadLocalIdentity(stateDir: string, settingsFile: string): Local
     ? { accessKeyId: previous.accessKeyId, secretAccessKey: previous.secretAccessKey }
     : generateLocalCredentials('AKIA');
   return { kid, privateKeyFile, publicKeyHex, caller, role: { ...generateLocalCredentials('ASIA'), sessionToken: randomUUID() } };
+}
+
+/** The local application key (the private half plays Discord), made on first use and kept. */
+export function loadLocalAppKey(stateDir: string): { privateKeyFile: string; publicKeyHex: string } {
+  const privateKeyFile = join(stateDir, LOCAL_APP_KEY_FILE);
+  const publicKeyHex = existsSync(privateKeyFile) ? publicKeyToHex(readPrivateKeyFile(privateKeyFile)) : generateKeyFile('discord-app', privateKeyFile).publicKeyHex;
+  return { privateKeyFile, publicKeyHex };
 }

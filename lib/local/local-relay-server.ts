@@ -16,7 +16,8 @@ import { close, listen, PortInUseError } from './http-util';
 import { IngestApiEmulator } from './ingest-api-emulator';
 import { synthesizeLocalTemplate } from './local-app';
 import { CloudWatchEmulator } from './cloudwatch-emulator';
-import { loadLocalIdentity } from './local-identity';
+import { loadLocalAppKey, loadLocalIdentity } from './local-identity';
+import { InteractionsRoutes } from './interactions-routes';
 import { DEFAULT_LOCAL_PORT, LOCAL_REGION, STATE_DIR, STOP_GRACE_MS, writeLocalSettings, type LocalSettings } from './local-settings';
 import { createProxyCaller } from './proxy-caller';
 import { redactSecrets } from '../contracts/redact';
@@ -28,7 +29,7 @@ import { SinkRoutes } from './sink-routes';
 import { LaneRoutes } from './lane-routes';
 import { StatusRoutes } from './status-routes';
 import { RelayMetric } from '../contracts/metrics';
-import { functionEnvironment, heartbeatAlarmWindowMinutes, ingestRoutes, stateMachineDefinition, tableSpecs, webhookProxyRoutes, type CfnTemplate } from './synthesized-template';
+import { functionEnvironment, heartbeatAlarmWindowMinutes, ingestRoutes, lambdaProxyRoutes, stateMachineDefinition, tableSpecs, webhookProxyRoutes, type CfnTemplate } from './synthesized-template';
 import { WebhookDestinations } from './webhook-destinations';
 import { WebhookProxyEmulator } from './webhook-proxy-emulator';
 import { StateLock } from './state-lock';
@@ -188,16 +189,18 @@ async function build(options: LocalRelayServerOptions, stateDir: string, origins
     post, dynamodb: lanes?.dynamodb.call, sqs: lanes?.sqs.call, cloudwatch: metrics.call, retryPauseMs: options.retryPauseMs,
   });
   const status = new StatusRoutes({
-    stackName: config.stackName, startedAt: new Date(), metrics, lanes, tableName: tableSpecs(template)[0]?.logicalId,
+    stackName: config.stackName, startedAt: new Date(), metrics, lanes, tableName: tableSpecs(template).find((t) => t.logicalId.startsWith('Dedupe'))?.logicalId,
     heartbeatWindowMinutes: heartbeatAlarmWindowMinutes(template, RelayMetric.ForwarderHeartbeat),
   });
+  const app = config.discordApp && lanes ? localInteractions(template, standIns, stateDir, { lanes, status, log, url: origins.ingest, applicationId: config.discordApp.applicationId }) : undefined;
   const ingest = new IngestApiEmulator({
     routes: ingestRoutes(template), verifier: new SigV4Verifier([identity.caller], LOCAL_REGION), relay, stateMachineArn, sink: new SinkRoutes(sink), lanes: lanes && new LaneRoutes(lanes), status, log,
+    interactions: app?.routes,
   });
   const proxy = new WebhookProxyEmulator({ routes: proxyRoutes, verifier: new SigV4Verifier([identity.role], LOCAL_REGION), destinations });
   const settings: LocalSettings = {
     url: origins.ingest, region: LOCAL_REGION, accessKeyId: identity.caller.accessKeyId, secretAccessKey: identity.caller.secretAccessKey,
-    kid: identity.kid, privateKeyFile: identity.privateKeyFile, guildId: config.allowedGuildIds[0], pid: process.pid,
+    kid: identity.kid, privateKeyFile: identity.privateKeyFile, guildId: config.allowedGuildIds[0], ...(app ? { interactions: app.settings } : {}), pid: process.pid,
   };
   return {
     settings, settingsFile, template, sink, ingest, proxy, lanes, log, stateMachineArn,
@@ -205,6 +208,19 @@ async function build(options: LocalRelayServerOptions, stateDir: string, origins
       channel: r.channel, to: destinations.for(r).from, cards: proxyRoutes.some((e) => e.method === 'PATCH' && e.channel === r.channel),
     })),
   };
+}
+
+/** The interactions endpoint from the template, answering to the local application key instead of the configured one. */
+function localInteractions(
+  template: CfnTemplate, standIns: { region: string; accountId: string }, stateDir: string,
+  parts: { lanes: LocalLanes; status: StatusRoutes; log: (line: string) => void; url: string; applicationId: string },
+): { routes: InteractionsRoutes; settings: NonNullable<LocalSettings['interactions']> } | undefined {
+  const [route] = lambdaProxyRoutes(template);
+  if (!route) return undefined;
+  const key = loadLocalAppKey(stateDir);
+  const env = functionEnvironment(template, route.functionLogicalId, standIns);
+  const routes = new InteractionsRoutes({ path: route.path, env, publicKeyHex: key.publicKeyHex, dynamodb: parts.lanes.dynamodb, status: parts.status, log: parts.log });
+  return { routes, settings: { url: `${parts.url}${route.path}`, applicationId: parts.applicationId, publicKey: key.publicKeyHex, privateKeyFile: key.privateKeyFile } };
 }
 
 /**

@@ -25,11 +25,28 @@ export interface LocalSettings {
   readonly privateKeyFile: string;
   /** A guild the local config allows; `relay send` builders use it by default. */
   readonly guildId: string;
+  /**
+   * With `discordApp` in the config: the local interactions endpoint and the local application
+   * key pair (its private half plays Discord: `relay interact` signs with it).
+   */
+  readonly interactions?: LocalInteractions;
   /** The running local relay's process id; removed when it stops. */
   readonly pid?: number;
   /** When the local relay stopped (ISO time); set when it stops, removed when it starts. */
   readonly stoppedAt?: string;
 }
+
+export interface LocalInteractions {
+  /** `POST` signed interactions here (the ingest port). */
+  readonly url: string;
+  readonly applicationId: string;
+  /** Hex of the local application key's public half (replaces the config's publicKey locally). */
+  readonly publicKey: string;
+  readonly privateKeyFile: string;
+}
+
+/** The local application key (stands in for the Discord application's). */
+export const LOCAL_APP_KEY_FILE = 'keys/discord-app.pem';
 
 export class LocalSettingsError extends Error {
   constructor(message: string) {

@@ -34,6 +34,11 @@ export class StatusRoutes {
     return sendJson(res, 200, this.status());
   }
 
+  /** Epoch ms the delivery workflow last finished a batch, if it has since the start. */
+  lastDelivery(): number | undefined {
+    return this.props.lanes?.pipe.stats.lastSucceededAt;
+  }
+
   status(): LocalRelayStatus {
     const { lanes, metrics, stackName } = this.props;
     const beats = metrics.datapoints(RelayMetric.Namespace, RelayMetric.ForwarderHeartbeat, { [RelayMetric.RelayDimension]: stackName });

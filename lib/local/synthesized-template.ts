@@ -185,6 +185,17 @@ export function webhookProxyRoutes(template: CfnTemplate): ProxyRoute[] {
     });
 }
 
+/** Routes served by a Lambda proxy integration (the interactions endpoint), with the function's logical id. */
+export function lambdaProxyRoutes(template: CfnTemplate): Array<{ method: string; path: string; functionLogicalId: string }> {
+  return routesWithIntegrations(template)
+    .filter(({ integration }) => integration.IntegrationType === 'AWS_PROXY' && !integration.IntegrationSubtype)
+    .map(({ method, path, integration }) => {
+      const fn = /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(JSON.stringify(integration.IntegrationUri ?? ''))?.[1];
+      if (!fn) throw new Error(`route ${method} ${path} has a Lambda proxy integration without a function of this template`);
+      return { method, path, functionLogicalId: fn };
+    });
+}
+
 /** The ingest API's Step Functions routes. */
 export function ingestRoutes(template: CfnTemplate): IngestRouteSpec[] {
   return routesWithIntegrations(template)

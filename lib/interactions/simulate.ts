@@ -1,0 +1,50 @@
+/**
+ * Interactions as Discord sends them, for the local relay (`relay interact`), the tests and the
+ * bench: a `/relay <subcommand>` from a guild member, or a PING, signed with an application key
+ * as Discord signs them (Ed25519 over the timestamp and the body).
+ */
+import { randomBytes, sign, type KeyObject } from 'node:crypto';
+import { InteractionHeader, InteractionType, PAUSE_OPTION, RelayCommand, type RelaySubcommand } from '../contracts/interactions';
+
+/** Who runs the command when nobody is named: a member id no real account has. */
+export const LOCAL_MEMBER_ID = '100000000000000001';
+const MANAGE_GUILD_PERMISSIONS = '32';
+
+const snowflake = () => (BigInt(Date.now() - 1_420_070_400_000) << 22n | BigInt(randomBytes(2).readUInt16BE() & 0x3fffff)).toString();
+
+export interface SimulatedCommand {
+  readonly subcommand: RelaySubcommand;
+  readonly guildId: string;
+  readonly applicationId: string;
+  /** @default LOCAL_MEMBER_ID */
+  readonly userId?: string;
+  /** Give the member Manage Server. @default false */
+  readonly manage?: boolean;
+  /** `pause` only. */
+  readonly minutes?: number;
+}
+
+/** The body of an APPLICATION_COMMAND interaction for `/relay <subcommand>`. */
+export function commandInteraction(c: SimulatedCommand): Record<string, unknown> {
+  const userId = c.userId ?? LOCAL_MEMBER_ID;
+  return {
+    id: snowflake(), application_id: c.applicationId, type: InteractionType.ApplicationCommand, token: randomBytes(48).toString('base64url'), version: 1,
+    guild_id: c.guildId, channel_id: snowflake(), locale: 'en-US', guild_locale: 'en-US',
+    member: { user: { id: userId, username: 'local-member', global_name: 'Local member' }, roles: [], permissions: c.manage ? MANAGE_GUILD_PERMISSIONS : '0', joined_at: new Date(0).toISOString() },
+    data: {
+      id: snowflake(), name: RelayCommand.Name, type: 1,
+      options: [{ type: 1, name: c.subcommand, ...(c.minutes === undefined ? {} : { options: [{ type: 4, name: PAUSE_OPTION, value: c.minutes }] }) }],
+    },
+  };
+}
+
+export function pingInteraction(applicationId: string): Record<string, unknown> {
+  return { id: snowflake(), application_id: applicationId, type: InteractionType.Ping, token: randomBytes(48).toString('base64url'), version: 1 };
+}
+
+/** The headers Discord sends with `body`, signed by `privateKey` at `nowMs`. */
+export function signedHeaders(body: string, privateKey: KeyObject, nowMs: number = Date.now()): Record<string, string> {
+  const timestamp = String(Math.floor(nowMs / 1000));
+  const signature = sign(null, Buffer.from(timestamp + body, 'utf8'), privateKey).toString('hex');
+  return { 'content-type': 'application/json', [InteractionHeader.Signature]: signature, [InteractionHeader.Timestamp]: timestamp };
+}
