@@ -12,6 +12,7 @@ import { functionEnvironment, stateMachineDefinition, type CfnTemplate } from '.
 import { POST_RETRIES } from '../../lib/infra/task-retries';
 import { handler } from '../../lambda/verify/index';
 import { OTHER_GUILD_ID, newKey, signed, synthRelayStack, voiceEvent } from '../support/fixtures';
+import { IgnoreReason } from '../../lib/contracts/interactions';
 
 // The pre-lanes path (one post per execution); the lanes have their own tests.
 const json = synthRelayStack(undefined, { directDelivery: true }).template.toJSON() as CfnTemplate;
@@ -94,7 +95,7 @@ describe('ignored (succeeds, posts nothing)', () => {
   ])('%s', async (_, make, kind) => {
     const envelope = make();
     const { outcome, posts } = await execute(envelope);
-    expect(outcome).toEqual({ status: 'SUCCEEDED', output: { id: envelope.id, kind, outcome: 'ignored', code: RelayErrorCode.Ignored } });
+    expect(outcome).toEqual({ status: 'SUCCEEDED', output: { id: envelope.id, kind, outcome: 'ignored', code: RelayErrorCode.Ignored, reason: IgnoreReason.NoRoute } });
     expect(posts).toEqual([]);
   });
 });

@@ -1,0 +1,180 @@
+/**
+ * The Discord app in the synthesized stack: what `discordApp` adds (and that nothing is added
+ * without it), the public route and its throttle, the function's exact permissions, and both
+ * workflows honouring the guild settings — run in-process from the synthesized definitions, with
+ * the opt-out or pause written after the event was queued (so only the delivery workflow's own
+ * read can catch it).
+ */
+import { Match } from 'aws-cdk-lib/assertions';
+import { InteractionsEnv } from '../../lib/contracts/env';
+import { IgnoreReason } from '../../lib/contracts/interactions';
+import { RelayOutcome } from '../../lib/contracts/lane';
+import { StackOutput } from '../../lib/contracts/outputs';
+import { StateName } from '../../lib/contracts/state-names';
+import { createDeliveryHandlers } from '../../lib/delivery/handlers';
+import { GuildSettingsStore } from '../../lib/interactions/guild-settings';
+import type { AwsJsonCall } from '../../lib/interactions/aws-json';
+import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
+import { LanePipeEmulator } from '../../lib/local/lane-pipe-emulator';
+import { LocalSqs } from '../../lib/local/sqs-emulator';
+import { LocalStateMachine, type PostRequest } from '../../lib/local/state-machine-runner';
+import { CloudWatchEmulator } from '../../lib/local/cloudwatch-emulator';
+import { StateMachineId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
+import { createHandler } from '../../lib/verify/handler';
+import { GUILD_ID, signed, synthRelayStack, testConfig, voiceEvent } from '../support/fixtures';
+
+const APP = { applicationId: '1111111111111111111', publicKey: 'ab'.repeat(32) };
+const guild = (n: number) => String(200000000000000000n + BigInt(n));
+const config = testConfig({
+  discordApp: APP,
+  allowedGuildIds: [GUILD_ID, guild(1), guild(2), guild(3), guild(4)],
+  routes: [
+    { event: 'voice.join', channel: 'general', mode: 'card' },
+    { event: 'voice.leave', channel: 'general', mode: 'card' },
+    { event: 'voice.move', channel: 'audit', template: '🔀 {user} moved from {from} to {to}' },
+  ],
+});
+const { template } = synthRelayStack(config);
+const json = template.toJSON() as CfnTemplate;
+const standIns = { region: 'us-east-1', accountId: '123456789012' };
+const settingsTable = () => Object.keys(template.findResources('AWS::DynamoDB::Table')).find((id) => id.startsWith('GuildSettings'))!;
+
+describe('template', () => {
+  it('adds nothing without discordApp: no endpoint, no settings table, no settings read in either workflow', () => {
+    const plain = synthRelayStack().template;
+    expect(Object.keys(plain.findResources('AWS::DynamoDB::Table')).filter((id) => id.startsWith('GuildSettings'))).toEqual([]);
+    expect(Object.keys(plain.findOutputs(StackOutput.InteractionsUrl))).toEqual([]);
+    const definitions = JSON.stringify(plain.findResources('AWS::StepFunctions::StateMachine'));
+    expect(definitions).not.toContain(StateName.ReadGuildSettings);
+  });
+
+  it('serves POST /interactions without IAM, throttled at 10/s burst 20, through a Lambda proxy (payload 2.0)', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /interactions', AuthorizationType: 'NONE' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default', DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      ApiId: { Ref: Match.stringLikeRegexp('^InteractionsApi') },
+    });
+    template.hasOutput(StackOutput.InteractionsUrl, { Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/interactions$')])] } });
+    // Every other route keeps IAM.
+    const others = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).filter((r) => r.Properties.RouteKey !== 'POST /interactions');
+    expect(others.length).toBeGreaterThan(2);
+    for (const r of others) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('gives the function the public key and resource names only, a 3 s timeout, and exactly its three grants', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 3,
+      Environment: { Variables: Match.objectLike({ [InteractionsEnv.PublicKey]: APP.publicKey, [InteractionsEnv.AllowedGuildIds]: config.allowedGuildIds.join(','), [InteractionsEnv.SettingsTable]: { Ref: settingsTable() } }) },
+    });
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^InteractionsFunctionRole') } }));
+    const statements = policy.Properties.PolicyDocument.Statement.filter((s: { Action: unknown }) => !JSON.stringify(s.Action).includes('logs:'));
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [settingsTable(), 'Arn'] } },
+      { Effect: 'Allow', Action: 'sqs:GetQueueAttributes', Resource: [{ 'Fn::GetAtt': [expect.stringMatching(/^LaneDeadLetterQueue/), 'Arn'] }, { 'Fn::GetAtt': [expect.stringMatching(/^LaneQueue/), 'Arn'] }] },
+      { Effect: 'Allow', Action: 'cloudwatch:GetMetricData', Resource: '*' },
+    ]);
+  });
+
+  it('keeps the settings table when the stack goes (an opt-out must outlive a redeploy) and backs it up', () => {
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: Match.objectLike({ KeySchema: [{ AttributeName: 'guildId', KeyType: 'HASH' }], PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }) });
+  });
+
+  it('lets both workflows read the settings table, and neither write it', () => {
+    const grants = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([id, p]) =>
+      (p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+        .filter((st) => JSON.stringify(st.Resource).includes(`"${settingsTable()}"`))
+        .map((st) => [id.replace(/[0-9A-F]{8}$/, ''), st.Action]));
+    expect(grants).toEqual(expect.arrayContaining([
+      [expect.stringMatching(/^RelayStateMachineRoleDefaultPolicy/), 'dynamodb:GetItem'],
+      [expect.stringMatching(/^DeliveryStateMachineRoleDefaultPolicy/), 'dynamodb:GetItem'],
+      [expect.stringMatching(/^InteractionsFunctionRoleDefaultPolicy/), ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+    ]));
+    expect(grants).toHaveLength(3);
+  });
+});
+
+describe('the workflows honour the settings', () => {
+  let db: LocalDynamoDb;
+  let sqs: LocalSqs;
+  let relay: LocalStateMachine;
+  let delivery: LocalStateMachine;
+  let posts: PostRequest[];
+  let store: GuildSettingsStore;
+
+  beforeAll(async () => {
+    db = await LocalDynamoDb.start({ tables: tableSpecs(json), sweepIntervalMs: 0 });
+    const call: AwsJsonCall = async (operation, body) => (await db.call(operation[0].toLowerCase() + operation.slice(1), body)) as Record<string, unknown>;
+    store = new GuildSettingsStore(call, settingsTable());
+  });
+  afterAll(() => db.stop());
+  beforeEach(() => {
+    posts = [];
+    sqs = new LocalSqs({ template: json, specs: queueSpecs(json), standIns, visibilityTimeoutMs: 4000 });
+    relay = new LocalStateMachine(stateMachineDefinition(json, standIns), {
+      lambdas: { [StateName.Verify]: createHandler(functionEnvironment(json, 'VerifyFunction', standIns), () => undefined) },
+      dynamodb: db.call, sqs: sqs.call, cloudwatch: new CloudWatchEmulator().call, retryPauseMs: 0,
+    });
+    delivery = new LocalStateMachine(stateMachineDefinition(json, standIns, StateMachineId.Delivery), {
+      lambdas: createDeliveryHandlers(), dynamodb: db.call, sqs: sqs.call, retryPauseMs: 0,
+      post: (request) => {
+        posts.push(request);
+        return { status: 200, body: { id: String(posts.length) }, headers: {} };
+      },
+    });
+  });
+
+  /** Runs the pipe over what is queued now (started only after the test changed the settings). */
+  async function deliver(): Promise<string[]> {
+    const pipe = new LanePipeEmulator({ queue: sqs.queues.get(pipeSpec(json).sourceQueue)!, target: delivery, batchSize: 10 });
+    pipe.start();
+    await pipe.idle();
+    await pipe.stop(0);
+    return posts.map((p) => (p.body as { content: string }).content);
+  }
+
+  const member = (id: string, name: string) => ({ id, name: name.toLowerCase(), display_name: name, bot: false });
+
+  it('a member who opted out after their event was queued is not posted (the delivery workflow reads the settings again)', async () => {
+    const g = guild(1);
+    const erin = member('600000000000000001', 'Erin');
+    const moved = signed(voiceEvent('move', { guild: { id: g, name: 'G' }, user: erin }));
+    expect(await relay.run(moved)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    await store.optOut(g, erin.id, new Date());
+    expect(await deliver()).toEqual([]);
+  });
+
+  it('a pause set after an event was queued holds it back; the relay workflow ignores events while paused', async () => {
+    const g = guild(2);
+    const queued = signed(voiceEvent('move', { guild: { id: g, name: 'G' }, user: member('600000000000000002', 'Finn') }));
+    expect(await relay.run(queued)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    await store.setPause(g, new Date(Date.now() + 60_000), '600000000000000009', new Date());
+    expect(await deliver()).toEqual([]);
+    const later = signed(voiceEvent('move', { guild: { id: g, name: 'G' }, user: member('600000000000000003', 'Gus') }));
+    expect(await relay.run(later)).toMatchObject({ output: { outcome: RelayOutcome.Ignored, reason: IgnoreReason.Paused } });
+  });
+
+  it('a card counts a member who opted out without naming them, and without storing their name', async () => {
+    const g = guild(3);
+    const [hana, ivo] = [member('600000000000000004', 'Hana'), member('600000000000000005', 'Ivo')];
+    await store.optOut(g, hana.id, new Date());
+    const room = { channel_id: '700000000000000009', channel_name: 'Room', occupants: { count: 2, members: [{ id: hana.id, name: 'Hana' }, { id: ivo.id, name: 'Ivo' }] } };
+    const joined = signed(voiceEvent('join', { guild: { id: g, name: 'G' }, user: ivo, before: null, after: room }));
+    expect(await relay.run(joined)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    const [card] = await deliver();
+    expect(card).toMatch(/Room\*\* — live · Ivo \+1 more · since/);
+    const stored = JSON.stringify(await db.call('getItem', { TableName: tableSpecs(json).find((t) => t.logicalId.startsWith('Dedupe'))!.logicalId, Key: { id: { S: `card#general#${room.channel_id}` } } }));
+    expect(stored).toContain('Ivo');
+    expect(stored).not.toContain('Hana');
+  });
+
+  it('an opted-in member is posted again', async () => {
+    const g = guild(4);
+    const jo = member('600000000000000006', 'Jo');
+    await store.optOut(g, jo.id, new Date());
+    expect(await relay.run(signed(voiceEvent('move', { guild: { id: g, name: 'G' }, user: jo })))).toMatchObject({ output: { outcome: RelayOutcome.Ignored, reason: IgnoreReason.OptedOut } });
+    expect(await store.optIn(g, jo.id, new Date())).toBe(true);
+    expect(await relay.run(signed(voiceEvent('move', { guild: { id: g, name: 'G' }, user: jo })))).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    expect(await deliver()).toEqual([expect.stringContaining('Jo moved')]);
+  });
+});
