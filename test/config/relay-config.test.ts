@@ -16,6 +16,7 @@ function problems(config: unknown): string[] {
 }
 
 const base = testConfig() as unknown as Record<string, unknown>;
+const APP = { applicationId: '1111111111111111111', publicKey: 'ab'.repeat(32) };
 const without = (key: string) => Object.fromEntries(Object.entries(base).filter(([k]) => k !== key));
 
 describe('validateRelayConfig', () => {
@@ -73,6 +74,13 @@ describe('validateRelayConfig', () => {
     ['an alarm channel that does not exist', { ...base, monitoring: { alarmChannel: 'ops' } }, 'monitoring.alarmChannel: "ops" is not one of the channels. Fix: name a key of channels (general, audit)'],
     ['a heartbeat window shorter than two beats', { ...base, monitoring: { heartbeatMissingMinutes: 1 } }, 'monitoring.heartbeatMissingMinutes: 1 is out of range'],
     ['a 4xx threshold of zero', { ...base, monitoring: { ingestClientErrorThreshold: 0 } }, 'monitoring.ingestClientErrorThreshold: 0 is not a count'],
+    ['an application id as a number', { ...base, discordApp: { ...APP, applicationId: 1111111111111111111 } }, 'discordApp.applicationId: 1111111111111111200 is not an application id. Fix: copy "Application ID" from the Developer Portal'],
+    ['a public key that is not 64 hex', { ...base, discordApp: { ...APP, publicKey: 'abc' } }, 'discordApp.publicKey: is not an application public key. Fix: copy "Public Key"'],
+    ['a bot token pasted as the secret name', { ...base, discordApp: { ...APP, botTokenSecretName: `MTEx${'a'.repeat(22)}.Gq1bcd.${'b'.repeat(38)}` } }, 'discordApp.botTokenSecretName: looks like a bot token; a token is a secret and must not be in the config'],
+    ['a secret name with a space', { ...base, discordApp: { ...APP, botTokenSecretName: 'bot token' } }, 'discordApp.botTokenSecretName: "bot token" is not a Secrets Manager secret name'],
+    ['an unknown command scope', { ...base, discordApp: { ...APP, commandScope: 'server' } }, 'discordApp.commandScope: "server" is not a command scope. Fix: use one of guild, global'],
+    ['a misspelt discordApp field', { ...base, discordApp: { ...APP, botToken: 'x' } }, 'discordApp.botToken: is not a field here'],
+    ['a discordApp that is not an object', { ...base, discordApp: true }, 'discordApp: must be an object'],
   ])('refuses %s, naming the field and the fix', (_, config, expected) => {
     expect(problems(config)).toEqual(expect.arrayContaining([expect.stringContaining(expected)]));
   });
@@ -81,6 +89,11 @@ describe('validateRelayConfig', () => {
     const github = { repository: 'octo-org/relay', subjectFormat: 'immutable', ownerId: '1', repositoryId: '2', environments: ['staging', 'production'], oidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com' };
     const monitoring = { alarmEmail: 'ops@example.com', alarmChannel: 'audit', heartbeatMissingMinutes: 20, ingestClientErrorThreshold: 10 };
     expect(problems({ ...base, github, monitoring })).toEqual([]);
+  });
+
+  it('accepts a discordApp section, and the Discord app example', () => {
+    expect(problems({ ...base, discordApp: { ...APP, botTokenSecretName: 'discord-relay/bot-token', commandScope: 'global' } })).toEqual([]);
+    expect(loadRelayConfigFile('examples/discord-app.config.ts').discordApp).toMatchObject({ applicationId: expect.stringMatching(/^\d{17,20}$/) });
   });
 
   it('reports every problem at once', () => {

@@ -144,3 +144,23 @@ describe('text', () => {
 
   it.each([[0, '< 1 min'], [59, '< 1 min'], [60, '1 min'], [3600, '1 h'], [4320, '1 h 12 min'], [-5, '< 1 min']])('duration(%i) = %s', (s, text) => expect(duration(s)).toBe(text));
 });
+
+describe('members who opted out (the Discord app)', () => {
+  it('are counted as "+n more" and never named, on the card and in the session it stores', () => {
+    const [hidden, shown] = [m(1, 'Hidden Person'), m(2, 'Shown')];
+    const [update] = collectCardUpdates('general', [ev('e1', 'voice.join', [GENERAL([hidden, shown])], shown, 1)]);
+    const card = renderCard({ ...update, hidden: [hidden.id] }, undefined, NOW);
+    expect(card.body.content).toMatch(/— live · Shown \+1 more · since/);
+    expect(card.body.content).not.toContain('Hidden');
+    expect(card.session).not.toContain('Hidden');
+    expect((JSON.parse(card.session) as CardSession).count).toBe(2);
+  });
+
+  it('a card of only hidden members says how many, with no names', () => {
+    const hidden = m(3, 'Nobody Sees Me');
+    const [update] = collectCardUpdates('general', [ev('e1', 'voice.join', [GENERAL([hidden])], hidden, 1)]);
+    const card = renderCard({ ...update, hidden: [hidden.id] }, undefined, NOW);
+    expect(card.body.content).toMatch(/— live · \+1 more · since/);
+    expect(card.body.content).not.toContain('Nobody');
+  });
+});

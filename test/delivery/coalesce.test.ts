@@ -69,3 +69,31 @@ it.each([
 ])('refuses %s with Relay.Malformed', async (_what, batch, message) => {
   await expect(handler({ batch } as never)).rejects.toMatchObject({ name: RelayErrorCode.Malformed, message: expect.stringContaining(message) });
 });
+
+describe('guild settings (the Discord app)', () => {
+  const NOW = Date.parse('2026-12-01T20:00:00Z');
+  const settings = (optedOut: string[], pausedUntil = new Date(0).toISOString()) => ({ Item: { pausedUntil: { S: pausedUntil }, optedOut: { SS: ['-', ...optedOut] } } });
+  const member = (id: string, line: string, userId: string, s?: BatchItem['settings']): BatchItem => ({ event: { ...laneEvent(id, line), guildId: '123456789012345678', userId }, claim: {}, settings: s });
+
+  it('leaves out an opted-out member\'s events and everything from a paused guild, read as the batch is delivered', () => {
+    const { messages, skipped } = coalesce([
+      member('a', 'A joined', '1001', settings(['1001'])),
+      member('b', 'B joined', '1002', settings(['1001'])),
+      member('c', 'C joined', '1003', settings([], new Date(NOW + 60_000).toISOString())),
+      member('d', 'D joined', '1004', settings([], new Date(NOW - 1).toISOString())),
+      member('e', 'E joined', '1005'),
+    ], undefined, NOW);
+    expect(skipped).toEqual(['a', 'c']);
+    expect(messages.map((m) => m.body.content)).toEqual(['B joined\nD joined\nE joined']);
+  });
+
+  it('gives a card update the ids it must not name, and leaves out the opted-out member\'s own card events', () => {
+    const voice = [{ channel_id: '222222222222222222', channel_name: 'General', occupants: { count: 2, members: [{ id: '1001', name: 'Hidden' }, { id: '1002', name: 'Shown' }] } }];
+    const card = (id: string, userId: string) => ({ event: { id, kind: 'voice.join', channel: 'general', voice, user: { id: userId, display_name: 'x' }, at: '2026-12-01T19:59:00Z' }, claim: {}, settings: settings(['1001']) });
+    const { messages, skipped } = coalesce([card('h', '1001'), card('s', '1002')], undefined, NOW);
+    expect(skipped).toEqual(['h']);
+    expect(messages).toHaveLength(1);
+    expect(messages[0].card?.hidden).toEqual(['1001']);
+    expect(messages[0].ids).toEqual(['s']);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * The guild settings store on dynalite (a real DynamoDB API): every write leaves both attributes
+ * the workflows read, opt-out and opt-in say whether anything changed, the opt-out list is capped,
+ * and a pause is read back as the workflows read it.
+ */
+import { GuildSettingsAttribute as A, MAX_OPTED_OUT, NOT_PAUSED, OPTED_OUT_PLACEHOLDER, readGuildSettings } from '../../lib/contracts/interactions';
+import { GuildSettingsStore, OptOutLimitError } from '../../lib/interactions/guild-settings';
+import type { AwsJsonCall } from '../../lib/interactions/aws-json';
+import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
+
+const TABLE = 'GuildSettings';
+let db: LocalDynamoDb;
+let store: GuildSettingsStore;
+const now = new Date('2026-12-01T20:00:00.000Z');
+let n = 0;
+const guild = () => String(300000000000000000n + BigInt(++n));
+const USER = '400000000000000001';
+
+beforeAll(async () => {
+  db = await LocalDynamoDb.start({ tables: [{ logicalId: TABLE, keySchema: [{ AttributeName: A.GuildId, KeyType: 'HASH' }], attributeDefinitions: [{ AttributeName: A.GuildId, AttributeType: 'S' }] }], sweepIntervalMs: 0 });
+  const call: AwsJsonCall = async (operation, body) => (await db.call(operation[0].toLowerCase() + operation.slice(1), body)) as Record<string, unknown>;
+  store = new GuildSettingsStore(call, TABLE);
+});
+afterAll(() => db.stop());
+
+const item = async (g: string) => ((await db.call('getItem', { TableName: TABLE, Key: { [A.GuildId]: { S: g } } })) as { Item?: Record<string, any> }).Item;
+
+it('every write leaves pausedUntil and optedOut (with its placeholder), whatever wrote the item first', async () => {
+  for (const first of ['optout', 'pause', 'resume'] as const) {
+    const g = guild();
+    if (first === 'optout') await store.optOut(g, USER, now);
+    else await store.setPause(g, first === 'pause' ? new Date(now.getTime() + 60_000) : undefined, USER, now);
+    const written = await item(g);
+    expect(written?.[A.PausedUntil]?.S).toEqual(expect.any(String));
+    expect(written?.[A.OptedOut]?.SS).toContain(OPTED_OUT_PLACEHOLDER);
+    expect(written).toMatchObject({ [A.UpdatedAt]: { S: now.toISOString() }, [A.UpdatedBy]: { S: USER } });
+  }
+});
+
+it('opt-out then opt-in: each says whether it changed anything, and the member is gone from the set after', async () => {
+  const g = guild();
+  expect(await store.optIn(g, USER, now)).toBe(false);
+  expect(await item(g)).toBeUndefined(); // an opt-in never creates a half item
+  expect(await store.optOut(g, USER, now)).toBe(true);
+  expect(await store.optOut(g, USER, now)).toBe(false);
+  expect(readGuildSettings(await item(g), now.getTime()).hidden).toEqual(new Set([USER]));
+  expect(await store.optIn(g, USER, now)).toBe(true);
+  expect((await item(g))?.[A.OptedOut]?.SS).toEqual([OPTED_OUT_PLACEHOLDER]);
+  expect(await store.optIn(g, USER, now)).toBe(false);
+});
+
+it('a pause is read back until it ends; resume sets it to the epoch and says whether it was paused', async () => {
+  const g = guild();
+  const until = new Date(now.getTime() + 30 * 60_000);
+  expect(await store.setPause(g, until, USER, now)).toEqual({ wasPaused: false });
+  expect(await store.read(g, now)).toEqual({ paused: true, pausedUntil: until.toISOString(), optedOut: 0 });
+  expect(await store.read(g, new Date(until.getTime() + 1))).toMatchObject({ paused: false });
+  expect(await store.setPause(g, undefined, USER, now)).toEqual({ wasPaused: true });
+  expect((await item(g))?.[A.PausedUntil]).toEqual({ S: NOT_PAUSED });
+  expect(await store.setPause(g, undefined, USER, now)).toEqual({ wasPaused: false });
+});
+
+it(`refuses the opt-out that would pass ${MAX_OPTED_OUT} members, but lets a member already listed opt out again`, async () => {
+  const g = guild();
+  const ids = Array.from({ length: MAX_OPTED_OUT }, (_, i) => String(500000000000000000n + BigInt(i)));
+  await db.call('putItem', { TableName: TABLE, Item: { [A.GuildId]: { S: g }, [A.PausedUntil]: { S: NOT_PAUSED }, [A.OptedOut]: { SS: [OPTED_OUT_PLACEHOLDER, ...ids] } } });
+  await expect(store.optOut(g, USER, now)).rejects.toBeInstanceOf(OptOutLimitError);
+  expect(await store.optOut(g, ids[0], now)).toBe(false);
+});
