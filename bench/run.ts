@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { signRequest } from '../lib/client/sigv4';
 import { benchForwarder } from './forwarder';
+import { benchInteractions } from './interactions';
 import { benchBurst, benchCardBurst, benchIdleLatency, benchThroughput, type BurstFigures } from './local-pipeline';
 import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope, signingString, verifyEnvelopeSignature, type Envelope } from '../lib/contracts/envelope';
 
@@ -122,7 +123,21 @@ async function benchForwarderProcess(): Promise<void> {
   report('forwarder CPU per forwarded event', `${plain.cpuMsPerEvent.toFixed(2)} ms (${tuned.cpuMsPerEvent.toFixed(2)} tuned)`, 'reference');
 }
 
+async function benchDiscordApp(): Promise<void> {
+  const f = await benchInteractions(root);
+  report('Interactions Lambda bundle (minified index.js)', `${f.bundleBytes} bytes`, '≤ 20480 bytes');
+  report('  command registration bundle', `${f.registerBundleBytes} bytes`, 'reference');
+  report('interactions cold start (new process: load bundle, answer a PING)', `p50 ${f.coldStartMs.p50.toFixed(0)} / p99 ${f.coldStartMs.p99.toFixed(0)} ms`, 'p99 + warm p99 ≤ 3000 ms');
+  report('interactions warm answer, /relay commands on dynalite', `p50 ${f.warmMs.p50.toFixed(1)} / p99 ${f.warmMs.p99.toFixed(1)} ms (${f.commands} commands)`, 'reference');
+  report('  cold p99 + warm p99 (what Discord waits for, before Lambda\'s own init)', `${(f.coldStartMs.p99 + f.warmMs.p99).toFixed(0)} ms`, '≤ 3000 ms');
+}
+
 async function main(): Promise<void> {
+  // `--discord-app`: only the interactions endpoint's numbers.
+  if (process.argv.includes('--discord-app')) {
+    await benchDiscordApp();
+    return printReport();
+  }
   // `--pipeline`: only the local pipeline (throughput, idle latency, the two bursts).
   if (process.argv.includes('--pipeline')) {
     await benchLocalPipeline();
@@ -131,6 +146,7 @@ async function main(): Promise<void> {
   benchVerify();
   await benchClientSigning();
   benchSynth();
+  await benchDiscordApp();
   await benchForwarderProcess();
   if (!process.argv.includes('--quick')) await benchLocalPipeline();
   printReport();

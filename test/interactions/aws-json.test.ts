@@ -46,7 +46,7 @@ it("signs as botocore does (an independent implementation), with and without a s
   const cases = [credentials, temporary].map((c, i) => ({
     method: 'POST', url: 'https://dynamodb.eu-west-1.amazonaws.com/', body: JSON.stringify({ TableName: `t${i}`, Key: { guildId: { S: '1' } } }),
     headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'DynamoDB_20120810.GetItem' },
-    date: '20261201T223344Z', accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: 'sessionToken' in c ? c.sessionToken : undefined,
+    date: '20261201T223344Z', accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: (c as { sessionToken?: string }).sessionToken,
     region: 'eu-west-1', service: 'dynamodb',
   }));
   const oracle = execFileSync('python3', [join(__dirname, '..', 'support', 'sigv4_oracle.py')], { input: cases.map((c) => JSON.stringify(c)).join('\n'), encoding: 'utf8' })
