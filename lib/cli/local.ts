@@ -27,6 +27,7 @@ function banner(server: LocalRelayServer, out: (line: string) => void): void {
   out(`  sink           ${s.url}/_sink  (JSON: ${s.url}/_sink/messages)`);
   for (const d of server.destinations) out(`  #${d.channel.padEnd(13)} → ${d.to === 'sink' ? 'the sink' : `your webhook (URL from ${d.to})`}${d.cards ? ' · live voice cards: one message per voice session, edited in place' : ''}`);
   out(`  signing key    "${s.kid}" (${s.privateKeyFile})`);
+  if (s.interactions) out(`  interactions   ${s.interactions.url}  (/relay commands, signed by the local app key ${s.interactions.privateKeyFile}: npx relay interact optout)`);
   out('');
   out('Send a test event from another terminal:');
   out('  npx relay send voice-join --user 444444444444444444 --display-name Alice --channel 222222222222222222 --channel-name General --sync');
