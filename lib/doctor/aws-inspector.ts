@@ -76,6 +76,7 @@ export class AwsInspector implements RelayInspector {
     return {
       kind: 'aws', name: `stack ${stackName} in ${region}`, ingestUrl, region: regionFromExecuteApiUrl(new URL(ingestUrl)) ?? region, outputs,
       lanes: outputs[StackOutput.DeadLetterQueueUrl] !== undefined, readsState: true,
+      ...(outputs[StackOutput.InteractionsUrl] ? { interactionsUrl: outputs[StackOutput.InteractionsUrl] } : {}),
       detail: `${stackName} ${status}, ingest ${ingestUrl}`,
       warning: stackWarning(status, outputs),
     };

@@ -6,6 +6,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { postFinding, probeFindings, relayFinding, type KeyProblem } from './checks-access';
+import { interactionsFinding } from './checks-interactions';
 import { alarmFinding, deadLetterFinding, forwarderFinding, laneFinding, pipeFinding } from './checks-state';
 import { explainAwsError, type ExplainContext } from './explain';
 import { RelayNotFound, type RelayInspector, type RelayLocation } from './inspector';
@@ -50,6 +51,7 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   [CheckId.DeadLetters]: 'dead letters',
   [CheckId.Alarms]: 'alarms',
   [CheckId.ForwarderHeartbeat]: 'forwarder heartbeat',
+  [CheckId.Interactions]: 'interactions endpoint',
   [CheckId.Post]: 'test message',
 };
 
@@ -96,6 +98,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   ctx = { ...ctx, kind: found.kind, outputs: found.outputs, url: found.ingestUrl };
   const probe = await checkThroughRelay(o, found, ctx, step);
   await checkState(o, found, ctx, step, now);
+  await step(CheckId.Interactions, 'POST /interactions', () => interactionsFinding(found.interactionsUrl, now));
   const channel = o.post;
   if (channel) {
     const follow = found.readsState ? poll(o, now) : undefined;

@@ -21,6 +21,8 @@ export interface RelayLocation {
   readonly readsState: boolean;
   /** Output values for messages (`CallerPolicyArn`, `OperatorPolicyArn`, `LaneQueueArn`, `DeadLetterQueueUrl`). */
   readonly outputs: Readonly<Record<string, string>>;
+  /** The Discord app's interactions endpoint, when the relay has one. */
+  readonly interactionsUrl?: string;
 }
 
 export interface Identity {

@@ -20,6 +20,8 @@ export interface LocalRelayRef {
   /** What is known of the process that wrote the file. */
   readonly process: 'running' | 'stopped' | 'unknown';
   readonly stoppedAt?: string;
+  /** `interactions.url` of local.json (with discordApp). */
+  readonly interactionsUrl?: string;
 }
 
 export class LocalInspector implements RelayInspector {
@@ -44,6 +46,7 @@ export class LocalInspector implements RelayInspector {
     const status = await this.status();
     return {
       kind: 'local', name: this.target, ingestUrl: ref.url, region: ref.region, lanes: status.pipe !== null, readsState: true, outputs: {},
+      ...(ref.interactionsUrl ? { interactionsUrl: ref.interactionsUrl } : {}),
       detail: `${status.relay.stackName} running locally (pid ${status.relay.pid}, since ${status.relay.startedAt}) at ${ref.url}`,
     };
   }

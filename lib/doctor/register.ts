@@ -17,4 +17,7 @@ export const REGISTER = {
   SqsMetrics: 'SQS metrics',
   StackOutputs: 'stack outputs',
   OperatorReads: 'operator reads',
+  InteractionSignature: 'interaction signature',
+  InteractionAnswers: 'interaction answers',
+  Payload2: 'payload 2.0',
 } as const;

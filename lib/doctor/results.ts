@@ -15,6 +15,8 @@ export const CheckId = {
   DeadLetters: 'dead-letters',
   Alarms: 'alarms',
   ForwarderHeartbeat: 'forwarder-heartbeat',
+  /** The Discord app's endpoint refuses unsigned and badly signed interactions (as Discord's own check requires). */
+  Interactions: 'interactions',
   Post: 'post',
 } as const;
 export type CheckId = (typeof CheckId)[keyof typeof CheckId];

@@ -120,3 +120,8 @@ it('pause stops messages and card changes for the guild until resume; both need 
   expect((await voice(carol, attic, cellar)).output).toMatchObject({ outcome: 'queued' });
   expect(server.sink.messages).toHaveLength(1);
 });
+
+it('relay doctor\'s interactions check passes against the local endpoint', async () => {
+  const { interactionsFinding } = await import('../../lib/doctor/checks-interactions');
+  expect(await interactionsFinding(server.settings.interactions!.url, Date.now)).toMatchObject({ status: 'pass' });
+});
