@@ -99,7 +99,7 @@ async function findRelay(values: Values, local: LocalDefaults): Promise<{ inspec
   }
   const inspector = new LocalInspector({
     url: s.url, region: s.region ?? LOCAL_REGION, accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey,
-    settingsFile: local.file, process: localProcessState(s), stoppedAt: s.stoppedAt,
+    settingsFile: local.file, process: localProcessState(s), stoppedAt: s.stoppedAt, interactionsUrl: s.interactions?.url,
   });
   return { inspector, key: keyOf(values, s.kid, s.privateKeyFile) };
 }
