@@ -147,6 +147,7 @@ describe('relay send', () => {
   it.each([
     ['SUCCEEDED', { status: 'SUCCEEDED', output: JSON.stringify({ outcome: 'delivered' }) }, ExitCode.Ok, 'SUCCEEDED cli-s delivered'],
     ['ignored', { status: 'SUCCEEDED', output: JSON.stringify({ outcome: 'ignored', code: RelayErrorCode.Ignored }) }, ExitCode.Ok, 'Relay.Ignored'],
+    ['ignored, with the reason', { status: 'SUCCEEDED', output: JSON.stringify({ outcome: 'ignored', code: RelayErrorCode.Ignored, reason: 'the member opted out\u0007' }) }, ExitCode.Ok, 'SUCCEEDED cli-s Relay.Ignored (the member opted out )'],
     ['rejected', { status: 'FAILED', error: RelayErrorCode.GuildNotAllowed, cause: 'guild 1 is not allowed' }, ExitCode.Rejected, 'FAILED cli-s Relay.GuildNotAllowed: guild 1 is not allowed'],
     ['delivery failed', { status: 'FAILED', error: RelayErrorCode.DeliveryFailed, cause: 'general webhook answered ApiGateway.404' }, ExitCode.DeliveryFailed, 'Relay.DeliveryFailed'],
   ])('--sync prints the outcome and exits accordingly: %s', async (_, body, exit, text) => {
