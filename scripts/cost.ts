@@ -42,6 +42,7 @@ export function stackShape(configPath: string): StackShape {
     dashboards: count('AWS::CloudWatch::Dashboard'),
     customMetrics: 1,
     dedupeRetentionHours: stack.lanes.dedupe.retention.toHours(),
+    ...(stack.discordApp ? { discordApp: { interactionsMemoryMb: fnByPrefix('InteractionsFunction'), tokenSecret: stack.discordApp.commands !== undefined } } : {}),
   };
 }
 

@@ -14,6 +14,8 @@ export interface StackShape {
   readonly dashboards: number;
   readonly customMetrics: number;
   readonly dedupeRetentionHours: number;
+  /** With `discordApp`: the Interactions function's memory (MB); the guild settings are read per voice event. */
+  readonly discordApp?: { readonly interactionsMemoryMb: number; readonly tokenSecret: boolean };
 }
 
 /** Measured on the local relay (scripts/cost.ts): per-execution and per-invocation p50, in ms. */
@@ -47,6 +49,8 @@ export const ASSUMPTIONS = {
   discordPostsPerSecond: 2.5,
   /** A dedupe item, in bytes, with its key. */
   dedupeItemBytes: 200,
+  /** The Discord app: `/relay` commands a month, and how long the function takes for one (ms, billed). */
+  commandsPerMonth: 1000, interactionMs: 100,
 } as const;
 
 const SECONDS_PER_MONTH = 30 * 24 * 3600;
@@ -107,6 +111,15 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
     { item: 'Webhook proxy API', usd: perMillion(batches, P.httpApiPerMillion), basis: 'one post per batch' },
     { item: 'Access logs (CloudWatch Logs)', usd: (((n + heartbeats + batches) * A.accessLogBytes) / 1e9) * P.logsIngestPerGb.usd, basis: `${A.accessLogBytes} B per API request; workflows log errors only, Lambdas warnings only` },
     { item: 'Data out to Discord', usd: ((batches * A.postBytes) / 1e9) * A.dataOutPerGb, basis: `${A.postBytes} B per post` },
+    ...(shape.discordApp ? [
+      // A guild's item (≤ 4 KB up to ~200 opt-outs) read eventually consistent: 0.5 read units, by each workflow.
+      { item: 'Guild settings reads (DynamoDB)', usd: perMillion(n, P.dynamoReadPerMillion), basis: '2 eventually consistent reads of ≤ 4 KB per event (relay + delivery workflow), 0.5 unit each' },
+      {
+        item: 'Discord app (/relay commands)',
+        usd: perMillion(A.commandsPerMonth, P.httpApiPerMillion) + perMillion(A.commandsPerMonth, P.lambdaRequestPerMillion) + gbs(shape.discordApp.interactionsMemoryMb, A.interactionMs, A.commandsPerMonth) * P.lambdaArmGbSecond.usd + perMillion(A.commandsPerMonth, P.dynamoWritePerMillion),
+        basis: `${A.commandsPerMonth} commands: a request, an invocation (${A.interactionMs} ms) and a write each`,
+      },
+    ] : []),
     { item: 'Dedupe storage + PITR', usd: ((n / (30 * 24)) * shape.dedupeRetentionHours * A.dedupeItemBytes / 1e9) * (0.25 + 0.2), basis: `${shape.dedupeRetentionHours} h of ids kept` },
   ];
   const fixed: Line[] = [
@@ -114,6 +127,7 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
     { item: 'Dashboard', usd: shape.dashboards * P.dashboardMonth.usd, basis: 'free if among the account\'s first 3' },
     { item: 'Heartbeat metric', usd: shape.customMetrics * P.customMetricMonth.usd + (heartbeats / 1000) * P.putMetricDataPerThousand.usd, basis: '1 custom metric, a PutMetricData per heartbeat' },
     { item: 'Webhook secrets', usd: shape.channels * P.secretMonth.usd, basis: `${shape.channels} secret${shape.channels === 1 ? '' : 's'} (resolved at deploy, no API calls)` },
+    ...(shape.discordApp?.tokenSecret ? [{ item: 'Bot token secret', usd: P.secretMonth.usd, basis: 'read at deploy only, to register /relay' }] : []),
   ];
   const all = [...lines, ...fixed];
   const warnings: string[] = [];
