@@ -1,4 +1,5 @@
 /** cdk-nag 3 (AwsSolutions) on the relay: nothing unacknowledged, and each acknowledgement on one resource with its reason. */
+import { existsSync, readFileSync } from 'node:fs';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
@@ -8,10 +9,10 @@ import { addSecurityChecks } from '../../lib/infra/security-checks';
 import { validateRelayConfig } from '../../lib/config/validate';
 import { ACCOUNT, CDK_CONTEXT, REGION, testConfig } from '../support/fixtures';
 
-function checkedApp(): { app: App; stack: RelayStack } {
+function checkedApp(config = testConfig()): { app: App; stack: RelayStack } {
   const app = new App({ context: CDK_CONTEXT });
   addSecurityChecks(app);
-  const stack = new RelayStack(app, 'Relay', { config: validateRelayConfig(testConfig()), env: { account: ACCOUNT, region: REGION } });
+  const stack = new RelayStack(app, 'Relay', { config: validateRelayConfig(config), env: { account: ACCOUNT, region: REGION } });
   return { app, stack };
 }
 
@@ -72,4 +73,42 @@ it('a relay with live cards synthesizes clean too: one more acknowledgement, the
     'Relay/Delivery/StateMachine/Role/DefaultPolicy/Resource',
     expect.stringMatching(/^AwsSolutions::AwsSolutions-IAM5\[Resource::arn:aws:execute-api:eu-west-1:123456789012:<WebhookProxyApi[0-9A-F]{8}>\/\$default\/PATCH\/channels\/general\/messages\/\*\]$/),
   ]]);
+});
+
+describe('with the Discord app: the public interactions route and the DiscordCommands custom resource', () => {
+  // botTokenSecretName makes the stack register /relay at deploy, so the custom resource and its function are checked too.
+  const discord = checkedApp(testConfig({ discordApp: { applicationId: '1111111111111111111', publicKey: 'ab'.repeat(32), botTokenSecretName: 'relay-test/bot-token' } }));
+
+  it('synthesizes with zero unacknowledged findings', () => {
+    expect(discord.stack.discordApp?.commands).toBeDefined();
+    expect(() => discord.app.synth()).not.toThrow();
+  });
+
+  it('acknowledges exactly twelve findings: the nine, and three on the interactions endpoint (none on DiscordCommands)', () => {
+    const acks = acknowledgements(discord.stack).map(([path, rule]) => [path, rule]);
+    const base = acknowledgements(stack).map(([path, rule]) => [path, rule]);
+    expect(acks.filter((a) => !base.some((b) => b.join() === a.join())).sort()).toEqual([
+      ['Relay/Interactions/Api/POST--interactions/Resource', 'AwsSolutions::AwsSolutions-APIG1'],
+      ['Relay/Interactions/Api/POST--interactions/Resource', 'AwsSolutions::AwsSolutions-APIG4'],
+      ['Relay/Interactions/FunctionRole/DefaultPolicy/Resource', NagRule.WildcardResource],
+    ]);
+    expect(acks).toHaveLength(12);
+    for (const [, , reason] of acknowledgements(discord.stack)) expect(reason.length).toBeGreaterThan(80);
+  });
+
+  it('the public route\'s APIG4 acknowledgement says why: no IAM from Discord, the Ed25519 signature checked first, the throttle, and where SECURITY.md explains it', () => {
+    const [reason] = acknowledgements(discord.stack).filter(([path, rule]) => path.endsWith('POST--interactions/Resource') && rule.endsWith('APIG4')).map(([, , r]) => r);
+    expect(reason).toMatch(/without AWS credentials, so it cannot use IAM/);
+    expect(reason).toMatch(/Ed25519 signature by the application's key before it reads the body/);
+    expect(reason).toContain('throttled (10/s, burst 20)');
+    const section = /SECURITY\.md "([^"]+)"/.exec(reason)?.[1];
+    expect(section).toBe('The interactions endpoint');
+    expect(readFileSync('SECURITY.md', 'utf8')).toContain(`\n## ${section}\n`);
+  });
+
+  it('every test file an acknowledgement names as its proof exists', () => {
+    const cited = [...new Set([...acknowledgements(stack), ...acknowledgements(discord.stack)].flatMap(([, , reason]) => reason.match(/test\/[\w/.-]+\.test\.ts/g) ?? []))];
+    expect(cited).toContain('test/security/iam-statements.test.ts');
+    expect(cited.filter((file) => !existsSync(file))).toEqual([]);
+  });
 });

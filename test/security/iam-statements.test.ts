@@ -4,7 +4,7 @@
  * purpose. Logical ids lose their hash (`<VerifyFunction.Arn>`), `${AWS::Partition}` reads `aws`.
  */
 import type { CfnTemplate } from '../../lib/local/synthesized-template';
-import { ACCOUNT, REGION, synthRelayStack } from '../support/fixtures';
+import { ACCOUNT, REGION, synthRelayStack, testConfig } from '../support/fixtures';
 
 type Cfn = unknown;
 const name = (logicalId: string) => logicalId.replace(/[0-9A-F]{8}$/, '');
@@ -55,7 +55,10 @@ function statements(json: CfnTemplate): Statement[] {
       for (const s of p.PolicyDocument.Statement) add(`${name(id)} on ${list(p.Queues).map(text).join(',')}`, s);
     } else if (r.Type === 'AWS::SNS::TopicPolicy') {
       for (const s of p.PolicyDocument.Statement) add(`${name(id)} on ${list(p.Topics).map(text).join(',')}`, s);
-    } else if (/^AWS::(Lambda::Permission|Logs::ResourcePolicy|S3::BucketPolicy|KMS::Key)$/.test(r.Type)) {
+    } else if (r.Type === 'AWS::Lambda::Permission') {
+      // A function's resource policy, one statement each; Lambda matches SourceArn as ArnLike on aws:SourceArn.
+      add(`${name(id)} on ${text(p.FunctionName)}`, { Effect: 'Allow', Principal: { Service: p.Principal }, Action: p.Action, ...(p.SourceArn ? { Condition: { ArnLike: { 'aws:SourceArn': p.SourceArn } } } : {}) });
+    } else if (/^AWS::(Logs::ResourcePolicy|S3::BucketPolicy|KMS::Key)$/.test(r.Type)) {
       throw new Error(`${id} (${r.Type}) grants access too; list it here`);
     }
   }
@@ -157,4 +160,44 @@ it('no role API Gateway assumes carries an aws:SourceAccount or aws:SourceArn co
   expect(fromApiGateway.map((s) => s.where)).toEqual(['IngestApiPOSTeventsInvokeRole trust', 'IngestApiPOSTeventssyncInvokeRole trust']);
   const keys = fromApiGateway.flatMap((s) => Object.values(s.conditions ?? {}).flatMap((kv) => Object.keys(kv)));
   expect(keys.filter((k) => /^aws:Source(Account|Arn)$/i.test(k))).toEqual([]);
+});
+
+describe('with the Discord app (and its bot token secret, so DiscordCommands is deployed too)', () => {
+  const SETTINGS = '<GuildSettingsTable.Arn>';
+  const DISCORD_APP: Statement[] = [
+    // Interactions: the settings table (read and the commands' writes), the lanes' depth and the stack's metrics for /relay status.
+    ...functionStatements('InteractionsFunction'),
+    { where: 'InteractionsFunctionRoleDefaultPolicy → <InteractionsFunctionRole>', ...allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [SETTINGS]) },
+    { where: 'InteractionsFunctionRoleDefaultPolicy → <InteractionsFunctionRole>', ...allow(['sqs:GetQueueAttributes'], ['<LaneDeadLetterQueue.Arn>', '<LaneQueue.Arn>']) },
+    { where: 'InteractionsFunctionRoleDefaultPolicy → <InteractionsFunctionRole>', ...allow(['cloudwatch:GetMetricData'], ['*']) },
+    // The public route may invoke the function: API Gateway, from this API only.
+    { where: 'InteractionsApiPOSTinteractionsHandlerPermission on <InteractionsFunction.Arn>', effect: 'Allow', principal: JSON.stringify({ Service: 'apigateway.amazonaws.com' }), actions: ['lambda:InvokeFunction'],
+      conditions: { ArnLike: { 'aws:SourceArn': ARN('execute-api', '<InteractionsApi>/*/*/interactions') } } },
+    // DiscordCommands: read the bot token's one secret (Secrets Manager appends six random characters to a secret's name).
+    ...functionStatements('DiscordCommandsRegisterFunction'),
+    { where: 'DiscordCommandsRegisterFunctionRoleDefaultPolicy → <DiscordCommandsRegisterFunctionRole>', ...allow(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], [ARN('secretsmanager', 'secret:relay-test/bot-token-??????')]) },
+    // Both workflows read a guild's opt-outs and pause (their GetItem tasks name the table by ARN); neither writes them.
+    { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['dynamodb:GetItem'], [ARN('dynamodb', 'table/<GuildSettingsTable>')]) },
+    { where: 'DeliveryStateMachineRoleDefaultPolicy → <DeliveryStateMachineRole>', ...allow(['dynamodb:GetItem'], [ARN('dynamodb', 'table/<GuildSettingsTable>')]) },
+  ];
+  const withApp = synthRelayStack(testConfig({ discordApp: { applicationId: '1111111111111111111', publicKey: 'ab'.repeat(32), botTokenSecretName: 'relay-test/bot-token' } })).template;
+  const found = statements(withApp.toJSON() as CfnTemplate);
+
+  it('every IAM statement is the stack\'s expected set plus the Discord app\'s, and nothing else', () => {
+    expect(canonical(found)).toEqual(canonical([...EXPECTED, ...DISCORD_APP]));
+  });
+
+  it('the Interactions and DiscordCommands functions\' roles hold exactly their statements', () => {
+    const held = (fn: string) => canonical(found.filter((s) => s.where.startsWith(fn)));
+    expect(held('InteractionsFunction')).toEqual(canonical(DISCORD_APP.filter((s) => s.where.startsWith('InteractionsFunction'))));
+    expect(held('DiscordCommandsRegisterFunction')).toEqual(canonical(DISCORD_APP.filter((s) => s.where.startsWith('DiscordCommandsRegisterFunction'))));
+    // Only the registration function may read the bot token.
+    expect(found.filter((s) => s.actions.some((a) => a.startsWith('secretsmanager:'))).map((s) => s.where)).toEqual(['DiscordCommandsRegisterFunctionRoleDefaultPolicy → <DiscordCommandsRegisterFunctionRole>']);
+  });
+
+  it('adds one "*" resource: the Interactions function\'s GetMetricData, which takes none', () => {
+    const wildcard = (list: Statement[]) => list.filter((s) => s.resources?.includes('*')).map((s) => `${s.where}: ${s.actions.join()}`);
+    const before = wildcard(statements(template.toJSON() as CfnTemplate));
+    expect(wildcard(found).filter((w) => !before.includes(w))).toEqual(['InteractionsFunctionRoleDefaultPolicy → <InteractionsFunctionRole>: cloudwatch:GetMetricData']);
+  });
 });
