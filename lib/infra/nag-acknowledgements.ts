@@ -117,15 +117,11 @@ export function acknowledgeInteractionsFindings(route: Construct, fn: { role?: i
     reason:
       'Discord calls the interactions endpoint without AWS credentials, so it cannot use IAM. Its handler refuses (401) every request without a valid, fresh Ed25519 signature by the application\'s key before it reads the body, as Discord requires; the stage is throttled (10/s, burst 20). SECURITY.md "The interactions endpoint".',
   });
-  Validations.of(route.node.defaultChild!).acknowledge({
-    id: 'AwsSolutions::AwsSolutions-APIG1',
-    reason: 'Access logging is on at the $default stage (JSON lines without bodies), which is where HTTP APIs log.',
-  });
   const policy = fn.role && defaultPolicyOf(fn.role);
   if (policy) {
     Validations.of(policy).acknowledge({
       id: NagRule.WildcardResource,
-      reason: 'Only cloudwatch:GetMetricData (read-only, for /relay status) has Resource "*": it supports no resource-level permission. The table and queues are named exactly, pinned by test/infra/interactions-stack.test.ts.',
+      reason: 'Only cloudwatch:GetMetricData (read-only, for /relay status) has Resource "*": it supports no resource-level permission. The table and queues are named exactly, pinned by test/infra/discord-app-stack.test.ts and test/security/iam-statements.test.ts.',
     });
   }
 }

@@ -28,8 +28,8 @@ export interface RelayFunctionProps {
 
 /**
  * `logGroup` (inherited) is the function's own log group, created with the retention given.
- * `role` may write to that log group and nothing else: no AWSLambdaBasicExecutionRole, whose
- * logs permissions cover every log group of the account.
+ * `role` may write to that log group, and has only what a construct grants it besides: no
+ * AWSLambdaBasicExecutionRole, whose logs permissions cover every log group of the account.
  */
 export class RelayFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: RelayFunctionProps) {
@@ -38,7 +38,7 @@ export class RelayFunction extends NodejsFunction {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const role = new iam.Role(scope, `${id}Role`, {
-      description: `Runs ${id}: writes to its own log group only`,
+      description: `Runs ${id}: its own log group, and only what the function is granted besides`,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     });
     // CreateLogStream and PutLogEvents on this group's streams (the group itself exists).

@@ -83,7 +83,7 @@ async function optOut(ctx: CommandContext, guildId: string, userId: string, now:
 }
 
 async function pause(ctx: CommandContext, guildId: string, userId: string, now: Date, options: Option[]): Promise<string> {
-  const minutes = options.find((o) => o.name === PAUSE_OPTION)?.value;
+  const minutes = options.find((o) => o?.name === PAUSE_OPTION)?.value;
   if (typeof minutes !== 'number' || !Number.isInteger(minutes) || minutes < PAUSE_MINUTES.min || minutes > PAUSE_MINUTES.max) {
     return `\`/relay pause\` needs \`${PAUSE_OPTION}\`: a whole number from ${PAUSE_MINUTES.min} to ${PAUSE_MINUTES.max}.`;
   }

@@ -64,7 +64,8 @@ export function createInteractionsHandler(props: InteractionsHandlerProps): (req
       log(JSON.stringify({ level: 'INFO', message: 'command answered', interaction: id, subcommand: parseSubcommand(interaction.data)?.name }));
       return json(200, ephemeralReply(content));
     } catch (error) {
-      log(JSON.stringify({ level: 'ERROR', message: 'command failed', interaction: id, error: (error as Error).name, detail: (error as Error).message.slice(0, 200) }));
+      // The name only: a message can quote what it was given, and the interaction's token is a credential.
+      log(JSON.stringify({ level: 'ERROR', message: 'command failed', interaction: id, error: (error as Error).name }));
       return json(200, ephemeralReply('The relay could not do that just now (its settings table did not answer). Try again in a minute; if it keeps failing, ask the operator to run `relay doctor`.'));
     }
   };

@@ -2,13 +2,10 @@
  * Live voice cards through the local relay, end to end: the synthesized card routes, Verify, the
  * lanes, Coalesce, Render card, the webhook proxy's edit route and the sink's Edit Webhook Message.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { readPrivateKeyFile } from '../../lib/client/keys';
-import { RelayClient } from '../../lib/client/relay-client';
+import type { RelayClient } from '../../lib/client/relay-client';
 import type { VoiceStateUpdateEvent } from '../../lib/contracts/events';
-import { LocalRelayServer } from '../../lib/local/local-relay-server';
+import type { LocalRelayServer } from '../../lib/local/local-relay-server';
+import { startTestRelay } from '../support/local-relay';
 import { PING_ROLE } from '../fixtures/card-config';
 
 const GUILD = '123456789012345678';
@@ -32,9 +29,7 @@ let sequence = 0;
 const START = Date.now() - 30 * 60_000;
 
 beforeAll(async () => {
-  server = await LocalRelayServer.start({ port: 0, stateDir: mkdtempSync(join(tmpdir(), 'relay-cards-')), configPath: 'test/fixtures/card-config.ts', retryPauseMs: 100, sinkRateLimit: false, log: () => undefined, env: {} });
-  const s = server.settings;
-  client = new RelayClient({ url: s.url, kid: s.kid, privateKey: readPrivateKeyFile(s.privateKeyFile), region: s.region, credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey }, maxAttempts: 1 });
+  ({ server, client } = await startTestRelay('test/fixtures/card-config.ts', 'relay-cards-'));
 });
 afterAll(() => server.stop());
 beforeEach(async () => {

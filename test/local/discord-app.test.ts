@@ -4,15 +4,13 @@
  * never posted and never named on a card, a pause stops messages and card changes, `status`
  * needs Manage Server.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { readPrivateKeyFile } from '../../lib/client/keys';
-import { RelayClient } from '../../lib/client/relay-client';
+import type { RelayClient } from '../../lib/client/relay-client';
 import type { VoiceStateUpdateEvent } from '../../lib/contracts/events';
 import { IgnoreReason } from '../../lib/contracts/interactions';
-import { LocalRelayServer } from '../../lib/local/local-relay-server';
+import type { LocalRelayServer } from '../../lib/local/local-relay-server';
+import { startTestRelay } from '../support/local-relay';
 import { commandInteraction, pingInteraction, signedHeaders, type SimulatedCommand } from '../../lib/interactions/simulate';
 
 const GUILD = '123456789012345678';
@@ -23,9 +21,7 @@ let sequence = 0;
 const START = Date.now() - 30 * 60_000;
 
 beforeAll(async () => {
-  server = await LocalRelayServer.start({ port: 0, stateDir: mkdtempSync(join(tmpdir(), 'relay-app-')), configPath: 'test/fixtures/discord-app-config.ts', retryPauseMs: 100, sinkRateLimit: false, log: () => undefined, env: {} });
-  const s = server.settings;
-  client = new RelayClient({ url: s.url, kid: s.kid, privateKey: readPrivateKeyFile(s.privateKeyFile), region: s.region, credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey }, maxAttempts: 1 });
+  ({ server, client } = await startTestRelay('test/fixtures/discord-app-config.ts', 'relay-app-'));
 });
 afterAll(() => server.stop());
 beforeEach(async () => {
