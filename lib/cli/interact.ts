@@ -3,12 +3,12 @@
  * interaction is built and signed as Discord sends one (Ed25519 over timestamp + body, by the
  * local application key the local relay wrote), so what answers is the real handler's path.
  */
-import { randomBytes, randomInt, sign, type KeyObject } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readPrivateKeyFile } from '../client/keys';
 import { SNOWFLAKE_PATTERN } from '../contracts/events';
-import { EPHEMERAL, InteractionHeader, InteractionResponseType, InteractionType, PAUSE_MINUTES, PAUSE_OPTION, Permission, RELAY_SUBCOMMANDS, RelayCommand } from '../contracts/interactions';
+import { EPHEMERAL, InteractionResponseType, PAUSE_MINUTES, RELAY_SUBCOMMANDS, RelayCommand } from '../contracts/interactions';
+import { LOCAL_MEMBER_ID, commandInteraction, pingInteraction, signedHeaders } from '../interactions/simulate';
 import { LOCAL_SETTINGS_FILE, type LocalInteractions } from '../local/local-settings';
 import { closest, parseCommandArgs, wholeNumber } from './args';
 import { ConfigError, ExitCode, RejectedError, UnavailableError, UsageError } from './errors';
@@ -22,39 +22,7 @@ export const INTERACT_ACTIONS = ['ping', ...RELAY_SUBCOMMANDS] as const;
 type Action = (typeof INTERACT_ACTIONS)[number];
 
 /** Who runs the command when --user is not given (a member id no real guild has). */
-export const DEFAULT_MEMBER_ID = '100000000000000001';
-/** The channel the command is run in (the handler does not read it). */
-const LOCAL_CHANNEL_ID = '100000000000000002';
-const MEMBER_NAME = 'local-member';
-
-/** Digits shaped like a snowflake made now (ms since Discord's epoch, shifted), unique enough for one run. */
-function snowflake(): string {
-  return ((BigInt(Date.now() - 1_420_070_400_000) << 22n) | BigInt(randomInt(1 << 22))).toString();
-}
-
-/** The interaction Discord would send for `/relay <sub>` (or a PING). */
-export function buildInteraction(action: Action, o: { applicationId: string; guildId: string; userId: string; manage: boolean; minutes?: number }): Record<string, unknown> {
-  const common = { id: snowflake(), application_id: o.applicationId, token: randomBytes(48).toString('base64url'), version: 1 };
-  if (action === 'ping') return { ...common, type: InteractionType.Ping };
-  return {
-    ...common,
-    type: InteractionType.ApplicationCommand,
-    guild_id: o.guildId,
-    channel_id: LOCAL_CHANNEL_ID,
-    member: { user: { id: o.userId, username: MEMBER_NAME }, permissions: o.manage ? Permission.ManageGuild.toString() : '0', roles: [] },
-    data: {
-      id: snowflake(), name: RelayCommand.Name, type: 1,
-      options: [{ type: 1, name: action, options: action === RelayCommand.Pause ? [{ type: 4, name: PAUSE_OPTION, value: o.minutes }] : [] }],
-    },
-  };
-}
-
-/** Discord's signature headers over `body` at `nowMs`. */
-export function signInteraction(body: string, key: KeyObject, nowMs: number = Date.now()): Record<string, string> {
-  const timestamp = String(Math.floor(nowMs / 1000));
-  const signature = sign(null, Buffer.concat([Buffer.from(timestamp, 'utf8'), Buffer.from(body, 'utf8')]), key).toString('hex');
-  return { [InteractionHeader.Signature]: signature, [InteractionHeader.Timestamp]: timestamp };
-}
+export const DEFAULT_MEMBER_ID = LOCAL_MEMBER_ID;
 
 function post(url: URL, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -107,7 +75,9 @@ export async function interact(argv: string[], out: (line: string) => void): Pro
   if (!values.url && localProcessState(settings) === 'stopped') throw new UnavailableError(`no local relay is running (${local.file} was written by one that has stopped): start it with \`npm start\``);
   const key = readPrivateKeyFile(app.privateKeyFile);
 
-  const body = JSON.stringify(buildInteraction(action, { applicationId: app.applicationId, guildId: guildId ?? '', userId, manage: values.manage ?? false, minutes }));
+  const body = JSON.stringify(action === 'ping'
+    ? pingInteraction(app.applicationId)
+    : commandInteraction({ subcommand: action, applicationId: app.applicationId, guildId: guildId ?? '', userId, manage: values.manage ?? false, minutes }));
   const url = values.url ?? app.url;
   let target: URL;
   try {
@@ -117,7 +87,7 @@ export async function interact(argv: string[], out: (line: string) => void): Pro
   }
   let answer: { status: number; body: string };
   try {
-    answer = await post(target, signInteraction(body, key), body);
+    answer = await post(target, signedHeaders(body, key), body);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     throw new UnavailableError(`cannot reach ${url}: ${e.code ?? e.message}. Is the local relay running (npm start)?`);

@@ -118,6 +118,12 @@ export const GuildSettingsAttribute = {
   /** ISO time of the last change, and who made it (a user id). */
   UpdatedAt: 'updatedAt',
   UpdatedBy: 'updatedBy',
+  /**
+   * The id (a snowflake, as a number) of the last interaction that changed the item: a command
+   * whose id is not above it is refused, so a captured request replayed within the signature's
+   * 5 minutes cannot undo a later command.
+   */
+  LastInteraction: 'lastInteraction',
 } as const;
 /** Not a snowflake, so never a member. */
 export const OPTED_OUT_PLACEHOLDER = '-';

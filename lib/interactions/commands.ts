@@ -6,7 +6,7 @@
  */
 import { canManageGuild, MANAGER_SUBCOMMANDS, PAUSE_MINUTES, PAUSE_OPTION, RELAY_SUBCOMMANDS, RelayCommand, type RelaySubcommand } from '../contracts/interactions';
 import { SNOWFLAKE_PATTERN } from '../contracts/events';
-import { OptOutLimitError, type GuildSettingsStore } from './guild-settings';
+import { OptOutLimitError, StaleInteractionError, type GuildSettingsStore } from './guild-settings';
 import { statusText, withinBudget, type FactsReader } from './status';
 
 export interface CommandContext {
@@ -18,6 +18,7 @@ export interface CommandContext {
 
 /** The parts of an APPLICATION_COMMAND interaction the commands read. */
 export interface CommandInteraction {
+  readonly id?: unknown;
   readonly guild_id?: unknown;
   readonly member?: { readonly user?: { readonly id?: unknown }; readonly permissions?: unknown } | null;
   readonly data?: { readonly name?: unknown; readonly options?: unknown };
@@ -47,16 +48,29 @@ export async function runCommand(interaction: CommandInteraction, ctx: CommandCo
   if (MANAGER_SUBCOMMANDS.includes(sub.name) && !canManageGuild(interaction.member?.permissions)) {
     return `\`/relay ${sub.name}\` is for members with the **Manage Server** permission.`;
   }
+  const id = interaction.id;
+  if (typeof id !== 'string' || !SNOWFLAKE_PATTERN.test(id)) return '`/relay` needs the interaction\'s id; Discord sent none with this command.';
   const now = new Date(ctx.now());
+  try {
+    return await run(sub, { ctx, guildId, userId, now, id });
+  } catch (error) {
+    if (error instanceof StaleInteractionError) return 'Nothing changed: this command is older than the last change to the relay\'s settings here (a copy sent again, or overtaken). Run it again if you meant it.';
+    throw error;
+  }
+}
+
+type Asked = { ctx: CommandContext; guildId: string; userId: string; now: Date; id: string };
+
+async function run(sub: { name: RelaySubcommand; options: Option[] }, { ctx, guildId, userId, now, id }: Asked): Promise<string> {
   switch (sub.name) {
-    case 'optout': return optOut(ctx, guildId, userId, now);
+    case 'optout': return optOut(ctx, guildId, userId, now, id);
     case 'optin': {
-      const was = await ctx.settings.optIn(guildId, userId, now);
+      const was = await ctx.settings.optIn(guildId, userId, now, id);
       return `${was ? 'Done: you are announced again' : 'You were not opted out; you are announced'} in this server — your joins, leaves and moves are posted where the relay posts them, and live cards show your name.`;
     }
-    case 'pause': return pause(ctx, guildId, userId, now, sub.options);
+    case 'pause': return pause(ctx, { guildId, userId, now, id }, sub.options);
     case 'resume': {
-      const { wasPaused } = await ctx.settings.setPause(guildId, undefined, userId, now);
+      const { wasPaused } = await ctx.settings.setPause(guildId, undefined, userId, now, id);
       return wasPaused ? 'Resumed: voice notices are posted again from now on (what happened during the pause is not posted).' : 'Voice notices were not paused; nothing changed.';
     }
     case 'status': {
@@ -66,9 +80,9 @@ export async function runCommand(interaction: CommandInteraction, ctx: CommandCo
   }
 }
 
-async function optOut(ctx: CommandContext, guildId: string, userId: string, now: Date): Promise<string> {
+async function optOut(ctx: CommandContext, guildId: string, userId: string, now: Date, id: string): Promise<string> {
   try {
-    const added = await ctx.settings.optOut(guildId, userId, now);
+    const added = await ctx.settings.optOut(guildId, userId, now, id);
     return [
       added ? 'Done: the relay no longer announces you in this server.' : 'You are already opted out in this server.',
       '• No message about your voice joins, leaves or moves, starting within seconds — events already waiting to be posted included.',
@@ -82,12 +96,12 @@ async function optOut(ctx: CommandContext, guildId: string, userId: string, now:
   }
 }
 
-async function pause(ctx: CommandContext, guildId: string, userId: string, now: Date, options: Option[]): Promise<string> {
+async function pause(ctx: CommandContext, { guildId, userId, now, id }: Omit<Asked, 'ctx'>, options: Option[]): Promise<string> {
   const minutes = options.find((o) => o?.name === PAUSE_OPTION)?.value;
   if (typeof minutes !== 'number' || !Number.isInteger(minutes) || minutes < PAUSE_MINUTES.min || minutes > PAUSE_MINUTES.max) {
     return `\`/relay pause\` needs \`${PAUSE_OPTION}\`: a whole number from ${PAUSE_MINUTES.min} to ${PAUSE_MINUTES.max}.`;
   }
   const until = now.getTime() + minutes * 60_000;
-  await ctx.settings.setPause(guildId, new Date(until), userId, now);
+  await ctx.settings.setPause(guildId, new Date(until), userId, now, id);
   return `Paused until ${t(until, 't')} (${t(until, 'R')}): no messages and no card changes in this server until then. Voice changes meanwhile are not posted later. \`/relay resume\` ends it sooner.`;
 }

@@ -4,13 +4,24 @@
  * as Discord signs them (Ed25519 over the timestamp and the body).
  */
 import { randomBytes, sign, type KeyObject } from 'node:crypto';
-import { InteractionHeader, InteractionType, PAUSE_OPTION, RelayCommand, type RelaySubcommand } from '../contracts/interactions';
+import { InteractionHeader, InteractionType, PAUSE_OPTION, Permission, RelayCommand, type RelaySubcommand } from '../contracts/interactions';
 
 /** Who runs the command when nobody is named: a member id no real account has. */
 export const LOCAL_MEMBER_ID = '100000000000000001';
-const MANAGE_GUILD_PERMISSIONS = '32';
 
-const snowflake = () => (BigInt(Date.now() - 1_420_070_400_000) << 22n | BigInt(randomBytes(2).readUInt16BE() & 0x3fffff)).toString();
+const DISCORD_EPOCH_MS = 1_420_070_400_000;
+let lastId = 0n;
+
+/**
+ * A snowflake made now (ms since Discord's epoch, shifted 22 bits), always above the last one this
+ * process made: the relay refuses a command whose id is not above the guild's last (a replay).
+ */
+export function interactionId(nowMs: number = Date.now()): string {
+  const next = BigInt(nowMs - DISCORD_EPOCH_MS) << 22n;
+  lastId = next > lastId ? next : lastId + 1n;
+  return lastId.toString();
+}
+const snowflake = () => interactionId();
 
 export interface SimulatedCommand {
   readonly subcommand: RelaySubcommand;
@@ -30,10 +41,10 @@ export function commandInteraction(c: SimulatedCommand): Record<string, unknown>
   return {
     id: snowflake(), application_id: c.applicationId, type: InteractionType.ApplicationCommand, token: randomBytes(48).toString('base64url'), version: 1,
     guild_id: c.guildId, channel_id: snowflake(), locale: 'en-US', guild_locale: 'en-US',
-    member: { user: { id: userId, username: 'local-member', global_name: 'Local member' }, roles: [], permissions: c.manage ? MANAGE_GUILD_PERMISSIONS : '0', joined_at: new Date(0).toISOString() },
+    member: { user: { id: userId, username: 'local-member', global_name: 'Local member' }, roles: [], permissions: c.manage ? Permission.ManageGuild.toString() : '0', joined_at: new Date(0).toISOString() },
     data: {
       id: snowflake(), name: RelayCommand.Name, type: 1,
-      options: [{ type: 1, name: c.subcommand, ...(c.minutes === undefined ? {} : { options: [{ type: 4, name: PAUSE_OPTION, value: c.minutes }] }) }],
+      options: [{ type: 1, name: c.subcommand, options: c.minutes === undefined ? [] : [{ type: 4, name: PAUSE_OPTION, value: c.minutes }] }],
     },
   };
 }

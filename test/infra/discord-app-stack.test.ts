@@ -12,6 +12,7 @@ import { RelayOutcome } from '../../lib/contracts/lane';
 import { StackOutput } from '../../lib/contracts/outputs';
 import { StateName } from '../../lib/contracts/state-names';
 import { createDeliveryHandlers } from '../../lib/delivery/handlers';
+import { interactionId } from '../../lib/interactions/simulate';
 import { GuildSettingsStore } from '../../lib/interactions/guild-settings';
 import type { AwsJsonCall } from '../../lib/interactions/aws-json';
 import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
@@ -140,7 +141,7 @@ describe('the workflows honour the settings', () => {
     const erin = member('600000000000000001', 'Erin');
     const moved = signed(voiceEvent('move', { guild: { id: g, name: 'G' }, user: erin }));
     expect(await relay.run(moved)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
-    await store.optOut(g, erin.id, new Date());
+    await store.optOut(g, erin.id, new Date(), interactionId());
     expect(await deliver()).toEqual([]);
   });
 
@@ -148,7 +149,7 @@ describe('the workflows honour the settings', () => {
     const g = guild(2);
     const queued = signed(voiceEvent('move', { guild: { id: g, name: 'G' }, user: member('600000000000000002', 'Finn') }));
     expect(await relay.run(queued)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
-    await store.setPause(g, new Date(Date.now() + 60_000), '600000000000000009', new Date());
+    await store.setPause(g, new Date(Date.now() + 60_000), '600000000000000009', new Date(), interactionId());
     expect(await deliver()).toEqual([]);
     const later = signed(voiceEvent('move', { guild: { id: g, name: 'G' }, user: member('600000000000000003', 'Gus') }));
     expect(await relay.run(later)).toMatchObject({ output: { outcome: RelayOutcome.Ignored, reason: IgnoreReason.Paused } });
@@ -157,7 +158,7 @@ describe('the workflows honour the settings', () => {
   it('a card counts a member who opted out without naming them, and without storing their name', async () => {
     const g = guild(3);
     const [hana, ivo] = [member('600000000000000004', 'Hana'), member('600000000000000005', 'Ivo')];
-    await store.optOut(g, hana.id, new Date());
+    await store.optOut(g, hana.id, new Date(), interactionId());
     const room = { channel_id: '700000000000000009', channel_name: 'Room', occupants: { count: 2, members: [{ id: hana.id, name: 'Hana' }, { id: ivo.id, name: 'Ivo' }] } };
     const joined = signed(voiceEvent('join', { guild: { id: g, name: 'G' }, user: ivo, before: null, after: room }));
     expect(await relay.run(joined)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
@@ -171,9 +172,9 @@ describe('the workflows honour the settings', () => {
   it('an opted-in member is posted again', async () => {
     const g = guild(4);
     const jo = member('600000000000000006', 'Jo');
-    await store.optOut(g, jo.id, new Date());
+    await store.optOut(g, jo.id, new Date(), interactionId());
     expect(await relay.run(signed(voiceEvent('move', { guild: { id: g, name: 'G' }, user: jo })))).toMatchObject({ output: { outcome: RelayOutcome.Ignored, reason: IgnoreReason.OptedOut } });
-    expect(await store.optIn(g, jo.id, new Date())).toBe(true);
+    expect(await store.optIn(g, jo.id, new Date(), interactionId())).toBe(true);
     expect(await relay.run(signed(voiceEvent('move', { guild: { id: g, name: 'G' }, user: jo })))).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
     expect(await deliver()).toEqual([expect.stringContaining('Jo moved')]);
   });

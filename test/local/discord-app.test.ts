@@ -121,3 +121,17 @@ it('relay doctor\'s interactions check passes against the local endpoint', async
   const { interactionsFinding } = await import('../../lib/doctor/checks-interactions');
   expect(await interactionsFinding(server.settings.interactions!.url, Date.now)).toMatchObject({ status: 'pass' });
 });
+
+it('a captured optin sent again after a later optout (within the signature\'s 5 minutes) changes nothing', async () => {
+  const { applicationId, privateKeyFile } = server.settings.interactions!;
+  const key = readPrivateKeyFile(privateKeyFile);
+  const member = person(9, 'Replayed');
+  const optin = JSON.stringify(commandInteraction({ guildId: GUILD, applicationId, subcommand: 'optin', userId: member.id }));
+  const captured = signedHeaders(optin, key);
+  expect((await post(optin, captured)).status).toBe(200);
+  await run({ subcommand: 'optout', userId: member.id });
+  const replayed = await post(optin, captured);
+  expect(replayed.json.data.content).toMatch(/^Nothing changed: this command is older than the last change/);
+  const room = { id: '700000000000000010', name: 'Vault', people: [member] };
+  expect((await voice(member, null, room)).output).toMatchObject({ outcome: 'ignored', reason: IgnoreReason.OptedOut });
+});
