@@ -75,7 +75,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   };
   const skipRest = (why: string, from: CheckId) => {
     const ids = Object.values(CheckId);
-    for (const id of ids.slice(ids.indexOf(from))) if (id !== CheckId.Post || o.post) results.push({ id, title: CHECK_TITLES[id], ...skip(`not run: ${why}`) });
+    for (const id of ids.slice(ids.indexOf(from))) if ((id !== CheckId.Post || o.post) && id !== CheckId.Interactions) results.push({ id, title: CHECK_TITLES[id], ...skip(`not run: ${why}`) });
   };
   const finish = () => report(o.inspector.target, results);
 
@@ -98,7 +98,8 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   ctx = { ...ctx, kind: found.kind, outputs: found.outputs, url: found.ingestUrl };
   const probe = await checkThroughRelay(o, found, ctx, step);
   await checkState(o, found, ctx, step, now);
-  await step(CheckId.Interactions, 'POST /interactions', () => interactionsFinding(found.interactionsUrl, now));
+  // Listed only for a relay with the Discord app, as the test message is only with --post.
+  if (found.interactionsUrl) await step(CheckId.Interactions, 'POST /interactions', () => interactionsFinding(found.interactionsUrl, now));
   const channel = o.post;
   if (channel) {
     const follow = found.readsState ? poll(o, now) : undefined;

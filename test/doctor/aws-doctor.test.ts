@@ -80,7 +80,6 @@ it('a healthy relay: every check passes and the exit code is 0', async () => {
   const { report, text } = await doctor();
   expect(report.checks.map((c) => [c.id, c.status])).toEqual([
     ['credentials', 'pass'], ['relay', 'pass'], ['ingest-auth', 'pass'], ['probe', 'pass'], ['pipe', 'pass'], ['lane', 'pass'], ['dead-letters', 'pass'], ['alarms', 'pass'], ['forwarder-heartbeat', 'pass'],
-    ['interactions', 'skip'],
   ]);
   expect(report.exitCode).toBe(0);
   expect(text).toContain(`✓ credentials and region  ${PRINCIPAL}, region eu-west-1`);
@@ -119,7 +118,7 @@ describe('the relay is not where it is said to be', () => {
     mocks.sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
     const { report, by } = await doctor();
     expect(by('credentials')).toMatchObject({ status: 'fail', cause: 'the AWS credentials were refused or are missing', fix: expect.stringContaining('aws sso login') });
-    expect(report.checks.slice(1).map((c) => c.status)).toEqual(Array(9).fill('skip'));
+    expect(report.checks.slice(1).map((c) => c.status)).toEqual(Array(8).fill('skip'));
   });
 });
 
