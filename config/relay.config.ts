@@ -8,6 +8,10 @@
  * - `allowedGuildIds`: your server's id.
  * - `callers`: IAM roles/users of your forwarder(s) in the deploying account, or leave empty and
  *   attach the `CallerPolicyArn` stack output yourself.
+ * - `discordApp`: your Discord application's id and public key (Developer Portal → General
+ *   Information), for `/relay optout`, `pause`, `status` (README "The Discord app"). Until you put
+ *   yours, the endpoint refuses every request (nobody holds this example key's private half); remove
+ *   the section to deploy without it. `npm start` serves it locally with a local key.
  *
  * Optional fields, each defaulting where it is used (README "Configure" lists the defaults):
  * `throttling` ({ ingest, webhookProxy }, each { rateLimit, burstLimit }), `logLevel`,
@@ -32,6 +36,10 @@ const config: RelayConfig = {
   },
   allowedGuildIds: ['123456789012345678'],
   callers: [],
+  discordApp: {
+    applicationId: '1111111111111111111',
+    publicKey: 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00',
+  },
 };
 
 export default config;

@@ -31,6 +31,7 @@ const VERBS: ReadonlyArray<[RegExp, string]> = [
   [/^dynamodb:(PutItem|UpdateItem|DeleteItem)$/, 'write'],
   [/^sqs:SendMessage$/, 'send'],
   [/^sqs:(ReceiveMessage|DeleteMessage)$/, 'receive'],
+  [/^sqs:GetQueueAttributes$/, 'read depth'],
   [/^execute-api:Invoke$/, 'POST (SigV4)'],
 ];
 
@@ -101,10 +102,14 @@ export function renderMermaid(template: DiagramTemplate): string {
     lines.push(`  ${nodeId(group)}["<b>${group}</b><br/>${summary}"]`);
   }
   if (entries.some(([, r]) => (r.Properties as { IntegrationType?: string } | undefined)?.IntegrationType === 'HTTP_PROXY')) lines.push('  discord(["Discord webhooks"])');
+  // A route without IAM is the Discord app's interactions endpoint: Discord signs those requests itself.
+  const isOpenRoute = (r: Resource) => r.Type === 'AWS::ApiGatewayV2::Route' && (r.Properties as { AuthorizationType?: string } | undefined)?.AuthorizationType === 'NONE';
+  if (entries.some(([, r]) => isOpenRoute(r))) lines.push('  slash(["Discord<br/>/relay commands"])');
   for (const [id, r] of entries) {
     // A managed policy of a shown construct is for its callers (the ingest's); others (the operator policy) are not drawn.
     const external = r.Type === 'AWS::IAM::ManagedPolicy' ? (kinds.has(groupFor(id)) ? `  callers -->|"POST /events (SigV4)"| ${nodeId(groupFor(id))}` : undefined)
-      : (r.Properties as { IntegrationType?: string } | undefined)?.IntegrationType === 'HTTP_PROXY' ? `  ${nodeId(groupFor(id))} -->|"HTTP_PROXY ?wait=true"| discord` : undefined;
+      : (r.Properties as { IntegrationType?: string } | undefined)?.IntegrationType === 'HTTP_PROXY' ? `  ${nodeId(groupFor(id))} -->|"HTTP_PROXY ?wait=true"| discord`
+        : isOpenRoute(r) ? `  slash -->|"POST /interactions (Ed25519)"| ${nodeId(groupFor(id))}` : undefined;
     if (external && !lines.includes(external)) lines.push(external);
   }
   for (const key of [...edges.keys()].sort()) {

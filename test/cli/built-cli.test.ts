@@ -84,7 +84,7 @@ describe('relay local from dist/', () => {
     it('passes every check, one ✓ line each, and exits 0', async () => {
       const run = await runBuiltCli(['doctor'], { cwd: work });
       expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
-      expect(checks(run.stdout)).toHaveLength(9);
+      expect(checks(run.stdout)).toHaveLength(10);
       expect(checks(run.stdout).filter((l) => !l.startsWith('✓ '))).toEqual([]);
       expect(run.stdout).toContain('All checks passed.');
     });
