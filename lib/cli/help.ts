@@ -37,7 +37,7 @@ delivery workflow, the webhook proxy, and a Discord-compatible sink (page at /_s
 ${LOCAL_SETTINGS_FILE}, which send and forward then use by default. A
 channel posts to a real webhook when RELAY_WEBHOOK_<CHANNEL> or .relay/secrets.json
 ({"<secret name>": "<url>"}) gives one; otherwise to the sink. SIGINT or SIGTERM stops it after
-in-flight executions (up to ${STOP_GRACE_MS / 1000} s); a second signal stops it at once.
+in-flight executions (up to ${STOP_GRACE_MS / 1000} s); a second one, a second or more later, stops it at once.
   --port <n>              ingest API and sink port (default ${DEFAULT_LOCAL_PORT}; 0 for any free port)
   --config <file>         relay config (default config/relay.config.ts)
   --sink-rate-limit <n>/<ms>|off   the sink's per-webhook limit (default ${SINK.limit}/${SINK.windowMs}, like Discord)

@@ -74,7 +74,8 @@ export class InteractionsRoutes {
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : v]));
     const answer = await this.handler({ headers, body: body.toString('base64'), isBase64Encoded: true });
     const subcommand = /"name":"(optout|optin|pause|resume|status)"/.exec(body.toString('utf8'))?.[1];
-    this.props.log(`${answer.statusCode === 200 ? '✓' : '✗'} ${answer.statusCode}        interaction${subcommand ? ` /relay ${subcommand}` : ''}`);
+    const why = answer.statusCode === 401 ? ' refused: not signed by the application key (or stale)' : '';
+    this.props.log(`${answer.statusCode === 200 ? '✓' : '✗'} ${answer.statusCode}        interaction${subcommand ? ` /relay ${subcommand}` : ''}${why}`);
     res.writeHead(answer.statusCode, answer.headers).end(answer.body);
   }
 }

@@ -3,7 +3,7 @@
  * one signal, a port in use, stale `.relay/local.json` defaults, `npm start` and signals.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,12 +146,20 @@ describe('npm start', () => {
   // One Ctrl-C signals the whole process group: npm and the relay each get SIGINT, and npm forwards
   // its own, so the relay sees two at once. That is one stop, not "SIGINT again: exiting now".
   it('stops on one Ctrl-C (SIGINT to npm and to the relay at once), gracefully, leaving no relay behind', async () => {
-    const child = spawn('npm', ['start', '--silent', '--', '--port', '0', '--config', CONFIG], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The project's own start script, run by npm in a folder of its own: a relay the developer
+    // left running in the repository (its .relay lock) must not fail the suite.
+    const dir = mkdtempSync(join(tmpdir(), 'relay-npm-start-'));
+    const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+    const start = scripts.start.replace(' bin/relay.ts', ` ${join(ROOT, 'bin', 'relay.ts')}`);
+    expect(start).toContain(join(ROOT, 'bin', 'relay.ts'));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'npm-start-test', private: true, scripts: { start } }));
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    const child = spawn('npm', ['start', '--silent', '--', '--port', '0', '--config', CONFIG], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
     await until(() => out.includes('Ctrl-C stops'), 60_000);
-    const { pid, url } = JSON.parse(readFileSync(join(ROOT, '.relay', 'local.json'), 'utf8')) as { pid: number; url: string };
+    const { pid, url } = JSON.parse(readFileSync(join(dir, '.relay', 'local.json'), 'utf8')) as { pid: number; url: string };
     expect(pid).not.toBe(child.pid);
     child.kill('SIGINT');
     process.kill(pid, 'SIGINT');
