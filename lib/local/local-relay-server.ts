@@ -29,7 +29,7 @@ import { SinkRoutes } from './sink-routes';
 import { LaneRoutes } from './lane-routes';
 import { StatusRoutes } from './status-routes';
 import { RelayMetric } from '../contracts/metrics';
-import { functionEnvironment, heartbeatAlarmWindowMinutes, ingestRoutes, lambdaProxyRoutes, stateMachineDefinition, tableSpecs, webhookProxyRoutes, type CfnTemplate } from './synthesized-template';
+import { dedupeTableId, functionEnvironment, heartbeatAlarmWindowMinutes, ingestRoutes, lambdaProxyRoutes, stateMachineDefinition, webhookProxyRoutes, type CfnTemplate } from './synthesized-template';
 import { WebhookDestinations } from './webhook-destinations';
 import { WebhookProxyEmulator } from './webhook-proxy-emulator';
 import { StateLock } from './state-lock';
@@ -189,7 +189,7 @@ async function build(options: LocalRelayServerOptions, stateDir: string, origins
     post, dynamodb: lanes?.dynamodb.call, sqs: lanes?.sqs.call, cloudwatch: metrics.call, retryPauseMs: options.retryPauseMs,
   });
   const status = new StatusRoutes({
-    stackName: config.stackName, startedAt: new Date(), metrics, lanes, tableName: tableSpecs(template).find((t) => t.logicalId.startsWith('Dedupe'))?.logicalId,
+    stackName: config.stackName, startedAt: new Date(), metrics, lanes, tableName: dedupeTableId(template),
     heartbeatWindowMinutes: heartbeatAlarmWindowMinutes(template, RelayMetric.ForwarderHeartbeat),
   });
   const app = config.discordApp && lanes ? localInteractions(template, standIns, stateDir, { lanes, status, log, url: origins.ingest, applicationId: config.discordApp.applicationId }) : undefined;

@@ -228,6 +228,11 @@ export function tableSpecs(template: CfnTemplate): TableSpec[] {
   });
 }
 
+/** The dedupe table's logical id (the guild settings table, with the Discord app, is the other one). */
+export function dedupeTableId(template: CfnTemplate): string | undefined {
+  return tableSpecs(template).find((t) => t.logicalId.startsWith('Dedupe'))?.logicalId;
+}
+
 export interface QueueSpec {
   readonly logicalId: string;
   readonly name: string;

@@ -20,7 +20,7 @@ import { LanePipeEmulator } from '../../lib/local/lane-pipe-emulator';
 import { LocalSqs } from '../../lib/local/sqs-emulator';
 import { LocalStateMachine, type PostRequest } from '../../lib/local/state-machine-runner';
 import { CloudWatchEmulator } from '../../lib/local/cloudwatch-emulator';
-import { StateMachineId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
+import { StateMachineId, dedupeTableId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
 import { createHandler } from '../../lib/verify/handler';
 import { GUILD_ID, signed, synthRelayStack, testConfig, voiceEvent } from '../support/fixtures';
 
@@ -164,7 +164,7 @@ describe('the workflows honour the settings', () => {
     expect(await relay.run(joined)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
     const [card] = await deliver();
     expect(card).toMatch(/Room\*\* — live · Ivo \+1 more · since/);
-    const stored = JSON.stringify(await db.call('getItem', { TableName: tableSpecs(json).find((t) => t.logicalId.startsWith('Dedupe'))!.logicalId, Key: { id: { S: `card#general#${room.channel_id}` } } }));
+    const stored = JSON.stringify(await db.call('getItem', { TableName: dedupeTableId(json)!, Key: { id: { S: `card#general#${room.channel_id}` } } }));
     expect(stored).toContain('Ivo');
     expect(stored).not.toContain('Hana');
   });

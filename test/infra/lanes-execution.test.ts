@@ -14,13 +14,13 @@ import { LanePipeEmulator } from '../../lib/local/lane-pipe-emulator';
 import { LocalSqs } from '../../lib/local/sqs-emulator';
 import { LocalStateMachine, TaskFailure, type PostRequest, type PostResponse } from '../../lib/local/state-machine-runner';
 import { CloudWatchEmulator } from '../../lib/local/cloudwatch-emulator';
-import { StateMachineId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
+import { StateMachineId, dedupeTableId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
 import { createHandler } from '../../lib/verify/handler';
 import { signed, synthRelayStack, voiceEvent } from '../support/fixtures';
 
 const standIns = { region: 'us-east-1', accountId: '123456789012' };
 const template = synthRelayStack().template.toJSON() as CfnTemplate;
-const TABLE = tableSpecs(template)[0].logicalId;
+const TABLE = dedupeTableId(template)!;
 
 interface Post extends PostRequest {
   readonly at: number;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readPrivateKeyFile } from '../../lib/client/keys';
 import { RelayClient } from '../../lib/client/relay-client';
 import { RelayErrorCode } from '../../lib/contracts/errors';
-import { tableSpecs } from '../../lib/local/synthesized-template';
+import { dedupeTableId } from '../../lib/local/synthesized-template';
 import { LocalRelayServer, type LocalRelayServerOptions } from '../../lib/local/local-relay-server';
 import { voiceEvent } from '../support/fixtures';
 import { pollUntil } from '../support/until';
@@ -34,7 +34,7 @@ it('events queued when the relay stops are delivered after the restart, each exa
   try {
     const client = clientFor(first);
     await client.sendSync(join_('Ann'), { id: 'restart-ann' });
-    const table = tableSpecs(first.template)[0].logicalId;
+    const table = dedupeTableId(first.template)!;
     const state = async () => (await first.lanes!.dynamodb.client.send(new GetItemCommand({ TableName: table, Key: { id: { S: 'restart-ann' } }, ConsistentRead: true }))).Item?.state?.S;
     await until(async () => (await state()) === 'delivered');
     await client.sendSync(join_('Bob'), { id: 'restart-bob' });
