@@ -56,5 +56,6 @@ it('every price names its source and the date it was taken', () => {
 });
 
 it('reads the shape from the synthesized example config', () => {
-  expect(stackShape('config/relay.config.ts')).toEqual({ ...SHAPE, discordApp: { interactionsMemoryMb: 256, tokenSecret: false } });
+  // The example config's monitoring is the default: the four essential alarms, no dashboard.
+  expect(stackShape('config/relay.config.ts')).toEqual({ ...SHAPE, alarms: 4, dashboards: 0, discordApp: { interactionsMemoryMb: 256, tokenSecret: false } });
 });

@@ -4,6 +4,7 @@ import { SUBJECT_FORMATS } from './relay-config';
 import { PUBLIC_KEY_HEX_PATTERN } from '../contracts/envelope';
 import { SNOWFLAKE_PATTERN } from '../contracts/events';
 import { COMMAND_SCOPES } from '../contracts/interactions';
+import { MONITORING_LEVELS } from '../contracts/metrics';
 
 
 const REPOSITORY_PATTERN = /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/;
@@ -16,7 +17,7 @@ const GITHUB_FIELDS = ['repository', 'subjectFormat', 'ownerId', 'repositoryId',
 const DISCORD_APP_FIELDS = ['applicationId', 'publicKey', 'botTokenSecretName', 'commandScope'];
 // Secrets Manager names: 1-512 of [A-Za-z0-9/_+=.@-].
 const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
-const MONITORING_FIELDS = ['alarmEmail', 'alarmChannel', 'heartbeatMissingMinutes', 'ingestClientErrorThreshold'];
+const MONITORING_FIELDS = ['alarmEmail', 'alarmChannel', 'heartbeatMissingMinutes', 'ingestClientErrorThreshold', 'level', 'dashboard'];
 
 function unknownFields(at: string, value: Record<string, unknown>, fields: readonly string[], add: Parameters<Check>[1]): void {
   for (const key of Object.keys(value)) if (!fields.includes(key)) add(`${at}.${key}`, 'is not a field here', `remove it or use one of ${fields.join(', ')}`);
@@ -51,9 +52,13 @@ export const checkGitHub: Check = ({ github }, add) => {
 
 export const checkMonitoring: Check = ({ monitoring, channels }, add) => {
   if (monitoring === undefined) return;
-  if (!isRecord(monitoring)) return add('monitoring', 'must be an object', 'write { alarmEmail?, alarmChannel?, heartbeatMissingMinutes?, ingestClientErrorThreshold? }');
+  if (!isRecord(monitoring)) return add('monitoring', 'must be an object', 'write { level?, dashboard?, alarmEmail?, alarmChannel?, heartbeatMissingMinutes?, ingestClientErrorThreshold? }');
   unknownFields('monitoring', monitoring, MONITORING_FIELDS, add);
-  const { alarmEmail, alarmChannel, heartbeatMissingMinutes: minutes, ingestClientErrorThreshold: threshold } = monitoring;
+  const { alarmEmail, alarmChannel, heartbeatMissingMinutes: minutes, ingestClientErrorThreshold: threshold, level, dashboard } = monitoring;
+  if (level !== undefined && !(MONITORING_LEVELS as readonly unknown[]).includes(level)) {
+    add('monitoring.level', `${JSON.stringify(level)} is not a monitoring level`, `use one of ${MONITORING_LEVELS.join(', ')} (README "Alarms and dashboard")`);
+  }
+  if (dashboard !== undefined && typeof dashboard !== 'boolean') add('monitoring.dashboard', `${JSON.stringify(dashboard)} is not true or false`, 'write dashboard: true to add the CloudWatch dashboard');
   if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !EMAIL_PATTERN.test(alarmEmail))) {
     add('monitoring.alarmEmail', `${JSON.stringify(alarmEmail)} is not an e-mail address`, 'write one address, e.g. "ops@example.com"');
   }

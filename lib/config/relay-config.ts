@@ -11,6 +11,7 @@ import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { EventRoute } from '../contracts/routes';
 import type { CommandScope } from '../contracts/interactions';
+import type { MonitoringLevel } from '../contracts/metrics';
 
 export const CHANNEL_KINDS = ['discord'] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
@@ -122,6 +123,10 @@ export interface MonitoringConfig {
   readonly heartbeatMissingMinutes?: number;
   /** Ingest 4xx answers in 5 minutes that count as a spike. @default - RelayMonitoring's (50) */
   readonly ingestClientErrorThreshold?: number;
+  /** `essential` (4 alarms: events not reaching Discord) or `full` (12). @default - RelayMonitoring's ('essential') */
+  readonly level?: MonitoringLevel;
+  /** The CloudWatch dashboard ($3/month beyond an account's first three). @default - RelayMonitoring's (none) */
+  readonly dashboard?: boolean;
 }
 
 /** A checked config, with the config's own defaults filled in. */

@@ -27,3 +27,16 @@ export const AlarmName = {
   ForwarderHeartbeatMissing: 'ForwarderHeartbeatMissing',
 } as const;
 export type AlarmName = (typeof AlarmName)[keyof typeof AlarmName];
+
+/** How much the monitoring construct watches (README "Alarms and dashboard"). */
+export const MONITORING_LEVELS = ['essential', 'full'] as const;
+export type MonitoringLevel = (typeof MONITORING_LEVELS)[number];
+
+/**
+ * The `essential` alarms: only what means events are not reaching Discord — dead letters waiting,
+ * delivery failing, the ingest failing, the forwarder silent — and, without lanes, relay
+ * executions failing (where delivery happens then). `full` adds the other eight.
+ */
+export const ESSENTIAL_ALARMS: readonly AlarmName[] = [
+  AlarmName.DeadLetters, AlarmName.DeliveryExecutionsFailed, AlarmName.Ingest5xx, AlarmName.ForwarderHeartbeatMissing,
+];

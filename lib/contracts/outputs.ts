@@ -13,6 +13,7 @@ export const StackOutput = {
   /** The managed policy `relay doctor` needs: read-only calls plus the caller routes for its probe. */
   OperatorPolicyArn: 'OperatorPolicyArn',
   AlarmTopicArn: 'AlarmTopicArn',
+  /** With `monitoring.dashboard` only. */
   DashboardName: 'DashboardName',
   /** Lanes only (absent with direct delivery). */
   DeadLetterQueueUrl: 'DeadLetterQueueUrl',

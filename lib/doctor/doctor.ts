@@ -152,7 +152,7 @@ async function checkState(o: DoctorOptions, location: RelayLocation, ctx: Explai
   });
   await step(CheckId.Alarms, 'cloudwatch:DescribeAlarms', async () => {
     const alarms = await i.alarms();
-    return alarms ? alarmFinding(alarms) : pass('none: the local relay raises no CloudWatch alarms (a deployed one has twelve, README "Alarms and dashboard")');
+    return alarms ? alarmFinding(alarms) : pass('none: the local relay raises no CloudWatch alarms (a deployed one has four by default, twelve with monitoring.level \'full\': README "Alarms and dashboard")');
   });
   await step(CheckId.ForwarderHeartbeat, 'cloudwatch:GetMetricData', async () => forwarderFinding(await i.heartbeats(), now(), ctx));
 }

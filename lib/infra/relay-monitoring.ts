@@ -14,7 +14,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { ALARM_NOTICE_KIND } from '../contracts/lane';
-import { AlarmName } from '../contracts/metrics';
+import { AlarmName, ESSENTIAL_ALARMS, type MonitoringLevel } from '../contracts/metrics';
 import type { DeliveryLane } from './delivery-lane';
 import { acknowledgeAlarmTopicEncryption } from './nag-acknowledgements';
 import { RelayDashboard, type MonitoredRelay } from './relay-dashboard';
@@ -40,21 +40,38 @@ export interface RelayMonitoringProps extends MonitoredRelay {
   readonly alarmNotices?: { readonly lane: DeliveryLane; readonly channel: string };
   /** @default - the stack name */
   readonly alarmNamePrefix?: string;
+  /**
+   * `essential`: only the alarms that mean events are not reaching Discord (`ESSENTIAL_ALARMS`);
+   * `full`: all twelve. Each standard alarm costs $0.10 a month.
+   * @default 'essential'
+   */
+  readonly level?: MonitoringLevel;
+  /**
+   * Add the CloudWatch dashboard ($3 a month beyond an account's first three).
+   * @default false
+   */
+  readonly dashboard?: boolean;
 }
 
 export class RelayMonitoring extends Construct {
   /** Every alarm notifies it, on ALARM and on OK. */
   public readonly topic: sns.Topic;
   public readonly alarms: ReadonlyMap<AlarmName, cloudwatch.Alarm>;
-  public readonly dashboard: RelayDashboard;
+  /** With `dashboard` only. */
+  public readonly dashboard?: RelayDashboard;
+  public readonly level: MonitoringLevel;
   /** The rule that puts alarm changes on the lane, with `alarmNotices`. */
   public readonly alarmNoticeRule?: events.Rule;
   private readonly prefix: string;
+  private readonly essential: ReadonlySet<AlarmName>;
   private readonly byName = new Map<AlarmName, cloudwatch.Alarm>();
 
   constructor(scope: Construct, id: string, props: RelayMonitoringProps) {
     super(scope, id);
     this.prefix = props.alarmNamePrefix ?? Stack.of(this).stackName;
+    this.level = props.level ?? 'essential';
+    // Without lanes, delivery happens in the relay workflow: its failures are the delivery alarm.
+    this.essential = new Set(props.deliveryWorkflow ? ESSENTIAL_ALARMS : [...ESSENTIAL_ALARMS, AlarmName.RelayExecutionsFailed]);
     const requested = props.heartbeatMissingAfter ?? DEFAULT_HEARTBEAT_WINDOW;
     const minutes = requested.toMinutes({ integral: false });
     const windowIsValid = Number.isInteger(minutes) && minutes >= 2 && minutes <= 1440;
@@ -95,7 +112,7 @@ export class RelayMonitoring extends Construct {
     this.alarms = this.byName;
 
     if (props.alarmNotices) this.alarmNoticeRule = this.postAlarmChanges(props.alarmNotices);
-    this.dashboard = new RelayDashboard(this, 'Dashboard', { ...props, alarms: [...this.byName.values()] });
+    if (props.dashboard) this.dashboard = new RelayDashboard(this, 'Dashboard', { ...props, alarms: [...this.byName.values()] });
   }
 
   /** The alarm of this name; throws if the relay has none such (e.g. lane alarms without lanes). */
@@ -117,7 +134,9 @@ export class RelayMonitoring extends Construct {
     }
   }
 
-  private addAlarm(name: AlarmName, metric: cloudwatch.IMetric, threshold: number, description: string, extra: Partial<cloudwatch.CreateAlarmOptions> = {}): cloudwatch.Alarm {
+  /** Creates the alarm when the level includes it. */
+  private addAlarm(name: AlarmName, metric: cloudwatch.IMetric, threshold: number, description: string, extra: Partial<cloudwatch.CreateAlarmOptions> = {}): cloudwatch.Alarm | undefined {
+    if (this.level === 'essential' && !this.essential.has(name)) return undefined;
     const alarm = new cloudwatch.Alarm(this, name, {
       alarmName: `${this.prefix}-${name}`,
       alarmDescription: description,

@@ -143,6 +143,8 @@ export class RelayStack extends Stack {
       ingestClientErrorThreshold: monitoring.ingestClientErrorThreshold,
       alarmEmail: monitoring.alarmEmail,
       alarmNotices: monitoring.alarmChannel && this.lanes ? { lane: this.lanes.lane, channel: monitoring.alarmChannel } : undefined,
+      level: monitoring.level,
+      dashboard: monitoring.dashboard,
     });
 
     const output = (key: StackOutput, value: string, description?: string) => new CfnOutput(this, key, { value, description });
@@ -152,7 +154,7 @@ export class RelayStack extends Stack {
     output(StackOutput.CallerPolicyArn, this.ingest.callerPolicy.managedPolicyArn, 'Attach to the IAM role or user your forwarder signs requests with');
     output(StackOutput.OperatorPolicyArn, this.operatorPolicy.policy.managedPolicyArn, 'Attach to whoever runs `relay doctor --stack` (read-only, plus the ingest routes for its probe)');
     output(StackOutput.AlarmTopicArn, this.monitoring.topic.topicArn, 'Every alarm notifies this SNS topic (subscribe more endpoints to it)');
-    output(StackOutput.DashboardName, this.monitoring.dashboard.dashboard.dashboardName, 'CloudWatch dashboard of the relay');
+    if (this.monitoring.dashboard) output(StackOutput.DashboardName, this.monitoring.dashboard.dashboard.dashboardName, 'CloudWatch dashboard of the relay');
     if (this.lanes) {
       const { lane, pipe, dedupe } = this.lanes;
       output(StackOutput.DeadLetterQueueUrl, lane.deadLetterQueue.queueUrl, 'Events Discord refused or that kept failing (README "Dead letters")');

@@ -124,7 +124,7 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
   ];
   const fixed: Line[] = [
     { item: 'Alarms', usd: shape.alarms * P.alarmMonth.usd, basis: `${shape.alarms} standard alarms` },
-    { item: 'Dashboard', usd: shape.dashboards * P.dashboardMonth.usd, basis: 'free if among the account\'s first 3' },
+    { item: 'Dashboard', usd: shape.dashboards * P.dashboardMonth.usd, basis: shape.dashboards === 0 ? 'none (monitoring.dashboard: true adds one)' : 'free if among the account\'s first 3' },
     { item: 'Heartbeat metric', usd: shape.customMetrics * P.customMetricMonth.usd + (heartbeats / 1000) * P.putMetricDataPerThousand.usd, basis: '1 custom metric, a PutMetricData per heartbeat' },
     { item: 'Webhook secrets', usd: shape.channels * P.secretMonth.usd, basis: `${shape.channels} secret${shape.channels === 1 ? '' : 's'} (resolved at deploy, no API calls)` },
     ...(shape.discordApp?.tokenSecret ? [{ item: 'Bot token secret', usd: P.secretMonth.usd, basis: 'read at deploy only, to register /relay' }] : []),

@@ -73,6 +73,8 @@ describe('validateRelayConfig', () => {
     ['an alarm e-mail that is not one', { ...base, monitoring: { alarmEmail: 'ops' } }, 'monitoring.alarmEmail: "ops" is not an e-mail address'],
     ['an alarm channel that does not exist', { ...base, monitoring: { alarmChannel: 'ops' } }, 'monitoring.alarmChannel: "ops" is not one of the channels. Fix: name a key of channels (general, audit)'],
     ['a heartbeat window shorter than two beats', { ...base, monitoring: { heartbeatMissingMinutes: 1 } }, 'monitoring.heartbeatMissingMinutes: 1 is out of range'],
+    ['an unknown monitoring level', { ...base, monitoring: { level: 'verbose' } }, 'monitoring.level: "verbose" is not a monitoring level. Fix: use one of essential, full'],
+    ['a dashboard flag that is not a boolean', { ...base, monitoring: { dashboard: 'yes' } }, 'monitoring.dashboard: "yes" is not true or false'],
     ['a 4xx threshold of zero', { ...base, monitoring: { ingestClientErrorThreshold: 0 } }, 'monitoring.ingestClientErrorThreshold: 0 is not a count'],
     ['an application id as a number', { ...base, discordApp: { ...APP, applicationId: 1111111111111111111 } }, 'discordApp.applicationId: 1111111111111111200 is not an application id. Fix: copy "Application ID" from the Developer Portal'],
     ['a public key that is not 64 hex', { ...base, discordApp: { ...APP, publicKey: 'abc' } }, 'discordApp.publicKey: is not an application public key. Fix: copy "Public Key"'],

@@ -76,7 +76,7 @@ describe('alarms', () => {
   });
 
   it('no subscription without an e-mail, and a relay without lanes has no lane or delivery alarms', () => {
-    const direct = synthRelayStack(testConfig({ monitoring: undefined }), { directDelivery: true }).template;
+    const direct = synthRelayStack(testConfig({ monitoring: { level: 'full' } }), { directDelivery: true }).template;
     direct.resourceCountIs('AWS::SNS::Subscription', 0);
     direct.resourceCountIs('AWS::Events::Rule', 0);
     expect([...alarmsOf(direct.toJSON() as typeof json).keys()].sort()).toEqual([
@@ -84,6 +84,27 @@ describe('alarms', () => {
       'TestRelay-RelayExecutionsTimedOut', 'TestRelay-VerifyErrors', 'TestRelay-VerifyThrottles', 'TestRelay-WebhookProxy5xx',
     ]);
     expect(alarmsOf(direct.toJSON() as typeof json).get('TestRelay-ForwarderHeartbeatMissing')?.Period).toBe(15 * 60);
+  });
+
+  it('by default (essential, no dashboard): only the four alarms that mean events are not reaching Discord', () => {
+    const essential = synthRelayStack(testConfig({ monitoring: undefined })).template;
+    expect([...alarmsOf(essential.toJSON() as typeof json).keys()].sort()).toEqual([
+      'TestRelay-DeadLetters', 'TestRelay-DeliveryExecutionsFailed', 'TestRelay-ForwarderHeartbeatMissing', 'TestRelay-Ingest5xx',
+    ]);
+    essential.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    expect(Object.keys(essential.findOutputs('DashboardName'))).toEqual([]);
+    // Without lanes, delivery fails in the relay workflow: that alarm takes the delivery alarm's place.
+    const direct = synthRelayStack(testConfig({ monitoring: undefined }), { directDelivery: true }).template;
+    expect([...alarmsOf(direct.toJSON() as typeof json).keys()].sort()).toEqual([
+      'TestRelay-ForwarderHeartbeatMissing', 'TestRelay-Ingest5xx', 'TestRelay-RelayExecutionsFailed',
+    ]);
+  });
+
+  it('dashboard: true adds the dashboard and its output at either level', () => {
+    const withDashboard = synthRelayStack(testConfig({ monitoring: { dashboard: true } })).template;
+    withDashboard.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    withDashboard.hasOutput('DashboardName', {});
+    expect(alarmsOf(withDashboard.toJSON() as typeof json).size).toBe(4);
   });
 
   it('refuses a heartbeat window that is not whole minutes, naming the construct', () => {

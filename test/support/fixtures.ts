@@ -49,7 +49,8 @@ export function testConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     logLevel: 'ERROR',
     logRetentionDays: 14,
     freshnessWindowSeconds: 240,
-    monitoring: { alarmEmail: 'ops@example.com', alarmChannel: 'audit', heartbeatMissingMinutes: 20 },
+    // Everything the monitoring construct can make; the default (essential, no dashboard) has its own tests.
+    monitoring: { level: 'full', dashboard: true, alarmEmail: 'ops@example.com', alarmChannel: 'audit', heartbeatMissingMinutes: 20 },
     ...overrides,
   };
 }
