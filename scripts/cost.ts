@@ -81,18 +81,21 @@ function printEstimate(n: number, shape: StackShape, measured: Measured, eventsP
   console.log(`\n${events(n)} events/month — ${e.eventsPerBatch.toFixed(1)} events per delivery batch${eventsPerBatch ? ' (as given)' : ' (spread evenly)'}`);
   for (const line of e.lines) console.log(`  ${line.item.padEnd(32)} ${usd(line.usd).padStart(9)}   ${line.basis}`);
   console.log(`  ${'Total'.padEnd(32)} ${usd(e.totalUsd).padStart(9)}   (of which fixed: ${usd(e.fixedUsd)})`);
+  const free = estimate(n, shape, measured, { eventsPerBatch, freeTier: true });
+  console.log(`  ${'Total within the always-free tier'.padEnd(32)} ${usd(free.totalUsd).padStart(9)}   (CloudWatch, Lambda, SQS, logs and data out allowances; scripts/cost/prices.ts FREE_TIER)`);
   for (const w of e.warnings) console.log(`  ! ${w}`);
   for (const alt of alternatives(n, measured)) console.log(`  instead: ${alt.name}: ${usd(alt.usd)} — ${alt.tradeOffs}`);
 }
 
 function printMarkdown(volumes: number[], shape: StackShape, measured: Measured): void {
-  console.log('| Events / month | Relay, events spread evenly | Relay, bursts (10 per batch) | One Lambda + function URL | EventBridge → API destination |');
-  console.log('| ---: | ---: | ---: | ---: | ---: |');
+  console.log('| Events / month | Relay, events spread evenly | Relay, bursts (10 per batch) | Relay, spread evenly, always-free tier | One Lambda + function URL | EventBridge → API destination |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const n of volumes) {
     const even = estimate(n, shape, measured);
     const burst = estimate(n, shape, measured, { eventsPerBatch: shape.batchSize });
+    const free = estimate(n, shape, measured, { freeTier: true });
     const [lambdaUrl, apiDest] = alternatives(n, measured);
-    console.log(`| ${events(n)} | ${usd(even.totalUsd)} (${even.eventsPerBatch.toFixed(1)}/batch) | ${usd(burst.totalUsd)} | ${usd(lambdaUrl.usd)} | ${usd(apiDest.usd)} |`);
+    console.log(`| ${events(n)} | ${usd(even.totalUsd)} (${even.eventsPerBatch.toFixed(1)}/batch) | ${usd(burst.totalUsd)} | ${usd(free.totalUsd)} | ${usd(lambdaUrl.usd)} | ${usd(apiDest.usd)} |`);
   }
 }
 
@@ -104,7 +107,7 @@ workflows and handlers timed on the local relay on this machine.
   --events-per-month <n>[,<n>…]  one estimate per volume (e.g. 10000,1000000)
   --events-per-batch <1-10>      events per delivery batch (default: spread evenly over the month)
   --config <file>                relay config (default config/relay.config.ts)
-  --markdown                     one Markdown table row per volume, next to two alternatives`;
+  --markdown                     one Markdown table row per volume (list prices, bursts, the always-free tier), next to two alternatives`;
 
 function options(): { volumes: number[]; batch?: number; config?: string; markdown?: boolean } {
   let values;
@@ -141,7 +144,7 @@ async function main(): Promise<void> {
   }
   console.error('measuring on the local relay…');
   const measured = await measure();
-  console.log(`Prices: AWS list prices, ${PRICES_REGION}, no free tier, taken ${PRICES_TAKEN} (scripts/cost/prices.ts: ${Object.keys(PRICES).length} prices, each with its source).`);
+  console.log(`Prices: AWS list prices, ${PRICES_REGION}, taken ${PRICES_TAKEN} (scripts/cost/prices.ts: ${Object.keys(PRICES).length} prices, each with its source); totals without any free tier, and within the always-free tier.`);
   console.log(`Stack: ${describeShape(shape)}.`);
   console.log(`Measured (p50, local relay, this machine): relay execution ${measured.relayExecutionMs.toFixed(1)} ms, delivery ${measured.deliveryExecutionMs.toFixed(1)} ms; Verify ${measured.verifyMs.toFixed(3)} ms, Coalesce ${measured.coalesceMs.toFixed(3)} ms, Pace ${measured.paceMs.toFixed(3)} ms per call.`);
   const a = ASSUMPTIONS;

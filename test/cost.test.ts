@@ -1,6 +1,6 @@
 /** The cost model (scripts/cost): billing rules, how coalescing changes the bill, the stack it reads. */
 import { ASSUMPTIONS, alternatives, billed, estimate, evenEventsPerBatch, type Measured, type StackShape } from '../scripts/cost/model';
-import { PRICES, PRICES_TAKEN } from '../scripts/cost/prices';
+import { FREE_TIER, PRICES, PRICES_TAKEN } from '../scripts/cost/prices';
 import { stackShape } from '../scripts/cost';
 
 const SHAPE: StackShape = { functionMemoryMb: { verify: 256, coalesce: 256, pace: 256 }, channels: 1, batchSize: 10, alarms: 12, dashboards: 1, customMetrics: 1, dedupeRetentionHours: 48 };
@@ -50,12 +50,26 @@ it('prices the two alternatives per event', () => {
   expect(lambdaUrl.tradeOffs).toMatch(/no dedupe/);
 });
 
-it('every price names its source and the date it was taken', () => {
+it('every price and free allowance names its source and the date it was taken', () => {
   expect(PRICES_TAKEN).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-  for (const [name, price] of Object.entries(PRICES)) expect({ name, source: price.source }).toEqual({ name, source: expect.stringMatching(/^https:\/\/aws\.amazon\.com\//) });
+  for (const [name, price] of Object.entries({ ...PRICES, ...FREE_TIER })) expect({ name, source: price.source }).toEqual({ name, source: expect.stringMatching(/^https:\/\/aws\.amazon\.com\//) });
 });
 
 it('reads the shape from the synthesized example config', () => {
   // The example config's monitoring is the default: the four essential alarms, no dashboard.
   expect(stackShape('config/relay.config.ts')).toEqual({ ...SHAPE, alarms: 4, dashboards: 0, discordApp: { interactionsMemoryMb: 256, tokenSecret: false } });
+});
+
+it('within the always-free tier: each service pays only what is above its allowance, and Express, Pipes, DynamoDB and secrets stay list price', () => {
+  const list = estimate(10_000, SHAPE, MEASURED);
+  const free = estimate(10_000, SHAPE, MEASURED, { freeTier: true });
+  // 10k events stay inside Lambda's, SQS's, Logs' and data-out allowances, and 12 alarms are 2 over the free 10.
+  for (const item of ['Verify (Lambda)', 'Coalesce + Pace (Lambda)', 'Lane (SQS FIFO)', 'Access logs (CloudWatch Logs)', 'Data out to Discord', 'Dashboard']) expect(line(free, item)).toBe(0);
+  expect(line(free, 'Alarms')).toBeCloseTo(2 * 0.1, 6);
+  expect(line(free, 'Heartbeat metric')).toBe(0);
+  for (const item of ['Relay workflow (Express)', 'Lane pipe (EventBridge Pipes)', 'Dedupe table (DynamoDB)', 'Webhook secrets', 'Ingest API']) expect(line(free, item)).toBe(line(list, item));
+  // Above an allowance only the excess is billed: 3M Lambda requests with 1M free pay two thirds.
+  const big = estimate(1e8, SHAPE, MEASURED, { freeTier: true });
+  expect(line(big, 'Verify (Lambda)')).toBeLessThan(line(estimate(1e8, SHAPE, MEASURED), 'Verify (Lambda)'));
+  expect(line(big, 'Verify (Lambda)')).toBeGreaterThan(0);
 });

@@ -3,7 +3,7 @@
  * batch size, channels, alarms…), durations measured on the local relay, and the assumptions below
  * (each printed with the estimate). Pure: the CLI (scripts/cost.ts) measures and prints.
  */
-import { PRICES as P } from './prices';
+import { FREE_TIER, NO_FREE_TIER, PRICES as P } from './prices';
 
 /** What the synthesized stack says that costs money. */
 export interface StackShape {
@@ -92,40 +92,79 @@ export function evenEventsPerBatch(eventsPerMonth: number, shape: StackShape, de
   return Math.min(shape.batchSize, value);
 }
 
-export function estimate(eventsPerMonth: number, shape: StackShape, measured: Measured, options: { eventsPerBatch?: number } = {}): Estimate {
+/** What the stack uses in a month, in the units the free tiers are counted in. */
+interface Usage {
+  readonly httpRequests: number;
+  readonly lambdaRequests: number;
+  readonly lambdaGbSeconds: number;
+  readonly sqsRequests: number;
+  readonly logsGb: number;
+  readonly dataOutGb: number;
+  readonly cloudWatchRequests: number;
+}
+
+/** The share of `used` that is billed once `free` of it is not. */
+const billedShare = (used: number, free: number) => (used <= 0 ? 0 : Math.max(0, used - free) / used);
+
+export function estimate(eventsPerMonth: number, shape: StackShape, measured: Measured, options: { eventsPerBatch?: number; freeTier?: boolean } = {}): Estimate {
   const d = billed(measured);
   const b = options.eventsPerBatch ?? evenEventsPerBatch(eventsPerMonth, shape, d.delivery);
   const n = eventsPerMonth;
   const batches = n / b;
   const gbs = (mb: number, ms: number, count: number) => (mb / 1024) * (ms / 1000) * count;
   const heartbeats = A.heartbeatsPerMonth;
+  const commands = shape.discordApp ? A.commandsPerMonth : 0;
+  const verifyGbs = gbs(shape.functionMemoryMb.verify, d.verify, n + heartbeats);
+  const deliveryGbs = gbs(shape.functionMemoryMb.coalesce, d.coalesce, batches) + gbs(shape.functionMemoryMb.pace, d.pace, batches);
+  const interactionsGbs = shape.discordApp ? gbs(shape.discordApp.interactionsMemoryMb, A.interactionMs, commands) : 0;
+  const usage: Usage = {
+    httpRequests: n + heartbeats + batches + commands,
+    lambdaRequests: n + heartbeats + 2 * batches + commands,
+    lambdaGbSeconds: verifyGbs + deliveryGbs + interactionsGbs,
+    sqsRequests: n + 2 * batches + A.idlePollsPerMonth,
+    logsGb: ((n + heartbeats + batches) * A.accessLogBytes) / 1e9,
+    dataOutGb: (batches * A.postBytes) / 1e9,
+    cloudWatchRequests: heartbeats,
+  };
+  // Each line pays only its share of what is above the always-free allowance (all lines of one service share it).
+  const F = options.freeTier ? FREE_TIER : NO_FREE_TIER;
+  const share = {
+    http: billedShare(usage.httpRequests, F.httpApiRequests.amount),
+    lambdaRequests: billedShare(usage.lambdaRequests, F.lambdaRequests.amount),
+    lambdaGbs: billedShare(usage.lambdaGbSeconds, F.lambdaGbSeconds.amount),
+    sqs: billedShare(usage.sqsRequests, F.sqsRequests.amount),
+    logs: billedShare(usage.logsGb, F.logsGb.amount),
+    dataOut: billedShare(usage.dataOutGb, F.dataOutGb.amount),
+    cloudWatch: billedShare(usage.cloudWatchRequests, F.cloudWatchRequests.amount),
+  };
+  const lambda = (requests: number, gbSeconds: number) => perMillion(requests, P.lambdaRequestPerMillion) * share.lambdaRequests + gbSeconds * P.lambdaArmGbSecond.usd * share.lambdaGbs;
   const lines: Line[] = [
-    { item: 'Ingest API', usd: perMillion(n + heartbeats, P.httpApiPerMillion), basis: 'one request per event and heartbeat' },
+    { item: 'Ingest API', usd: perMillion(n + heartbeats, P.httpApiPerMillion) * share.http, basis: 'one request per event and heartbeat' },
     { item: 'Relay workflow (Express)', usd: perMillion(n + heartbeats, P.expressRequestPerMillion) + (n + heartbeats) * A.expressMemoryGb * (d.relay / 1000) * P.expressGbSecond.usd, basis: `one execution per event, ${d.relay} ms × 64 MB billed` },
-    { item: 'Verify (Lambda)', usd: perMillion(n + heartbeats, P.lambdaRequestPerMillion) + gbs(shape.functionMemoryMb.verify, d.verify, n + heartbeats) * P.lambdaArmGbSecond.usd, basis: `${shape.functionMemoryMb.verify} MB Arm, ${d.verify} ms billed` },
+    { item: 'Verify (Lambda)', usd: lambda(n + heartbeats, verifyGbs), basis: `${shape.functionMemoryMb.verify} MB Arm, ${d.verify} ms billed` },
     { item: 'Dedupe table (DynamoDB)', usd: perMillion(3 * n, P.dynamoWritePerMillion) + perMillion(n, P.dynamoReadPerMillion), basis: '3 writes (claim, queued, delivered) + 1 consistent read per event' },
-    { item: 'Lane (SQS FIFO)', usd: perMillion(n + 2 * batches + A.idlePollsPerMonth, P.sqsFifoPerMillion), basis: 'send per event; receive + delete per batch; idle long polls' },
+    { item: 'Lane (SQS FIFO)', usd: perMillion(usage.sqsRequests, P.sqsFifoPerMillion) * share.sqs, basis: 'send per event; receive + delete per batch; idle long polls' },
     { item: 'Lane pipe (EventBridge Pipes)', usd: perMillion(batches, P.pipesPerMillion), basis: 'one request per batch (< 64 KB)' },
     { item: 'Delivery workflow (Express)', usd: perMillion(batches, P.expressRequestPerMillion) + batches * A.expressMemoryGb * (d.delivery / 1000) * P.expressGbSecond.usd, basis: `one execution per batch, ${d.delivery} ms × 64 MB billed` },
-    { item: 'Coalesce + Pace (Lambda)', usd: perMillion(2 * batches, P.lambdaRequestPerMillion) + (gbs(shape.functionMemoryMb.coalesce, d.coalesce, batches) + gbs(shape.functionMemoryMb.pace, d.pace, batches)) * P.lambdaArmGbSecond.usd, basis: 'one of each per batch' },
-    { item: 'Webhook proxy API', usd: perMillion(batches, P.httpApiPerMillion), basis: 'one post per batch' },
-    { item: 'Access logs (CloudWatch Logs)', usd: (((n + heartbeats + batches) * A.accessLogBytes) / 1e9) * P.logsIngestPerGb.usd, basis: `${A.accessLogBytes} B per API request; workflows log errors only, Lambdas warnings only` },
-    { item: 'Data out to Discord', usd: ((batches * A.postBytes) / 1e9) * A.dataOutPerGb, basis: `${A.postBytes} B per post` },
+    { item: 'Coalesce + Pace (Lambda)', usd: lambda(2 * batches, deliveryGbs), basis: 'one of each per batch' },
+    { item: 'Webhook proxy API', usd: perMillion(batches, P.httpApiPerMillion) * share.http, basis: 'one post per batch' },
+    { item: 'Access logs (CloudWatch Logs)', usd: usage.logsGb * P.logsIngestPerGb.usd * share.logs, basis: `${A.accessLogBytes} B per API request; workflows log errors only, Lambdas warnings only` },
+    { item: 'Data out to Discord', usd: usage.dataOutGb * A.dataOutPerGb * share.dataOut, basis: `${A.postBytes} B per post` },
     ...(shape.discordApp ? [
       // A guild's item (≤ 4 KB up to ~200 opt-outs) read eventually consistent: 0.5 read units, by each workflow.
       { item: 'Guild settings reads (DynamoDB)', usd: perMillion(n, P.dynamoReadPerMillion), basis: '2 eventually consistent reads of ≤ 4 KB per event (relay + delivery workflow), 0.5 unit each' },
       {
         item: 'Discord app (/relay commands)',
-        usd: perMillion(A.commandsPerMonth, P.httpApiPerMillion) + perMillion(A.commandsPerMonth, P.lambdaRequestPerMillion) + gbs(shape.discordApp.interactionsMemoryMb, A.interactionMs, A.commandsPerMonth) * P.lambdaArmGbSecond.usd + perMillion(A.commandsPerMonth, P.dynamoWritePerMillion),
-        basis: `${A.commandsPerMonth} commands: a request, an invocation (${A.interactionMs} ms) and a write each`,
+        usd: perMillion(commands, P.httpApiPerMillion) * share.http + lambda(commands, interactionsGbs) + perMillion(commands, P.dynamoWritePerMillion),
+        basis: `${commands} commands: a request, an invocation (${A.interactionMs} ms) and a write each`,
       },
     ] : []),
     { item: 'Dedupe storage + PITR', usd: ((n / (30 * 24)) * shape.dedupeRetentionHours * A.dedupeItemBytes / 1e9) * (0.25 + 0.2), basis: `${shape.dedupeRetentionHours} h of ids kept` },
   ];
   const fixed: Line[] = [
-    { item: 'Alarms', usd: shape.alarms * P.alarmMonth.usd, basis: `${shape.alarms} standard alarms` },
-    { item: 'Dashboard', usd: shape.dashboards * P.dashboardMonth.usd, basis: shape.dashboards === 0 ? 'none (monitoring.dashboard: true adds one)' : 'free if among the account\'s first 3' },
-    { item: 'Heartbeat metric', usd: shape.customMetrics * P.customMetricMonth.usd + (heartbeats / 1000) * P.putMetricDataPerThousand.usd, basis: '1 custom metric, a PutMetricData per heartbeat' },
+    { item: 'Alarms', usd: Math.max(0, shape.alarms - F.alarms.amount) * P.alarmMonth.usd, basis: `${shape.alarms} standard alarms` },
+    { item: 'Dashboard', usd: Math.max(0, shape.dashboards - F.dashboards.amount) * P.dashboardMonth.usd, basis: shape.dashboards === 0 ? 'none (monitoring.dashboard: true adds one)' : 'free if among the account\'s first 3' },
+    { item: 'Heartbeat metric', usd: Math.max(0, shape.customMetrics - F.customMetrics.amount) * P.customMetricMonth.usd + (heartbeats / 1000) * P.putMetricDataPerThousand.usd * share.cloudWatch, basis: '1 custom metric, a PutMetricData per heartbeat' },
     { item: 'Webhook secrets', usd: shape.channels * P.secretMonth.usd, basis: `${shape.channels} secret${shape.channels === 1 ? '' : 's'} (resolved at deploy, no API calls)` },
     ...(shape.discordApp?.tokenSecret ? [{ item: 'Bot token secret', usd: P.secretMonth.usd, basis: 'read at deploy only, to register /relay' }] : []),
   ];

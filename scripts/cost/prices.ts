@@ -25,3 +25,27 @@ export const PRICES = {
   dashboardMonth: { usd: 3.0, source: 'https://aws.amazon.com/cloudwatch/pricing/ (the first 3 dashboards of an account are free)' },
   secretMonth: { usd: 0.4, source: 'https://aws.amazon.com/secrets-manager/pricing/' },
 } as const;
+
+/**
+ * The always-free allowances, per month, that the relay's usage draws on (the same for accounts
+ * on AWS's credit-based plans since 15 July 2025, which keep the always-free offers). Not in
+ * here: the 12-month HTTP API allowance (1M calls, accounts from before 15 July 2025 only) and
+ * DynamoDB's free capacity (provisioned mode only; the relay's tables are on demand).
+ */
+export const FREE_TIER = {
+  httpApiRequests: { amount: 0, source: 'https://aws.amazon.com/api-gateway/pricing/ (HTTP APIs: 1M calls a month for 12 months, new customers only: not always free)' },
+  lambdaRequests: { amount: 1_000_000, source: 'https://aws.amazon.com/lambda/pricing/ (free tier: 1M requests a month)' },
+  lambdaGbSeconds: { amount: 400_000, source: 'https://aws.amazon.com/lambda/pricing/ (free tier: 400,000 GB-seconds a month)' },
+  sqsRequests: { amount: 1_000_000, source: 'https://aws.amazon.com/sqs/pricing/ (1M requests a month, Standard and FIFO)' },
+  logsGb: { amount: 5, source: 'https://aws.amazon.com/cloudwatch/pricing/ (free tier: 5 GB of log data)' },
+  dataOutGb: { amount: 100, source: 'https://aws.amazon.com/ec2/pricing/on-demand/ (data transfer out: 100 GB a month free)' },
+  cloudWatchRequests: { amount: 1_000_000, source: 'https://aws.amazon.com/cloudwatch/pricing/ (free tier: 1M API requests)' },
+  alarms: { amount: 10, source: 'https://aws.amazon.com/cloudwatch/pricing/ (free tier: 10 alarm metrics, standard resolution)' },
+  customMetrics: { amount: 10, source: 'https://aws.amazon.com/cloudwatch/pricing/ (free tier: 10 custom or detailed metrics)' },
+  dashboards: { amount: 3, source: 'https://aws.amazon.com/cloudwatch/pricing/ (free tier: 3 dashboards of up to 50 metrics)' },
+} as const;
+
+/** No allowance: list prices. */
+export const NO_FREE_TIER: { readonly [K in keyof typeof FREE_TIER]: { readonly amount: number } } = Object.fromEntries(
+  Object.keys(FREE_TIER).map((k) => [k, { amount: 0 }]),
+) as never;
