@@ -223,7 +223,7 @@ describe('the handler', () => {
         expect(await handle({ ...request, headers: { ...request.headers, [header]: flipped } })).toEqual(REFUSED);
         expect(touched()).toEqual([]);
       }),
-      runs(150),
+      runs(300),
     );
   });
 
@@ -238,7 +238,7 @@ describe('the handler', () => {
           else expect(answer).toEqual(REFUSED);
           expect(touched()).toEqual([]);
         }),
-      runs(150),
+      runs(300),
     );
   });
 
@@ -296,7 +296,7 @@ describe('agrees with tweetnacl, an independent Ed25519 implementation', () => {
   });
 
   it('accepts what tweetnacl signs over timestamp + body, refuses it with one bit of the body changed; tweetnacl accepts what node signs', () => {
-    // tweetnacl is slow: a few dozen suffice.
+    // tweetnacl is slow (about 50 ms a signature): a few bodies show the two implementations agree.
     fc.assert(
       fc.property(fc.constantFrom(...pairs), body, fc.nat(), ({ pair, nodeKey, publicKey: key }, b, at) => {
         const message = Buffer.concat([Buffer.from(TS, 'utf8'), b]);
@@ -309,7 +309,7 @@ describe('agrees with tweetnacl, an independent Ed25519 implementation', () => {
         expect(isSignedByDiscord(theirs, TS, changed, key, NOW)).toBe(false);
         expect(nacl.sign.detached.verify(Buffer.concat([Buffer.from(TS, 'utf8'), changed]), Buffer.from(theirs, 'hex'), pair.publicKey)).toBe(false);
       }),
-      runs(16),
+      runs(4),
     );
   });
 
