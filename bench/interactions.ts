@@ -67,7 +67,7 @@ async function warm(commands: number): Promise<number[]> {
     const guildId = '123456789012345678';
     const handler = createInteractionsHandler({
       publicKey, allowedGuildIds: new Set([guildId]), now: Date.now, log: () => undefined,
-      settings: new GuildSettingsStore(async (op, body) => (await db.call(op[0].toLowerCase() + op.slice(1), body)) as Record<string, unknown>, 'Settings'),
+      settings: new GuildSettingsStore(db.jsonApi, 'Settings'),
       facts: async () => ({ lane: { waiting: 0, inFlight: 0 }, deadLetters: 0, lastDelivery: null, lastHeartbeat: null }),
     });
     const subs = ['optout', 'optin', 'pause', 'resume', 'status'] as const;

@@ -30,7 +30,7 @@ const RULES: readonly Rule[] = [
   { files: 'lib/', forbidden: ['lib/local/'], exceptFiles: ['lib/local/', 'lib/cli/'], why: 'local mode sits on top; only the CLI uses it' },
   { files: 'lib/verify/', forbidden: ['lib/infra/', 'lib/config/', 'lib/client/', 'lib/forwarder/'], why: 'the Verify step needs the contracts only (its bundle stays small)' },
   { files: 'lib/delivery/', forbidden: ['lib/infra/', 'lib/config/', 'lib/client/', 'lib/forwarder/', 'lib/verify/'], why: 'the delivery steps need the contracts only (their bundles stay small)' },
-  { files: 'lib/interactions/', forbidden: ['lib/infra/', 'lib/config/', 'lib/client/', 'lib/forwarder/', 'lib/verify/', 'lib/delivery/', 'lib/local/', 'lib/doctor/'], why: 'the Discord app\'s handlers need the contracts only (the Interactions bundle stays under 20 KB)' },
+  { files: 'lib/interactions/', forbidden: ['lib/infra/', 'lib/config/', 'lib/client/', 'lib/forwarder/', 'lib/verify/', 'lib/delivery/', 'lib/local/', 'lib/doctor/'], allowed: ['lib/client/http'], why: 'the Discord app\'s handlers need the contracts and the client\'s node:http transport only (the Interactions bundle stays under 20 KB)' },
   { files: 'lib/client/', forbidden: ['lib/infra/', 'lib/config/', 'lib/forwarder/', 'lib/verify/'], why: 'the client is a library: contracts and its own modules' },
   { files: 'lib/forwarder/', forbidden: ['lib/infra/', 'lib/config/', 'lib/verify/'], why: 'the forwarder needs the contracts and the client only' },
   { files: 'lib/doctor/', forbidden: ['lib/infra/', 'lib/config/', 'lib/forwarder/', 'lib/verify/', 'lib/delivery/'], why: 'relay doctor needs the contracts and the client only (a relay is read over its APIs)' },

@@ -3,6 +3,7 @@ import { readSecretFile } from '../client/keys';
 import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../config/load';
 import { RelayConfigError, type ResolvedRelayConfig } from '../config/relay-config';
 import { SNOWFLAKE_PATTERN } from '../contracts/events';
+import { DEFAULT_COMMAND_SCOPE } from '../contracts/interactions';
 import { DiscordRegistrationError, botTokenProblem, registerCommands } from '../interactions/register';
 import { parseCommandArgs } from './args';
 import { ConfigError, ExitCode, RejectedError, UnavailableError, UsageError } from './errors';
@@ -45,7 +46,7 @@ export async function commands(argv: string[], out: (line: string) => void): Pro
   const config = loadConfig(configPath);
   const app = config.discordApp;
   if (!app) throw new ConfigError(`${configPath} has no discordApp: add discordApp: { applicationId: "<Application ID>", publicKey: "<Public Key>" } from the Developer Portal's General Information page (README: The Discord app)`);
-  const scope = values.global ? 'global' : values.guild ? 'guild' : app.commandScope ?? 'guild';
+  const scope = values.global ? 'global' : values.guild ? 'guild' : app.commandScope ?? DEFAULT_COMMAND_SCOPE;
   const guildIds = values.guild ?? config.allowedGuildIds;
   // The relay answers commands only from its allowedGuildIds: elsewhere /relay would only say so.
   const foreign = scope === 'guild' ? guildIds.filter((g) => !config.allowedGuildIds.includes(g)) : [];

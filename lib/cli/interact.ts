@@ -3,8 +3,7 @@
  * interaction is built and signed as Discord sends one (Ed25519 over timestamp + body, by the
  * local application key the local relay wrote), so what answers is the real handler's path.
  */
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { send } from '../client/http';
 import { readPrivateKeyFile } from '../client/keys';
 import { SNOWFLAKE_PATTERN } from '../contracts/events';
 import { EPHEMERAL, InteractionResponseType, PAUSE_MINUTES, RELAY_SUBCOMMANDS, RelayCommand } from '../contracts/interactions';
@@ -25,16 +24,8 @@ type Action = (typeof INTERACT_ACTIONS)[number];
 export const DEFAULT_MEMBER_ID = LOCAL_MEMBER_ID;
 
 function post(url: URL, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c)).on('error', reject).on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('no answer within 10 s'), { code: 'ETIMEDOUT' })));
-    req.on('error', reject);
-    req.end(body);
-  });
+  return send(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, body, timeoutMs: 10_000 })
+    .then((answer) => ({ status: answer.status, body: answer.text }));
 }
 
 function parseAction(positionals: string[]): Action {

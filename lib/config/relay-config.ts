@@ -91,7 +91,7 @@ export interface DiscordAppConfig {
   /**
    * `guild`: the commands are registered in each of `allowedGuildIds` (they appear at once);
    * `global`: once, for every server the app is in.
-   * @default 'guild'
+   * @default - DiscordCommands' (DEFAULT_COMMAND_SCOPE, 'guild')
    */
   readonly commandScope?: CommandScope;
 }

@@ -103,6 +103,8 @@ export function commandsPath(applicationId: string, guildId?: string): string {
 export const DISCORD_API_BASE = 'https://discord.com/api/v10';
 export const COMMAND_SCOPES = ['guild', 'global'] as const;
 export type CommandScope = (typeof COMMAND_SCOPES)[number];
+/** Each allowed guild: registered there, the commands appear at once. */
+export const DEFAULT_COMMAND_SCOPE: CommandScope = 'guild';
 
 /**
  * One item per guild in the guild settings table. Every write sets both attributes, so a reader

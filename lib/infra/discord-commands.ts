@@ -8,7 +8,7 @@ import { CustomResource, Duration } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { COMMAND_SCOPES, relayCommandDefinitions, type CommandScope } from '../contracts/interactions';
+import { COMMAND_SCOPES, DEFAULT_COMMAND_SCOPE, relayCommandDefinitions, type CommandScope } from '../contracts/interactions';
 import { SNOWFLAKE_PATTERN } from '../contracts/events';
 import { RegisterProperty } from '../interactions/register-resource';
 import { lambdaEntry } from '../project-files';
@@ -19,7 +19,7 @@ export interface DiscordCommandsProps {
   readonly applicationId: string;
   /** Holds the application's bot token as plain text. */
   readonly botTokenSecret: secretsmanager.ISecret;
-  /** @default 'guild' */
+  /** @default DEFAULT_COMMAND_SCOPE ('guild') */
   readonly scope?: CommandScope;
   /** Where the commands are registered (scope `guild`; at least one). */
   readonly guildIds: readonly string[];
@@ -38,7 +38,7 @@ export class DiscordCommands extends Construct {
 
   constructor(scope: Construct, id: string, props: DiscordCommandsProps) {
     super(scope, id);
-    const commandScope = props.scope ?? 'guild';
+    const commandScope = props.scope ?? DEFAULT_COMMAND_SCOPE;
     this.node.addValidation({
       validate: () => {
         const problems: string[] = [];

@@ -3,10 +3,11 @@
  * node:crypto, one POST per call over node:https. The AWS SDK would be several hundred KB in a
  * function whose bundle bar is 20 KB and whose answer Discord needs within 3 s. DynamoDB, SQS
  * and CloudWatch speak AWS JSON 1.0, Secrets Manager 1.1 (register row "aws json"); the signature
- * is checked against @smithy/signature-v4's in test/interactions/aws-json.test.ts.
+ * is checked against @smithy/signature-v4's in test/interactions/aws-json.test.ts. The request
+ * goes through the client's `send` (kept-alive connections across warm invocations).
  */
 import { createHash, createHmac } from 'node:crypto';
-import { Agent, request } from 'node:https';
+import { send } from '../client/http';
 
 export interface AwsCredentials {
   readonly accessKeyId: string;
@@ -74,8 +75,6 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv): AwsCredentials {
   return { accessKeyId, secretAccessKey, sessionToken };
 }
 
-const agent = new Agent({ keepAlive: true });
-
 /** `service`'s JSON API in `region`, signed with `credentials()` (read per call: Lambda's can change between invocations). */
 export function awsJsonClient(service: AwsService, region: string, credentials: () => AwsCredentials): AwsJsonCall {
   const host = `${service.name}.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
@@ -85,22 +84,12 @@ export function awsJsonClient(service: AwsService, region: string, credentials: 
       host, region, service: service.name, target: `${service.target}.${operation}`, contentType: `application/x-amz-json-${service.jsonVersion}`,
       body, credentials: credentials(), date: new Date(),
     });
-    return new Promise((resolve, reject) => {
-      const req = request({ host, method: 'POST', path: '/', headers, agent, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c)).on('error', reject).on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: Record<string, unknown> = {};
-          try { parsed = text ? JSON.parse(text) as Record<string, unknown> : {}; } catch { /* not JSON: reported by status below */ }
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) return resolve(parsed);
-          const type = String(parsed.__type ?? `HTTP${status}`).split('#').pop()!;
-          reject(new AwsCallError(type, String(parsed.message ?? parsed.Message ?? text.slice(0, 200)), status));
-        });
-      });
-      req.on('timeout', () => req.destroy(new AwsCallError('TimeoutError', `${service.name} ${operation} took over ${timeoutMs} ms`, 0)));
-      req.on('error', reject);
-      req.end(body);
+    return send(new URL(`https://${host}/`), { method: 'POST', headers, body, timeoutMs }).then((answer) => {
+      let parsed: Record<string, unknown> = {};
+      try { parsed = answer.text ? JSON.parse(answer.text) as Record<string, unknown> : {}; } catch { /* not JSON: reported by status below */ }
+      if (answer.status >= 200 && answer.status < 300) return parsed;
+      const type = String(parsed.__type ?? `HTTP${answer.status}`).split('#').pop()!;
+      throw new AwsCallError(type, String(parsed.message ?? parsed.Message ?? answer.text.slice(0, 200)), answer.status);
     });
   };
 }

@@ -5,8 +5,7 @@
  * message; a failed cleanup on Delete is reported but never blocks the stack's deletion. The bot
  * token is read from Secrets Manager per invocation and is never logged or answered.
  */
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { send } from '../client/http';
 import { COMMAND_SCOPES, type CommandScope } from '../contracts/interactions';
 import { SNOWFLAKE_PATTERN } from '../contracts/events';
 import { redactSecrets } from '../contracts/redact';
@@ -119,19 +118,12 @@ export function responseBody(response: CustomResourceResponse): string {
 export async function putResponse(url: string, response: CustomResourceResponse): Promise<void> {
   const body = responseBody(response);
   const target = new URL(url);
-  const send = target.protocol === 'http:' ? httpRequest : httpsRequest;
   let last: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      await new Promise<void>((resolve, reject) => {
-        const req = send(target, { method: 'PUT', headers: { 'content-type': '', 'content-length': String(Buffer.byteLength(body)) }, timeout: 10_000 }, (res) => {
-          res.resume().on('end', () => (res.statusCode && res.statusCode < 300 ? resolve() : reject(new Error(`the response URL answered ${res.statusCode}`))));
-        });
-        req.on('timeout', () => req.destroy(new Error('the response URL did not answer within 10 s')));
-        req.on('error', reject);
-        req.end(body);
-      });
-      return;
+      const answer = await send(target, { method: 'PUT', headers: { 'content-type': '', 'content-length': String(Buffer.byteLength(body)) }, body, timeoutMs: 10_000 });
+      if (answer.status >= 200 && answer.status < 300) return;
+      last = new Error(`the response URL answered ${answer.status}`);
     } catch (error) {
       last = error;
     }

@@ -1,12 +1,11 @@
 /**
  * Registers `/relay` with Discord (register row "command registration"): one bulk overwrite
  * (`PUT …/commands`) per guild, or one for the application globally. Used by the deploy's custom
- * resource and by `relay commands register`. node:https only: it runs in a Lambda whose bundle
- * stays small. The bot token goes into the Authorization header and nowhere else: no message,
+ * resource and by `relay commands register`. node:http(s) only, through the client's `send`: it
+ * runs in a Lambda whose bundle stays small. The bot token goes into the Authorization header and nowhere else: no message,
  * log line or error carries it.
  */
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { send } from '../client/http';
 import { DISCORD_API_BASE, RelayCommand, commandsPath, relayCommandDefinitions, type CommandScope } from '../contracts/interactions';
 import { redactSecrets } from '../contracts/redact';
 import { DISCORD_USER_AGENT } from '../project-files';
@@ -81,39 +80,30 @@ interface Answer {
   readonly retryAfter?: string;
 }
 
-function put(url: URL, headers: Record<string, string>, body: string, timeoutMs: number): Promise<Answer> {
-  const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(url, { method: 'PUT', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c)).on('error', reject).on('end', () => {
-        const retryAfter = res.headers['retry-after'];
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter });
-      });
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-    req.on('error', reject);
-    req.end(body);
-  });
+async function put(url: URL, headers: Record<string, string>, body: string, timeoutMs: number): Promise<Answer> {
+  const answer = await send(url, { method: 'PUT', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body, timeoutMs });
+  return { status: answer.status, body: answer.text, retryAfter: answer.headers['retry-after'] };
 }
 
-const parse = (text: string): Record<string, unknown> => {
+/** The body as JSON, or undefined when it is not. */
+function json(text: string): unknown {
   try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+    return JSON.parse(text) as unknown;
   } catch {
-    return {};
+    return undefined;
   }
+}
+
+/** An object answer (Discord's error body), else {}. */
+const parse = (text: string): Record<string, unknown> => {
+  const value = json(text);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 };
 
 /** The commands of a 2xx answer (Discord returns what it now has); [] for anything else. */
 function registeredList(text: string): Array<{ name?: unknown; options?: unknown }> {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return Array.isArray(value) ? (value as Array<{ name?: unknown; options?: unknown }>) : [];
-  } catch {
-    return [];
-  }
+  const value = json(text);
+  return Array.isArray(value) ? (value as Array<{ name?: unknown; options?: unknown }>) : [];
 }
 
 /** `0.options.2.name: Command name is invalid` for each `_errors` leaf of Discord's nested `errors`. */

@@ -53,9 +53,14 @@ export function pingInteraction(applicationId: string): Record<string, unknown> 
   return { id: snowflake(), application_id: applicationId, type: InteractionType.Ping, token: randomBytes(48).toString('base64url'), version: 1 };
 }
 
+/** Discord's signature: Ed25519 over the timestamp's bytes followed by the body's, in hex. */
+export function discordSignature(timestamp: string, body: Buffer, privateKey: KeyObject): string {
+  return sign(null, Buffer.concat([Buffer.from(timestamp, 'utf8'), body]), privateKey).toString('hex');
+}
+
 /** The headers Discord sends with `body`, signed by `privateKey` at `nowMs`. */
 export function signedHeaders(body: string, privateKey: KeyObject, nowMs: number = Date.now()): Record<string, string> {
   const timestamp = String(Math.floor(nowMs / 1000));
-  const signature = sign(null, Buffer.from(timestamp + body, 'utf8'), privateKey).toString('hex');
+  const signature = discordSignature(timestamp, Buffer.from(body, 'utf8'), privateKey);
   return { 'content-type': 'application/json', [InteractionHeader.Signature]: signature, [InteractionHeader.Timestamp]: timestamp };
 }

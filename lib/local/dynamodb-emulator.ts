@@ -81,6 +81,10 @@ export class LocalDynamoDb {
     }
   };
 
+  /** The same tables as a DynamoDB JSON API (`GetItem`, `UpdateItem`), as the Discord app's settings store calls it. */
+  readonly jsonApi = async (operation: string, body: Record<string, unknown>): Promise<Record<string, unknown>> =>
+    (await this.call(operation[0].toLowerCase() + operation.slice(1), body)) as Record<string, unknown>;
+
   /** Deletes items whose TTL attribute is in the past; returns how many. */
   async sweepExpired(): Promise<number> {
     const nowSeconds = Math.floor((this.options.now ?? Date.now)() / 1000);

@@ -11,7 +11,6 @@ import { publicKeyFromHex } from '../contracts/envelope';
 import { InteractionsEnv } from '../contracts/env';
 import { GuildSettingsStore } from '../interactions/guild-settings';
 import { createInteractionsHandler, type InteractionRequest, type InteractionResponse } from '../interactions/handler';
-import type { AwsJsonCall } from '../interactions/aws-json';
 import type { RelayFacts } from '../interactions/status';
 import { MAX_BODY_BYTES, readBody, sendJson } from './http-util';
 import type { LocalDynamoDb } from './dynamodb-emulator';
@@ -28,11 +27,6 @@ export interface InteractionsRoutesProps {
   readonly status: StatusRoutes;
   readonly log: (line: string) => void;
   readonly now?: () => number;
-}
-
-/** DynamoDB's JSON operations (`GetItem`) as the local table serves them (`getItem`). */
-function localDynamoDb(db: LocalDynamoDb): AwsJsonCall {
-  return async (operation, body) => (await db.call(operation[0].toLowerCase() + operation.slice(1), body)) as Record<string, unknown>;
 }
 
 /** `/_status` as `/relay status` reports it. */
@@ -56,7 +50,7 @@ export class InteractionsRoutes {
     this.handler = createInteractionsHandler({
       publicKey: publicKeyFromHex(props.publicKeyHex),
       allowedGuildIds: new Set((props.env[InteractionsEnv.AllowedGuildIds] ?? '').split(',').filter(Boolean)),
-      settings: new GuildSettingsStore(localDynamoDb(props.dynamodb), table),
+      settings: new GuildSettingsStore(props.dynamodb.jsonApi, table),
       facts: async () => localFacts(props.status),
       now: props.now ?? Date.now,
       log: () => undefined,

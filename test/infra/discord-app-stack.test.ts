@@ -20,7 +20,6 @@ import { StateName } from '../../lib/contracts/state-names';
 import { createDeliveryHandlers } from '../../lib/delivery/handlers';
 import { interactionId } from '../../lib/interactions/simulate';
 import { GuildSettingsStore } from '../../lib/interactions/guild-settings';
-import type { AwsJsonCall } from '../../lib/interactions/aws-json';
 import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
 import { LanePipeEmulator } from '../../lib/local/lane-pipe-emulator';
 import { LocalSqs } from '../../lib/local/sqs-emulator';
@@ -111,8 +110,7 @@ describe('the workflows honour the settings', () => {
 
   beforeAll(async () => {
     db = await LocalDynamoDb.start({ tables: tableSpecs(json), sweepIntervalMs: 0 });
-    const call: AwsJsonCall = async (operation, body) => (await db.call(operation[0].toLowerCase() + operation.slice(1), body)) as Record<string, unknown>;
-    store = new GuildSettingsStore(call, settingsTable());
+    store = new GuildSettingsStore(db.jsonApi, settingsTable());
   });
   afterAll(() => db.stop());
   beforeEach(() => {

@@ -6,7 +6,6 @@
 import { GuildSettingsAttribute as A, MAX_OPTED_OUT, NOT_PAUSED, OPTED_OUT_PLACEHOLDER, readGuildSettings } from '../../lib/contracts/interactions';
 import { interactionId } from '../../lib/interactions/simulate';
 import { GuildSettingsStore, OptOutLimitError, StaleInteractionError } from '../../lib/interactions/guild-settings';
-import type { AwsJsonCall } from '../../lib/interactions/aws-json';
 import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
 
 const TABLE = 'GuildSettings';
@@ -19,8 +18,7 @@ const USER = '400000000000000001';
 
 beforeAll(async () => {
   db = await LocalDynamoDb.start({ tables: [{ logicalId: TABLE, keySchema: [{ AttributeName: A.GuildId, KeyType: 'HASH' }], attributeDefinitions: [{ AttributeName: A.GuildId, AttributeType: 'S' }] }], sweepIntervalMs: 0 });
-  const call: AwsJsonCall = async (operation, body) => (await db.call(operation[0].toLowerCase() + operation.slice(1), body)) as Record<string, unknown>;
-  store = new GuildSettingsStore(call, TABLE);
+  store = new GuildSettingsStore(db.jsonApi, TABLE);
 });
 afterAll(() => db.stop());
 

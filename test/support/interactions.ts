@@ -3,16 +3,14 @@
  * signed as Discord signs them, a guild settings store that records every call (and can fail on
  * demand), a facts reader that counts its reads, and every line the handler logs.
  */
-import { sign, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { discordSignature } from '../../lib/interactions/simulate';
 import { InteractionHeader } from '../../lib/contracts/interactions';
 import type { GuildSettingsStore } from '../../lib/interactions/guild-settings';
 import { createInteractionsHandler, type InteractionRequest, type InteractionResponse } from '../../lib/interactions/handler';
 import type { RelayFacts } from '../../lib/interactions/status';
 
-/** Discord's signature: Ed25519 over the timestamp's bytes followed by the body's, in hex. */
-export function discordSignature(timestamp: string, body: Buffer, privateKey: KeyObject): string {
-  return sign(null, Buffer.concat([Buffer.from(timestamp, 'utf8'), body]), privateKey).toString('hex');
-}
+export { discordSignature } from '../../lib/interactions/simulate';
 
 export interface SignOptions {
   /** @default 'application/json'; null sends none. */
