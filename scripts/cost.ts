@@ -40,7 +40,8 @@ export function stackShape(configPath: string): StackShape {
     batchSize: pipe.Properties!.SourceParameters.SqsQueueParameters.BatchSize as number,
     alarms: count('AWS::CloudWatch::Alarm'),
     dashboards: count('AWS::CloudWatch::Dashboard'),
-    customMetrics: 1,
+    // Alarms on metrics outside AWS's own namespaces are the custom metrics the stack pays for.
+    customMetrics: new Set(Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && !String(r.Properties?.Namespace ?? 'AWS/').startsWith('AWS/')).map((r) => `${r.Properties!.Namespace}/${r.Properties!.MetricName}`)).size,
     dedupeRetentionHours: stack.lanes.dedupe.retention.toHours(),
     ...(stack.discordApp ? { discordApp: { interactionsMemoryMb: fnByPrefix('InteractionsFunction'), tokenSecret: stack.discordApp.commands !== undefined } } : {}),
   };

@@ -3,7 +3,7 @@ import { ASSUMPTIONS, alternatives, billed, estimate, evenEventsPerBatch, type M
 import { FREE_TIER, PRICES, PRICES_TAKEN } from '../scripts/cost/prices';
 import { stackShape } from '../scripts/cost';
 
-const SHAPE: StackShape = { functionMemoryMb: { verify: 256, coalesce: 256, pace: 256 }, channels: 1, batchSize: 10, alarms: 12, dashboards: 1, customMetrics: 1, dedupeRetentionHours: 48 };
+const SHAPE: StackShape = { functionMemoryMb: { verify: 256, coalesce: 256, pace: 256 }, channels: 1, batchSize: 10, alarms: 12, dashboards: 1, customMetrics: 0, dedupeRetentionHours: 48 };
 const MEASURED: Measured = { relayExecutionMs: 8, deliveryExecutionMs: 4, verifyMs: 0.16, coalesceMs: 0.01, paceMs: 0.001 };
 const line = (e: ReturnType<typeof estimate>, item: string) => e.lines.find((l) => l.item === item)!.usd;
 
@@ -19,7 +19,11 @@ it('1M events, one per batch: each line is its unit price times its count', () =
   expect(line(e, 'Dedupe table (DynamoDB)')).toBeCloseTo(3 * 0.625 + 0.125, 6);
   expect(line(e, 'Webhook proxy API')).toBeCloseTo(1, 6);
   expect(line(e, 'Relay workflow (Express)')).toBeCloseTo(((1e6 + heartbeats) / 1e6) * (1 + 1e6 * (64 / 1024) * 0.1 * PRICES.expressGbSecond.usd), 4);
-  expect(e.fixedUsd).toBeCloseTo(12 * 0.1 + 3 + 0.3 + (heartbeats / 1000) * 0.01 + 0.4, 6);
+  expect(e.fixedUsd).toBeCloseTo(12 * 0.1 + 3 + (heartbeats / 1e6) * 0.625 + 0.4, 6);
+  expect(line(e, 'Heartbeats (DynamoDB)')).toBeCloseTo(8640 * 0.625 / 1e6, 9);
+  expect(e.lines.map((l) => l.item)).not.toContain('Custom metrics');
+  // A stack whose alarms watch a custom metric pays for it.
+  expect(line(estimate(1e6, { ...SHAPE, customMetrics: 1 }, MEASURED), 'Custom metrics')).toBeCloseTo(0.3, 6);
   expect(e.totalUsd).toBeCloseTo(e.lines.reduce((s, l) => s + l.usd, 0), 9);
 });
 
@@ -66,8 +70,7 @@ it('within the always-free tier: each service pays only what is above its allowa
   // 10k events stay inside Lambda's, SQS's, Logs' and data-out allowances, and 12 alarms are 2 over the free 10.
   for (const item of ['Verify (Lambda)', 'Coalesce + Pace (Lambda)', 'Lane (SQS FIFO)', 'Access logs (CloudWatch Logs)', 'Data out to Discord', 'Dashboard']) expect(line(free, item)).toBe(0);
   expect(line(free, 'Alarms')).toBeCloseTo(2 * 0.1, 6);
-  expect(line(free, 'Heartbeat metric')).toBe(0);
-  for (const item of ['Relay workflow (Express)', 'Lane pipe (EventBridge Pipes)', 'Dedupe table (DynamoDB)', 'Webhook secrets', 'Ingest API']) expect(line(free, item)).toBe(line(list, item));
+  for (const item of ['Relay workflow (Express)', 'Lane pipe (EventBridge Pipes)', 'Dedupe table (DynamoDB)', 'Heartbeats (DynamoDB)', 'Webhook secrets', 'Ingest API']) expect(line(free, item)).toBe(line(list, item));
   // Above an allowance only the excess is billed: 3M Lambda requests with 1M free pay two thirds.
   const big = estimate(1e8, SHAPE, MEASURED, { freeTier: true });
   expect(line(big, 'Verify (Lambda)')).toBeLessThan(line(estimate(1e8, SHAPE, MEASURED), 'Verify (Lambda)'));

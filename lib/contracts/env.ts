@@ -20,9 +20,9 @@ export const InteractionsEnv = {
   AllowedGuildIds: 'RELAY_ALLOWED_GUILD_IDS',
   /** The guild settings table (opt-outs, pauses). */
   SettingsTable: 'RELAY_GUILD_SETTINGS_TABLE',
-  /** `/relay status` reads these: the lane and dead-letter queue URLs, and the relay's stack name (the heartbeat metric's dimension). */
+  /** `/relay status` reads these: the lane and dead-letter queue URLs, the delivery workflow, and the heartbeat table (its write metric's dimension). */
   LaneQueueUrl: 'RELAY_LANE_QUEUE_URL',
   DeadLetterQueueUrl: 'RELAY_DEAD_LETTER_QUEUE_URL',
   DeliveryStateMachineArn: 'RELAY_DELIVERY_STATE_MACHINE_ARN',
-  StackName: 'RELAY_STACK_NAME',
+  HeartbeatTable: 'RELAY_HEARTBEAT_TABLE',
 } as const;

@@ -9,8 +9,8 @@ import { CHANNEL_NAME_PATTERN } from './routes';
 export const EventType = {
   VoiceStateUpdate: 'VOICE_STATE_UPDATE',
   /**
-   * Sent by `relay forward` every few minutes; becomes the ForwarderHeartbeat metric, never a
-   * message. With `probe: true` (what `relay doctor` sends) it is verified and answered like one
+   * Sent by `relay forward` every few minutes; becomes the forwarder's item in the heartbeat table,
+   * never a message. With `probe: true` (what `relay doctor` sends) it is verified and answered like one
    * but not recorded, so a doctor run never hides a forwarder that stopped.
    */
   ForwarderHeartbeat: 'FORWARDER_HEARTBEAT',

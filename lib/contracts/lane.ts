@@ -98,7 +98,7 @@ export const RelayOutcome = {
   Ignored: 'ignored',
   /** Posted by the relay workflow itself (the pre-lanes direct path). */
   Delivered: 'delivered',
-  /** A forwarder heartbeat, recorded as the ForwarderHeartbeat metric. */
+  /** A forwarder heartbeat, recorded in the heartbeat table. */
   Recorded: 'recorded',
   /** A probe heartbeat (`relay doctor`): verified and answered, not recorded. */
   Checked: 'checked',

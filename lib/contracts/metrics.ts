@@ -1,13 +1,34 @@
 /**
- * The relay's own CloudWatch metrics (README "Alarms and dashboard"): what the relay workflow
- * writes and what the monitoring construct alarms on. Built-in service metrics (Step Functions,
- * Lambda, API Gateway, SQS) keep their AWS names and are not listed here.
+ * Forwarder heartbeats (README "Alarms and dashboard"). The relay workflow writes each one as the
+ * forwarder's item in the heartbeat table (one item per forwarder, overwritten every 5 minutes),
+ * and ForwarderHeartbeatMissing watches the table's own write metric, which AWS publishes free:
+ * no custom metric. Only heartbeats write to that table, so nothing else (a doctor probe, a
+ * `relay send`) can stand in for a live forwarder.
  */
-export const RelayMetric = {
+export const HeartbeatAttribute = {
+  /** Partition key: the envelope's `forwarder`. */
+  Forwarder: 'forwarder',
+  /** When the relay workflow wrote it (ISO 8601: its execution's start). */
+  At: 'at',
+  /** The key id the heartbeat was signed with. */
+  Kid: 'kid',
+} as const;
+
+/** The AWS metric of the heartbeat table that says heartbeats arrive (Sum per period; none is missing data). */
+export const ForwarderHeartbeatMetric = {
+  Namespace: 'AWS/DynamoDB',
+  MetricName: 'ConsumedWriteCapacityUnits',
+  /** Its dimension's name; the value is the heartbeat table's name (output HeartbeatTableName). */
+  TableDimension: 'TableName',
+} as const;
+
+/**
+ * The custom metric relays deployed before the heartbeat table wrote (PutMetricData per heartbeat,
+ * $0.30 a month). Read only by `relay doctor` for such a stack.
+ */
+export const LegacyRelayMetric = {
   Namespace: 'DiscordEventRelay',
-  /** Count, 1 per heartbeat a forwarder sends (default every 5 minutes). */
   ForwarderHeartbeat: 'ForwarderHeartbeat',
-  /** Dimension: the relay's stack name, so that two relays in one account never mask each other. */
   RelayDimension: 'Relay',
 } as const;
 

@@ -13,6 +13,8 @@ export const StackOutput = {
   /** The managed policy `relay doctor` needs: read-only calls plus the caller routes for its probe. */
   OperatorPolicyArn: 'OperatorPolicyArn',
   AlarmTopicArn: 'AlarmTopicArn',
+  /** One item per forwarder, its last heartbeat; ForwarderHeartbeatMissing watches the table's writes. */
+  HeartbeatTableName: 'HeartbeatTableName',
   /** With `monitoring.dashboard` only. */
   DashboardName: 'DashboardName',
   /** Lanes only (absent with direct delivery). */

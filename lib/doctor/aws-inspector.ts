@@ -2,7 +2,7 @@
  * A deployed relay as `relay doctor --stack` sees it, through the AWS SDK with the standard
  * credential chain: the stack's outputs (DescribeStacks), the pipe (DescribePipe), the lanes
  * (GetQueueAttributes, ApproximateAgeOfOldestMessage), the dead letters (peeked with
- * VisibilityTimeout 0, never deleted), this relay's alarms, the ForwarderHeartbeat metric, and
+ * VisibilityTimeout 0, never deleted), this relay's alarms, the heartbeat table's write metric, and
  * one claim by id. Every call is one the stack's OperatorPolicy allows.
  */
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
@@ -15,7 +15,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { regionFromExecuteApiUrl } from '../client/sigv4';
 import { DeadLetterAttribute } from '../contracts/lane';
-import { AlarmName, RelayMetric } from '../contracts/metrics';
+import { AlarmName, ForwarderHeartbeatMetric, LegacyRelayMetric } from '../contracts/metrics';
 import { StackOutput } from '../contracts/outputs';
 import { readClaim } from './claims';
 import { RelayNotFound, type AlarmState, type Claim, type DeadLetters, type Heartbeats, type Identity, type LaneState, type PipeState, type RelayInspector, type RelayLocation } from './inspector';
@@ -123,7 +123,12 @@ export class AwsInspector implements RelayInspector {
     const stackName = this.stackName();
     const alarm = (await this.relayAlarms()).find((a) => a.AlarmName === `${stackName}-${AlarmName.ForwarderHeartbeatMissing}`);
     const windowMinutes = alarm?.Period ? (alarm.Period * (alarm.EvaluationPeriods ?? 1)) / 60 : undefined;
-    const last = await this.latest(RelayMetric.Namespace, RelayMetric.ForwarderHeartbeat, { [RelayMetric.RelayDimension]: stackName }, 'Sum', HEARTBEAT_LOOK_BACK_HOURS * 3600);
+    const table = this.outputs?.[StackOutput.HeartbeatTableName];
+    const window = HEARTBEAT_LOOK_BACK_HOURS * 3600;
+    // A stack deployed before the heartbeat table still writes the custom metric.
+    const last = table
+      ? await this.latest(ForwarderHeartbeatMetric.Namespace, ForwarderHeartbeatMetric.MetricName, { [ForwarderHeartbeatMetric.TableDimension]: table }, 'Sum', window)
+      : await this.latest(LegacyRelayMetric.Namespace, LegacyRelayMetric.ForwarderHeartbeat, { [LegacyRelayMetric.RelayDimension]: stackName }, 'Sum', window);
     return { last: last?.at, windowMinutes, lookedBack: `in the last ${HEARTBEAT_LOOK_BACK_HOURS} h` };
   }
 

@@ -24,7 +24,7 @@ export interface EventSender {
   send(event: unknown, options: { id: string }): Promise<unknown>;
 }
 
-/** The heartbeat event type: the relay records it as its ForwarderHeartbeat metric. */
+/** The heartbeat event type: the relay records it as the forwarder's item in its heartbeat table. */
 export const FORWARDER_HEARTBEAT = EventType.ForwarderHeartbeat;
 
 export interface ForwarderOptions {

@@ -5,8 +5,9 @@
  * integration. The function checks Discord's Ed25519 signature before it reads the body, writes
  * the guild settings table, and reads what `/relay status` reports.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -33,6 +34,8 @@ export interface InteractionsApiProps {
   readonly lane?: DeliveryLane;
   /** @default - no last delivery in `/relay status` */
   readonly deliveryWorkflow?: sfn.IStateMachine;
+  /** The table forwarder heartbeats are written to: `/relay status` reads its write metric for the last one. */
+  readonly heartbeatTable: dynamodb.ITable;
   /**
    * A busy guild runs a few commands a minute; this stops a flood of unsigned requests from
    * costing more than a few Lambda invocations a second.
@@ -54,7 +57,6 @@ export class InteractionsApi extends IamHttpApi {
       logRetention: props.logRetention,
       authorization: 'none',
     });
-    const stack = Stack.of(this);
     this.handler = new RelayFunction(this, 'Function', {
       entry: lambdaEntry('interactions'),
       description: 'Discord Event Relay: answers /relay commands (signature checked first)',
@@ -65,7 +67,7 @@ export class InteractionsApi extends IamHttpApi {
         [InteractionsEnv.ApplicationId]: props.applicationId,
         [InteractionsEnv.AllowedGuildIds]: props.allowedGuildIds.join(','),
         [InteractionsEnv.SettingsTable]: props.settings.table.tableName,
-        [InteractionsEnv.StackName]: stack.stackName,
+        [InteractionsEnv.HeartbeatTable]: props.heartbeatTable.tableName,
         ...(props.lane ? { [InteractionsEnv.LaneQueueUrl]: props.lane.queue.queueUrl, [InteractionsEnv.DeadLetterQueueUrl]: props.lane.deadLetterQueue.queueUrl } : {}),
         ...(props.deliveryWorkflow ? { [InteractionsEnv.DeliveryStateMachineArn]: props.deliveryWorkflow.stateMachineArn } : {}),
       },

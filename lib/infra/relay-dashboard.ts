@@ -21,7 +21,7 @@ export interface MonitoredRelay {
   readonly webhookProxyApi: IamHttpApi;
   /** @default - no lane alarms or widgets (a relay without lanes) */
   readonly lane?: DeliveryLane;
-  /** The heartbeats forwarders send (RelayStateMachine.metricForwarderHeartbeat()). */
+  /** The heartbeats forwarders send (HeartbeatTable.metricHeartbeats()). */
   readonly forwarderHeartbeat: cloudwatch.Metric;
 }
 

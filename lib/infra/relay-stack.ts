@@ -23,6 +23,7 @@ import { RelayMonitoring } from './relay-monitoring';
 import { RelayOperatorPolicy } from './operator-policy';
 import { StackOutput } from '../contracts/outputs';
 import { GuildSettingsTable } from './guild-settings-table';
+import { HeartbeatTable } from './heartbeat-table';
 import { InteractionsApi } from './interactions-api';
 import { DiscordCommands } from './discord-commands';
 
@@ -50,6 +51,8 @@ export class RelayStack extends Stack {
   public readonly ingest: IngestApi;
   /** Undefined with `directDelivery`. */
   public readonly lanes?: { dedupe: DedupeTable; lane: DeliveryLane; delivery: DeliveryStateMachine; pipe: LanePipe };
+  /** Each forwarder's last heartbeat; the heartbeat alarm watches its writes. */
+  public readonly heartbeats: HeartbeatTable;
   public readonly monitoring: RelayMonitoring;
   /** What `relay doctor --stack` needs (output `OperatorPolicyArn`). */
   public readonly operatorPolicy: RelayOperatorPolicy;
@@ -88,8 +91,10 @@ export class RelayStack extends Stack {
 
     const settings = config.discordApp && new GuildSettingsTable(this, 'GuildSettings');
     this.lanes = props.directDelivery ? undefined : this.createLanes(config, settings);
+    this.heartbeats = new HeartbeatTable(this, 'Heartbeats');
     this.relay = new RelayStateMachine(this, 'Relay', {
       verifyFunction: this.verifyFunction,
+      heartbeatTable: this.heartbeats.table,
       webhookProxy: this.webhookProxy,
       routes: config.routes,
       lanes: this.lanes,
@@ -112,6 +117,7 @@ export class RelayStack extends Stack {
         settings,
         lane: this.lanes?.lane,
         deliveryWorkflow: this.lanes?.delivery.stateMachine,
+        heartbeatTable: this.heartbeats.table,
         logRetention: retention,
       });
       const app = config.discordApp;
@@ -138,7 +144,7 @@ export class RelayStack extends Stack {
       ingestApi: this.ingest,
       webhookProxyApi: this.webhookProxy,
       lane: this.lanes?.lane,
-      forwarderHeartbeat: this.relay.metricForwarderHeartbeat(),
+      forwarderHeartbeat: this.heartbeats.metricHeartbeats(),
       heartbeatMissingAfter: monitoring.heartbeatMissingMinutes === undefined ? undefined : Duration.minutes(monitoring.heartbeatMissingMinutes),
       ingestClientErrorThreshold: monitoring.ingestClientErrorThreshold,
       alarmEmail: monitoring.alarmEmail,
@@ -153,6 +159,7 @@ export class RelayStack extends Stack {
     output(StackOutput.WebhookProxyUrl, this.webhookProxy.url, 'The inner API the delivery workflow posts through (SECURITY.md: who else can call it)');
     output(StackOutput.CallerPolicyArn, this.ingest.callerPolicy.managedPolicyArn, 'Attach to the IAM role or user your forwarder signs requests with');
     output(StackOutput.OperatorPolicyArn, this.operatorPolicy.policy.managedPolicyArn, 'Attach to whoever runs `relay doctor --stack` (read-only, plus the ingest routes for its probe)');
+    output(StackOutput.HeartbeatTableName, this.heartbeats.table.tableName, "Each forwarder's last heartbeat (relay doctor reads its write metric)");
     output(StackOutput.AlarmTopicArn, this.monitoring.topic.topicArn, 'Every alarm notifies this SNS topic (subscribe more endpoints to it)');
     if (this.monitoring.dashboard) output(StackOutput.DashboardName, this.monitoring.dashboard.dashboard.dashboardName, 'CloudWatch dashboard of the relay');
     if (this.lanes) {

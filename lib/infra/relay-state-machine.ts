@@ -5,9 +5,7 @@
  * Without lanes it keeps the pre-lanes path, Format → Post → Delivered (one message per event,
  * no dedupe), which the bench compares against.
  */
-import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -28,7 +26,7 @@ import type { DeliveryLane } from './delivery-lane';
 import { ClaimState, DedupeAttribute, RelayOutcome, type CardSettings } from '../contracts/lane';
 import { EventKind, relayTestFormat } from '../contracts/events';
 import { GuildSettingsAttribute, IgnoreReason } from '../contracts/interactions';
-import { RelayMetric } from '../contracts/metrics';
+import { HeartbeatAttribute } from '../contracts/metrics';
 
 /** Where the Verify step puts each template field. */
 const TEXT_PATH = '$.text';
@@ -71,6 +69,11 @@ export interface RelayStateMachineProps {
    * @default - no opt-outs, no pauses
    */
   readonly guildSettings?: dynamodb.ITable;
+  /**
+   * Where each forwarder heartbeat is written (`HeartbeatTable`): the forwarder's item, whose
+   * table write metric the heartbeat alarm watches.
+   */
+  readonly heartbeatTable: dynamodb.ITable;
   /** @default sfn.LogLevel.ERROR */
   readonly logLevel?: sfn.LogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -141,7 +144,7 @@ export class RelayStateMachine extends Construct {
     const internal = new sfn.Fail(this, RelayErrorCode.Internal, { error: RelayErrorCode.Internal, causePath: '$.error.Cause' });
     const claim = props.lanes && this.claimAndQueue(props.lanes, internal);
     const route = new sfn.Choice(this, StateName.Route, { comment: 'Event kinds without a route are ignored' });
-    route.when(sfn.Condition.stringEquals('$.kind', EventKind.ForwarderHeartbeat), this.recordHeartbeat());
+    route.when(sfn.Condition.stringEquals('$.kind', EventKind.ForwarderHeartbeat), this.recordHeartbeat(props.heartbeatTable, internal));
     route.when(sfn.Condition.stringEquals('$.kind', EventKind.Probe), new sfn.Pass(this, StateName.ProbeAnswered, {
       comment: 'relay doctor: the envelope passed Verify; answered without a metric, so it never stands in for a forwarder',
       parameters: { 'id.$': '$.id', 'kind.$': '$.kind', 'forwarder.$': '$.forwarder', outcome: RelayOutcome.Checked },
@@ -183,50 +186,22 @@ export class RelayStateMachine extends Construct {
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });
     acknowledgeExpressWorkflowFindings(this.stateMachine);
-    // PutMetricData takes no resource; the condition keeps the workflow to the relay's own namespace.
-    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': RelayMetric.Namespace } },
-    }));
   }
 
-  /**
-   * Heartbeats the forwarders sent, per period (Sum): zero or missing means no forwarder is
-   * reaching the relay. Every relay writes it with its stack name as the `Relay` dimension.
-   * @default - Sum over 5 minutes
-   */
-  public metricForwarderHeartbeat(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: RelayMetric.Namespace,
-      metricName: RelayMetric.ForwarderHeartbeat,
-      dimensionsMap: { [RelayMetric.RelayDimension]: Stack.of(this).stackName },
-      statistic: cloudwatch.Stats.SUM,
-      ...props,
-    });
-  }
-
-  /** A heartbeat becomes one data point of ForwarderHeartbeat (native SDK integration, no Lambda) and is never posted. */
-  private recordHeartbeat(): sfn.IChainable {
-    const record = new sfn.CustomState(this, StateName.RecordHeartbeat, {
-      stateJson: {
-        Type: 'Task',
-        Comment: 'One data point of the ForwarderHeartbeat metric, which the heartbeat alarm watches',
-        Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:cloudwatch:putMetricData`,
-        Parameters: {
-          Namespace: RelayMetric.Namespace,
-          MetricData: [{
-            MetricName: RelayMetric.ForwarderHeartbeat,
-            Dimensions: [{ Name: RelayMetric.RelayDimension, Value: Stack.of(this).stackName }],
-            Value: 1,
-            Unit: 'Count',
-          }],
-        },
-        ResultPath: null,
-        TimeoutSeconds: 10,
+  /** A heartbeat overwrites its forwarder's item in the heartbeat table (native PutItem, no Lambda) and is never posted. */
+  private recordHeartbeat(table: dynamodb.ITable, internal: sfn.Fail): sfn.IChainable {
+    const record = new tasks.DynamoPutItem(this, StateName.RecordHeartbeat, {
+      comment: "The forwarder's last heartbeat; the heartbeat alarm watches this table's writes",
+      table,
+      item: {
+        [HeartbeatAttribute.Forwarder]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.forwarder')),
+        [HeartbeatAttribute.At]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.StartTime')),
+        [HeartbeatAttribute.Kid]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.kid')),
       },
+      resultPath: sfn.JsonPath.DISCARD,
     });
-    record.addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(1), maxAttempts: 2, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+    record.addRetry(DYNAMODB_RETRY);
+    record.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     const recorded = new sfn.Pass(this, StateName.HeartbeatRecorded, {
       parameters: { 'id.$': '$.id', 'kind.$': '$.kind', 'forwarder.$': '$.forwarder', outcome: RelayOutcome.Recorded },
     });

@@ -1,10 +1,10 @@
 /**
  * The status facts of a deployed relay, read the way `relay doctor` reads them: GetQueueAttributes
  * on the lane and the dead-letter queue, and GetMetricData for the lane's oldest message, the
- * delivery workflow's successful executions and the ForwarderHeartbeat metric. The function's
+ * delivery workflow's successful executions and the heartbeat table's writes. The function's
  * role is granted exactly these calls.
  */
-import { RelayMetric } from '../contracts/metrics';
+import { ForwarderHeartbeatMetric } from '../contracts/metrics';
 import type { AwsJsonCall } from './aws-json';
 import { withinBudget, type FactsReader, type RelayFacts } from './status';
 
@@ -14,7 +14,8 @@ export interface AwsFactsProps {
   readonly laneQueueUrl?: string;
   readonly deadLetterQueueUrl?: string;
   readonly deliveryStateMachineArn?: string;
-  readonly stackName: string;
+  /** The heartbeat table's name: the dimension of its write metric. */
+  readonly heartbeatTable: string;
   readonly now?: () => number;
 }
 
@@ -54,7 +55,7 @@ export function awsFactsReader(props: AwsFactsProps): FactsReader {
     const nowMs = now();
     const laneName = props.laneQueueUrl?.split('/').pop();
     const queries: Query[] = [
-      { id: 'heartbeat', namespace: RelayMetric.Namespace, metric: RelayMetric.ForwarderHeartbeat, dimensions: { [RelayMetric.RelayDimension]: props.stackName }, stat: 'Sum' },
+      { id: 'heartbeat', namespace: ForwarderHeartbeatMetric.Namespace, metric: ForwarderHeartbeatMetric.MetricName, dimensions: { [ForwarderHeartbeatMetric.TableDimension]: props.heartbeatTable }, stat: 'Sum' },
       ...(props.deliveryStateMachineArn ? [{ id: 'delivered', namespace: 'AWS/States', metric: 'ExecutionsSucceeded', dimensions: { StateMachineArn: props.deliveryStateMachineArn }, stat: 'Sum' }] : []),
       ...(laneName ? [{ id: 'age', namespace: 'AWS/SQS', metric: 'ApproximateAgeOfOldestMessage', dimensions: { QueueName: laneName }, stat: 'Maximum' }] : []),
     ];

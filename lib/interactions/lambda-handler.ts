@@ -24,7 +24,7 @@ export function createLambdaHandler(env: NodeJS.ProcessEnv): (request: Interacti
     allowedGuildIds: new Set(need(InteractionsEnv.AllowedGuildIds).split(',')),
     settings: new GuildSettingsStore(client(Services.DynamoDB), need(InteractionsEnv.SettingsTable)),
     facts: awsFactsReader({
-      sqs: client(Services.Sqs), cloudWatch: client(Services.CloudWatch), stackName: need(InteractionsEnv.StackName),
+      sqs: client(Services.Sqs), cloudWatch: client(Services.CloudWatch), heartbeatTable: need(InteractionsEnv.HeartbeatTable),
       laneQueueUrl: env[InteractionsEnv.LaneQueueUrl], deadLetterQueueUrl: env[InteractionsEnv.DeadLetterQueueUrl], deliveryStateMachineArn: env[InteractionsEnv.DeliveryStateMachineArn],
     }),
     now: Date.now,

@@ -34,7 +34,7 @@ server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port
 parentPort.on('message', () => { server.closeAllConnections(); server.close(() => process.exit(0)); });
 `;
 
-const COMMANDS = { getItem: GetItemCommand, putItem: PutItemCommand, updateItem: UpdateItemCommand, deleteItem: DeleteItemCommand } as const;
+const COMMANDS = { getItem: GetItemCommand, putItem: PutItemCommand, updateItem: UpdateItemCommand, deleteItem: DeleteItemCommand, scan: ScanCommand } as const;
 
 export class LocalDynamoDb {
   private sweeper?: NodeJS.Timeout;

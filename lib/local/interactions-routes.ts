@@ -30,8 +30,8 @@ export interface InteractionsRoutesProps {
 }
 
 /** `/_status` as `/relay status` reports it. */
-export function localFacts(status: StatusRoutes): RelayFacts {
-  const s = status.status();
+export async function localFacts(status: StatusRoutes): Promise<RelayFacts> {
+  const s = await status.status();
   const last = status.lastDelivery();
   return {
     lane: s.lane ? { waiting: s.lane.visible, inFlight: s.lane.inFlight, oldestAgeSeconds: s.lane.oldestAgeSeconds ?? undefined } : undefined,
@@ -51,7 +51,7 @@ export class InteractionsRoutes {
       publicKey: publicKeyFromHex(props.publicKeyHex),
       allowedGuildIds: new Set((props.env[InteractionsEnv.AllowedGuildIds] ?? '').split(',').filter(Boolean)),
       settings: new GuildSettingsStore(props.dynamodb.jsonApi, table),
-      facts: async () => localFacts(props.status),
+      facts: () => localFacts(props.status),
       now: props.now ?? Date.now,
       log: () => undefined,
     });

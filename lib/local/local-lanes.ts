@@ -1,23 +1,25 @@
 /**
- * The delivery lanes in local mode, from the synthesized template: the dedupe table on dynalite,
- * the lane and dead-letter queues as journaled FIFO queues, and the pipe running the delivery
- * workflow's definition on each batch. State lives under `<stateDir>/dynamodb` and
- * `<stateDir>/lanes`, so what was claimed or queued survives a restart.
+ * The delivery lanes in local mode, from the synthesized template: the lane and dead-letter queues
+ * as journaled FIFO queues, and the pipe running the delivery workflow's definition on each batch,
+ * over the relay's tables on dynalite (which the local relay starts and stops). State lives under
+ * `<stateDir>/lanes`, so what was queued survives a restart.
  */
 import { join } from 'node:path';
 import { createDeliveryHandlers } from '../delivery/handlers';
-import { LocalDynamoDb } from './dynamodb-emulator';
+import type { LocalDynamoDb } from './dynamodb-emulator';
 import type { FifoQueue } from './fifo-queue';
 import { LanePipeEmulator } from './lane-pipe-emulator';
 import { LocalSqs } from './sqs-emulator';
 import { LocalStateMachine, type PostRequest, type PostResponse } from './state-machine-runner';
-import { StateMachineId, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from './synthesized-template';
+import { StateMachineId, pipeSpec, queueSpecs, stateMachineDefinition, type CfnTemplate } from './synthesized-template';
 
 export interface LocalLanesOptions {
   readonly template: CfnTemplate;
   readonly standIns: { readonly region: string; readonly accountId: string };
   readonly post: (request: PostRequest) => Promise<PostResponse>;
-  /** Where the table and queues keep their data; in memory when omitted. */
+  /** The template's tables (the dedupe table among them); the caller stops it after the lanes. */
+  readonly dynamodb: LocalDynamoDb;
+  /** Where the queues keep their data; in memory when omitted. */
   readonly stateDir?: string;
   /** Replaces the Retry pauses of the delivery workflow (ms). @default - the definition's */
   readonly retryPauseMs?: number;
@@ -41,9 +43,8 @@ export class LocalLanes {
     private readonly delivery: LocalStateMachine,
   ) {}
 
-  static async start(options: LocalLanesOptions): Promise<LocalLanes> {
-    const { template, stateDir } = options;
-    const dynamodb = await LocalDynamoDb.start({ tables: tableSpecs(template), path: stateDir && join(stateDir, 'dynamodb') });
+  static start(options: LocalLanesOptions): LocalLanes {
+    const { template, stateDir, dynamodb } = options;
     const specs = queueSpecs(template);
     const sqs = new LocalSqs({ template, specs, standIns: options.standIns, dir: stateDir && join(stateDir, 'lanes'), visibilityTimeoutMs: options.visibilityTimeoutMs });
     const pipe = pipeSpec(template);
@@ -66,11 +67,10 @@ export class LocalLanes {
   /**
    * Stops taking batches, waits up to `graceMs` for those in flight, then abandons the rest where
    * they are (their events stay in the lane's journal and are handed out again after the
-   * visibility timeout, as SQS would after a crash), and closes the table.
+   * visibility timeout, as SQS would after a crash).
    */
   async stop(graceMs: number): Promise<void> {
     await this.pipe.stop(graceMs);
     this.delivery.abortAll();
-    await this.dynamodb.stop();
   }
 }

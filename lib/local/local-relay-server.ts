@@ -15,7 +15,7 @@ import { DISCORD_WEBHOOK_RATE_LIMIT, DiscordSink, type RateLimit } from './disco
 import { close, listen, PortInUseError } from './http-util';
 import { IngestApiEmulator } from './ingest-api-emulator';
 import { synthesizeLocalTemplate } from './local-app';
-import { CloudWatchEmulator } from './cloudwatch-emulator';
+import { LocalDynamoDb } from './dynamodb-emulator';
 import { loadLocalAppKey, loadLocalIdentity } from './local-identity';
 import { InteractionsRoutes } from './interactions-routes';
 import { DEFAULT_LOCAL_PORT, LOCAL_REGION, STATE_DIR, STOP_GRACE_MS, writeLocalSettings, type LocalSettings } from './local-settings';
@@ -28,8 +28,7 @@ import { SigV4Verifier } from './sigv4-verifier';
 import { SinkRoutes } from './sink-routes';
 import { LaneRoutes } from './lane-routes';
 import { StatusRoutes } from './status-routes';
-import { RelayMetric } from '../contracts/metrics';
-import { dedupeTableId, functionEnvironment, heartbeatAlarmWindowMinutes, ingestRoutes, lambdaProxyRoutes, stateMachineDefinition, webhookProxyRoutes, type CfnTemplate } from './synthesized-template';
+import { dedupeTableId, functionEnvironment, heartbeatAlarmWindowMinutes, heartbeatTableId, tableSpecs, ingestRoutes, lambdaProxyRoutes, stateMachineDefinition, webhookProxyRoutes, type CfnTemplate } from './synthesized-template';
 import { WebhookDestinations } from './webhook-destinations';
 import { WebhookProxyEmulator } from './webhook-proxy-emulator';
 import { StateLock } from './state-lock';
@@ -77,6 +76,8 @@ export class LocalRelayServer {
     private readonly ingest: IngestApiEmulator,
     /** Undefined with `directDelivery`. */
     public readonly lanes: LocalLanes | undefined,
+    /** The template's tables on dynalite: dedupe, heartbeats and, with the Discord app, guild settings. */
+    public readonly dynamodb: LocalDynamoDb,
     private readonly servers: readonly Server[],
     private readonly settingsFile: string,
     private readonly lock: StateLock,
@@ -112,11 +113,12 @@ export class LocalRelayServer {
       built = await build(options, stateDir, origins);
       Object.assign(routes, { ingest: built.ingest, proxy: built.proxy, log: built.log });
       writeLocalSettings(built.settings, built.settingsFile);
-      return new LocalRelayServer(built.settings, origins.proxy, built.template, built.sink, built.ingest, built.lanes, [ingestServer, proxyServer], built.settingsFile, lock, built);
+      return new LocalRelayServer(built.settings, origins.proxy, built.template, built.sink, built.ingest, built.lanes, built.dynamodb, [ingestServer, proxyServer], built.settingsFile, lock, built);
     } catch (error) {
       const closing = [ingestServer, proxyServer].map((server) => (server.listening ? close(server) : Promise.resolve()));
       for (const server of [ingestServer, proxyServer]) server.closeAllConnections();
       await Promise.all([...closing, built?.lanes?.stop(0)]);
+      await built?.dynamodb.stop();
       lock.release();
       throw error;
     }
@@ -131,6 +133,7 @@ export class LocalRelayServer {
     await this.ingest.drain(graceMs);
     // Batches in flight finish; what is still queued waits in .relay/lanes for the next start.
     await this.lanes?.stop(Math.max(0, graceMs - (Date.now() - started)));
+    await this.dynamodb.stop();
     const closing = this.servers.map(close);
     for (const s of this.servers) s.closeAllConnections();
     closeIdleConnections();
@@ -152,6 +155,7 @@ interface Built {
   readonly ingest: IngestApiEmulator;
   readonly proxy: WebhookProxyEmulator;
   readonly lanes: LocalLanes | undefined;
+  readonly dynamodb: LocalDynamoDb;
   readonly log: (line: string) => void;
   readonly stateMachineArn: string;
   readonly destinations: ReadonlyArray<{ channel: string; to: string; cards: boolean }>;
@@ -180,17 +184,17 @@ async function build(options: LocalRelayServerOptions, stateDir: string, origins
   const secrets = [...destinations.knownSecrets(), identity.caller.secretAccessKey, identity.role.secretAccessKey];
   const log = (line: string) => print(redactSecrets(line, secrets));
   const post = createProxyCaller(() => origins.proxy, identity.role, LOCAL_REGION);
+  const dynamodb = await LocalDynamoDb.start({ tables: tableSpecs(template), path: join(stateDir, 'dynamodb') });
   const lanes = hasLanes(template)
-    ? await LocalLanes.start({ template, standIns, post, stateDir, retryPauseMs: options.retryPauseMs, visibilityTimeoutMs: options.laneVisibilityTimeoutMs, log })
+    ? LocalLanes.start({ template, standIns, post, dynamodb, stateDir, retryPauseMs: options.retryPauseMs, visibilityTimeoutMs: options.laneVisibilityTimeoutMs, log })
     : undefined;
-  const metrics = new CloudWatchEmulator();
   const relay = new LocalStateMachine(stateMachineDefinition(template, standIns), {
     lambdas: { [StateName.Verify]: createHandler(withLocalKey(functionEnvironment(template, 'VerifyFunction', standIns), identity), () => undefined) },
-    post, dynamodb: lanes?.dynamodb.call, sqs: lanes?.sqs.call, cloudwatch: metrics.call, retryPauseMs: options.retryPauseMs,
+    post, dynamodb: dynamodb.call, sqs: lanes?.sqs.call, retryPauseMs: options.retryPauseMs,
   });
   const status = new StatusRoutes({
-    stackName: config.stackName, startedAt: new Date(), metrics, lanes, tableName: dedupeTableId(template),
-    heartbeatWindowMinutes: heartbeatAlarmWindowMinutes(template, RelayMetric.ForwarderHeartbeat),
+    stackName: config.stackName, startedAt: new Date(), dynamodb, heartbeatTable: heartbeatTableId(template), lanes, tableName: dedupeTableId(template),
+    heartbeatWindowMinutes: heartbeatAlarmWindowMinutes(template),
   });
   const app = config.discordApp && lanes ? localInteractions(template, standIns, stateDir, { lanes, status, log, url: origins.ingest, applicationId: config.discordApp.applicationId }) : undefined;
   const ingest = new IngestApiEmulator({
@@ -203,7 +207,7 @@ async function build(options: LocalRelayServerOptions, stateDir: string, origins
     kid: identity.kid, privateKeyFile: identity.privateKeyFile, guildId: config.allowedGuildIds[0], ...(app ? { interactions: app.settings } : {}), pid: process.pid,
   };
   return {
-    settings, settingsFile, template, sink, ingest, proxy, lanes, log, stateMachineArn,
+    settings, settingsFile, template, sink, ingest, proxy, lanes, dynamodb, log, stateMachineArn,
     destinations: proxyRoutes.filter((r) => r.method === 'POST').map((r) => ({
       channel: r.channel, to: destinations.for(r).from, cards: proxyRoutes.some((e) => e.method === 'PATCH' && e.channel === r.channel),
     })),

@@ -36,7 +36,6 @@ export interface LocalServices {
   readonly post?: (request: PostRequest) => Promise<PostResponse> | PostResponse;
   readonly dynamodb?: LocalService;
   readonly sqs?: LocalService;
-  readonly cloudwatch?: LocalService;
   /** Replaces every Retry pause (milliseconds). @default - the definition's own backoff */
   readonly retryPauseMs?: number;
 }
@@ -60,7 +59,6 @@ const API_GATEWAY_INVOKE = /:states:::apigateway:invoke(\.waitForTaskToken)?$/;
 const LAMBDA = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:|:states:::lambda:invoke$/;
 const DYNAMODB = /:states:::dynamodb:(getItem|putItem|updateItem|deleteItem)$/;
 const SQS = /:states:::(?:aws-sdk:)?sqs:(sendMessage)$/;
-const CLOUDWATCH = /:states:::aws-sdk:cloudwatch:(putMetricData)$/;
 
 /*
  * aws-local-stepfunctions 3.0.0 deletes every backslash from an intrinsic function's string
@@ -150,7 +148,6 @@ export class LocalStateMachine {
         posts.push(name);
       } else if (DYNAMODB.test(resource)) this.handlers[name] = serviceStep(needs(services.dynamodb, 'DynamoDB', name), DYNAMODB.exec(resource)![1]);
       else if (SQS.test(resource)) this.handlers[name] = serviceStep(needs(services.sqs, 'SQS', name), SQS.exec(resource)![1]);
-      else if (CLOUDWATCH.test(resource)) this.handlers[name] = serviceStep(needs(services.cloudwatch, 'CloudWatch', name), CLOUDWATCH.exec(resource)![1]);
       else throw new Error(`state "${name}": no local stand-in for ${resource}`);
       if (state.Retry && services.retryPauseMs !== undefined) this.retryOverrides[name] = services.retryPauseMs;
     }

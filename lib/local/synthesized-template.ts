@@ -3,6 +3,7 @@
  * environment — with CloudFormation intrinsics resolved to stand-in values, so that tests and
  * local mode run exactly what `cdk deploy` would deploy instead of a hand-copied look-alike.
  */
+import { ForwarderHeartbeatMetric, HeartbeatAttribute } from '../contracts/metrics';
 
 export interface CfnTemplate {
   readonly Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
@@ -228,9 +229,14 @@ export function tableSpecs(template: CfnTemplate): TableSpec[] {
   });
 }
 
-/** The dedupe table's logical id (the guild settings table, with the Discord app, is the other one). */
+/** The dedupe table's logical id (the heartbeat table and, with the Discord app, the guild settings table are the others). */
 export function dedupeTableId(template: CfnTemplate): string | undefined {
   return tableSpecs(template).find((t) => t.logicalId.startsWith('Dedupe'))?.logicalId;
+}
+
+/** The heartbeat table's logical id: the one keyed by `forwarder`. */
+export function heartbeatTableId(template: CfnTemplate): string | undefined {
+  return tableSpecs(template).find((t) => t.keySchema.some((k) => k.AttributeName === HeartbeatAttribute.Forwarder))?.logicalId;
 }
 
 export interface QueueSpec {
@@ -293,10 +299,12 @@ export function pipeSpec(template: CfnTemplate): PipeSpec {
  * How long without a forwarder heartbeat before the template's ForwarderHeartbeatMissing alarm
  * fires (its period × evaluation periods), in minutes; undefined when the template has no such alarm.
  */
-export function heartbeatAlarmWindowMinutes(template: CfnTemplate, metricName: string): number | undefined {
+export function heartbeatAlarmWindowMinutes(template: CfnTemplate): number | undefined {
   for (const r of Object.values(template.Resources)) {
-    const p = r.Properties as { MetricName?: string; Period?: number; EvaluationPeriods?: number } | undefined;
-    if (r.Type === 'AWS::CloudWatch::Alarm' && p?.MetricName === metricName) return ((p.Period ?? 300) * (p.EvaluationPeriods ?? 1)) / 60;
+    const p = r.Properties as { Namespace?: string; MetricName?: string; Period?: number; EvaluationPeriods?: number } | undefined;
+    if (r.Type === 'AWS::CloudWatch::Alarm' && p?.Namespace === ForwarderHeartbeatMetric.Namespace && p.MetricName === ForwarderHeartbeatMetric.MetricName) {
+      return ((p.Period ?? 300) * (p.EvaluationPeriods ?? 1)) / 60;
+    }
   }
   return undefined;
 }

@@ -12,6 +12,7 @@ export interface StackShape {
   readonly batchSize: number;
   readonly alarms: number;
   readonly dashboards: number;
+  /** Metrics the stack's alarms watch outside AWS's own namespaces (0: the heartbeat alarm watches a table's write metric). */
   readonly customMetrics: number;
   readonly dedupeRetentionHours: number;
   /** With `discordApp`: the Interactions function's memory (MB); the guild settings are read per voice event. */
@@ -100,7 +101,6 @@ interface Usage {
   readonly sqsRequests: number;
   readonly logsGb: number;
   readonly dataOutGb: number;
-  readonly cloudWatchRequests: number;
 }
 
 /** The share of `used` that is billed once `free` of it is not. */
@@ -124,7 +124,6 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
     sqsRequests: n + 2 * batches + A.idlePollsPerMonth,
     logsGb: ((n + heartbeats + batches) * A.accessLogBytes) / 1e9,
     dataOutGb: (batches * A.postBytes) / 1e9,
-    cloudWatchRequests: heartbeats,
   };
   // Each line pays only its share of what is above the always-free allowance (all lines of one service share it).
   const F = options.freeTier ? FREE_TIER : NO_FREE_TIER;
@@ -135,7 +134,6 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
     sqs: billedShare(usage.sqsRequests, F.sqsRequests.amount),
     logs: billedShare(usage.logsGb, F.logsGb.amount),
     dataOut: billedShare(usage.dataOutGb, F.dataOutGb.amount),
-    cloudWatch: billedShare(usage.cloudWatchRequests, F.cloudWatchRequests.amount),
   };
   const lambda = (requests: number, gbSeconds: number) => perMillion(requests, P.lambdaRequestPerMillion) * share.lambdaRequests + gbSeconds * P.lambdaArmGbSecond.usd * share.lambdaGbs;
   const lines: Line[] = [
@@ -164,7 +162,8 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
   const fixed: Line[] = [
     { item: 'Alarms', usd: Math.max(0, shape.alarms - F.alarms.amount) * P.alarmMonth.usd, basis: `${shape.alarms} standard alarms` },
     { item: 'Dashboard', usd: Math.max(0, shape.dashboards - F.dashboards.amount) * P.dashboardMonth.usd, basis: shape.dashboards === 0 ? 'none (monitoring.dashboard: true adds one)' : 'free if among the account\'s first 3' },
-    { item: 'Heartbeat metric', usd: Math.max(0, shape.customMetrics - F.customMetrics.amount) * P.customMetricMonth.usd + (heartbeats / 1000) * P.putMetricDataPerThousand.usd * share.cloudWatch, basis: '1 custom metric, a PutMetricData per heartbeat' },
+    { item: 'Heartbeats (DynamoDB)', usd: perMillion(heartbeats, P.dynamoWritePerMillion), basis: 'a write per heartbeat; the alarm watches the table\'s own write metric, which is free' },
+    ...(shape.customMetrics > 0 ? [{ item: 'Custom metrics', usd: Math.max(0, shape.customMetrics - F.customMetrics.amount) * P.customMetricMonth.usd, basis: `${shape.customMetrics} custom metric${shape.customMetrics === 1 ? '' : 's'}` }] : []),
     { item: 'Webhook secrets', usd: shape.channels * P.secretMonth.usd, basis: `${shape.channels} secret${shape.channels === 1 ? '' : 's'} (resolved at deploy, no API calls)` },
     ...(shape.discordApp?.tokenSecret ? [{ item: 'Bot token secret', usd: P.secretMonth.usd, basis: 'read at deploy only, to register /relay' }] : []),
   ];

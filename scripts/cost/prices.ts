@@ -21,7 +21,6 @@ export const PRICES = {
   logsIngestPerGb: { usd: 0.5, source: 'https://aws.amazon.com/cloudwatch/pricing/ (Logs, standard ingestion)' },
   alarmMonth: { usd: 0.1, source: 'https://aws.amazon.com/cloudwatch/pricing/ (standard-resolution alarm)' },
   customMetricMonth: { usd: 0.3, source: 'https://aws.amazon.com/cloudwatch/pricing/ (first 10,000 metrics)' },
-  putMetricDataPerThousand: { usd: 0.01, source: 'https://aws.amazon.com/cloudwatch/pricing/ (API requests)' },
   dashboardMonth: { usd: 3.0, source: 'https://aws.amazon.com/cloudwatch/pricing/ (the first 3 dashboards of an account are free)' },
   secretMonth: { usd: 0.4, source: 'https://aws.amazon.com/secrets-manager/pricing/' },
 } as const;
@@ -39,7 +38,6 @@ export const FREE_TIER = {
   sqsRequests: { amount: 1_000_000, source: 'https://aws.amazon.com/sqs/pricing/ (1M requests a month, Standard and FIFO)' },
   logsGb: { amount: 5, source: 'https://aws.amazon.com/cloudwatch/pricing/ (free tier: 5 GB of log data)' },
   dataOutGb: { amount: 100, source: 'https://aws.amazon.com/ec2/pricing/on-demand/ (data transfer out: 100 GB a month free)' },
-  cloudWatchRequests: { amount: 1_000_000, source: 'https://aws.amazon.com/cloudwatch/pricing/ (free tier: 1M API requests)' },
   alarms: { amount: 10, source: 'https://aws.amazon.com/cloudwatch/pricing/ (free tier: 10 alarm metrics, standard resolution)' },
   customMetrics: { amount: 10, source: 'https://aws.amazon.com/cloudwatch/pricing/ (free tier: 10 custom or detailed metrics)' },
   dashboards: { amount: 3, source: 'https://aws.amazon.com/cloudwatch/pricing/ (free tier: 3 dashboards of up to 50 metrics)' },

@@ -24,6 +24,7 @@ const PRINCIPAL = `arn:aws:sts::${ACCOUNT}:assumed-role/relay-operator/ci-run-1`
 const DLQ_URL = `https://sqs.eu-west-1.amazonaws.com/${ACCOUNT}/DiscordEventRelay-LaneDeadLetterQueue.fifo`;
 const LANE_URL = `https://sqs.eu-west-1.amazonaws.com/${ACCOUNT}/DiscordEventRelay-LaneQueue.fifo`;
 const NOW = Date.parse('2026-12-01T12:00:00Z');
+const HEARTBEAT_TABLE = 'DiscordEventRelay-HeartbeatsTable-1';
 
 const mocks = { cfn: mockClient(CloudFormationClient), sts: mockClient(STSClient), pipes: mockClient(PipesClient), sqs: mockClient(SQSClient), cw: mockClient(CloudWatchClient), ddb: mockClient(DynamoDBClient) };
 const ingest = new FakeIngest();
@@ -36,7 +37,7 @@ afterAll(() => ingest.stop());
 const outputs = () => ({
   IngestUrl: ingestUrl, CallerPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/Caller`, OperatorPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/Operator`,
   DeadLetterQueueUrl: DLQ_URL, LaneQueueUrl: LANE_URL, LaneQueueArn: `arn:aws:sqs:eu-west-1:${ACCOUNT}:DiscordEventRelay-LaneQueue.fifo`,
-  LanePipeName: 'LanePipe-abc', DedupeTableName: 'DiscordEventRelay-Dedupe-1',
+  LanePipeName: 'LanePipe-abc', DedupeTableName: 'DiscordEventRelay-Dedupe-1', HeartbeatTableName: HEARTBEAT_TABLE,
 });
 const alarm = (name: string, state = 'OK', extra: Partial<MetricAlarm> = {}): MetricAlarm => ({ AlarmName: `${STACK}-${name}`, StateValue: state as MetricAlarm['StateValue'], AlarmDescription: `What to do about ${name}.`, StateReason: `Threshold crossed for ${name}`, ...extra });
 const ALARMS = ['RelayExecutionsFailed', 'DeliveryExecutionsFailed', 'Ingest5xx', 'DeadLetters', 'LaneOldestEvent'].map((n) => alarm(n))
@@ -53,9 +54,12 @@ function healthy(): void {
   mocks.sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' } });
   mocks.sqs.on(ReceiveMessageCommand).resolves({ Messages: [] });
   mocks.cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: ALARMS });
-  mocks.cw.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: Array<{ MetricStat: { Metric: { MetricName: string } } }> }) => {
-    const name = input.MetricDataQueries[0].MetricStat.Metric.MetricName;
-    return name === 'ForwarderHeartbeat'
+  mocks.cw.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: Array<{ MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions: Array<{ Name: string; Value: string }> } } }> }) => {
+    const { Namespace, MetricName, Dimensions } = input.MetricDataQueries[0].MetricStat.Metric;
+    // The heartbeat table's writes; a stack from before the table, the custom metric.
+    const beats = (Namespace === 'AWS/DynamoDB' && MetricName === 'ConsumedWriteCapacityUnits' && Dimensions[0]?.Name === 'TableName' && Dimensions[0].Value === HEARTBEAT_TABLE)
+      || (Namespace === 'DiscordEventRelay' && MetricName === 'ForwarderHeartbeat' && Dimensions[0]?.Value === STACK);
+    return beats
       ? { MetricDataResults: [{ Id: 'm', Timestamps: [new Date(NOW - 2 * 60_000), new Date(NOW - 7 * 60_000)], Values: [1, 1] }] }
       : { MetricDataResults: [{ Id: 'm', Timestamps: [], Values: [] }] };
   });
@@ -89,6 +93,16 @@ it('a healthy relay: every check passes and the exit code is 0', async () => {
   expect(envelope).toMatchObject({ kid: 'forwarder-1', id: expect.stringMatching(/^doctor:probe:/) });
   expect(JSON.parse(envelope.payload as string)).toMatchObject({ type: 'FORWARDER_HEARTBEAT', probe: true });
   expect(ingest.requests[0].headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request/);
+});
+
+it('a stack deployed before the heartbeat table (no HeartbeatTableName output): the forwarder check reads its custom metric', async () => {
+  const { HeartbeatTableName: _table, ...older } = outputs();
+  mocks.cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: STACK, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: Object.entries(older).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }] });
+  const { by } = await doctor();
+  expect(by('forwarder-heartbeat')).toMatchObject({ status: 'pass', detail: 'last heartbeat 2 min ago (alarm after 15 min)' });
+  const asked = mocks.cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input.MetricDataQueries?.[0].MetricStat?.Metric?.MetricName);
+  expect(asked).toContain('ForwarderHeartbeat');
+  expect(asked).not.toContain('ConsumedWriteCapacityUnits');
 });
 
 describe('the relay is not where it is said to be', () => {

@@ -2,6 +2,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { HeartbeatTable } from '../../lib/infra/heartbeat-table';
 import { RelayStateMachine } from '../../lib/infra/relay-state-machine';
 import { WebhookProxyApi } from '../../lib/infra/webhook-proxy-api';
 
@@ -41,7 +42,7 @@ describe('RelayStateMachine', () => {
     const synth = stackWith((stack) => {
       const webhookProxy = new WebhookProxyApi(stack, 'Proxy', { channels: [{ name: 'general', webhookUrlSecret: secret(stack, 'a') }], userAgent: UA });
       new RelayStateMachine(stack, 'Relay', {
-        verifyFunction: fn(stack), webhookProxy,
+        verifyFunction: fn(stack), webhookProxy, heartbeatTable: new HeartbeatTable(stack, 'Heartbeats').table,
         routes: [
           { event: 'voice.join', channel: 'genral', template: 'x' },
           { event: 'voice.leave', channel: 'general', template: 'x' },

@@ -24,7 +24,6 @@ import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
 import { LanePipeEmulator } from '../../lib/local/lane-pipe-emulator';
 import { LocalSqs } from '../../lib/local/sqs-emulator';
 import { LocalStateMachine, type PostRequest } from '../../lib/local/state-machine-runner';
-import { CloudWatchEmulator } from '../../lib/local/cloudwatch-emulator';
 import { StateMachineId, dedupeTableId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
 import { createHandler } from '../../lib/verify/handler';
 import { GUILD_ID, signed, synthRelayStack, testConfig, voiceEvent } from '../support/fixtures';
@@ -118,7 +117,7 @@ describe('the workflows honour the settings', () => {
     sqs = new LocalSqs({ template: json, specs: queueSpecs(json), standIns, visibilityTimeoutMs: 4000 });
     relay = new LocalStateMachine(stateMachineDefinition(json, standIns), {
       lambdas: { [StateName.Verify]: createHandler(functionEnvironment(json, 'VerifyFunction', standIns), () => undefined) },
-      dynamodb: db.call, sqs: sqs.call, cloudwatch: new CloudWatchEmulator().call, retryPauseMs: 0,
+      dynamodb: db.call, sqs: sqs.call, retryPauseMs: 0,
     });
     delivery = new LocalStateMachine(stateMachineDefinition(json, standIns, StateMachineId.Delivery), {
       lambdas: createDeliveryHandlers(), dynamodb: db.call, sqs: sqs.call, retryPauseMs: 0,

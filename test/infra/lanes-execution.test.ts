@@ -13,7 +13,6 @@ import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
 import { LanePipeEmulator } from '../../lib/local/lane-pipe-emulator';
 import { LocalSqs } from '../../lib/local/sqs-emulator';
 import { LocalStateMachine, TaskFailure, type PostRequest, type PostResponse } from '../../lib/local/state-machine-runner';
-import { CloudWatchEmulator } from '../../lib/local/cloudwatch-emulator';
 import { StateMachineId, dedupeTableId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
 import { createHandler } from '../../lib/verify/handler';
 import { signed, synthRelayStack, voiceEvent } from '../support/fixtures';
@@ -60,7 +59,7 @@ beforeEach(() => {
       }
       return sendToQueue(action, params);
     },
-    cloudwatch: new CloudWatchEmulator().call,
+   
     retryPauseMs: 0,
   });
   const delivery = new LocalStateMachine(stateMachineDefinition(template, standIns, StateMachineId.Delivery), {
@@ -217,7 +216,7 @@ async function laneEventOf(envelope: ReturnType<typeof signed>): Promise<unknown
       sent.push(params.MessageBody);
       return {};
     },
-    cloudwatch: new CloudWatchEmulator().call,
+   
   });
   await capture.run(envelope);
   return sent[0];

@@ -34,7 +34,7 @@ function statementsOf(roleLogicalId: string): Array<{ Action: string | string[];
     .filter((st: { Action: string | string[] }) => ![st.Action].flat().some((a) => a.startsWith('logs:')));
 }
 const roleOf = (stateMachine: string) => (json.Resources[stateMachine].Properties!.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
-const tableResource = () => ({ 'Fn::Join': ['', ['arn:aws:dynamodb:eu-west-1:123456789012:table/', { Ref: table }]] });
+const tableResource = (id = table) => ({ 'Fn::Join': ['', ['arn:aws:dynamodb:eu-west-1:123456789012:table/', { Ref: id }]] });
 
 describe('dedupe table', () => {
   it('is on-demand, keyed by id, with TTL, point-in-time recovery and AWS-managed encryption', () => {
@@ -96,13 +96,14 @@ describe('lane', () => {
 });
 
 describe('IAM, pinned to exact ARNs', () => {
-  it('relay workflow: claim, mark and release in the table; send to the lane; invoke Verify; heartbeat metric in its namespace; nothing else', () => {
+  it('relay workflow: claim, mark and release in the table; send to the lane; invoke Verify; put heartbeats in their table; nothing else', () => {
+    const heartbeats = only('AWS::DynamoDB::Table', 'HeartbeatsTable');
     expect(statementsOf(roleOf(relay))).toEqual([
       // The unqualified ARN only: no `:*` for versions and aliases nothing calls.
       { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: arnOf(only('AWS::Lambda::Function', 'VerifyFunction')) },
-      { Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: tableResource() },
+      { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: [tableResource(), tableResource(heartbeats)] },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: arnOf(lane) },
-      { Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'DiscordEventRelay' } } },
+      { Action: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: tableResource() },
     ]);
   });
 

@@ -56,18 +56,23 @@ describe('alarms', () => {
     expect(alarms.get('TestRelay-LaneOldestEvent')?.EvaluationPeriods).toBe(3);
   });
 
-  it('the heartbeat alarm breaches on missing data, over the configured window, on exactly what the relay workflow writes', () => {
+  it('the heartbeat alarm breaches on missing data, over the configured window, on the writes of the table only the heartbeat step writes', () => {
     const alarm = alarms.get('TestRelay-ForwarderHeartbeatMissing');
     expect(alarm).toMatchObject({
-      Namespace: 'DiscordEventRelay', MetricName: 'ForwarderHeartbeat', Statistic: 'Sum', Period: 20 * 60, Threshold: 1, EvaluationPeriods: 1,
+      Namespace: 'AWS/DynamoDB', MetricName: 'ConsumedWriteCapacityUnits', Statistic: 'Sum', Period: 20 * 60, Threshold: 1, EvaluationPeriods: 1,
       ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching', AlarmActions: [topic], OKActions: [topic],
     });
+    const [[tableId]] = resourcesOf('AWS::DynamoDB::Table').filter(([, t]) => t.Properties.KeySchema[0].AttributeName === 'forwarder');
+    expect(alarm?.Dimensions).toEqual([{ Name: 'TableName', Value: { Ref: tableId } }]);
     const task = (stateMachineDefinition(json).States as Record<string, any>)[StateName.RecordHeartbeat];
-    expect(task.Resource).toMatch(/:states:::aws-sdk:cloudwatch:putMetricData$/);
-    const [datum] = task.Parameters.MetricData;
-    expect({ namespace: task.Parameters.Namespace, metric: datum.MetricName, dimensions: datum.Dimensions })
-      .toEqual({ namespace: alarm?.Namespace, metric: alarm?.MetricName, dimensions: alarm?.Dimensions });
-    expect(alarm?.Dimensions).toEqual([{ Name: 'Relay', Value: 'TestRelay' }]);
+    expect(task.Resource).toMatch(/:states:::dynamodb:putItem$/);
+    expect(task.Parameters.TableName).toBe(tableId);
+    // No other state of either workflow writes to it, so nothing else can keep the alarm quiet.
+    const writers = Object.values(json.Resources).filter((r: any) => r.Type === 'AWS::StepFunctions::StateMachine')
+      .flatMap((r: any) => JSON.stringify(r.Properties.DefinitionString).split(tableId).length - 1);
+    expect(writers.reduce((a, b) => a + b, 0)).toBe(1);
+    // …and no custom metric: nothing is put with PutMetricData any more.
+    expect(JSON.stringify(json)).not.toContain('PutMetricData');
   });
 
   it('twelve alarms in all, the e-mail subscribed to their topic', () => {
@@ -112,7 +117,7 @@ describe('alarms', () => {
     const relay = new RelayStack(app, 'TestRelay', { config: validateRelayConfig(testConfig()), env: { account: ACCOUNT, region: REGION } });
     new RelayMonitoring(relay, 'Extra', {
       relayWorkflow: relay.relay.stateMachine, verifyFunction: relay.verifyFunction, ingestApi: relay.ingest, webhookProxyApi: relay.webhookProxy,
-      forwarderHeartbeat: relay.relay.metricForwarderHeartbeat(), heartbeatMissingAfter: Duration.seconds(90), alarmNamePrefix: 'Other',
+      forwarderHeartbeat: relay.heartbeats.metricHeartbeats(), heartbeatMissingAfter: Duration.seconds(90), alarmNamePrefix: 'Other',
     });
     expect(() => app.synth()).toThrow(/TestRelay\/Extra.*heartbeatMissingAfter must be whole minutes/s);
   });

@@ -6,9 +6,9 @@
 import { VerifyEnv } from '../../lib/contracts/env';
 import { MAX_PAYLOAD_BYTES } from '../../lib/contracts/envelope';
 import { RelayErrorCode } from '../../lib/contracts/errors';
-import { LocalStateMachine, type PostRequest, type PostResponse } from '../../lib/local/state-machine-runner';
-import { CloudWatchEmulator } from '../../lib/local/cloudwatch-emulator';
-import { functionEnvironment, stateMachineDefinition, type CfnTemplate } from '../../lib/local/synthesized-template';
+import { LocalStateMachine, TaskFailure, type PostRequest, type PostResponse } from '../../lib/local/state-machine-runner';
+import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
+import { functionEnvironment, heartbeatTableId, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
 import { POST_RETRIES } from '../../lib/infra/task-retries';
 import { handler } from '../../lambda/verify/index';
 import { OTHER_GUILD_ID, newKey, signed, synthRelayStack, voiceEvent } from '../support/fixtures';
@@ -19,10 +19,17 @@ const json = synthRelayStack(undefined, { directDelivery: true }).template.toJSO
 const definition = stateMachineDefinition(json);
 const stackEnv = functionEnvironment(json, 'VerifyFunction');
 const savedEnv = { ...process.env };
-beforeAll(() => Object.assign(process.env, stackEnv));
-afterAll(() => {
-  process.env = savedEnv;
+// The heartbeat table, on dynalite: the only table of a relay without lanes.
+let db: LocalDynamoDb;
+beforeAll(async () => {
+  Object.assign(process.env, stackEnv);
+  db = await LocalDynamoDb.start({ tables: tableSpecs(json) });
 });
+afterAll(async () => {
+  process.env = savedEnv;
+  await db.stop();
+});
+const heartbeatItems = async () => ((await db.call('scan', { TableName: heartbeatTableId(json) })) as { Items: unknown[] }).Items;
 
 const OK: PostResponse = { status: 200, body: { id: '555555555555555555', content: '…' } };
 const status = (code: number, body: unknown = { message: `status ${code}` }): PostResponse => ({ status: code, body });
@@ -35,11 +42,11 @@ it('direct delivery formats the line the Post task sends, and no lane event', ()
 });
 
 /** Runs one execution; `answers` are what the webhook says to each post in turn (OK once they run out). */
-async function execute(input: unknown, answers: PostResponse[] = [], metrics = new CloudWatchEmulator()) {
+async function execute(input: unknown, answers: PostResponse[] = []) {
   const posts: PostRequest[] = [];
   const relay = new LocalStateMachine(definition, {
     lambdas: { Verify: handler },
-    cloudwatch: metrics.call,
+    dynamodb: db.call,
     post: (request) => {
       posts.push(request);
       return answers[posts.length - 1] ?? OK;
@@ -100,35 +107,46 @@ describe('ignored (succeeds, posts nothing)', () => {
   });
 });
 
-describe('forwarder heartbeats (a metric, never a message)', () => {
+describe('forwarder heartbeats (the forwarder\'s item in the heartbeat table, never a message)', () => {
   const heartbeat = (forwarder: unknown) => signed({ type: 'FORWARDER_HEARTBEAT', forwarder, at: new Date().toISOString(), guilds: 1, gateway_connected: true, spool_depth: 0 });
-
-  it('records one ForwarderHeartbeat data point with the relay dimension and succeeds as recorded', async () => {
-    const metrics = new CloudWatchEmulator();
-    const { outcome, posts } = await execute(heartbeat('vc-bot-1'), [], metrics);
-    expect(outcome).toEqual({ status: 'SUCCEEDED', output: { id: expect.any(String), kind: 'forwarder.heartbeat', forwarder: 'vc-bot-1', outcome: 'recorded' } });
-    expect(posts).toEqual([]);
-    expect(metrics.datapoints('DiscordEventRelay', 'ForwarderHeartbeat')).toEqual([
-      expect.objectContaining({ dimensions: { Relay: 'TestRelay' }, value: 1, unit: 'Count' }),
-    ]);
+  beforeEach(async () => {
+    for (const item of (await heartbeatItems()) as Array<{ forwarder: unknown }>) await db.call('deleteItem', { TableName: heartbeatTableId(json), Key: { forwarder: item.forwarder } });
   });
 
-  it.each([[''], ['a b'], ['x'.repeat(41)], [7]])('a heartbeat whose forwarder name is %j → Relay.Malformed, no data point', async (name) => {
-    const metrics = new CloudWatchEmulator();
-    const { outcome } = await execute(heartbeat(name), [], metrics);
+  it('overwrites the forwarder\'s item (one per forwarder, with when and which key) and succeeds as recorded', async () => {
+    const before = new Date().toISOString();
+    const { outcome, posts } = await execute(heartbeat('vc-bot-1'), []);
+    expect(outcome).toEqual({ status: 'SUCCEEDED', output: { id: expect.any(String), kind: 'forwarder.heartbeat', forwarder: 'vc-bot-1', outcome: 'recorded' } });
+    expect(posts).toEqual([]);
+    await execute(heartbeat('vc-bot-1'), []);
+    await execute(heartbeat('vc-bot-2'), []);
+    const items = (await heartbeatItems()) as Array<{ forwarder: { S: string }; at: { S: string }; kid: { S: string } }>;
+    expect(items.map((i) => i.forwarder.S).sort()).toEqual(['vc-bot-1', 'vc-bot-2']);
+    for (const item of items) {
+      expect(item.kid.S).toBe('test-key');
+      expect(item.at.S >= before.slice(0, 19)).toBe(true);
+    }
+  });
+
+  it.each([[''], ['a b'], ['x'.repeat(41)], [7]])('a heartbeat whose forwarder name is %j → Relay.Malformed, nothing written', async (name) => {
+    const { outcome } = await execute(heartbeat(name), []);
     expect(outcome).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Malformed });
-    expect(metrics.datapoints('DiscordEventRelay', 'ForwarderHeartbeat')).toEqual([]);
+    expect(await heartbeatItems()).toEqual([]);
+  });
+
+  it('a table that refuses the write → Relay.Internal, after the retries (the alarm then says no heartbeat)', async () => {
+    const refusing = new LocalStateMachine(definition, { lambdas: { Verify: handler }, post: () => OK, dynamodb: async () => { throw new TaskFailure('DynamoDB.InternalServerErrorException', 'down'); }, retryPauseMs: 0 });
+    await expect(refusing.run(heartbeat('vc-bot-1'))).resolves.toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal });
   });
 });
 
 describe('relay doctor: a probe heartbeat and a test message', () => {
-  it('a heartbeat with probe: true is answered as checked and records no data point (a doctor run never stands in for a forwarder)', async () => {
-    const metrics = new CloudWatchEmulator();
-    const envelope = signed({ type: 'FORWARDER_HEARTBEAT', forwarder: 'relay-doctor', probe: true });
-    const { outcome, posts } = await execute(envelope, [], metrics);
-    expect(outcome).toEqual({ status: 'SUCCEEDED', output: { id: envelope.id, kind: 'relay.probe', forwarder: 'relay-doctor', outcome: 'checked' } });
+  it('a heartbeat with probe: true is answered as checked and writes no heartbeat (a doctor run never stands in for a forwarder)', async () => {
+    const envelope = signed({ type: 'FORWARDER_HEARTBEAT', forwarder: 'relay-doctor-probe', probe: true });
+    const { outcome, posts } = await execute(envelope, []);
+    expect(outcome).toEqual({ status: 'SUCCEEDED', output: { id: envelope.id, kind: 'relay.probe', forwarder: 'relay-doctor-probe', outcome: 'checked' } });
     expect(posts).toEqual([]);
-    expect(metrics.datapoints('DiscordEventRelay', 'ForwarderHeartbeat')).toEqual([]);
+    expect(JSON.stringify(await heartbeatItems())).not.toContain('relay-doctor-probe');
   });
 
   it.each([['yes'], [1], [null]])('probe: %j → Relay.Malformed', async (probe) => {
@@ -179,7 +197,7 @@ describe('rejected by Verify (fails with the code, posts nothing)', () => {
   });
 
   it('an unexpected Verify failure → Relay.Internal, posts nothing', async () => {
-    const relay = new LocalStateMachine(definition, { lambdas: { Verify: () => { throw new TypeError('boom'); } }, post: () => OK, cloudwatch: new CloudWatchEmulator().call, retryPauseMs: 0 });
+    const relay = new LocalStateMachine(definition, { lambdas: { Verify: () => { throw new TypeError('boom'); } }, post: () => OK, dynamodb: db.call, retryPauseMs: 0 });
     await expect(relay.run(signed(voiceEvent('join')))).resolves.toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal });
   });
 });

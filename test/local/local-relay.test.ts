@@ -229,7 +229,7 @@ describe('each Relay.* outcome through /events/sync', () => {
     expect(server.sink.messages).toHaveLength(0);
   });
 
-  it('a forwarder heartbeat is recorded as a metric (local CloudWatch) and posts nothing; GET /_status shows it, a probe records nothing', async () => {
+  it('a forwarder heartbeat is recorded in the heartbeat table (dynalite) and posts nothing; GET /_status shows it, a probe records nothing', async () => {
     const status = async () => (await (await fetch(`${server.url}/_status`)).json()) as LocalRelayStatus;
     const before = await status();
     const probe = await client.sendSync({ type: 'FORWARDER_HEARTBEAT', forwarder: 'relay-doctor', probe: true });

@@ -109,14 +109,14 @@ const EXPECTED: Statement[] = [
   { where: 'OperatorPolicy → relay-operator', ...allow(['sqs:GetQueueAttributes'], ['<LaneDeadLetterQueue.Arn>', '<LaneQueue.Arn>']) },
   { where: 'OperatorPolicy → relay-operator', ...allow(['sqs:ReceiveMessage'], ['<LaneDeadLetterQueue.Arn>']) },
   { where: 'OperatorPolicy → relay-operator', ...allow(['dynamodb:GetItem'], ['<DedupeTable.Arn>']) },
-  // Relay workflow: Verify (unqualified ARN only), claim/mark/release in the table, queue on the lane.
+  // Relay workflow: Verify (unqualified ARN only), claim/mark/release in the table, queue on the lane,
+  // and each forwarder heartbeat put in the heartbeat table (whose write metric the alarm watches).
   { where: 'RelayStateMachineRole trust', ...STATES_TRUST },
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['lambda:InvokeFunction'], ['<VerifyFunction.Arn>']) },
-  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [TABLE]) },
+  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['dynamodb:PutItem'], [TABLE, ARN('dynamodb', 'table/<HeartbeatsTable>')]) },
+  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], [TABLE]) },
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['sqs:SendMessage'], ['<LaneQueue.Arn>']) },
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...LOG_DELIVERY },
-  // Forwarder heartbeats: PutMetricData takes no resource; the namespace condition confines it.
-  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['cloudwatch:PutMetricData'], ['*']), conditions: { StringEquals: { 'cloudwatch:namespace': 'DiscordEventRelay' } } },
   // Monitoring: the alarm topic takes TLS only and this relay's alarms; alarm changes reach the lane from one rule
   // (aws-cdk-lib's SqsQueue target grants GetQueueAttributes and GetQueueUrl with SendMessage).
   { where: 'MonitoringAlarmTopicPolicy on <MonitoringAlarmTopic>', effect: 'Deny', principal: '"*"', actions: ['sns:Publish'], resources: ['<MonitoringAlarmTopic>'], conditions: { Bool: { 'aws:SecureTransport': 'false' } } },
@@ -147,12 +147,11 @@ it('every IAM statement of the stack is one of the expected set, and every expec
   expect(canonical(statements(template.toJSON() as CfnTemplate))).toEqual(canonical(EXPECTED));
 });
 
-it('no role carries a managed or inline policy, and the only "*" resources are log delivery, the namespaced PutMetricData and the operators\' CloudWatch reads', () => {
+it('no role carries a managed or inline policy, and the only "*" resources are log delivery and the operators\' CloudWatch reads', () => {
   const wildcard = statements(template.toJSON() as CfnTemplate).filter((s) => s.resources?.includes('*'));
   const expected = (s: Statement) => s.actions.every((a) => LOG_DELIVERY.actions.includes(a))
-    || (s.actions.join() === 'cloudwatch:PutMetricData' && s.conditions?.StringEquals?.['cloudwatch:namespace'] === 'DiscordEventRelay')
     || (s.where.startsWith('OperatorPolicy') && s.actions.join() === 'cloudwatch:DescribeAlarms,cloudwatch:GetMetricData');
-  expect(wildcard.map(expected)).toEqual([true, true, true, true]);
+  expect(wildcard.map(expected)).toEqual([true, true, true]);
 });
 
 it('no role API Gateway assumes carries an aws:SourceAccount or aws:SourceArn condition (it sends neither)', () => {
