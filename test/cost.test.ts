@@ -16,7 +16,7 @@ it('1M events, one per batch: each line is its unit price times its count', () =
   const e = estimate(1e6, SHAPE, MEASURED, { eventsPerBatch: 1 });
   const heartbeats = ASSUMPTIONS.heartbeatsPerMonth;
   expect(line(e, 'Ingest API')).toBeCloseTo(((1e6 + heartbeats) / 1e6) * PRICES.httpApiPerMillion.usd, 6);
-  expect(line(e, 'Dedupe table (DynamoDB)')).toBeCloseTo(3 * 0.625 + 0.125, 6);
+  expect(line(e, 'Dedupe table (DynamoDB)')).toBeCloseTo(2 * 0.625 + 0.125, 6);
   expect(line(e, 'Webhook proxy API')).toBeCloseTo(1, 6);
   expect(line(e, 'Relay workflow (Express)')).toBeCloseTo(((1e6 + heartbeats) / 1e6) * (1 + 1e6 * (64 / 1024) * 0.1 * PRICES.expressGbSecond.usd), 4);
   expect(e.fixedUsd).toBeCloseTo(12 * 0.1 + 3 + (heartbeats / 1e6) * 0.625 + 0.4, 6);

@@ -111,8 +111,16 @@ export const DedupeAttribute = {
   Id: 'id',
   /** One of {@link ClaimState}. */
   State: 'state',
-  /** Epoch seconds until which a `claimed` item belongs to the execution that wrote it. */
+  /** Epoch seconds until which the item belongs to the execution that wrote it (its enqueue may still be under way). */
   LeaseUntil: 'leaseUntil',
+  /**
+   * Epoch seconds after which the claim can no longer be taken over: between `leaseUntil` and
+   * this, a copy may claim the id again and re-send it, which SQS's 5-minute deduplication drops
+   * if the first send got through ({@link CLAIM_TAKEOVER_SECONDS}).
+   */
+  TakeoverUntil: 'takeoverUntil',
+  /** The execution that wrote the claim: only it may release it (`$$.Execution.Id`). */
+  ClaimedBy: 'claimedBy',
   /** Epoch seconds after which DynamoDB's TTL (or local mode's sweeper) deletes the item. */
   ExpiresAt: 'expiresAt',
   Channel: 'channel',
@@ -121,8 +129,11 @@ export const DedupeAttribute = {
 } as const;
 
 /**
- * An id's life: `claimed` (lease held while it is being queued) → `queued` → `delivered`. A
- * claim whose lease ran out without reaching `queued` (its execution died) can be claimed again.
+ * An id's life: `queued` (one conditional write, before the event is sent to its lane) →
+ * `delivered`. An enqueue that fails deletes the claim; an execution that died before its send
+ * leaves a claim a copy can take over once its lease ran out, until `takeoverUntil`.
+ * `claimed` is what relays before this version wrote first (then `queued` in a second write);
+ * such items are never taken over.
  */
 export const ClaimState = {
   Claimed: 'claimed',
@@ -130,6 +141,16 @@ export const ClaimState = {
   Delivered: 'delivered',
 } as const;
 export type ClaimState = (typeof ClaimState)[keyof typeof ClaimState];
+
+/** SQS FIFO's deduplication interval: a second send of the same deduplication id within it is accepted and dropped. */
+export const SQS_DEDUPLICATION_SECONDS = 300;
+/**
+ * How long after an event was received (Verify's `receivedAt`) a copy may still take over its
+ * claim: the copy's own send (its claim and enqueue retries take under 60 s) must land inside
+ * the first send's deduplication interval, so that a re-send is never a second message. 30 s
+ * more are kept for clocks.
+ */
+export const CLAIM_TAKEOVER_SECONDS = SQS_DEDUPLICATION_SECONDS - 90;
 
 /** Message attributes a dead-lettered lane event carries: why it was refused. */
 export const DeadLetterAttribute = {

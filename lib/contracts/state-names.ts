@@ -24,7 +24,6 @@ export const StateName = {
   Enqueue: 'Enqueue',
   ReleaseClaim: 'Release claim',
   DescribeEnqueueFailure: 'Describe enqueue failure',
-  MarkQueued: 'Mark queued',
   Queued: 'Queued',
   // The Discord app: opt-outs and pauses (guild settings table).
   HasGuild: 'From a guild?',

@@ -23,10 +23,13 @@ import { StateName } from '../contracts/state-names';
 import type { WebhookProxyApi } from './webhook-proxy-api';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
-import { ClaimState, DedupeAttribute, RelayOutcome, type CardSettings } from '../contracts/lane';
+import { CLAIM_TAKEOVER_SECONDS, ClaimState, DedupeAttribute, RelayOutcome, type CardSettings } from '../contracts/lane';
 import { EventKind, relayTestFormat } from '../contracts/events';
 import { GuildSettingsAttribute, IgnoreReason } from '../contracts/interactions';
 import { HeartbeatAttribute } from '../contracts/metrics';
+
+/** The longest claim lease: it must end well before a claim can no longer be taken over. */
+const MAX_CLAIM_LEASE_SECONDS = 120;
 
 /** Where the Verify step puts each template field. */
 const TEXT_PATH = '$.text';
@@ -48,8 +51,9 @@ export interface RelayLanes {
   readonly dedupe: DedupeTable;
   readonly lane: DeliveryLane;
   /**
-   * How long a claim belongs to the execution that wrote it before it reaches `queued`. An
-   * execution that dies in between leaves a claim that another copy can take after this.
+   * How long a claim belongs to the execution that wrote it, whose enqueue may still be under
+   * way. A copy of an event whose execution died before sending it can take the claim over after
+   * this, until {@link CLAIM_TAKEOVER_SECONDS} after the event was received. At most 120 s.
    * @default Duration.seconds(60)
    */
   readonly claimLease?: Duration;
@@ -261,24 +265,26 @@ export class RelayStateMachine extends Construct {
       .otherwise(route);
   }
 
-  /** Claim id → Enqueue → Mark queued → Queued; an id already claimed, queued or delivered → Duplicate. */
-  private claimAndQueue(lanes: RelayLanes, internal: sfn.Fail): sfn.IChainable {
-    const queued = new sfn.Pass(this, StateName.Queued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } });
-    const markQueued = new tasks.DynamoUpdateItem(this, StateName.MarkQueued, {
-      table: lanes.dedupe.table,
-      key: idKey(),
-      updateExpression: 'SET #state = :queued',
-      expressionAttributeNames: { '#state': DedupeAttribute.State },
-      expressionAttributeValues: { ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued) },
-      resultPath: sfn.JsonPath.DISCARD,
+  /** The lease a claim is written with; one that would leave no time to take it over is refused by validation. */
+  private claimLease(lanes: RelayLanes): Duration {
+    const lease = lanes.claimLease ?? Duration.seconds(60);
+    this.node.addValidation({
+      validate: () => (lease.toSeconds() >= 10 && lease.toSeconds() <= MAX_CLAIM_LEASE_SECONDS ? []
+        : [`claimLease must be from 10 s to ${MAX_CLAIM_LEASE_SECONDS} s (got ${lease.toHumanString()}): a longer one leaves a claim no time to be taken over inside SQS's deduplication interval`]),
     });
-    markQueued.addRetry(DYNAMODB_RETRY);
-    // The event is on its lane either way; the delivery workflow's own check catches a late copy.
-    markQueued.addCatch(queued, { errors: [sfn.Errors.ALL], resultPath: sfn.JsonPath.DISCARD });
-    return this.claimStep(lanes, internal).next(this.enqueueStep(lanes, internal)).next(markQueued).next(queued);
+    return lease;
   }
 
-  /** The conditional write: only the first copy of an id (or one whose claimant died) goes on. */
+  /** Claim id (as queued) → Enqueue → Queued: one write per event; an id already claimed → Duplicate. */
+  private claimAndQueue(lanes: RelayLanes, internal: sfn.Fail): sfn.IChainable {
+    const queued = new sfn.Pass(this, StateName.Queued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } });
+    return this.claimStep(lanes, internal).next(this.enqueueStep(lanes, internal)).next(queued);
+  }
+
+  /**
+   * The one conditional write: only the first copy of an id goes on — or a copy of one whose
+   * execution died before its send, after the lease and while SQS would still drop a second send.
+   */
   private claimStep(lanes: RelayLanes, internal: sfn.Fail): tasks.DynamoPutItem {
     // DynamoDB numbers travel as strings; Verify's `receivedAt` is the clock (Step Functions has no epoch time).
     const epochPlus = (seconds: number) =>
@@ -288,14 +294,17 @@ export class RelayStateMachine extends Construct {
       table: lanes.dedupe.table,
       item: {
         ...idKey(),
-        [DedupeAttribute.State]: tasks.DynamoAttributeValue.fromString(ClaimState.Claimed),
+        [DedupeAttribute.State]: tasks.DynamoAttributeValue.fromString(ClaimState.Queued),
         [DedupeAttribute.Channel]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.channel')),
-        [DedupeAttribute.LeaseUntil]: epochPlus((lanes.claimLease ?? Duration.seconds(60)).toSeconds()),
+        [DedupeAttribute.LeaseUntil]: epochPlus(this.claimLease(lanes).toSeconds()),
+        [DedupeAttribute.TakeoverUntil]: epochPlus(CLAIM_TAKEOVER_SECONDS),
+        [DedupeAttribute.ClaimedBy]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')),
         [DedupeAttribute.ExpiresAt]: epochPlus(lanes.dedupe.retention.toSeconds()),
       },
-      conditionExpression: 'attribute_not_exists(#id) OR (#state = :claimed AND #leaseUntil < :now)',
-      expressionAttributeNames: { '#id': DedupeAttribute.Id, '#state': DedupeAttribute.State, '#leaseUntil': DedupeAttribute.LeaseUntil },
-      expressionAttributeValues: { ':claimed': tasks.DynamoAttributeValue.fromString(ClaimState.Claimed), ':now': epochPlus(0) },
+      // Items of older relays (state `claimed`, no takeoverUntil) are never taken over.
+      conditionExpression: 'attribute_not_exists(#id) OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)',
+      expressionAttributeNames: { '#id': DedupeAttribute.Id, '#state': DedupeAttribute.State, '#leaseUntil': DedupeAttribute.LeaseUntil, '#takeoverUntil': DedupeAttribute.TakeoverUntil },
+      expressionAttributeValues: { ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued), ':now': epochPlus(0) },
       resultPath: sfn.JsonPath.DISCARD,
     });
     claim.addRetry(DYNAMODB_RETRY);
@@ -325,13 +334,14 @@ export class RelayStateMachine extends Construct {
     const release = new tasks.DynamoDeleteItem(this, StateName.ReleaseClaim, {
       table: lanes.dedupe.table,
       key: idKey(),
-      conditionExpression: '#state = :claimed',
-      expressionAttributeNames: { '#state': DedupeAttribute.State },
-      expressionAttributeValues: { ':claimed': tasks.DynamoAttributeValue.fromString(ClaimState.Claimed) },
+      // Only this execution's own claim: a copy that took it over meanwhile keeps it.
+      conditionExpression: '#claimedBy = :me',
+      expressionAttributeNames: { '#claimedBy': DedupeAttribute.ClaimedBy },
+      expressionAttributeValues: { ':me': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')) },
       resultPath: sfn.JsonPath.DISCARD,
     });
     release.addRetry(DYNAMODB_RETRY);
-    // Should the release fail too, the lease frees the id after it runs out.
+    // Should the release fail too, a copy can take the id over once the lease ran out (until takeoverUntil).
     release.addCatch(describe, { errors: [sfn.Errors.ALL], resultPath: '$.releaseError' });
     release.next(describe);
     enqueue.addCatch(release, { errors: [sfn.Errors.ALL], resultPath: '$.error' });

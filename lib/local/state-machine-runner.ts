@@ -10,6 +10,7 @@
  * - a non-2xx answer becomes `ApiGateway.<status>` with the response body as the cause;
  * - a DynamoDB or SQS refusal becomes `DynamoDB.<Exception>` / `SQS.<Exception>`.
  */
+import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 
 export interface PostRequest {
@@ -167,6 +168,8 @@ export class LocalStateMachine {
   private async execute(input: unknown): Promise<ExecutionOutcome> {
     const execution = this.machine.run((input === null ? NULL_STAND_IN : shield(input)) as never, {
       overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryOverrides },
+      // Step Functions gives every execution a unique id ($$.Execution.Id); the engine leaves it to us.
+      context: executionContext() as never,
     });
     this.running.add(execution);
     try {
@@ -192,6 +195,12 @@ export class LocalStateMachine {
   }
 
   private readonly aborted = new WeakSet<object>();
+}
+
+/** What the engine leaves out of the context object: the execution's unique id and name. */
+function executionContext(): { Execution: { Id: string; Name: string } } {
+  const name = randomUUID();
+  return { Execution: { Id: `arn:aws:states:local:000000000000:express:relay:${name}:${name}`, Name: name } };
 }
 
 function lambdaStep(handler: (input: unknown) => unknown): (input: unknown) => Promise<unknown> {

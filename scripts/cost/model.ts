@@ -73,7 +73,7 @@ export interface Estimate {
 export function billed(m: Measured): { relay: number; delivery: number; verify: number; coalesce: number; pace: number } {
   const lambda = (ms: number) => Math.max(1, Math.ceil(ms * A.lambdaSlowdown));
   return {
-    // Verify, Claim id, Enqueue, Mark queued.
+    // Verify, Read guild settings (with the Discord app), Claim id, Enqueue.
     relay: ceilTo(m.relayExecutionMs + A.lambdaInvokeMs + 2 * A.dynamoDbMs + A.sqsMs, 100),
     // Look up claims, Coalesce, Post, Pace, Mark delivered.
     delivery: ceilTo(m.deliveryExecutionMs + 2 * A.lambdaInvokeMs + 2 * A.dynamoDbMs + A.discordPostMs, 100),
@@ -140,7 +140,7 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
     { item: 'Ingest API', usd: perMillion(n + heartbeats, P.httpApiPerMillion) * share.http, basis: 'one request per event and heartbeat' },
     { item: 'Relay workflow (Express)', usd: perMillion(n + heartbeats, P.expressRequestPerMillion) + (n + heartbeats) * A.expressMemoryGb * (d.relay / 1000) * P.expressGbSecond.usd, basis: `one execution per event, ${d.relay} ms × 64 MB billed` },
     { item: 'Verify (Lambda)', usd: lambda(n + heartbeats, verifyGbs), basis: `${shape.functionMemoryMb.verify} MB Arm, ${d.verify} ms billed` },
-    { item: 'Dedupe table (DynamoDB)', usd: perMillion(3 * n, P.dynamoWritePerMillion) + perMillion(n, P.dynamoReadPerMillion), basis: '3 writes (claim, queued, delivered) + 1 consistent read per event' },
+    { item: 'Dedupe table (DynamoDB)', usd: perMillion(2 * n, P.dynamoWritePerMillion) + perMillion(n, P.dynamoReadPerMillion), basis: '2 writes (claim as queued, delivered) + 1 consistent read per event' },
     { item: 'Lane (SQS FIFO)', usd: perMillion(usage.sqsRequests, P.sqsFifoPerMillion) * share.sqs, basis: 'send per event; receive + delete per batch; idle long polls' },
     { item: 'Lane pipe (EventBridge Pipes)', usd: perMillion(batches, P.pipesPerMillion), basis: 'one request per batch (< 64 KB)' },
     { item: 'Delivery workflow (Express)', usd: perMillion(batches, P.expressRequestPerMillion) + batches * A.expressMemoryGb * (d.delivery / 1000) * P.expressGbSecond.usd, basis: `one execution per batch, ${d.delivery} ms × 64 MB billed` },

@@ -4,7 +4,7 @@
  * and the local pipe; only the webhook's answers are scripted. Each case checks outcomes and
  * exactly what was posted.
  */
-import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { RelayErrorCode } from '../../lib/contracts/errors';
 import { ClaimState, RelayOutcome } from '../../lib/contracts/lane';
 import { StateName } from '../../lib/contracts/state-names';
@@ -126,19 +126,59 @@ describe('exactly-once effect', () => {
     expect(contents()).toEqual([expect.stringContaining('Retry joined')]);
   });
 
-  it('a claim left by an execution that died is taken over once its lease has run out, never before', async () => {
-    const live = signed(join('Live'));
-    const dead = signed(join('Dead'));
+  it('a claim left by an execution that died is taken over after its lease and until takeoverUntil, never before or after', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const claim = (id: string, leaseUntil: number) =>
-      db.client.send(new PutItemCommand({ TableName: TABLE, Item: { id: { S: id }, state: { S: ClaimState.Claimed }, leaseUntil: { N: String(leaseUntil) }, expiresAt: { N: String(now + 3600) } } }));
-    await claim(live.id, now + 60);
-    await claim(dead.id, now - 1);
-    expect(await relay.run(live)).toMatchObject({ output: { outcome: RelayOutcome.Duplicate } });
-    expect(await relay.run(dead)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    const envelopes = { live: signed(join('Live')), dead: signed(join('Dead')), late: signed(join('Late')), older: signed(join('Older')) };
+    // As the Claim step writes it (queued, before the send), by an execution that is not this one.
+    const claim = (id: string, leaseUntil: number, takeoverUntil?: number, state: string = ClaimState.Queued) => db.client.send(new PutItemCommand({
+      TableName: TABLE,
+      Item: {
+        id: { S: id }, state: { S: state }, leaseUntil: { N: String(leaseUntil) }, expiresAt: { N: String(now + 3600) }, claimedBy: { S: 'arn:aws:states:::execution:gone' },
+        ...(takeoverUntil === undefined ? {} : { takeoverUntil: { N: String(takeoverUntil) } }),
+      },
+    }));
+    await claim(envelopes.live.id, now + 60, now + 210);
+    await claim(envelopes.dead.id, now - 1, now + 150);
+    await claim(envelopes.late.id, now - 200, now - 1);
+    // What relays before this version wrote first: `claimed`, no takeoverUntil.
+    await claim(envelopes.older.id, now - 1, undefined, ClaimState.Claimed);
+    expect(await relay.run(envelopes.live)).toMatchObject({ output: { outcome: RelayOutcome.Duplicate } });
+    expect(await relay.run(envelopes.dead)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    expect(await relay.run(envelopes.late)).toMatchObject({ output: { outcome: RelayOutcome.Duplicate } });
+    expect(await relay.run(envelopes.older)).toMatchObject({ output: { outcome: RelayOutcome.Duplicate } });
     await pipe.idle();
     expect(contents()).toEqual([expect.stringContaining('Dead joined')]);
-    await db.client.send(new DeleteItemCommand({ TableName: TABLE, Key: { id: { S: live.id } } }));
+    expect((await claimOf(envelopes.dead.id))?.claimedBy.S).toMatch(/^arn:aws:states:/);
+    expect((await claimOf(envelopes.dead.id))?.claimedBy.S).not.toBe('arn:aws:states:::execution:gone');
+    for (const e of [envelopes.live, envelopes.late, envelopes.older]) await db.client.send(new DeleteItemCommand({ TableName: TABLE, Key: { id: { S: e.id } } }));
+  });
+
+  it('a copy that takes over a claim whose first send did get through is dropped by SQS\'s deduplication: posted once', async () => {
+    const envelope = signed(join('Twice'));
+    expect(await relay.run(envelope)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    await pipe.idle();
+    const now = Math.floor(Date.now() / 1000);
+    const expire = (state: string) => db.client.send(new UpdateItemCommand({
+      TableName: TABLE, Key: { id: { S: envelope.id } }, UpdateExpression: 'SET leaseUntil = :past, #state = :state',
+      ExpressionAttributeNames: { '#state': 'state' }, ExpressionAttributeValues: { ':past': { N: String(now - 1) }, ':state': { S: state } },
+    }));
+    // Delivered: never taken over, whatever the lease says.
+    await expire(ClaimState.Delivered);
+    expect(await relay.run(envelope)).toMatchObject({ output: { outcome: RelayOutcome.Duplicate } });
+    // Still queued (the lane is slow) with the lease run out: the copy takes over, and SQS drops its send.
+    await expire(ClaimState.Queued);
+    expect(await relay.run(envelope)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    await pipe.idle();
+    expect(contents()).toEqual([expect.stringContaining('Twice joined')]);
+  });
+
+  it('writes the claim once, as queued, with 150 s between the end of its lease and the end of the takeover', async () => {
+    const envelope = signed(join('Once'));
+    await relay.run(envelope);
+    const item = await claimOf(envelope.id);
+    expect(item?.state).toEqual({ S: ClaimState.Queued });
+    expect(Number(item?.takeoverUntil.N) - Number(item?.leaseUntil.N)).toBe(150);
+    await pipe.idle();
   });
 
   it('writes the claim with the TTL the retention sets (48 h) and the channel', async () => {

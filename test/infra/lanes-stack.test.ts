@@ -5,6 +5,8 @@ import aslValidator from 'asl-validator';
 import { DedupeTable } from '../../lib/infra/dedupe-table';
 import { DeliveryLane } from '../../lib/infra/delivery-lane';
 import { DeliveryStateMachine } from '../../lib/infra/delivery-state-machine';
+import { HeartbeatTable } from '../../lib/infra/heartbeat-table';
+import { RelayStateMachine } from '../../lib/infra/relay-state-machine';
 import { WebhookProxyApi } from '../../lib/infra/webhook-proxy-api';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -47,12 +49,22 @@ describe('dedupe table', () => {
     });
   });
 
-  it('claims with a conditional write whose TTL is the configured retention (72 h here, 48 h by default)', () => {
-    const claim = (stateMachineDefinition(json).States as Record<string, any>)['Claim id'];
+  it('claims as queued in one conditional write whose TTL is the configured retention (72 h here, 48 h by default), and nothing marks it queued again', () => {
+    const states = stateMachineDefinition(json).States as Record<string, any>;
+    const claim = states['Claim id'];
     expect(claim.Resource).toMatch(/:states:::dynamodb:putItem$/);
-    expect(claim.Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR (#state = :claimed AND #leaseUntil < :now)');
+    expect(claim.Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)');
+    expect(claim.Parameters.Item.state).toEqual({ S: 'queued' });
     expect(claim.Parameters.Item.expiresAt).toEqual({ 'N.$': `States.JsonToString(States.MathAdd($.receivedAt, ${72 * 3600}))` });
     expect(claim.Parameters.Item.leaseUntil).toEqual({ 'N.$': 'States.JsonToString(States.MathAdd($.receivedAt, 60))' });
+    // The takeover ends 90 s before SQS's 5-minute deduplication interval does.
+    expect(claim.Parameters.Item.takeoverUntil).toEqual({ 'N.$': 'States.JsonToString(States.MathAdd($.receivedAt, 210))' });
+    expect(claim.Parameters.Item.claimedBy).toEqual({ 'S.$': '$$.Execution.Id' });
+    expect(states.Enqueue.Next).toBe('Queued');
+    // The relay workflow writes each event's item once: the claim (the release only deletes it after a failed send).
+    const writes = Object.entries(states).filter(([, s]) => /:states:::dynamodb:(putItem|updateItem)$/.test(s.Resource ?? '') && s.Parameters.TableName === table);
+    expect(writes.map(([name]) => name)).toEqual(['Claim id']);
+    expect(states['Release claim'].Parameters.ConditionExpression).toBe('#claimedBy = :me');
     // Both spellings Step Functions is seen to use (register row "DynamoDB error names").
     expect(claim.Catch[0]).toEqual({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException', 'DynamoDb.ConditionalCheckFailedException'], ResultPath: null, Next: 'Duplicate' });
     expect(claim.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(['DynamoDB.ThrottlingException', 'DynamoDb.ThrottlingException']));
@@ -96,14 +108,14 @@ describe('lane', () => {
 });
 
 describe('IAM, pinned to exact ARNs', () => {
-  it('relay workflow: claim, mark and release in the table; send to the lane; invoke Verify; put heartbeats in their table; nothing else', () => {
+  it('relay workflow: claim and release in the table (no update); send to the lane; invoke Verify; put heartbeats in their table; nothing else', () => {
     const heartbeats = only('AWS::DynamoDB::Table', 'HeartbeatsTable');
     expect(statementsOf(roleOf(relay))).toEqual([
       // The unqualified ARN only: no `:*` for versions and aliases nothing calls.
       { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: arnOf(only('AWS::Lambda::Function', 'VerifyFunction')) },
       { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: [tableResource(), tableResource(heartbeats)] },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: arnOf(lane) },
-      { Action: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: tableResource() },
+      { Action: 'dynamodb:DeleteItem', Effect: 'Allow', Resource: tableResource() },
     ]);
   });
 
@@ -178,6 +190,19 @@ describe('validation, with the construct path', () => {
 
   it('refuses a dedupe retention shorter than the forwarder spool', () => {
     expect(build((s) => new DedupeTable(s, 'Dedupe', { retention: Duration.hours(24) }))).toThrow(/V\/Dedupe.*retention is 1 day.*at least 1 day 1 hour/);
+  });
+
+  it('refuses a claim lease that would leave no time to take a claim over before SQS forgets the first send', () => {
+    const relayWith = (claimLease: Duration) => build((s) => {
+      const proxy = new WebhookProxyApi(s, 'Proxy', { channels: [{ name: 'general', webhookUrlSecret: secretsmanager.Secret.fromSecretNameV2(s, 'Hook', 'hooks/general') }], userAgent: 'DiscordBot (https://x, 1.0.0)' });
+      const fn = new lambda.Function(s, 'Verify', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})') });
+      new RelayStateMachine(s, 'Relay', {
+        verifyFunction: fn, webhookProxy: proxy, heartbeatTable: new HeartbeatTable(s, 'Heartbeats').table, routes: [{ event: 'voice.join', channel: 'general', template: 'x' }],
+        lanes: { dedupe: new DedupeTable(s, 'Dedupe'), lane: new DeliveryLane(s, 'Lane'), claimLease },
+      });
+    });
+    expect(relayWith(Duration.minutes(3))).toThrow(/V\/Relay.*claimLease must be from 10 s to 120 s \(got 3 minutes\)/);
+    expect(relayWith(Duration.seconds(90))).not.toThrow();
   });
 
   it('refuses a delivery timeout that reaches the lane\'s visibility timeout', () => {
