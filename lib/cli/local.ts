@@ -19,7 +19,8 @@ function parseRateLimit(value: string | undefined): RateLimit | false | undefine
   return { limit: Number(m[1]), windowMs: Number(m[2]) };
 }
 
-function banner(server: LocalRelayServer, out: (line: string) => void): void {
+/** What `relay local` prints once it is up: where everything is, and the first command to try. */
+export function banner(server: Pick<LocalRelayServer, 'settings' | 'proxyUrl' | 'destinations'>, out: (line: string) => void): void {
   const s = server.settings;
   out('Discord Event Relay — running locally from the synthesized template');
   out(`  ingest API     ${s.url}/events and /events/sync  (SigV4: region ${s.region}, credentials in ${LOCAL_SETTINGS_FILE})`);

@@ -9,11 +9,11 @@ import { closest } from '../../lib/cli/args';
 import { main } from '../../lib/cli/main';
 import { describeCause } from '../../lib/cli/send';
 import { buildVoiceEvent, checkEventText } from '../../lib/cli/voice-event';
+import { banner } from '../../lib/cli/local';
 import { parseEventPayload } from '../../lib/contracts/events';
 import { version } from '../../package.json';
 import { KEY, voiceEvent } from '../support/fixtures';
-import { ensureBuilt, runBuiltCli, startBuiltCli } from '../support/built-cli';
-import { pollUntil } from '../support/until';
+import { ensureBuilt, runBuiltCli } from '../support/built-cli';
 
 // Not the project folder: no .relay/local.json here.
 const work = mkdtempSync(join(tmpdir(), 'relay-args-'));
@@ -109,17 +109,18 @@ describe('help, version and typos', () => {
     expect(closest('frobnicate', ['local', 'forward', 'keygen', 'send'])).toBeUndefined();
   });
 
-  it('the banner says which channels hold live cards', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'relay-banner-'));
-    const relay = startBuiltCli(['local', '--port', '0', '--config', join(__dirname, '..', '..', 'examples', 'cards.config.ts')], { cwd: dir });
-    try {
-      await pollUntil(() => relay.output().includes('Ctrl-C stops'), 60_000, 50);
-      expect(relay.output()).toMatch(/#general\s+→ the sink · live voice cards: one message per voice session, edited in place/);
-    } finally {
-      relay.child.kill('SIGTERM');
-      await relay.exited;
-    }
-  }, 90_000);
+  it('the banner says which channels hold live cards, and where each channel posts', () => {
+    // The relay's own destinations (the built CLI prints this banner in built-cli.test.ts).
+    const lines: string[] = [];
+    banner({
+      settings: { url: 'http://127.0.0.1:8787', region: 'us-east-1', accessKeyId: 'A', secretAccessKey: 'S', kid: 'local', privateKeyFile: '.relay/keys/local.pem', guildId: '1' },
+      proxyUrl: 'http://127.0.0.1:9999',
+      destinations: [{ channel: 'general', to: 'sink', cards: true }, { channel: 'audit', to: 'RELAY_WEBHOOK_AUDIT', cards: false }],
+    }, (line) => lines.push(line));
+    expect(lines).toContainEqual(expect.stringMatching(/^  #general\s+→ the sink · live voice cards: one message per voice session, edited in place$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^  #audit\s+→ your webhook \(URL from RELAY_WEBHOOK_AUDIT\)$/));
+    expect(lines.at(-1)).toBe('Ctrl-C stops (a second Ctrl-C at once).');
+  });
 
   it('a config the stack cannot build (card routes with --direct-delivery) is a configuration error in one line, not a stack trace', async () => {
     const config = join(__dirname, '..', '..', 'examples', 'cards.config.ts');
