@@ -9,6 +9,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InteractionsEnv } from '../lib/contracts/env';
 import { publicKeyToHex } from '../lib/contracts/envelope';
 import { GuildSettingsAttribute } from '../lib/contracts/interactions';
 import { createInteractionsHandler } from '../lib/interactions/handler';
@@ -50,7 +51,11 @@ function coldStarts(bundle: string, runs: number): number[] {
       if (r.statusCode !== 200) throw new Error('PING answered ' + r.statusCode);
       process.stdout.write(String(Number(process.hrtime.bigint() - t0) / 1e6));
     });`;
-  const env = { ...process.env, AWS_REGION: 'eu-west-1', RELAY_DISCORD_PUBLIC_KEY: publicKeyToHex(publicKey), RELAY_DISCORD_APPLICATION_ID: '1111111111111111111', RELAY_ALLOWED_GUILD_IDS: '123456789012345678', RELAY_GUILD_SETTINGS_TABLE: 't', RELAY_STACK_NAME: 'Bench' };
+  const env = {
+    ...process.env, AWS_REGION: 'eu-west-1',
+    [InteractionsEnv.PublicKey]: publicKeyToHex(publicKey), [InteractionsEnv.ApplicationId]: '1111111111111111111', [InteractionsEnv.AllowedGuildIds]: '123456789012345678',
+    [InteractionsEnv.SettingsTable]: 't', [InteractionsEnv.HeartbeatTable]: 'Bench-Heartbeats',
+  };
   return Array.from({ length: runs }, () => {
     const started = process.hrtime.bigint();
     const inside = Number(execFileSync(process.execPath, ['-e', script, JSON.stringify({ headers: signedHeaders(body, privateKey), body })], { env, encoding: 'utf8' }));

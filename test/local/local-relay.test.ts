@@ -322,6 +322,24 @@ describe('restart', () => {
   });
 });
 
+describe('direct delivery (the pre-lanes design the bench compares against)', () => {
+  it('starts with the Discord app\'s settings read on the local table, posts a join and records a heartbeat', async () => {
+    // It once failed to start: its relay workflow reads the guild settings, and only the lanes had a table.
+    const direct = await LocalRelayServer.start({ port: 0, stateDir: mkdtempSync(join(tmpdir(), 'relay-direct-')), directDelivery: true, sinkRateLimit: false, log: () => undefined, env });
+    try {
+      expect(direct.lanes).toBeUndefined();
+      const c = clientFor(direct);
+      expect(await c.sendSync(event('join', 'Dora'))).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'delivered' } });
+      expect(direct.sink.messages.map((m) => (m.body as { content: string }).content)).toEqual([expect.stringContaining('Dora')]);
+      expect(await c.sendSync({ type: 'FORWARDER_HEARTBEAT', forwarder: 'direct-test', at: new Date().toISOString(), guilds: 1, gateway_connected: true, spool_depth: 0 })).toMatchObject({ output: { outcome: 'recorded' } });
+      const status = (await (await fetch(`${direct.url}/_status`)).json()) as LocalRelayStatus;
+      expect(status).toMatchObject({ pipe: null, lane: null, table: null, heartbeats: { last: expect.any(String) } });
+    } finally {
+      await direct.stop();
+    }
+  });
+});
+
 describe('the sink checks what Discord checks', () => {
   const hit = (method: string, path: string, body = '{"content":"x"}') => fetch(`${server.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body });
 
