@@ -301,10 +301,18 @@ export class RelayStateMachine extends Construct {
         [DedupeAttribute.ClaimedBy]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')),
         [DedupeAttribute.ExpiresAt]: epochPlus(lanes.dedupe.retention.toSeconds()),
       },
+      // Its own claim passes too: a retry after a write that landed but answered an error (or a re-run
+      // of the same execution) would otherwise call its own event a duplicate and never send it.
       // Items of older relays (state `claimed`, no takeoverUntil) are never taken over.
-      conditionExpression: 'attribute_not_exists(#id) OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)',
-      expressionAttributeNames: { '#id': DedupeAttribute.Id, '#state': DedupeAttribute.State, '#leaseUntil': DedupeAttribute.LeaseUntil, '#takeoverUntil': DedupeAttribute.TakeoverUntil },
-      expressionAttributeValues: { ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued), ':now': epochPlus(0) },
+      conditionExpression: 'attribute_not_exists(#id) OR #claimedBy = :me OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)',
+      expressionAttributeNames: {
+        '#id': DedupeAttribute.Id, '#claimedBy': DedupeAttribute.ClaimedBy, '#state': DedupeAttribute.State,
+        '#leaseUntil': DedupeAttribute.LeaseUntil, '#takeoverUntil': DedupeAttribute.TakeoverUntil,
+      },
+      expressionAttributeValues: {
+        ':me': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')),
+        ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued), ':now': epochPlus(0),
+      },
       resultPath: sfn.JsonPath.DISCARD,
     });
     claim.addRetry(DYNAMODB_RETRY);

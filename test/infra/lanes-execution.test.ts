@@ -172,6 +172,30 @@ describe('exactly-once effect', () => {
     expect(contents()).toEqual([expect.stringContaining('Twice joined')]);
   });
 
+  it('a claim that landed but answered an error is its own on the retry: queued and posted once, not a duplicate', async () => {
+    let landedThenFailed = false;
+    const flaky = new LocalStateMachine(stateMachineDefinition(template, standIns), {
+      lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
+      dynamodb: async (action, params) => {
+        const result = await db.call(action, params);
+        if (action === 'putItem' && params.TableName === TABLE && !landedThenFailed) {
+          landedThenFailed = true;
+          throw new TaskFailure('DynamoDB.InternalServerErrorException', 'Internal server error');
+        }
+        return result;
+      },
+      sqs: sqs.call,
+      retryPauseMs: 0,
+    });
+    const envelope = signed(join('Landed'));
+    expect(await flaky.run(envelope)).toMatchObject({ status: 'SUCCEEDED', output: { outcome: RelayOutcome.Queued } });
+    expect(landedThenFailed).toBe(true);
+    // Another execution's copy is still a duplicate.
+    expect(await relay.run(envelope)).toMatchObject({ output: { outcome: RelayOutcome.Duplicate } });
+    await pipe.idle();
+    expect(contents()).toEqual([expect.stringContaining('Landed joined')]);
+  });
+
   it('writes the claim once, as queued, with 150 s between the end of its lease and the end of the takeover', async () => {
     const envelope = signed(join('Once'));
     await relay.run(envelope);

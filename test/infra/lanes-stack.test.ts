@@ -53,7 +53,8 @@ describe('dedupe table', () => {
     const states = stateMachineDefinition(json).States as Record<string, any>;
     const claim = states['Claim id'];
     expect(claim.Resource).toMatch(/:states:::dynamodb:putItem$/);
-    expect(claim.Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)');
+    expect(claim.Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR #claimedBy = :me OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)');
+    expect(claim.Parameters.ExpressionAttributeValues[':me']).toEqual({ 'S.$': '$$.Execution.Id' });
     expect(claim.Parameters.Item.state).toEqual({ S: 'queued' });
     expect(claim.Parameters.Item.expiresAt).toEqual({ 'N.$': `States.JsonToString(States.MathAdd($.receivedAt, ${72 * 3600}))` });
     expect(claim.Parameters.Item.leaseUntil).toEqual({ 'N.$': 'States.JsonToString(States.MathAdd($.receivedAt, 60))' });
