@@ -9,6 +9,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { DedupeAttribute } from '../contracts/lane';
+import { relayTable } from './relay-table';
 
 export interface DedupeTableProps {
   /**
@@ -37,14 +38,7 @@ export class DedupeTable extends Construct {
           ? [`retention is ${this.retention.toHumanString()}; keep ids at least ${MIN_RETENTION.toHumanString()} (the forwarder re-sends spooled events for up to 24 h)`]
           : [],
     });
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: DedupeAttribute.Id, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: DedupeAttribute.ExpiresAt,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
-    });
+    this.table = relayTable(this, 'Table', { partitionKey: DedupeAttribute.Id, timeToLiveAttribute: DedupeAttribute.ExpiresAt, removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY });
   }
 
   /** Lets `grantee` read and write items (the state machines get narrower grants from their tasks). */

@@ -5,10 +5,11 @@
  * is a promise to a member, and a redeploy must not forget it.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { GuildSettingsAttribute } from '../contracts/interactions';
+import { relayTable } from './relay-table';
 
 export interface GuildSettingsTableProps {
   /** @default RemovalPolicy.RETAIN */
@@ -20,13 +21,7 @@ export class GuildSettingsTable extends Construct {
 
   constructor(scope: Construct, id: string, props: GuildSettingsTableProps = {}) {
     super(scope, id);
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: GuildSettingsAttribute.GuildId, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.table = relayTable(this, 'Table', { partitionKey: GuildSettingsAttribute.GuildId, removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN });
   }
 
   /** What `/relay` needs: read a guild's item and change it (GetItem, UpdateItem), nothing else. */

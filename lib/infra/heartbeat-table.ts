@@ -7,9 +7,10 @@
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { HeartbeatAttribute } from '../contracts/metrics';
+import { relayTable } from './relay-table';
 
 export interface HeartbeatTableProps {
   /** @default RemovalPolicy.DESTROY (each item is only a forwarder's last heartbeat) */
@@ -21,14 +22,7 @@ export class HeartbeatTable extends Construct {
 
   constructor(scope: Construct, id: string, props: HeartbeatTableProps = {}) {
     super(scope, id);
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: HeartbeatAttribute.Forwarder, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      // A few hundred bytes: recovery costs nothing and keeps cdk-nag's DDB3 satisfied without an exception.
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
-    });
+    this.table = relayTable(this, 'Table', { partitionKey: HeartbeatAttribute.Forwarder, removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY });
   }
 
   /**
