@@ -92,8 +92,10 @@ function printReport(): void {
   console.log(`Discord Event Relay bench — Node ${process.version}, ${new Date().toISOString()}`);
   console.log(line(header));
   for (const r of rows) console.log(line(r));
-  const targets = rows.filter((r) => r[0] !== ' ');
-  const missed = targets.filter((r) => r[0] === '✗').map((r) => r[1].trim());
+  // An indented row belongs to the unindented one above it: a missed one is named with it.
+  const named = rows.map((r, i) => (r[1].startsWith(' ') ? `${rows.slice(0, i).reverse().find((p) => !p[1].startsWith(' '))?.[1] ?? ''}: ${r[1].trim()}` : r[1]));
+  const targets = rows.map((r, i) => ({ mark: r[0], name: named[i] })).filter((r) => r.mark !== ' ');
+  const missed = targets.filter((r) => r.mark === '✗').map((r) => r.name);
   console.log(`${targets.length - missed.length} of ${targets.length} targets met${missed.length ? `; missed: ${missed.join('; ')}` : ''}`);
 }
 

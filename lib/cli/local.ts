@@ -20,7 +20,7 @@ function parseRateLimit(value: string | undefined): RateLimit | false | undefine
 }
 
 /** What `relay local` prints once it is up: where everything is, and the first command to try. */
-export function banner(server: Pick<LocalRelayServer, 'settings' | 'proxyUrl' | 'destinations'>, out: (line: string) => void): void {
+export function banner(server: Pick<LocalRelayServer, 'settings' | 'proxyUrl' | 'destinations'>, out: (line: string) => void, deadLetters = 0): void {
   const s = server.settings;
   out('Discord Event Relay — running locally from the synthesized template');
   out(`  ingest API     ${s.url}/events and /events/sync  (SigV4: region ${s.region}, credentials in ${LOCAL_SETTINGS_FILE})`);
@@ -29,6 +29,8 @@ export function banner(server: Pick<LocalRelayServer, 'settings' | 'proxyUrl' | 
   for (const d of server.destinations) out(`  #${d.channel.padEnd(13)} → ${d.to === 'sink' ? 'the sink' : `your webhook (URL from ${d.to})`}${d.cards ? ' · live voice cards: one message per voice session, edited in place' : ''}`);
   out(`  signing key    "${s.kid}" (${s.privateKeyFile})`);
   if (s.interactions) out(`  interactions   ${s.interactions.url}  (/relay commands, signed by the local app key ${s.interactions.privateKeyFile}: npx relay interact optout)`);
+  // Kept in .relay/lanes across restarts: say so, or they are found only by looking.
+  if (deadLetters > 0) out(`  dead letters   ${deadLetters} waiting from an earlier run (reasons: curl ${s.url}/_lanes; move them back: curl -X POST ${s.url}/_lanes/redrive)`);
   out('');
   out('Send a test event from another terminal:');
   out('  npx relay send voice-join --user 444444444444444444 --display-name Alice --channel 222222222222222222 --channel-name General --sync');
@@ -94,7 +96,8 @@ export async function local(argv: string[], out: (line: string) => void): Promis
     }
     throw error;
   }
-  banner(server, out);
+  const waiting = server.lanes?.deadLetters.depth;
+  banner(server, out, waiting ? waiting.visible + waiting.inFlight : 0);
   await stopOnSignal(server, out);
   return ExitCode.Ok;
 }

@@ -68,8 +68,10 @@ export class InteractionsRoutes {
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : v]));
     const answer = await this.handler({ headers, body: body.toString('base64'), isBase64Encoded: true });
     const subcommand = /"name":"(optout|optin|pause|resume|status)"/.exec(body.toString('utf8'))?.[1];
-    const why = answer.statusCode === 401 ? ' refused: not signed by the application key (or stale)' : '';
-    this.props.log(`${answer.statusCode === 200 ? '✓' : '✗'} ${answer.statusCode}        interaction${subcommand ? ` /relay ${subcommand}` : ''}${why}`);
+    // A 401 is the endpoint doing its job (relay doctor and Discord's save check send two on purpose): not marked as a failure.
+    const why = answer.statusCode === 401 ? ' refused: not signed by the application key (or stale), as it should be (relay doctor checks this twice)' : '';
+    const mark = answer.statusCode === 200 ? '✓' : answer.statusCode === 401 ? '·' : '✗';
+    this.props.log(`${mark} ${answer.statusCode}        interaction${subcommand ? ` /relay ${subcommand}` : ''}${why}`);
     res.writeHead(answer.statusCode, answer.headers).end(answer.body);
   }
 }

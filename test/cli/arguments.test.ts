@@ -120,6 +120,16 @@ describe('help, version and typos', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^  #general\s+→ the sink · live voice cards: one message per voice session, edited in place$/));
     expect(lines).toContainEqual(expect.stringMatching(/^  #audit\s+→ your webhook \(URL from RELAY_WEBHOOK_AUDIT\)$/));
     expect(lines.at(-1)).toBe('Ctrl-C stops (a second Ctrl-C at once).');
+    expect(lines.join('\n')).not.toContain('dead letters');
+  });
+
+  it('the banner says when dead letters from an earlier run are waiting, and how to see and move them', () => {
+    const lines: string[] = [];
+    banner({
+      settings: { url: 'http://127.0.0.1:8787', region: 'us-east-1', accessKeyId: 'A', secretAccessKey: 'S', kid: 'local', privateKeyFile: '.relay/keys/local.pem', guildId: '1' },
+      proxyUrl: 'http://127.0.0.1:9999', destinations: [],
+    }, (line) => lines.push(line), 2);
+    expect(lines).toContain('  dead letters   2 waiting from an earlier run (reasons: curl http://127.0.0.1:8787/_lanes; move them back: curl -X POST http://127.0.0.1:8787/_lanes/redrive)');
   });
 
   it('a config the stack cannot build (card routes with --direct-delivery) is a configuration error in one line, not a stack trace', async () => {
