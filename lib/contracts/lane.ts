@@ -145,12 +145,13 @@ export type ClaimState = (typeof ClaimState)[keyof typeof ClaimState];
 /** SQS FIFO's deduplication interval: a second send of the same deduplication id within it is accepted and dropped. */
 export const SQS_DEDUPLICATION_SECONDS = 300;
 /**
- * How long after an event was received (Verify's `receivedAt`) a copy may still take over its
- * claim: the copy's own send (its claim and enqueue retries take under 60 s) must land inside
- * the first send's deduplication interval, so that a re-send is never a second message. 30 s
- * more are kept for clocks.
+ * How long after an event was first received (Verify's `receivedAt`) a copy may still take over
+ * its claim: the copy's own send must land inside the first send's deduplication interval, so
+ * that a re-send is never a second message. From Verify to a landed send takes at most 77 s (the
+ * guild settings read, the claim and the enqueue, every attempt timing out: a test adds them up
+ * from task-retries.ts); 43 s more are kept for clocks and latency.
  */
-export const CLAIM_TAKEOVER_SECONDS = SQS_DEDUPLICATION_SECONDS - 90;
+export const CLAIM_TAKEOVER_SECONDS = 180;
 
 /** Message attributes a dead-lettered lane event carries: why it was refused. */
 export const DeadLetterAttribute = {

@@ -12,7 +12,12 @@ export const HeartbeatAttribute = {
   At: 'at',
   /** The key id the heartbeat was signed with. */
   Kid: 'kid',
+  /** Epoch seconds after which DynamoDB's TTL deletes the item: a forwarder gone (or renamed) for {@link HEARTBEAT_RETENTION_DAYS} days. */
+  ExpiresAt: 'expiresAt',
 } as const;
+
+/** How long a forwarder's last heartbeat is kept after it stopped sending them. */
+export const HEARTBEAT_RETENTION_DAYS = 30;
 
 /** The AWS metric of the heartbeat table that says heartbeats arrive (Sum per period; none is missing data). */
 export const ForwarderHeartbeatMetric = {

@@ -24,6 +24,7 @@ export const StateName = {
   Enqueue: 'Enqueue',
   ReleaseClaim: 'Release claim',
   DescribeEnqueueFailure: 'Describe enqueue failure',
+  DescribeUnreleasedClaim: 'Describe unreleased claim',
   Queued: 'Queued',
   // The Discord app: opt-outs and pauses (guild settings table).
   HasGuild: 'From a guild?',

@@ -22,7 +22,7 @@ export class HeartbeatTable extends Construct {
 
   constructor(scope: Construct, id: string, props: HeartbeatTableProps = {}) {
     super(scope, id);
-    this.table = relayTable(this, 'Table', { partitionKey: HeartbeatAttribute.Forwarder, removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY });
+    this.table = relayTable(this, 'Table', { partitionKey: HeartbeatAttribute.Forwarder, timeToLiveAttribute: HeartbeatAttribute.ExpiresAt, removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY });
   }
 
   /**

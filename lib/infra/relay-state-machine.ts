@@ -15,7 +15,7 @@ import { Construct } from 'constructs';
 import { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
 import { acknowledgeExpressWorkflowFindings } from './nag-acknowledgements';
 import { unqualified } from './relay-function';
-import { DYNAMODB_RETRY, ENQUEUE_RETRY, dynamoDbErrors, ENQUEUE_TIMEOUT, POST_RETRIES, POST_TIMEOUT, VERIFY_RETRY, VERIFY_TIMEOUT } from './task-retries';
+import { DYNAMODB_RETRY, DYNAMODB_TIMEOUT, ENQUEUE_RETRY, dynamoDbErrors, ENQUEUE_TIMEOUT, POST_RETRIES, POST_TIMEOUT, VERIFY_RETRY, VERIFY_TIMEOUT } from './task-retries';
 import { RelayErrorCode, VERIFY_REJECTION_CODES } from '../contracts/errors';
 import { parseTemplate, type TemplatePart } from '../contracts/template';
 import { channelRoutePath, type EventRoute } from '../contracts/routes';
@@ -26,10 +26,12 @@ import type { DeliveryLane } from './delivery-lane';
 import { CLAIM_TAKEOVER_SECONDS, ClaimState, DedupeAttribute, RelayOutcome, type CardSettings } from '../contracts/lane';
 import { EventKind, relayTestFormat } from '../contracts/events';
 import { GuildSettingsAttribute, IgnoreReason } from '../contracts/interactions';
-import { HeartbeatAttribute } from '../contracts/metrics';
+import { HEARTBEAT_RETENTION_DAYS, HeartbeatAttribute } from '../contracts/metrics';
 
 /** The longest claim lease: it must end well before a claim can no longer be taken over. */
 const MAX_CLAIM_LEASE_SECONDS = 120;
+/** Longer than an execution's worst case from Verify to a landed send (task-retries.ts), so a live execution is not taken over. */
+const DEFAULT_CLAIM_LEASE = Duration.seconds(90);
 
 /** Where the Verify step puts each template field. */
 const TEXT_PATH = '$.text';
@@ -54,7 +56,7 @@ export interface RelayLanes {
    * How long a claim belongs to the execution that wrote it, whose enqueue may still be under
    * way. A copy of an event whose execution died before sending it can take the claim over after
    * this, until {@link CLAIM_TAKEOVER_SECONDS} after the event was received. At most 120 s.
-   * @default Duration.seconds(60)
+   * @default Duration.seconds(90)
    */
   readonly claimLease?: Duration;
 }
@@ -150,7 +152,7 @@ export class RelayStateMachine extends Construct {
     const route = new sfn.Choice(this, StateName.Route, { comment: 'Event kinds without a route are ignored' });
     route.when(sfn.Condition.stringEquals('$.kind', EventKind.ForwarderHeartbeat), this.recordHeartbeat(props.heartbeatTable, internal));
     route.when(sfn.Condition.stringEquals('$.kind', EventKind.Probe), new sfn.Pass(this, StateName.ProbeAnswered, {
-      comment: 'relay doctor: the envelope passed Verify; answered without a metric, so it never stands in for a forwarder',
+      comment: 'relay doctor: the envelope passed Verify; answered without writing a heartbeat, so it never stands in for a forwarder',
       parameters: { 'id.$': '$.id', 'kind.$': '$.kind', 'forwarder.$': '$.forwarder', outcome: RelayOutcome.Checked },
     }));
     // relay doctor --post: every channel takes its test message, whatever the routes say; it is claimed and queued like an event.
@@ -201,8 +203,11 @@ export class RelayStateMachine extends Construct {
         [HeartbeatAttribute.Forwarder]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.forwarder')),
         [HeartbeatAttribute.At]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.StartTime')),
         [HeartbeatAttribute.Kid]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.kid')),
+        // Forwarder names default to the host name: each new container would otherwise leave an item forever.
+        [HeartbeatAttribute.ExpiresAt]: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.receivedAt'), HEARTBEAT_RETENTION_DAYS * 86400))),
       },
       resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(DYNAMODB_TIMEOUT),
     });
     record.addRetry(DYNAMODB_RETRY);
     record.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
@@ -241,6 +246,7 @@ export class RelayStateMachine extends Construct {
       table,
       key: { [GuildSettingsAttribute.GuildId]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.event.guild.id')) },
       resultPath: '$.guild',
+      taskTimeout: sfn.Timeout.duration(DYNAMODB_TIMEOUT),
     });
     read.addRetry(DYNAMODB_RETRY);
     read.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
@@ -267,7 +273,7 @@ export class RelayStateMachine extends Construct {
 
   /** The lease a claim is written with; one that would leave no time to take it over is refused by validation. */
   private claimLease(lanes: RelayLanes): Duration {
-    const lease = lanes.claimLease ?? Duration.seconds(60);
+    const lease = lanes.claimLease ?? DEFAULT_CLAIM_LEASE;
     this.node.addValidation({
       validate: () => (lease.toSeconds() >= 10 && lease.toSeconds() <= MAX_CLAIM_LEASE_SECONDS ? []
         : [`claimLease must be from 10 s to ${MAX_CLAIM_LEASE_SECONDS} s (got ${lease.toHumanString()}): a longer one leaves a claim no time to be taken over inside SQS's deduplication interval`]),
@@ -278,42 +284,46 @@ export class RelayStateMachine extends Construct {
   /** Claim id (as queued) → Enqueue → Queued: one write per event; an id already claimed → Duplicate. */
   private claimAndQueue(lanes: RelayLanes, internal: sfn.Fail): sfn.IChainable {
     const queued = new sfn.Pass(this, StateName.Queued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } });
-    return this.claimStep(lanes, internal).next(this.enqueueStep(lanes, internal)).next(queued);
+    const lease = this.claimLease(lanes).toSeconds();
+    return this.claimStep(lanes, lease, internal).next(this.enqueueStep(lanes, lease, internal)).next(queued);
   }
 
   /**
    * The one conditional write: only the first copy of an id goes on — or a copy of one whose
    * execution died before its send, after the lease and while SQS would still drop a second send.
    */
-  private claimStep(lanes: RelayLanes, internal: sfn.Fail): tasks.DynamoPutItem {
+  private claimStep(lanes: RelayLanes, lease: number, internal: sfn.Fail): tasks.DynamoUpdateItem {
     // DynamoDB numbers travel as strings; Verify's `receivedAt` is the clock (Step Functions has no epoch time).
     const epochPlus = (seconds: number) =>
       tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(seconds === 0 ? sfn.JsonPath.numberAt('$.receivedAt') : sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.receivedAt'), seconds)));
-    const claim = new tasks.DynamoPutItem(this, StateName.Claim, {
-      comment: 'Conditional write: only the first copy of an id (or one whose claimant died) goes on',
+    const me = tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id'));
+    // An UpdateItem, so that a takeover keeps the first claim's takeoverUntil (and expiresAt): the
+    // window stays anchored to the first send's deduplication, however many copies follow.
+    const claim = new tasks.DynamoUpdateItem(this, StateName.Claim, {
+      comment: 'Conditional write: only the first copy of an id (or a copy of one whose execution died before its send) goes on',
       table: lanes.dedupe.table,
-      item: {
-        ...idKey(),
-        [DedupeAttribute.State]: tasks.DynamoAttributeValue.fromString(ClaimState.Queued),
-        [DedupeAttribute.Channel]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.channel')),
-        [DedupeAttribute.LeaseUntil]: epochPlus(this.claimLease(lanes).toSeconds()),
-        [DedupeAttribute.TakeoverUntil]: epochPlus(CLAIM_TAKEOVER_SECONDS),
-        [DedupeAttribute.ClaimedBy]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')),
-        [DedupeAttribute.ExpiresAt]: epochPlus(lanes.dedupe.retention.toSeconds()),
-      },
+      key: idKey(),
+      updateExpression: 'SET #state = :queued, #channel = :channel, #leaseUntil = :lease, #claimedBy = :me, '
+        + '#takeoverUntil = if_not_exists(#takeoverUntil, :takeover), #expiresAt = if_not_exists(#expiresAt, :expires)',
       // Its own claim passes too: a retry after a write that landed but answered an error (or a re-run
       // of the same execution) would otherwise call its own event a duplicate and never send it.
       // Items of older relays (state `claimed`, no takeoverUntil) are never taken over.
       conditionExpression: 'attribute_not_exists(#id) OR #claimedBy = :me OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)',
       expressionAttributeNames: {
-        '#id': DedupeAttribute.Id, '#claimedBy': DedupeAttribute.ClaimedBy, '#state': DedupeAttribute.State,
-        '#leaseUntil': DedupeAttribute.LeaseUntil, '#takeoverUntil': DedupeAttribute.TakeoverUntil,
+        '#id': DedupeAttribute.Id, '#claimedBy': DedupeAttribute.ClaimedBy, '#state': DedupeAttribute.State, '#channel': DedupeAttribute.Channel,
+        '#leaseUntil': DedupeAttribute.LeaseUntil, '#takeoverUntil': DedupeAttribute.TakeoverUntil, '#expiresAt': DedupeAttribute.ExpiresAt,
       },
       expressionAttributeValues: {
-        ':me': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')),
-        ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued), ':now': epochPlus(0),
+        ':me': me,
+        ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued),
+        ':channel': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.channel')),
+        ':now': epochPlus(0),
+        ':lease': epochPlus(lease),
+        ':takeover': epochPlus(CLAIM_TAKEOVER_SECONDS),
+        ':expires': epochPlus(lanes.dedupe.retention.toSeconds()),
       },
       resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(DYNAMODB_TIMEOUT),
     });
     claim.addRetry(DYNAMODB_RETRY);
     claim.addCatch(
@@ -325,7 +335,7 @@ export class RelayStateMachine extends Construct {
   }
 
   /** The event onto its channel's lane; if that fails, the claim is given back so that a re-send is posted. */
-  private enqueueStep(lanes: RelayLanes, internal: sfn.Fail): tasks.SqsSendMessage {
+  private enqueueStep(lanes: RelayLanes, lease: number, internal: sfn.Fail): tasks.SqsSendMessage {
     const enqueue = new tasks.SqsSendMessage(this, StateName.Enqueue, {
       queue: lanes.lane.queue,
       // The Format state wrote the lane event: a line for a message route, the voice channels for a card route.
@@ -339,18 +349,22 @@ export class RelayStateMachine extends Construct {
     const describe = new sfn.Pass(this, StateName.DescribeEnqueueFailure, {
       parameters: { error: { 'Cause.$': "States.Format('could not queue the event, so its id was released; send it again. {}: {}', $.error.Error, $.error.Cause)" } },
     }).next(internal);
+    const unreleased = new sfn.Pass(this, StateName.DescribeUnreleasedClaim, {
+      parameters: { error: { 'Cause.$': `States.Format('could not queue the event, and its claim was not released (taken over by a copy, delivered meanwhile, or the table did not answer): a copy sent ${lease}-${CLAIM_TAKEOVER_SECONDS} s after the first may take it over; other copies are duplicates. {}: {}', $.error.Error, $.error.Cause)` } },
+    }).next(internal);
     const release = new tasks.DynamoDeleteItem(this, StateName.ReleaseClaim, {
       table: lanes.dedupe.table,
       key: idKey(),
-      // Only this execution's own claim: a copy that took it over meanwhile keeps it.
-      conditionExpression: '#claimedBy = :me',
-      expressionAttributeNames: { '#claimedBy': DedupeAttribute.ClaimedBy },
-      expressionAttributeValues: { ':me': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')) },
+      // Only this execution's own claim, and only while it is queued: a copy that took it over keeps
+      // it, and a delivered record (the send had landed after all) is never forgotten.
+      conditionExpression: '#claimedBy = :me AND #state = :queued',
+      expressionAttributeNames: { '#claimedBy': DedupeAttribute.ClaimedBy, '#state': DedupeAttribute.State },
+      expressionAttributeValues: { ':me': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')), ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued) },
       resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(DYNAMODB_TIMEOUT),
     });
     release.addRetry(DYNAMODB_RETRY);
-    // Should the release fail too, a copy can take the id over once the lease ran out (until takeoverUntil).
-    release.addCatch(describe, { errors: [sfn.Errors.ALL], resultPath: '$.releaseError' });
+    release.addCatch(unreleased, { errors: [sfn.Errors.ALL], resultPath: '$.releaseError' });
     release.next(describe);
     enqueue.addCatch(release, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     return enqueue;

@@ -43,13 +43,29 @@ export function dynamoDbErrors(...exceptions: string[]): string[] {
   return exceptions.flatMap((e) => [`DynamoDB.${e}`, `DynamoDb.${e}`]);
 }
 
+/** Every DynamoDB write of the relay is safe to repeat (the claim passes its own item), so a timed-out attempt is retried too. */
 export const DYNAMODB_RETRY: sfn.RetryProps = {
-  errors: dynamoDbErrors('ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'ThrottlingException', 'InternalServerErrorException', 'AmazonDynamoDBException'),
+  errors: [...dynamoDbErrors('ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'ThrottlingException', 'InternalServerErrorException', 'AmazonDynamoDBException'), sfn.Errors.TIMEOUT],
   interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL,
 };
+/** Per attempt, on the relay workflow's tasks before the send: bounds the claim takeover's timing (worstCaseSeconds). */
+export const DYNAMODB_TIMEOUT = Duration.seconds(2);
 
 /** Sending to a FIFO lane is safe to repeat: the envelope id is the deduplication id. */
 export const ENQUEUE_RETRY: sfn.RetryProps = {
   errors: [sfn.Errors.TASKS_FAILED, sfn.Errors.TIMEOUT], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL,
 };
 export const ENQUEUE_TIMEOUT = Duration.seconds(10);
+
+/**
+ * The longest a task with this per-attempt timeout and retry can take: every attempt timing out,
+ * every backoff at its cap (full jitter only shortens them).
+ */
+export function worstCaseSeconds(timeout: Duration, retry: sfn.RetryProps): number {
+  const retries = retry.maxAttempts ?? 3;
+  const interval = (retry.interval ?? Duration.seconds(1)).toSeconds();
+  const cap = retry.maxDelay?.toSeconds() ?? Infinity;
+  let backoff = 0;
+  for (let i = 0; i < retries; i++) backoff += Math.min(cap, interval * (retry.backoffRate ?? 2) ** i);
+  return (retries + 1) * timeout.toSeconds() + backoff;
+}

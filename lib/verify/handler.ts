@@ -41,7 +41,7 @@ export type VerifiedEvent =
     }
   | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.Unsupported; readonly type: string }
   /** No guild: a heartbeat says the forwarder is alive, whatever guilds it serves (a probe only that the relay answers). */
-  | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.ForwarderHeartbeat | typeof EventKind.Probe; readonly forwarder: string }
+  | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.ForwarderHeartbeat | typeof EventKind.Probe; readonly forwarder: string; readonly receivedAt: number }
   /** No guild either: a test message names a channel, and its text is fixed. */
   | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.RelayTest; readonly channel: string; readonly from: string; readonly receivedAt: number };
 
@@ -87,7 +87,7 @@ export function verifyEnvelope(input: unknown, config: VerifyConfig, nowMs: numb
   const parsed = parseEventPayload(envelope.payload);
   checkEventTime(parsed, envelope.ts, config.freshnessSeconds);
   if (parsed.kind === EventKind.Unsupported) return { id, kid, kind: parsed.kind, type: parsed.type };
-  if ('forwarder' in parsed) return { id, kid, kind: parsed.kind, forwarder: parsed.forwarder };
+  if ('forwarder' in parsed) return { id, kid, kind: parsed.kind, forwarder: parsed.forwarder, receivedAt };
   if (parsed.kind === EventKind.RelayTest) return { id, kid, kind: parsed.kind, channel: parsed.channel, from: parsed.from, receivedAt };
   if (!config.allowedGuildIds.has(parsed.event.guild.id)) {
     throw new RelayError(RelayErrorCode.GuildNotAllowed, `guild ${parsed.event.guild.id} is not in this relay's allowed guilds`);

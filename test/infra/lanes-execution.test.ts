@@ -178,7 +178,7 @@ describe('exactly-once effect', () => {
       lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
       dynamodb: async (action, params) => {
         const result = await db.call(action, params);
-        if (action === 'putItem' && params.TableName === TABLE && !landedThenFailed) {
+        if (action === 'updateItem' && params.TableName === TABLE && !landedThenFailed) {
           landedThenFailed = true;
           throw new TaskFailure('DynamoDB.InternalServerErrorException', 'Internal server error');
         }
@@ -196,13 +196,49 @@ describe('exactly-once effect', () => {
     expect(contents()).toEqual([expect.stringContaining('Landed joined')]);
   });
 
-  it('writes the claim once, as queued, with 150 s between the end of its lease and the end of the takeover', async () => {
+  it('writes the claim once, as queued, with 90 s between the end of its lease and the end of the takeover', async () => {
     const envelope = signed(join('Once'));
     await relay.run(envelope);
     const item = await claimOf(envelope.id);
     expect(item?.state).toEqual({ S: ClaimState.Queued });
-    expect(Number(item?.takeoverUntil.N) - Number(item?.leaseUntil.N)).toBe(150);
+    expect(Number(item?.takeoverUntil.N) - Number(item?.leaseUntil.N)).toBe(90);
     await pipe.idle();
+  });
+
+  it('a takeover keeps the first claim\'s takeoverUntil and expiresAt: copies spaced out never move the window', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const envelope = signed(join('Anchored'));
+    await db.client.send(new PutItemCommand({ TableName: TABLE, Item: {
+      id: { S: envelope.id }, state: { S: ClaimState.Queued }, leaseUntil: { N: String(now - 1) }, takeoverUntil: { N: String(now + 5) },
+      expiresAt: { N: String(now + 1000) }, claimedBy: { S: 'arn:aws:states:::execution:gone' }, channel: { S: 'general' },
+    } }));
+    expect(await relay.run(envelope)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    const item = await claimOf(envelope.id);
+    expect({ takeoverUntil: Number(item?.takeoverUntil.N), expiresAt: Number(item?.expiresAt.N) }).toEqual({ takeoverUntil: now + 5, expiresAt: now + 1000 });
+    expect(Number(item?.leaseUntil.N)).toBeGreaterThan(now);
+    await pipe.idle();
+  });
+
+  it('a failed send never releases a record the lane has meanwhile delivered: a later copy is still a duplicate, and the error says it was not released', async () => {
+    const envelope = signed(join('Landed'));
+    // The first send reached SQS but timed out; the lane delivered it while the retries failed.
+    let first = true;
+    const landed = new LocalStateMachine(stateMachineDefinition(template, standIns), {
+      lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
+      dynamodb: db.call,
+      sqs: async () => {
+        if (first) {
+          first = false;
+          await db.client.send(new UpdateItemCommand({ TableName: TABLE, Key: { id: { S: envelope.id } }, UpdateExpression: 'SET #s = :d', ExpressionAttributeNames: { '#s': 'state' }, ExpressionAttributeValues: { ':d': { S: ClaimState.Delivered } } }));
+        }
+        throw new TaskFailure('SQS.InternalError', 'We encountered an internal error. Please try again.');
+      },
+      retryPauseMs: 0,
+    });
+    const failed = await landed.run(envelope);
+    expect(failed).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal, cause: expect.stringContaining('its claim was not released') });
+    expect((await claimOf(envelope.id))?.state).toEqual({ S: ClaimState.Delivered });
+    expect(await relay.run(envelope)).toMatchObject({ output: { outcome: RelayOutcome.Duplicate } });
   });
 
   it('writes the claim with the TTL the retention sets (48 h) and the channel', async () => {

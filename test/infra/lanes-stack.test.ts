@@ -7,6 +7,8 @@ import { DeliveryLane } from '../../lib/infra/delivery-lane';
 import { DeliveryStateMachine } from '../../lib/infra/delivery-state-machine';
 import { HeartbeatTable } from '../../lib/infra/heartbeat-table';
 import { RelayStateMachine } from '../../lib/infra/relay-state-machine';
+import { DYNAMODB_RETRY, DYNAMODB_TIMEOUT, ENQUEUE_RETRY, ENQUEUE_TIMEOUT, worstCaseSeconds } from '../../lib/infra/task-retries';
+import { CLAIM_TAKEOVER_SECONDS, SQS_DEDUPLICATION_SECONDS } from '../../lib/contracts/lane';
 import { WebhookProxyApi } from '../../lib/infra/webhook-proxy-api';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -52,25 +54,27 @@ describe('dedupe table', () => {
   it('claims as queued in one conditional write whose TTL is the configured retention (72 h here, 48 h by default), and nothing marks it queued again', () => {
     const states = stateMachineDefinition(json).States as Record<string, any>;
     const claim = states['Claim id'];
-    expect(claim.Resource).toMatch(/:states:::dynamodb:putItem$/);
+    expect(claim.Resource).toMatch(/:states:::dynamodb:updateItem$/);
     expect(claim.Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR #claimedBy = :me OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)');
-    expect(claim.Parameters.ExpressionAttributeValues[':me']).toEqual({ 'S.$': '$$.Execution.Id' });
-    expect(claim.Parameters.Item.state).toEqual({ S: 'queued' });
-    expect(claim.Parameters.Item.expiresAt).toEqual({ 'N.$': `States.JsonToString(States.MathAdd($.receivedAt, ${72 * 3600}))` });
-    expect(claim.Parameters.Item.leaseUntil).toEqual({ 'N.$': 'States.JsonToString(States.MathAdd($.receivedAt, 60))' });
-    // The takeover ends 90 s before SQS's 5-minute deduplication interval does.
-    expect(claim.Parameters.Item.takeoverUntil).toEqual({ 'N.$': 'States.JsonToString(States.MathAdd($.receivedAt, 210))' });
-    expect(claim.Parameters.Item.claimedBy).toEqual({ 'S.$': '$$.Execution.Id' });
+    // A takeover keeps the first claim's takeoverUntil and expiresAt: the window never moves.
+    expect(claim.Parameters.UpdateExpression).toBe('SET #state = :queued, #channel = :channel, #leaseUntil = :lease, #claimedBy = :me, #takeoverUntil = if_not_exists(#takeoverUntil, :takeover), #expiresAt = if_not_exists(#expiresAt, :expires)');
+    const values = claim.Parameters.ExpressionAttributeValues;
+    expect(values[':me']).toEqual({ 'S.$': '$$.Execution.Id' });
+    expect(values[':queued']).toEqual({ S: 'queued' });
+    expect(values[':expires']).toEqual({ 'N.$': `States.JsonToString(States.MathAdd($.receivedAt, ${72 * 3600}))` });
+    expect(values[':lease']).toEqual({ 'N.$': 'States.JsonToString(States.MathAdd($.receivedAt, 90))' });
+    expect(values[':takeover']).toEqual({ 'N.$': 'States.JsonToString(States.MathAdd($.receivedAt, 180))' });
+    expect(claim.TimeoutSeconds).toBe(2);
     expect(states.Enqueue.Next).toBe('Queued');
     // The relay workflow writes each event's item once: the claim (the release only deletes it after a failed send).
     const writes = Object.entries(states).filter(([, s]) => /:states:::dynamodb:(putItem|updateItem)$/.test(s.Resource ?? '') && s.Parameters.TableName === table);
     expect(writes.map(([name]) => name)).toEqual(['Claim id']);
-    expect(states['Release claim'].Parameters.ConditionExpression).toBe('#claimedBy = :me');
+    expect(states['Release claim'].Parameters.ConditionExpression).toBe('#claimedBy = :me AND #state = :queued');
     // Both spellings Step Functions is seen to use (register row "DynamoDB error names").
     expect(claim.Catch[0]).toEqual({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException', 'DynamoDb.ConditionalCheckFailedException'], ResultPath: null, Next: 'Duplicate' });
     expect(claim.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(['DynamoDB.ThrottlingException', 'DynamoDb.ThrottlingException']));
     const defaults = synthRelayStack().template.toJSON() as CfnTemplate;
-    expect((stateMachineDefinition(defaults).States as Record<string, any>)['Claim id'].Parameters.Item.expiresAt).toEqual({ 'N.$': `States.JsonToString(States.MathAdd($.receivedAt, ${48 * 3600}))` });
+    expect((stateMachineDefinition(defaults).States as Record<string, any>)['Claim id'].Parameters.ExpressionAttributeValues[':expires']).toEqual({ 'N.$': `States.JsonToString(States.MathAdd($.receivedAt, ${48 * 3600}))` });
   });
 });
 
@@ -114,9 +118,9 @@ describe('IAM, pinned to exact ARNs', () => {
     expect(statementsOf(roleOf(relay))).toEqual([
       // The unqualified ARN only: no `:*` for versions and aliases nothing calls.
       { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: arnOf(only('AWS::Lambda::Function', 'VerifyFunction')) },
-      { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: [tableResource(), tableResource(heartbeats)] },
+      { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: tableResource(heartbeats) },
+      { Action: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: tableResource() },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: arnOf(lane) },
-      { Action: 'dynamodb:DeleteItem', Effect: 'Allow', Resource: tableResource() },
     ]);
   });
 
@@ -191,6 +195,21 @@ describe('validation, with the construct path', () => {
 
   it('refuses a dedupe retention shorter than the forwarder spool', () => {
     expect(build((s) => new DedupeTable(s, 'Dedupe', { retention: Duration.hours(24) }))).toThrow(/V\/Dedupe.*retention is 1 day.*at least 1 day 1 hour/);
+  });
+
+  it('a copy\'s send lands inside the first send\'s deduplication interval whenever it may take a claim over, and the lease outlasts a live execution', () => {
+    // From Verify to a landed send: the guild settings read, the claim, the enqueue — every attempt timing out.
+    const toSend = 2 * worstCaseSeconds(DYNAMODB_TIMEOUT, DYNAMODB_RETRY) + worstCaseSeconds(ENQUEUE_TIMEOUT, ENQUEUE_RETRY);
+    expect(toSend).toBe(77);
+    expect(CLAIM_TAKEOVER_SECONDS + toSend + 30).toBeLessThanOrEqual(SQS_DEDUPLICATION_SECONDS);
+    const states = stateMachineDefinition(json).States as Record<string, any>;
+    expect(states['Claim id'].TimeoutSeconds).toBe(DYNAMODB_TIMEOUT.toSeconds());
+    expect(states.Enqueue.TimeoutSeconds).toBe(ENQUEUE_TIMEOUT.toSeconds());
+    // With the Discord app, the guild settings read comes first: bounded the same way.
+    const app = synthRelayStack(testConfig({ discordApp: { applicationId: '1111111111111111111', publicKey: 'a'.repeat(64) } })).template.toJSON() as CfnTemplate;
+    expect((stateMachineDefinition(app).States as Record<string, any>)['Read guild settings'].TimeoutSeconds).toBe(DYNAMODB_TIMEOUT.toSeconds());
+    // The default lease (90 s) is longer than a live execution needs to send.
+    expect(toSend).toBeLessThan(90);
   });
 
   it('refuses a claim lease that would leave no time to take a claim over before SQS forgets the first send', () => {

@@ -62,7 +62,8 @@ describe('alarms', () => {
       Namespace: 'AWS/DynamoDB', MetricName: 'ConsumedWriteCapacityUnits', Statistic: 'Sum', Period: 20 * 60, Threshold: 1, EvaluationPeriods: 1,
       ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching', AlarmActions: [topic], OKActions: [topic],
     });
-    const [[tableId]] = resourcesOf('AWS::DynamoDB::Table').filter(([, t]) => t.Properties.KeySchema[0].AttributeName === 'forwarder');
+    const [[tableId, heartbeats]] = resourcesOf('AWS::DynamoDB::Table').filter(([, t]) => t.Properties.KeySchema[0].AttributeName === 'forwarder');
+    expect(heartbeats.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect(alarm?.Dimensions).toEqual([{ Name: 'TableName', Value: { Ref: tableId } }]);
     const task = (stateMachineDefinition(json).States as Record<string, any>)[StateName.RecordHeartbeat];
     expect(task.Resource).toMatch(/:states:::dynamodb:putItem$/);

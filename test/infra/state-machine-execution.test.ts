@@ -120,11 +120,13 @@ describe('forwarder heartbeats (the forwarder\'s item in the heartbeat table, ne
     expect(posts).toEqual([]);
     await execute(heartbeat('vc-bot-1'), []);
     await execute(heartbeat('vc-bot-2'), []);
-    const items = (await heartbeatItems()) as Array<{ forwarder: { S: string }; at: { S: string }; kid: { S: string } }>;
+    const items = (await heartbeatItems()) as Array<{ forwarder: { S: string }; at: { S: string }; kid: { S: string }; expiresAt: { N: string } }>;
     expect(items.map((i) => i.forwarder.S).sort()).toEqual(['vc-bot-1', 'vc-bot-2']);
     for (const item of items) {
       expect(item.kid.S).toBe('test-key');
       expect(item.at.S >= before.slice(0, 19)).toBe(true);
+      // Kept 30 days after the last heartbeat (TTL), so renamed forwarders do not pile up.
+      expect(Number(item.expiresAt.N) - Math.floor(Date.now() / 1000)).toBeGreaterThan(30 * 86400 - 60);
     }
   });
 

@@ -113,8 +113,8 @@ const EXPECTED: Statement[] = [
   // and each forwarder heartbeat put in the heartbeat table (whose write metric the alarm watches).
   { where: 'RelayStateMachineRole trust', ...STATES_TRUST },
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['lambda:InvokeFunction'], ['<VerifyFunction.Arn>']) },
-  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['dynamodb:PutItem'], [TABLE, ARN('dynamodb', 'table/<HeartbeatsTable>')]) },
-  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['dynamodb:DeleteItem'], [TABLE]) },
+  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['dynamodb:PutItem'], [ARN('dynamodb', 'table/<HeartbeatsTable>')]) },
+  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], [TABLE]) },
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['sqs:SendMessage'], ['<LaneQueue.Arn>']) },
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...LOG_DELIVERY },
   // Monitoring: the alarm topic takes TLS only and this relay's alarms; alarm changes reach the lane from one rule
