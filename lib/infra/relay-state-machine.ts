@@ -285,14 +285,16 @@ export class RelayStateMachine extends Construct {
   private claimAndQueue(lanes: RelayLanes, internal: sfn.Fail): sfn.IChainable {
     const queued = new sfn.Pass(this, StateName.Queued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } });
     const lease = this.claimLease(lanes).toSeconds();
-    return this.claimStep(lanes, lease, internal).next(this.enqueueStep(lanes, lease, internal)).next(queued);
+    // A claim that may have landed before it failed, and a failed send, both give the id back.
+    const release = this.releaseStep(lanes, lease, internal);
+    return this.claimStep(lanes, lease, release).next(this.enqueueStep(lanes, release)).next(queued);
   }
 
   /**
    * The one conditional write: only the first copy of an id goes on — or a copy of one whose
    * execution died before its send, after the lease and while SQS would still drop a second send.
    */
-  private claimStep(lanes: RelayLanes, lease: number, internal: sfn.Fail): tasks.DynamoUpdateItem {
+  private claimStep(lanes: RelayLanes, lease: number, release: sfn.IChainable): tasks.DynamoUpdateItem {
     // DynamoDB numbers travel as strings; Verify's `receivedAt` is the clock (Step Functions has no epoch time).
     const epochPlus = (seconds: number) =>
       tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(seconds === 0 ? sfn.JsonPath.numberAt('$.receivedAt') : sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.receivedAt'), seconds)));
@@ -308,7 +310,8 @@ export class RelayStateMachine extends Construct {
       // Its own claim passes too: a retry after a write that landed but answered an error (or a re-run
       // of the same execution) would otherwise call its own event a duplicate and never send it.
       // Items of older relays (state `claimed`, no takeoverUntil) are never taken over.
-      conditionExpression: 'attribute_not_exists(#id) OR #claimedBy = :me OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)',
+      // …but only while it is queued: a late attempt must never turn a delivered record back.
+      conditionExpression: 'attribute_not_exists(#id) OR (#claimedBy = :me AND #state = :queued) OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)',
       expressionAttributeNames: {
         '#id': DedupeAttribute.Id, '#claimedBy': DedupeAttribute.ClaimedBy, '#state': DedupeAttribute.State, '#channel': DedupeAttribute.Channel,
         '#leaseUntil': DedupeAttribute.LeaseUntil, '#takeoverUntil': DedupeAttribute.TakeoverUntil, '#expiresAt': DedupeAttribute.ExpiresAt,
@@ -330,12 +333,12 @@ export class RelayStateMachine extends Construct {
       new sfn.Pass(this, StateName.Duplicate, { parameters: { ...SUMMARY, outcome: RelayOutcome.Duplicate, code: RelayErrorCode.Duplicate } }),
       { errors: dynamoDbErrors('ConditionalCheckFailedException'), resultPath: sfn.JsonPath.DISCARD },
     );
-    claim.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    claim.addCatch(release, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     return claim;
   }
 
   /** The event onto its channel's lane; if that fails, the claim is given back so that a re-send is posted. */
-  private enqueueStep(lanes: RelayLanes, lease: number, internal: sfn.Fail): tasks.SqsSendMessage {
+  private enqueueStep(lanes: RelayLanes, release: sfn.IChainable): tasks.SqsSendMessage {
     const enqueue = new tasks.SqsSendMessage(this, StateName.Enqueue, {
       queue: lanes.lane.queue,
       // The Format state wrote the lane event: a line for a message route, the voice channels for a card route.
@@ -346,6 +349,16 @@ export class RelayStateMachine extends Construct {
       taskTimeout: sfn.Timeout.duration(ENQUEUE_TIMEOUT),
     });
     enqueue.addRetry(ENQUEUE_RETRY);
+    enqueue.addCatch(release, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    return enqueue;
+  }
+
+  /**
+   * Gives the id back after a failure that left the event unqueued (`$.error`): deletes the claim
+   * if it is this execution's and still queued, or finds it already gone; then fails saying
+   * whether a re-send will be posted.
+   */
+  private releaseStep(lanes: RelayLanes, lease: number, internal: sfn.Fail): sfn.IChainable {
     const describe = new sfn.Pass(this, StateName.DescribeEnqueueFailure, {
       parameters: { error: { 'Cause.$': "States.Format('could not queue the event, so its id was released; send it again. {}: {}', $.error.Error, $.error.Cause)" } },
     }).next(internal);
@@ -356,18 +369,17 @@ export class RelayStateMachine extends Construct {
       table: lanes.dedupe.table,
       key: idKey(),
       // Only this execution's own claim, and only while it is queued: a copy that took it over keeps
-      // it, and a delivered record (the send had landed after all) is never forgotten.
-      conditionExpression: '#claimedBy = :me AND #state = :queued',
-      expressionAttributeNames: { '#claimedBy': DedupeAttribute.ClaimedBy, '#state': DedupeAttribute.State },
+      // it, and a delivered record (the send had landed after all) is never forgotten. Already gone
+      // (the claim never landed, or a retried delete that had) counts as released.
+      conditionExpression: 'attribute_not_exists(#id) OR (#claimedBy = :me AND #state = :queued)',
+      expressionAttributeNames: { '#id': DedupeAttribute.Id, '#claimedBy': DedupeAttribute.ClaimedBy, '#state': DedupeAttribute.State },
       expressionAttributeValues: { ':me': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')), ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued) },
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(DYNAMODB_TIMEOUT),
     });
     release.addRetry(DYNAMODB_RETRY);
     release.addCatch(unreleased, { errors: [sfn.Errors.ALL], resultPath: '$.releaseError' });
-    release.next(describe);
-    enqueue.addCatch(release, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-    return enqueue;
+    return release.next(describe);
   }
 }
 

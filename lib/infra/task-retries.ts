@@ -43,7 +43,11 @@ export function dynamoDbErrors(...exceptions: string[]): string[] {
   return exceptions.flatMap((e) => [`DynamoDB.${e}`, `DynamoDb.${e}`]);
 }
 
-/** Every DynamoDB write of the relay is safe to repeat (the claim passes its own item), so a timed-out attempt is retried too. */
+/**
+ * Every DynamoDB write the relay times out is safe to repeat (the claim passes only its own queued
+ * item; the release finds it gone), so a timed-out attempt is retried too. Tasks without a
+ * timeout (the delivery workflow's, the card steps') never raise States.Timeout.
+ */
 export const DYNAMODB_RETRY: sfn.RetryProps = {
   errors: [...dynamoDbErrors('ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'ThrottlingException', 'InternalServerErrorException', 'AmazonDynamoDBException'), sfn.Errors.TIMEOUT],
   interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL,

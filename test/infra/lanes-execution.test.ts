@@ -196,6 +196,67 @@ describe('exactly-once effect', () => {
     expect(contents()).toEqual([expect.stringContaining('Landed joined')]);
   });
 
+  it('a late claim attempt (one that timed out, then landed after the event was delivered) is refused: a delivered record stays delivered', async () => {
+    let late: Record<string, unknown> | undefined;
+    const timingOut = new LocalStateMachine(stateMachineDefinition(template, standIns), {
+      lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
+      dynamodb: async (action, params) => {
+        if (action === 'updateItem' && params.TableName === TABLE && !late) {
+          late = params;
+          throw new TaskFailure('States.Timeout', 'Task timed out');
+        }
+        return db.call(action, params);
+      },
+      sqs: sqs.call,
+      retryPauseMs: 0,
+    });
+    const envelope = signed(join('Late'));
+    expect(await timingOut.run(envelope)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    await pipe.idle();
+    expect((await claimOf(envelope.id))?.state).toEqual({ S: ClaimState.Delivered });
+    await expect(db.call('updateItem', late!)).rejects.toMatchObject({ name: 'DynamoDB.ConditionalCheckFailedException' });
+    expect((await claimOf(envelope.id))?.state).toEqual({ S: ClaimState.Delivered });
+    expect(contents()).toEqual([expect.stringContaining('Late joined')]);
+  });
+
+  it('a claim that landed but whose every attempt failed is given back: the error says send it again, and the re-send is posted once', async () => {
+    const landing = new LocalStateMachine(stateMachineDefinition(template, standIns), {
+      lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
+      dynamodb: async (action, params) => {
+        const result = await db.call(action, params);
+        if (action === 'updateItem' && params.TableName === TABLE) throw new TaskFailure('DynamoDB.InternalServerErrorException', 'Internal server error');
+        return result;
+      },
+      sqs: sqs.call,
+      retryPauseMs: 0,
+    });
+    const envelope = signed(join('Gave'));
+    expect(await landing.run(envelope)).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal, cause: expect.stringContaining('its id was released; send it again') });
+    expect(await claimOf(envelope.id)).toBeUndefined();
+    expect(await relay.run(envelope)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    await pipe.idle();
+    expect(contents()).toEqual([expect.stringContaining('Gave joined')]);
+  });
+
+  it('a release that landed but answered an error still counts as released', async () => {
+    let deletes = 0;
+    const flakyRelease = new LocalStateMachine(stateMachineDefinition(template, standIns), {
+      lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
+      dynamodb: async (action, params) => {
+        const result = await db.call(action, params);
+        if (action === 'deleteItem' && deletes++ === 0) throw new TaskFailure('DynamoDB.InternalServerErrorException', 'Internal server error');
+        return result;
+      },
+      sqs: async () => { throw new TaskFailure('SQS.InternalError', 'We encountered an internal error. Please try again.'); },
+      retryPauseMs: 0,
+    });
+    const envelope = signed(join('Freed'));
+    expect(await flakyRelease.run(envelope)).toMatchObject({ status: 'FAILED', cause: expect.stringContaining('its id was released; send it again') });
+    expect(deletes).toBe(2);
+    expect(await relay.run(envelope)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    await pipe.idle();
+  });
+
   it('writes the claim once, as queued, with 90 s between the end of its lease and the end of the takeover', async () => {
     const envelope = signed(join('Once'));
     await relay.run(envelope);

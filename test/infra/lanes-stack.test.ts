@@ -55,7 +55,7 @@ describe('dedupe table', () => {
     const states = stateMachineDefinition(json).States as Record<string, any>;
     const claim = states['Claim id'];
     expect(claim.Resource).toMatch(/:states:::dynamodb:updateItem$/);
-    expect(claim.Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR #claimedBy = :me OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)');
+    expect(claim.Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR (#claimedBy = :me AND #state = :queued) OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)');
     // A takeover keeps the first claim's takeoverUntil and expiresAt: the window never moves.
     expect(claim.Parameters.UpdateExpression).toBe('SET #state = :queued, #channel = :channel, #leaseUntil = :lease, #claimedBy = :me, #takeoverUntil = if_not_exists(#takeoverUntil, :takeover), #expiresAt = if_not_exists(#expiresAt, :expires)');
     const values = claim.Parameters.ExpressionAttributeValues;
@@ -69,7 +69,9 @@ describe('dedupe table', () => {
     // The relay workflow writes each event's item once: the claim (the release only deletes it after a failed send).
     const writes = Object.entries(states).filter(([, s]) => /:states:::dynamodb:(putItem|updateItem)$/.test(s.Resource ?? '') && s.Parameters.TableName === table);
     expect(writes.map(([name]) => name)).toEqual(['Claim id']);
-    expect(states['Release claim'].Parameters.ConditionExpression).toBe('#claimedBy = :me AND #state = :queued');
+    expect(states['Release claim'].Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR (#claimedBy = :me AND #state = :queued)');
+    // A claim that failed (it may have landed) is given back the same way as a failed send.
+    expect(claim.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Release claim' });
     // Both spellings Step Functions is seen to use (register row "DynamoDB error names").
     expect(claim.Catch[0]).toEqual({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException', 'DynamoDb.ConditionalCheckFailedException'], ResultPath: null, Next: 'Duplicate' });
     expect(claim.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(['DynamoDB.ThrottlingException', 'DynamoDb.ThrottlingException']));
@@ -207,7 +209,11 @@ describe('validation, with the construct path', () => {
     expect(states.Enqueue.TimeoutSeconds).toBe(ENQUEUE_TIMEOUT.toSeconds());
     // With the Discord app, the guild settings read comes first: bounded the same way.
     const app = synthRelayStack(testConfig({ discordApp: { applicationId: '1111111111111111111', publicKey: 'a'.repeat(64) } })).template.toJSON() as CfnTemplate;
-    expect((stateMachineDefinition(app).States as Record<string, any>)['Read guild settings'].TimeoutSeconds).toBe(DYNAMODB_TIMEOUT.toSeconds());
+    const appStates = stateMachineDefinition(app).States as Record<string, any>;
+    expect(appStates['Read guild settings'].TimeoutSeconds).toBe(DYNAMODB_TIMEOUT.toSeconds());
+    // The sum above counts these service tasks; a new one on the way to the send must be added to it.
+    const services = Object.entries(appStates).filter(([, st]) => /:states:::(dynamodb|sqs):/.test(st.Resource ?? '')).map(([name]) => name).sort();
+    expect(services).toEqual(['Claim id', 'Enqueue', 'Read guild settings', 'Record heartbeat', 'Release claim']);
     // The default lease (90 s) is longer than a live execution needs to send.
     expect(toSend).toBeLessThan(90);
   });
