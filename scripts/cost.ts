@@ -122,9 +122,14 @@ function options(): { volumes: number[]; batch?: number; config?: string; markdo
     console.log(USAGE);
     process.exit(0);
   }
-  const volumes = (values['events-per-month'] ?? '').split(',').filter(Boolean).map(Number);
-  if (volumes.length === 0 || volumes.some((v) => !Number.isFinite(v) || v < 0)) {
-    console.error(USAGE);
+  const given = values['events-per-month'];
+  const volumes = (given ?? '').split(',').filter(Boolean).map(Number);
+  const problem = given === undefined ? '--events-per-month is required (e.g. --events-per-month 10000,1000000)'
+    : volumes.length === 0 || volumes.some((v) => !Number.isSafeInteger(v) || v < 0) ? `--events-per-month takes whole numbers ≥ 0, comma-separated (got "${given}")`
+    : undefined;
+  if (problem) {
+    // No arguments at all is a request for the usage; anything else is named first.
+    console.error(process.argv.length > 2 ? `cost: ${problem}\n\n${USAGE}` : USAGE);
     process.exit(2);
   }
   return { volumes, batch: values['events-per-batch'] === undefined ? undefined : Number(values['events-per-batch']), config: values.config, markdown: values.markdown };
@@ -140,7 +145,7 @@ async function main(): Promise<void> {
   const { volumes, batch, config, markdown } = options();
   const shape = stackShape(config ?? DEFAULT_CONFIG_PATH);
   if (batch !== undefined && !(batch >= 1 && batch <= shape.batchSize)) {
-    console.error(`--events-per-batch must be from 1 to the pipe's batch size (${shape.batchSize})`);
+    console.error(`cost: --events-per-batch must be from 1 to the pipe's batch size (${shape.batchSize}), got "${batch}"`);
     process.exit(2);
   }
   console.error('measuring on the local relay…');
@@ -156,7 +161,8 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((error) => {
-    console.error(error);
+    // A config that does not load or build is said in one line, as relay local says it.
+    console.error(`cost: ${(error as Error).message ?? String(error)}`);
     process.exit(1);
   });
 }
