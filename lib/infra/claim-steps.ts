@@ -1,0 +1,157 @@
+/**
+ * The relay workflow's dedupe and queueing (docs/architecture.md §1.1): Claim id (one conditional
+ * UpdateItem, as queued, with a lease and a takeover window bounded by SQS FIFO's deduplication)
+ * → Enqueue on the channel's lane → Queued; an id already claimed → Duplicate; a claim or send that
+ * failed → Release claim → Relay.Internal saying whether a re-send is posted. Built by
+ * RelayStateMachine.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { CLAIM_TAKEOVER_SECONDS, ClaimState, DedupeAttribute, RelayOutcome } from '../contracts/lane';
+import { RelayErrorCode } from '../contracts/errors';
+import { StateName } from '../contracts/state-names';
+import type { DedupeTable } from './dedupe-table';
+import type { DeliveryLane } from './delivery-lane';
+import { DYNAMODB_RETRY, DYNAMODB_TIMEOUT, ENQUEUE_RETRY, ENQUEUE_TIMEOUT, dynamoDbErrors } from './task-retries';
+
+/** Claim the id and queue the event instead of posting it. */
+export interface RelayLanes {
+  readonly dedupe: DedupeTable;
+  readonly lane: DeliveryLane;
+  /**
+   * How long a claim belongs to the execution that wrote it, whose enqueue may still be under
+   * way. A copy of an event whose execution died before sending it can take the claim over after
+   * this, until {@link CLAIM_TAKEOVER_SECONDS} after the event was received. At most 120 s.
+   * @default Duration.seconds(90)
+   */
+  readonly claimLease?: Duration;
+}
+
+/** The longest claim lease: it must end well before a claim can no longer be taken over. */
+const MAX_CLAIM_LEASE_SECONDS = 120;
+/** Longer than an execution's worst case from Verify to a landed send (task-retries.ts), so a live execution is not taken over. */
+const DEFAULT_CLAIM_LEASE = Duration.seconds(90);
+
+/** What the Queued and Duplicate outcomes carry. */
+const SUMMARY = { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel' };
+
+function idKey(): Record<string, tasks.DynamoAttributeValue> {
+  return { [DedupeAttribute.Id]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.id')) };
+}
+
+export class ClaimSteps {
+  constructor(private readonly scope: Construct) {}
+
+  /** The lease a claim is written with; one that would leave no time to take it over is refused by validation. */
+  private claimLease(lanes: RelayLanes): Duration {
+    const lease = lanes.claimLease ?? DEFAULT_CLAIM_LEASE;
+    this.scope.node.addValidation({
+      validate: () => (lease.toSeconds() >= 10 && lease.toSeconds() <= MAX_CLAIM_LEASE_SECONDS ? []
+        : [`claimLease must be from 10 s to ${MAX_CLAIM_LEASE_SECONDS} s (got ${lease.toHumanString()}): a longer one leaves a claim no time to be taken over inside SQS's deduplication interval`]),
+    });
+    return lease;
+  }
+
+  /** Claim id (as queued) → Enqueue → Queued: one write per event; an id already claimed → Duplicate. */
+  public chain(lanes: RelayLanes, internal: sfn.Fail): sfn.IChainable {
+    const queued = new sfn.Pass(this.scope, StateName.Queued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } });
+    const lease = this.claimLease(lanes).toSeconds();
+    // A claim that may have landed before it failed, and a failed send, both give the id back.
+    const release = this.releaseStep(lanes, lease, internal);
+    return this.claimStep(lanes, lease, release).next(this.enqueueStep(lanes, release)).next(queued);
+  }
+
+  /**
+   * The one conditional write: only the first copy of an id goes on — or a copy of one whose
+   * execution died before its send, after the lease and while SQS would still drop a second send.
+   */
+  private claimStep(lanes: RelayLanes, lease: number, release: sfn.IChainable): tasks.DynamoUpdateItem {
+    // DynamoDB numbers travel as strings; Verify's `receivedAt` is the clock (Step Functions has no epoch time).
+    const epochPlus = (seconds: number) =>
+      tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(seconds === 0 ? sfn.JsonPath.numberAt('$.receivedAt') : sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.receivedAt'), seconds)));
+    const me = tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id'));
+    // An UpdateItem, so that a takeover keeps the first claim's takeoverUntil (and expiresAt): the
+    // window stays anchored to the first send's deduplication, however many copies follow.
+    const claim = new tasks.DynamoUpdateItem(this.scope, StateName.Claim, {
+      comment: 'Conditional write: only the first copy of an id (or a copy of one whose execution died before its send) goes on',
+      table: lanes.dedupe.table,
+      key: idKey(),
+      updateExpression: 'SET #state = :queued, #channel = :channel, #leaseUntil = :lease, #claimedBy = :me, '
+        + '#takeoverUntil = if_not_exists(#takeoverUntil, :takeover), #expiresAt = if_not_exists(#expiresAt, :expires)',
+      // Its own claim passes too: a retry after a write that landed but answered an error (or a re-run
+      // of the same execution) would otherwise call its own event a duplicate and never send it.
+      // Items of older relays (state `claimed`, no takeoverUntil) are never taken over.
+      // …but only while it is queued: a late attempt must never turn a delivered record back.
+      conditionExpression: 'attribute_not_exists(#id) OR (#claimedBy = :me AND #state = :queued) OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)',
+      expressionAttributeNames: {
+        '#id': DedupeAttribute.Id, '#claimedBy': DedupeAttribute.ClaimedBy, '#state': DedupeAttribute.State, '#channel': DedupeAttribute.Channel,
+        '#leaseUntil': DedupeAttribute.LeaseUntil, '#takeoverUntil': DedupeAttribute.TakeoverUntil, '#expiresAt': DedupeAttribute.ExpiresAt,
+      },
+      expressionAttributeValues: {
+        ':me': me,
+        ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued),
+        ':channel': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.channel')),
+        ':now': epochPlus(0),
+        ':lease': epochPlus(lease),
+        ':takeover': epochPlus(CLAIM_TAKEOVER_SECONDS),
+        ':expires': epochPlus(lanes.dedupe.retention.toSeconds()),
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(DYNAMODB_TIMEOUT),
+    });
+    claim.addRetry(DYNAMODB_RETRY);
+    claim.addCatch(
+      new sfn.Pass(this.scope, StateName.Duplicate, { parameters: { ...SUMMARY, outcome: RelayOutcome.Duplicate, code: RelayErrorCode.Duplicate } }),
+      { errors: dynamoDbErrors('ConditionalCheckFailedException'), resultPath: sfn.JsonPath.DISCARD },
+    );
+    claim.addCatch(release, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    return claim;
+  }
+
+  /** The event onto its channel's lane; if that fails, the claim is given back so that a re-send is posted. */
+  private enqueueStep(lanes: RelayLanes, release: sfn.IChainable): tasks.SqsSendMessage {
+    const enqueue = new tasks.SqsSendMessage(this.scope, StateName.Enqueue, {
+      queue: lanes.lane.queue,
+      // The Format state wrote the lane event: a line for a message route, the voice channels for a card route.
+      messageBody: sfn.TaskInput.fromJsonPathAt('$.lane'),
+      messageGroupId: sfn.JsonPath.stringAt('$.channel'),
+      messageDeduplicationId: sfn.JsonPath.stringAt('$.id'),
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(ENQUEUE_TIMEOUT),
+    });
+    enqueue.addRetry(ENQUEUE_RETRY);
+    enqueue.addCatch(release, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    return enqueue;
+  }
+
+  /**
+   * Gives the id back after a failure that left the event unqueued (`$.error`): deletes the claim
+   * if it is this execution's and still queued, or finds it already gone; then fails saying
+   * whether a re-send will be posted.
+   */
+  private releaseStep(lanes: RelayLanes, lease: number, internal: sfn.Fail): sfn.IChainable {
+    const describe = new sfn.Pass(this.scope, StateName.DescribeEnqueueFailure, {
+      parameters: { error: { 'Cause.$': "States.Format('could not queue the event, so its id was released; send it again. {}: {}', $.error.Error, $.error.Cause)" } },
+    }).next(internal);
+    const unreleased = new sfn.Pass(this.scope, StateName.DescribeUnreleasedClaim, {
+      parameters: { error: { 'Cause.$': `States.Format('could not queue the event, and its claim was not released (taken over by a copy, delivered meanwhile, or the table did not answer): a copy sent ${lease}-${CLAIM_TAKEOVER_SECONDS} s after the first may take it over; other copies are duplicates. {}: {}', $.error.Error, $.error.Cause)` } },
+    }).next(internal);
+    const release = new tasks.DynamoDeleteItem(this.scope, StateName.ReleaseClaim, {
+      table: lanes.dedupe.table,
+      key: idKey(),
+      // Only this execution's own claim, and only while it is queued: a copy that took it over keeps
+      // it, and a delivered record (the send had landed after all) is never forgotten. Already gone
+      // (the claim never landed, or a retried delete that had) counts as released.
+      conditionExpression: 'attribute_not_exists(#id) OR (#claimedBy = :me AND #state = :queued)',
+      expressionAttributeNames: { '#id': DedupeAttribute.Id, '#claimedBy': DedupeAttribute.ClaimedBy, '#state': DedupeAttribute.State },
+      expressionAttributeValues: { ':me': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')), ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued) },
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(DYNAMODB_TIMEOUT),
+    });
+    release.addRetry(DYNAMODB_RETRY);
+    release.addCatch(unreleased, { errors: [sfn.Errors.ALL], resultPath: '$.releaseError' });
+    return release.next(describe);
+  }
+}
