@@ -17,6 +17,7 @@ import { NO_BUNDLING, cdkJsonContext } from '../../lib/project-files';
 import { RelayOutcome } from '../../lib/contracts/lane';
 import { StackOutput } from '../../lib/contracts/outputs';
 import { StateName } from '../../lib/contracts/state-names';
+import { DYNAMODB_TIMEOUT } from '../../lib/infra/task-retries';
 import { createDeliveryHandlers } from '../../lib/delivery/handlers';
 import { interactionId } from '../../lib/interactions/simulate';
 import { GuildSettingsStore } from '../../lib/interactions/guild-settings';
@@ -51,6 +52,14 @@ describe('template', () => {
     expect(Object.keys(plain.findOutputs(StackOutput.InteractionsUrl))).toEqual([]);
     const definitions = JSON.stringify(plain.findResources('AWS::StepFunctions::StateMachine'));
     expect(definitions).not.toContain(StateName.ReadGuildSettings);
+  });
+
+  it('bounds the settings read like the claim: 2 s an attempt, and no other service task on the way to the send than the claim budget counts', () => {
+    const states = stateMachineDefinition(json).States as Record<string, any>;
+    expect(states[StateName.ReadGuildSettings].TimeoutSeconds).toBe(DYNAMODB_TIMEOUT.toSeconds());
+    // lanes-stack.test.ts adds up the settings read, the claim and the enqueue; a new service task must be added there.
+    const services = Object.entries(states).filter(([, st]) => /:states:::(dynamodb|sqs):/.test(st.Resource ?? '')).map(([name]) => name).sort();
+    expect(services).toEqual(['Claim id', 'Enqueue', 'Read guild settings', 'Record heartbeat', 'Release claim']);
   });
 
   it('serves POST /interactions without IAM, throttled at 10/s burst 20, through a Lambda proxy (payload 2.0)', () => {
