@@ -63,7 +63,7 @@ export const EventKind = {
   VoiceMove: 'voice.move',
   /** Same channel before and after: mute, deafen, stream, video. Ignored unless a route asks for it. */
   VoiceUpdate: 'voice.update',
-  /** A forwarder's heartbeat: recorded as a metric (not routable). */
+  /** A forwarder's heartbeat: recorded in the heartbeat table (not routable). */
   ForwarderHeartbeat: 'forwarder.heartbeat',
   /** A heartbeat with `probe: true`: answered, never recorded (not routable). */
   Probe: 'relay.probe',
