@@ -153,6 +153,12 @@ export const SQS_DEDUPLICATION_SECONDS = 300;
  */
 export const CLAIM_TAKEOVER_SECONDS = 180;
 
+/**
+ * How a dead letter's `RelayReason` starts when the relay workflow, not Discord, kept it: its
+ * claim or its send to the lane failed after the retries (`RelayError` is the AWS error).
+ */
+export const QUEUE_FAILURE_REASON = 'the relay workflow could not queue it';
+
 /** Message attributes a dead-lettered lane event carries: why it was refused. */
 export const DeadLetterAttribute = {
   Reason: 'RelayReason',

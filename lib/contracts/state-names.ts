@@ -25,6 +25,8 @@ export const StateName = {
   ReleaseClaim: 'Release claim',
   DescribeEnqueueFailure: 'Describe enqueue failure',
   DescribeUnreleasedClaim: 'Describe unreleased claim',
+  KeepDeadLetter: 'Keep as dead letter',
+  NotKept: 'Not kept',
   Queued: 'Queued',
   // The Discord app: opt-outs and pauses (guild settings table).
   HasGuild: 'From a guild?',

@@ -5,6 +5,7 @@
  * local one.
  */
 import { RelayErrorCode } from '../contracts/errors';
+import { QUEUE_FAILURE_REASON } from '../contracts/lane';
 import { LocalRelayPath, sinkWebhookPath, webhookVariableFor } from '../contracts/local-relay';
 import { StackOutput } from '../contracts/outputs';
 import { fail, warn, type Finding } from './results';
@@ -121,6 +122,12 @@ export function explainDeadLetter(error: string, reason: string, channel: string
   const redrive = ctx.kind === 'local'
     ? `then move the dead letters back: curl -X POST ${ctx.url}${LocalRelayPath.Redrive}`
     : `then redrive them: aws sqs start-message-move-task --source-arn <DeadLetterQueue ARN> --destination-arn ${ctx.outputs[StackOutput.LaneQueueArn] ?? `<${StackOutput.LaneQueueArn}>`}`;
+  if (reason.startsWith(QUEUE_FAILURE_REASON)) {
+    return {
+      cause: `the relay workflow kept this event here because its claim or its send to the lane failed after the retries (${error}), not because Discord refused it`,
+      fix: `once DynamoDB and SQS answer again (the relay workflow's log names the failure), ${redrive.replace(/^then /, '')}; a copy the forwarder sent meanwhile is not posted twice`,
+    };
+  }
   const status = /^ApiGateway\.(\d{3})$/.exec(error)?.[1];
   if (status === '404' && /10015|unknown webhook/i.test(reason)) {
     return {

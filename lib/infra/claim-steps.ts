@@ -5,11 +5,11 @@
  * failed → Release claim → Relay.Internal saying whether a re-send is posted. Built by
  * RelayStateMachine.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { CLAIM_TAKEOVER_SECONDS, ClaimState, DedupeAttribute, RelayOutcome } from '../contracts/lane';
+import { CLAIM_TAKEOVER_SECONDS, ClaimState, DeadLetterAttribute, DedupeAttribute, QUEUE_FAILURE_REASON, RelayOutcome } from '../contracts/lane';
 import { RelayErrorCode } from '../contracts/errors';
 import { StateName } from '../contracts/state-names';
 import type { DedupeTable } from './dedupe-table';
@@ -58,8 +58,9 @@ export class ClaimSteps {
   public chain(lanes: RelayLanes, internal: sfn.Fail): sfn.IChainable {
     const queued = new sfn.Pass(this.scope, StateName.Queued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } });
     const lease = this.claimLease(lanes).toSeconds();
-    // A claim that may have landed before it failed, and a failed send, both give the id back.
-    const release = this.releaseStep(lanes, lease, internal);
+    // A claim that may have landed before it failed, and a failed send, both keep the event as a
+    // dead letter (the DeadLetters alarm then says so, and a redrive posts it) and give the id back.
+    const release = this.keepAsDeadLetter(lanes, this.releaseStep(lanes, lease, internal));
     return this.claimStep(lanes, lease, release).next(this.enqueueStep(lanes, release)).next(queued);
   }
 
@@ -127,16 +128,48 @@ export class ClaimSteps {
   }
 
   /**
+   * The lane event, with the error, into the lane's dead-letter queue (`$.kept.note` says whether it
+   * got there): the forwarder let go of the event when the execution started, so this is what keeps
+   * it. Where SQS itself is down, this fails too and the failure is only in the workflow's log.
+   */
+  private keepAsDeadLetter(lanes: RelayLanes, then: sfn.IChainable): sfn.IChainable {
+    // The optimized SQS integration, as the delivery workflow's dead letters (CDK's SqsSendMessage has no MessageAttributes).
+    const keep = new sfn.CustomState(this.scope, StateName.KeepDeadLetter, {
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage`,
+        Parameters: {
+          QueueUrl: lanes.lane.deadLetterQueue.queueUrl,
+          'MessageBody.$': '$.lane',
+          'MessageGroupId.$': '$.channel',
+          'MessageDeduplicationId.$': '$.id',
+          MessageAttributes: {
+            [DeadLetterAttribute.Error]: { DataType: 'String', 'StringValue.$': '$.error.Error' },
+            [DeadLetterAttribute.Reason]: { DataType: 'String', 'StringValue.$': `States.Format('${QUEUE_FAILURE_REASON}: {}', $.error.Cause)` },
+          },
+        },
+        ResultSelector: { note: 'it was kept in the dead-letter queue: redrive it (README Dead letters)' },
+        ResultPath: '$.kept',
+        TimeoutSeconds: ENQUEUE_TIMEOUT.toSeconds(),
+      },
+    });
+    const notKept = new sfn.Pass(this.scope, StateName.NotKept, { parameters: { note: 'the dead-letter queue did not take it either' }, resultPath: '$.kept' });
+    keep.addCatch(notKept, { errors: [sfn.Errors.ALL], resultPath: '$.keepError' });
+    notKept.next(then);
+    return keep.next(then);
+  }
+
+  /**
    * Gives the id back after a failure that left the event unqueued (`$.error`): deletes the claim
    * if it is this execution's and still queued, or finds it already gone; then fails saying
    * whether a re-send will be posted.
    */
   private releaseStep(lanes: RelayLanes, lease: number, internal: sfn.Fail): sfn.IChainable {
     const describe = new sfn.Pass(this.scope, StateName.DescribeEnqueueFailure, {
-      parameters: { error: { 'Cause.$': "States.Format('could not queue the event, so its id was released; send it again. {}: {}', $.error.Error, $.error.Cause)" } },
+      parameters: { error: { 'Cause.$': "States.Format('could not queue the event, so its id was released; send it again ({}). {}: {}', $.kept.note, $.error.Error, $.error.Cause)" } },
     }).next(internal);
     const unreleased = new sfn.Pass(this.scope, StateName.DescribeUnreleasedClaim, {
-      parameters: { error: { 'Cause.$': `States.Format('could not queue the event, and its claim was not released (taken over by a copy, delivered meanwhile, or the table did not answer): a copy sent ${lease}-${CLAIM_TAKEOVER_SECONDS} s after the first may take it over; other copies are duplicates. {}: {}', $.error.Error, $.error.Cause)` } },
+      parameters: { error: { 'Cause.$': `States.Format('could not queue the event, and its claim was not released (taken over by a copy, delivered meanwhile, or the table did not answer): a copy sent ${lease}-${CLAIM_TAKEOVER_SECONDS} s after the first may take it over; other copies are duplicates ({}). {}: {}', $.kept.note, $.error.Error, $.error.Cause)` } },
     }).next(internal);
     const release = new tasks.DynamoDeleteItem(this.scope, StateName.ReleaseClaim, {
       table: lanes.dedupe.table,

@@ -173,6 +173,8 @@ export class RelayStateMachine extends Construct {
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });
     acknowledgeExpressWorkflowFindings(this.stateMachine);
+    // A CustomState grants nothing by itself: Keep as dead letter's one permission.
+    props.lanes?.lane.grantDeadLetter(this.stateMachine);
   }
 
   /** A heartbeat overwrites its forwarder's item in the heartbeat table (native PutItem, no Lambda) and is never posted. */

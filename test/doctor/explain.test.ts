@@ -30,6 +30,7 @@ describe('dead letters in words', () => {
     ['ApiGateway.403', 'Discord answered ApiGateway.403: {"message": "Missing Access", "code": 50001}', /Discord forbade the post/],
     ['ApiGateway.400', 'Discord answered ApiGateway.400: {"message": "Invalid Form Body", "code": 50035}', /refused the message as invalid: Discord answered/],
     ['maxReceiveCount reached', 'the delivery workflow kept failing on this batch', /failed on this batch on every try/],
+    ['SQS.InternalError', 'the relay workflow could not queue it: We encountered an internal error.', /relay workflow kept this event here because its claim or its send to the lane failed after the retries \(SQS.InternalError\), not because Discord refused it/],
   ])('%s (%s)', (error, reason, cause) => {
     expect(explainDeadLetter(error, reason, 'general', AWS).cause).toMatch(cause);
   });
@@ -39,6 +40,7 @@ describe('dead letters in words', () => {
     expect(explainDeadLetter('ApiGateway.404', reason, 'general', AWS).fix).toContain('--destination-arn arn:aws:sqs:eu-west-1:123456789012:lane.fifo');
     expect(explainDeadLetter('ApiGateway.404', reason, 'general', LOCAL).fix).toContain('curl -X POST http://127.0.0.1:8787/_lanes/redrive');
     expect(explainDeadLetter('ApiGateway.404', reason, 'general', LOCAL).fix).toContain('RELAY_WEBHOOK_GENERAL');
+    expect(explainDeadLetter('DynamoDB.InternalServerErrorException', 'the relay workflow could not queue it: down', 'general', LOCAL).fix).toMatch(/^once DynamoDB and SQS answer again .*curl -X POST http:\/\/127\.0\.0\.1:8787\/_lanes\/redrive/);
   });
 });
 

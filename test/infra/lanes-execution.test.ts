@@ -115,15 +115,33 @@ describe('exactly-once effect', () => {
     expect(posts).toHaveLength(1);
   });
 
-  it('an id whose enqueue failed is released: the execution fails naming the fix, and a re-send is posted', async () => {
+  it('an id whose enqueue failed is kept as a dead letter and released: the execution fails naming both, a re-send is posted, and a redrive then posts nothing more', async () => {
     const envelope = signed(join('Retry'));
     failNextSends = 4; // the first attempt and the three retries Enqueue makes
     const failed = await relay.run(envelope);
-    expect(failed).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal, cause: expect.stringContaining('its id was released; send it again') });
+    expect(failed).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal, cause: expect.stringContaining('its id was released; send it again (it was kept in the dead-letter queue') });
     expect(await claimOf(envelope.id)).toBeUndefined();
+    // Kept as the delivery workflow keeps a refused event: the lane event, with the error and the reason.
+    const [kept] = deadLetters().peek();
+    expect(JSON.parse(kept.body)).toMatchObject({ id: envelope.id, channel: 'general', line: expect.stringContaining('Retry joined') });
+    expect(kept.attributes).toEqual({
+      RelayError: { DataType: 'String', StringValue: 'SQS.InternalError' },
+      RelayReason: { DataType: 'String', StringValue: expect.stringContaining('the relay workflow could not queue it') },
+    });
     expect(await relay.run(envelope)).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
     await pipe.idle();
     expect(contents()).toEqual([expect.stringContaining('Retry joined')]);
+    // The operator redrives the dead letter after the re-send: already delivered, so skipped.
+    expect(deadLetters().moveAllTo(lane())).toBe(1);
+    await pipe.idle();
+    expect(contents()).toEqual([expect.stringContaining('Retry joined')]);
+  });
+
+  it('with the dead-letter queue refusing too, the failure says the event was not kept', async () => {
+    failNextSends = 5;
+    const failed = await relay.run(signed(join('Nowhere')));
+    expect(failed).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal, cause: expect.stringContaining('the dead-letter queue did not take it either') });
+    expect(deadLetters().peek()).toEqual([]);
   });
 
   it('a claim left by an execution that died is taken over after its lease and until takeoverUntil, never before or after', async () => {

@@ -70,8 +70,11 @@ describe('dedupe table', () => {
     const writes = Object.entries(states).filter(([, s]) => /:states:::dynamodb:(putItem|updateItem)$/.test(s.Resource ?? '') && s.Parameters.TableName === table);
     expect(writes.map(([name]) => name)).toEqual(['Claim id']);
     expect(states['Release claim'].Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR (#claimedBy = :me AND #state = :queued)');
-    // A claim that failed (it may have landed) is given back the same way as a failed send.
-    expect(claim.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Release claim' });
+    // A claim that failed (it may have landed) is kept and given back the same way as a failed send.
+    expect(claim.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Keep as dead letter' });
+    expect(states.Enqueue.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Keep as dead letter' });
+    expect(states['Keep as dead letter']).toMatchObject({ Resource: expect.stringMatching(/:states:::sqs:sendMessage$/), Next: 'Release claim', Parameters: { 'MessageBody.$': '$.lane', 'MessageDeduplicationId.$': '$.id' } });
+    expect(states['Not kept'].Next).toBe('Release claim');
     // Both spellings Step Functions is seen to use (register row "DynamoDB error names").
     expect(claim.Catch[0]).toEqual({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException', 'DynamoDb.ConditionalCheckFailedException'], ResultPath: null, Next: 'Duplicate' });
     expect(claim.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(['DynamoDB.ThrottlingException', 'DynamoDb.ThrottlingException']));
@@ -122,7 +125,8 @@ describe('IAM, pinned to exact ARNs', () => {
       { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: arnOf(only('AWS::Lambda::Function', 'VerifyFunction')) },
       { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: tableResource(heartbeats) },
       { Action: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: tableResource() },
-      { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: arnOf(lane) },
+      // The lane; and the dead-letter queue for Keep as dead letter (the lane event of a claim or send that failed).
+      { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: [arnOf(dlq), arnOf(lane)] },
     ]);
   });
 

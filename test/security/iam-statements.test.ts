@@ -115,7 +115,8 @@ const EXPECTED: Statement[] = [
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['lambda:InvokeFunction'], ['<VerifyFunction.Arn>']) },
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['dynamodb:PutItem'], [ARN('dynamodb', 'table/<HeartbeatsTable>')]) },
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], [TABLE]) },
-  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['sqs:SendMessage'], ['<LaneQueue.Arn>']) },
+  // The lane, and the dead-letter queue for the event of a claim or send that failed.
+  { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...allow(['sqs:SendMessage'], ['<LaneDeadLetterQueue.Arn>', '<LaneQueue.Arn>']) },
   { where: 'RelayStateMachineRoleDefaultPolicy → <RelayStateMachineRole>', ...LOG_DELIVERY },
   // Monitoring: the alarm topic takes TLS only and this relay's alarms; alarm changes reach the lane from one rule
   // (aws-cdk-lib's SqsQueue target grants GetQueueAttributes and GetQueueUrl with SendMessage).
