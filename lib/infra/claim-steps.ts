@@ -14,7 +14,7 @@ import { RelayErrorCode } from '../contracts/errors';
 import { StateName } from '../contracts/state-names';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
-import { DYNAMODB_RETRY, DYNAMODB_TIMEOUT, ENQUEUE_RETRY, ENQUEUE_TIMEOUT, dynamoDbErrors } from './task-retries';
+import { DYNAMODB_RETRY, DYNAMODB_TIMEOUT, ENQUEUE_RETRY, ENQUEUE_TIMEOUT, dynamoDbErrors, worstCaseSeconds } from './task-retries';
 
 /** Claim the id and queue the event instead of posting it. */
 export interface RelayLanes {
@@ -23,7 +23,7 @@ export interface RelayLanes {
   /**
    * How long a claim belongs to the execution that wrote it, whose enqueue may still be under
    * way. A copy of an event whose execution died before sending it can take the claim over after
-   * this, until {@link CLAIM_TAKEOVER_SECONDS} after the event was received. At most 120 s.
+   * this, until {@link CLAIM_TAKEOVER_SECONDS} after the event was received. From MIN_CLAIM_LEASE_SECONDS (77 s: an execution's worst case to a landed send) to 120 s.
    * @default Duration.seconds(90)
    */
   readonly claimLease?: Duration;
@@ -31,6 +31,11 @@ export interface RelayLanes {
 
 /** The longest claim lease: it must end well before a claim can no longer be taken over. */
 const MAX_CLAIM_LEASE_SECONDS = 120;
+/**
+ * The shortest: what an execution may take from Verify to a landed send (the settings read, the
+ * claim, the enqueue, every attempt timing out), so that a live execution is never taken over.
+ */
+export const MIN_CLAIM_LEASE_SECONDS = Math.ceil(2 * worstCaseSeconds(DYNAMODB_TIMEOUT, DYNAMODB_RETRY) + worstCaseSeconds(ENQUEUE_TIMEOUT, ENQUEUE_RETRY));
 /** Longer than an execution's worst case from Verify to a landed send (task-retries.ts), so a live execution is not taken over. */
 const DEFAULT_CLAIM_LEASE = Duration.seconds(90);
 
@@ -48,8 +53,8 @@ export class ClaimSteps {
   private claimLease(lanes: RelayLanes): Duration {
     const lease = lanes.claimLease ?? DEFAULT_CLAIM_LEASE;
     this.scope.node.addValidation({
-      validate: () => (lease.toSeconds() >= 10 && lease.toSeconds() <= MAX_CLAIM_LEASE_SECONDS ? []
-        : [`claimLease must be from 10 s to ${MAX_CLAIM_LEASE_SECONDS} s (got ${lease.toHumanString()}): a longer one leaves a claim no time to be taken over inside SQS's deduplication interval`]),
+      validate: () => (lease.toSeconds() >= MIN_CLAIM_LEASE_SECONDS && lease.toSeconds() <= MAX_CLAIM_LEASE_SECONDS ? []
+        : [`claimLease must be from ${MIN_CLAIM_LEASE_SECONDS} s to ${MAX_CLAIM_LEASE_SECONDS} s (got ${lease.toHumanString()}): a shorter one lets a copy take over an execution still sending, a longer one leaves no time to take a claim over inside SQS's deduplication interval`]),
     });
     return lease;
   }

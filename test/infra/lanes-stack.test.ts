@@ -225,7 +225,8 @@ describe('validation, with the construct path', () => {
         lanes: { dedupe: new DedupeTable(s, 'Dedupe'), lane: new DeliveryLane(s, 'Lane'), claimLease },
       });
     });
-    expect(relayWith(Duration.minutes(3))).toThrow(/V\/Relay.*claimLease must be from 10 s to 120 s \(got 3 minutes\)/);
+    expect(relayWith(Duration.minutes(3))).toThrow(/V\/Relay.*claimLease must be from 77 s to 120 s \(got 3 minutes\)/);
+    expect(relayWith(Duration.seconds(30))).toThrow(/claimLease must be from 77 s to 120 s \(got 30 seconds\): a shorter one lets a copy take over an execution still sending/);
     expect(relayWith(Duration.seconds(90))).not.toThrow();
   });
 
