@@ -23,7 +23,8 @@ export interface RelayLanes {
   /**
    * How long a claim belongs to the execution that wrote it, whose enqueue may still be under
    * way. A copy of an event whose execution died before sending it can take the claim over after
-   * this, until {@link CLAIM_TAKEOVER_SECONDS} after the event was received. From MIN_CLAIM_LEASE_SECONDS (77 s: an execution's worst case to a landed send) to 120 s.
+   * this, until {@link CLAIM_TAKEOVER_SECONDS} after the event was received. From
+   * MIN_CLAIM_LEASE_SECONDS (77 s: an execution's worst case to a landed send) to 120 s.
    * @default Duration.seconds(90)
    */
   readonly claimLease?: Duration;
