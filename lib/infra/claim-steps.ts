@@ -9,7 +9,7 @@ import { Aws, Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { CLAIM_TAKEOVER_SECONDS, ClaimState, DeadLetterAttribute, DedupeAttribute, QUEUE_FAILURE_REASON, RelayOutcome } from '../contracts/lane';
+import { CLAIM_TAKEOVER_SECONDS, ClaimState, DedupeAttribute, QUEUE_FAILURE_REASON, RelayOutcome } from '../contracts/lane';
 import { RelayErrorCode } from '../contracts/errors';
 import { StateName } from '../contracts/state-names';
 import type { DedupeTable } from './dedupe-table';
@@ -24,7 +24,7 @@ export interface RelayLanes {
    * How long a claim belongs to the execution that wrote it, whose enqueue may still be under
    * way. A copy of an event whose execution died before sending it can take the claim over after
    * this, until {@link CLAIM_TAKEOVER_SECONDS} after the event was received. From
-   * MIN_CLAIM_LEASE_SECONDS (77 s: an execution's worst case to a landed send) to 120 s.
+   * SEND_WORST_CASE_SECONDS (77 s: an execution's worst case to a landed send) to 120 s.
    * @default Duration.seconds(90)
    */
   readonly claimLease?: Duration;
@@ -33,15 +33,31 @@ export interface RelayLanes {
 /** The longest claim lease: it must end well before a claim can no longer be taken over. */
 const MAX_CLAIM_LEASE_SECONDS = 120;
 /**
- * The shortest: what an execution may take from Verify to a landed send (the settings read, the
- * claim, the enqueue, every attempt timing out), so that a live execution is never taken over.
+ * What an execution may take from Verify to a landed send: the guild settings read, the claim and
+ * the enqueue, every attempt timing out. CLAIM_TAKEOVER_SECONDS leaves room for it.
  */
-export const MIN_CLAIM_LEASE_SECONDS = Math.ceil(2 * worstCaseSeconds(DYNAMODB_TIMEOUT, DYNAMODB_RETRY) + worstCaseSeconds(ENQUEUE_TIMEOUT, ENQUEUE_RETRY));
+export const SEND_WORST_CASE_SECONDS = Math.ceil(2 * worstCaseSeconds(DYNAMODB_TIMEOUT, DYNAMODB_RETRY) + worstCaseSeconds(ENQUEUE_TIMEOUT, ENQUEUE_RETRY));
+/** The shortest claim lease: a live execution is never taken over. */
+const MIN_CLAIM_LEASE_SECONDS = SEND_WORST_CASE_SECONDS;
 /** Longer than an execution's worst case from Verify to a landed send (task-retries.ts), so a live execution is not taken over. */
 const DEFAULT_CLAIM_LEASE = Duration.seconds(90);
 
 /** What the Queued and Duplicate outcomes carry. */
 const SUMMARY = { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel' };
+
+/**
+ * Epoch seconds `seconds` after the event was received, as a DynamoDB number. DynamoDB numbers
+ * travel as strings; Verify's `receivedAt` is the clock (Step Functions has no epoch time).
+ */
+export function receivedAtPlus(seconds: number): tasks.DynamoAttributeValue {
+  const at = sfn.JsonPath.numberAt('$.receivedAt');
+  return tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(seconds === 0 ? at : sfn.JsonPath.mathAdd(at, seconds)));
+}
+
+/** The claim's owner: the execution writing it. */
+function executionId(): tasks.DynamoAttributeValue {
+  return tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id'));
+}
 
 function idKey(): Record<string, tasks.DynamoAttributeValue> {
   return { [DedupeAttribute.Id]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.id')) };
@@ -75,10 +91,7 @@ export class ClaimSteps {
    * execution died before its send, after the lease and while SQS would still drop a second send.
    */
   private claimStep(lanes: RelayLanes, lease: number, release: sfn.IChainable): tasks.DynamoUpdateItem {
-    // DynamoDB numbers travel as strings; Verify's `receivedAt` is the clock (Step Functions has no epoch time).
-    const epochPlus = (seconds: number) =>
-      tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(seconds === 0 ? sfn.JsonPath.numberAt('$.receivedAt') : sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.receivedAt'), seconds)));
-    const me = tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id'));
+    const me = executionId();
     // An UpdateItem, so that a takeover keeps the first claim's takeoverUntil (and expiresAt): the
     // window stays anchored to the first send's deduplication, however many copies follow.
     const claim = new tasks.DynamoUpdateItem(this.scope, StateName.Claim, {
@@ -87,10 +100,10 @@ export class ClaimSteps {
       key: idKey(),
       updateExpression: 'SET #state = :queued, #channel = :channel, #leaseUntil = :lease, #claimedBy = :me, '
         + '#takeoverUntil = if_not_exists(#takeoverUntil, :takeover), #expiresAt = if_not_exists(#expiresAt, :expires)',
-      // Its own claim passes too: a retry after a write that landed but answered an error (or a re-run
-      // of the same execution) would otherwise call its own event a duplicate and never send it.
-      // Items of older relays (state `claimed`, no takeoverUntil) are never taken over.
-      // …but only while it is queued: a late attempt must never turn a delivered record back.
+      // Its own claim passes too, while still queued: a retry after a write that landed but answered
+      // an error would otherwise call its own event a duplicate and never send it, and a late attempt
+      // must never turn a delivered record back. Items of older relays (state `claimed`, no
+      // takeoverUntil) are never taken over.
       conditionExpression: 'attribute_not_exists(#id) OR (#claimedBy = :me AND #state = :queued) OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)',
       expressionAttributeNames: {
         '#id': DedupeAttribute.Id, '#claimedBy': DedupeAttribute.ClaimedBy, '#state': DedupeAttribute.State, '#channel': DedupeAttribute.Channel,
@@ -100,10 +113,10 @@ export class ClaimSteps {
         ':me': me,
         ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued),
         ':channel': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.channel')),
-        ':now': epochPlus(0),
-        ':lease': epochPlus(lease),
-        ':takeover': epochPlus(CLAIM_TAKEOVER_SECONDS),
-        ':expires': epochPlus(lanes.dedupe.retention.toSeconds()),
+        ':now': receivedAtPlus(0),
+        ':lease': receivedAtPlus(lease),
+        ':takeover': receivedAtPlus(CLAIM_TAKEOVER_SECONDS),
+        ':expires': receivedAtPlus(lanes.dedupe.retention.toSeconds()),
       },
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(DYNAMODB_TIMEOUT),
@@ -139,21 +152,12 @@ export class ClaimSteps {
    * it. Where SQS itself is down, this fails too and the failure is only in the workflow's log.
    */
   private keepAsDeadLetter(lanes: RelayLanes, then: sfn.IChainable): sfn.IChainable {
-    // The optimized SQS integration, as the delivery workflow's dead letters (CDK's SqsSendMessage has no MessageAttributes).
     const keep = new sfn.CustomState(this.scope, StateName.KeepDeadLetter, {
       stateJson: {
         Type: 'Task',
         Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage`,
-        Parameters: {
-          QueueUrl: lanes.lane.deadLetterQueue.queueUrl,
-          'MessageBody.$': '$.lane',
-          'MessageGroupId.$': '$.channel',
-          'MessageDeduplicationId.$': '$.id',
-          MessageAttributes: {
-            [DeadLetterAttribute.Error]: { DataType: 'String', 'StringValue.$': '$.error.Error' },
-            [DeadLetterAttribute.Reason]: { DataType: 'String', 'StringValue.$': `States.Format('${QUEUE_FAILURE_REASON}: {}', $.error.Cause)` },
-          },
-        },
+        // The lane event, grouped and deduplicated as Enqueue would have sent it.
+        Parameters: lanes.lane.deadLetterParameters({ event: '$.lane', channel: '$.channel', id: '$.id', error: '$.error.Error', reason: `States.Format('${QUEUE_FAILURE_REASON}: {}', $.error.Cause)` }),
         ResultSelector: { note: 'it was kept in the dead-letter queue: redrive it (README Dead letters)' },
         ResultPath: '$.kept',
         TimeoutSeconds: ENQUEUE_TIMEOUT.toSeconds(),
@@ -185,7 +189,7 @@ export class ClaimSteps {
       // (the claim never landed, or a retried delete that had) counts as released.
       conditionExpression: 'attribute_not_exists(#id) OR (#claimedBy = :me AND #state = :queued)',
       expressionAttributeNames: { '#id': DedupeAttribute.Id, '#claimedBy': DedupeAttribute.ClaimedBy, '#state': DedupeAttribute.State },
-      expressionAttributeValues: { ':me': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')), ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued) },
+      expressionAttributeValues: { ':me': executionId(), ':queued': tasks.DynamoAttributeValue.fromString(ClaimState.Queued) },
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(DYNAMODB_TIMEOUT),
     });

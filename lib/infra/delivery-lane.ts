@@ -8,6 +8,7 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DeadLetterAttribute } from '../contracts/lane';
 
 export interface DeliveryLaneProps {
   /**
@@ -72,6 +73,26 @@ export class DeliveryLane extends Construct {
    */
   public grantDeadLetter(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions: ['sqs:SendMessage'], resourceArns: [this.deadLetterQueue.queueArn] });
+  }
+
+  /**
+   * The Parameters of an optimized `sqs:sendMessage` task that keeps a lane event as a dead letter
+   * (CDK's SqsSendMessage has no MessageAttributes): the event object as the body, exactly as it was
+   * queued, so a redrive puts it back as is, and why as `RelayError`/`RelayReason` — the paths (and
+   * the reason's intrinsic) given by the workflow that keeps it. The group and deduplication id
+   * default to the event's own `channel` and `id`.
+   */
+  public deadLetterParameters(paths: { readonly event: string; readonly channel?: string; readonly id?: string; readonly error: string; readonly reason: string }): Record<string, unknown> {
+    return {
+      QueueUrl: this.deadLetterQueue.queueUrl,
+      'MessageBody.$': paths.event,
+      'MessageGroupId.$': paths.channel ?? `${paths.event}.channel`,
+      'MessageDeduplicationId.$': paths.id ?? `${paths.event}.id`,
+      MessageAttributes: {
+        [DeadLetterAttribute.Error]: { DataType: 'String', 'StringValue.$': paths.error },
+        [DeadLetterAttribute.Reason]: { DataType: 'String', 'StringValue.$': paths.reason },
+      },
+    };
   }
 
   public grantConsumeMessages(grantee: iam.IGrantable): iam.Grant {

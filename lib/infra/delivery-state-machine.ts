@@ -21,7 +21,7 @@ import { acknowledgeCardEditGrants, acknowledgeExpressWorkflowFindings } from '.
 import { unqualified } from './relay-function';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
-import { ClaimState, DeadLetterAttribute, DedupeAttribute } from '../contracts/lane';
+import { ClaimState, DedupeAttribute } from '../contracts/lane';
 import { GuildSettingsAttribute } from '../contracts/interactions';
 import { RelayErrorCode } from '../contracts/errors';
 import { channelRoutePath } from '../contracts/routes';
@@ -254,22 +254,11 @@ export class DeliveryStateMachine extends Construct {
 
   /** Each event of the refused message goes to the dead-letter queue as it was queued, with the reason as message attributes. */
   private deadLetter(lane: DeliveryLane): sfn.IChainable {
-    // The optimized SQS integration (CDK's SqsSendMessage has no MessageAttributes): the event
-    // object becomes the body as JSON, exactly as it was queued, so a redrive puts it back as is.
     const one = new sfn.CustomState(this, S.DeadLetterOne, {
       stateJson: {
         Type: 'Task',
         Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage`,
-        Parameters: {
-          QueueUrl: lane.deadLetterQueue.queueUrl,
-          'MessageBody.$': '$.event',
-          'MessageGroupId.$': '$.event.channel',
-          'MessageDeduplicationId.$': '$.event.id',
-          MessageAttributes: {
-            [DeadLetterAttribute.Error]: { DataType: 'String', 'StringValue.$': '$.error' },
-            [DeadLetterAttribute.Reason]: { DataType: 'String', 'StringValue.$': "States.Format('Discord answered {}: {}', $.error, $.cause)" },
-          },
-        },
+        Parameters: lane.deadLetterParameters({ event: '$.event', error: '$.error', reason: "States.Format('Discord answered {}: {}', $.error, $.cause)" }),
         ResultPath: null,
       },
     });

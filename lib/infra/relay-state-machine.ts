@@ -21,7 +21,7 @@ import { parseTemplate, type TemplatePart } from '../contracts/template';
 import { channelRoutePath, type EventRoute } from '../contracts/routes';
 import { StateName } from '../contracts/state-names';
 import type { WebhookProxyApi } from './webhook-proxy-api';
-import { ClaimSteps, type RelayLanes } from './claim-steps';
+import { ClaimSteps, receivedAtPlus, type RelayLanes } from './claim-steps';
 import { RelayOutcome, type CardSettings } from '../contracts/lane';
 import { EventKind, relayTestFormat } from '../contracts/events';
 import { GuildSettingsAttribute, IgnoreReason } from '../contracts/interactions';
@@ -187,7 +187,7 @@ export class RelayStateMachine extends Construct {
         [HeartbeatAttribute.At]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.StartTime')),
         [HeartbeatAttribute.Kid]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.kid')),
         // Forwarder names default to the host name: each new container would otherwise leave an item forever.
-        [HeartbeatAttribute.ExpiresAt]: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.jsonToString(sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.receivedAt'), HEARTBEAT_RETENTION_DAYS * 86400))),
+        [HeartbeatAttribute.ExpiresAt]: receivedAtPlus(HEARTBEAT_RETENTION_DAYS * 86400),
       },
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(DYNAMODB_TIMEOUT),

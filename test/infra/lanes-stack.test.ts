@@ -7,7 +7,8 @@ import { DeliveryLane } from '../../lib/infra/delivery-lane';
 import { DeliveryStateMachine } from '../../lib/infra/delivery-state-machine';
 import { HeartbeatTable } from '../../lib/infra/heartbeat-table';
 import { RelayStateMachine } from '../../lib/infra/relay-state-machine';
-import { DYNAMODB_RETRY, DYNAMODB_TIMEOUT, ENQUEUE_RETRY, ENQUEUE_TIMEOUT, worstCaseSeconds } from '../../lib/infra/task-retries';
+import { DYNAMODB_TIMEOUT, ENQUEUE_TIMEOUT } from '../../lib/infra/task-retries';
+import { SEND_WORST_CASE_SECONDS } from '../../lib/infra/claim-steps';
 import { CLAIM_TAKEOVER_SECONDS, SQS_DEDUPLICATION_SECONDS } from '../../lib/contracts/lane';
 import { WebhookProxyApi } from '../../lib/infra/webhook-proxy-api';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -205,7 +206,7 @@ describe('validation, with the construct path', () => {
 
   it('a copy\'s send lands inside the first send\'s deduplication interval whenever it may take a claim over, and the lease outlasts a live execution', () => {
     // From Verify to a landed send: the guild settings read, the claim, the enqueue — every attempt timing out.
-    const toSend = 2 * worstCaseSeconds(DYNAMODB_TIMEOUT, DYNAMODB_RETRY) + worstCaseSeconds(ENQUEUE_TIMEOUT, ENQUEUE_RETRY);
+    const toSend = SEND_WORST_CASE_SECONDS;
     expect(toSend).toBe(77);
     expect(CLAIM_TAKEOVER_SECONDS + toSend + 30).toBeLessThanOrEqual(SQS_DEDUPLICATION_SECONDS);
     const states = stateMachineDefinition(json).States as Record<string, any>;
