@@ -7,19 +7,24 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { RelayError, RelayErrorCode } from './errors';
 
+/** One event, whose `payload` is the event's JSON text. */
 export const ENVELOPE_VERSION = 1 as const;
+/** A batch: `payload` is the JSON text of 1-{@link MAX_BATCH_EVENTS} `{ id, event }` items, each event with its own id. */
+export const BATCH_ENVELOPE_VERSION = 2 as const;
+export type EnvelopeVersion = typeof ENVELOPE_VERSION | typeof BATCH_ENVELOPE_VERSION;
+export const MAX_BATCH_EVENTS = 10;
 /** `id` is the idempotency key. */
 export const ENVELOPE_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const SIGNATURE_PATTERN = /^[0-9a-fA-F]{128}$/;
 /** A raw 32-byte Ed25519 public key as hex, as Discord writes them. */
 export const PUBLIC_KEY_HEX_PATTERN = /^[0-9a-fA-F]{64}$/;
-/** Upper bound on the UTF-8 size of `payload`; a voice event is well under 1 KiB. */
+/** Upper bound on the UTF-8 size of `payload`, a batch's too; a voice event is well under 1 KiB. */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
 export const DEFAULT_FRESHNESS_SECONDS = 300;
 
 export interface UnsignedEnvelope {
-  readonly v: typeof ENVELOPE_VERSION;
+  readonly v: EnvelopeVersion;
   readonly id: string;
   readonly kid: string;
   /** Unix time in whole seconds. */
@@ -87,7 +92,7 @@ export function parseEnvelope(input: unknown): Envelope {
     malformed('the envelope must be a JSON object');
   }
   const e = input as Record<string, unknown>;
-  if (e.v !== ENVELOPE_VERSION) malformed(`v: must be ${ENVELOPE_VERSION}`);
+  if (e.v !== ENVELOPE_VERSION && e.v !== BATCH_ENVELOPE_VERSION) malformed('v: must be 1 (one event) or 2 (a batch)');
   if (typeof e.id !== 'string' || !ENVELOPE_ID_PATTERN.test(e.id)) {
     malformed('id: must be 1-128 characters of [A-Za-z0-9._:-]');
   }
@@ -108,5 +113,33 @@ export function parseEnvelope(input: unknown): Envelope {
     throw new RelayError(RelayErrorCode.TooLarge, `payload: ${payloadBytes} bytes, the limit is ${MAX_PAYLOAD_BYTES}`);
   }
   if (typeof e.sig !== 'string' || !SIGNATURE_PATTERN.test(e.sig)) malformed('sig: must be 128 hex characters');
-  return { v: ENVELOPE_VERSION, id: e.id, kid: e.kid, ts: e.ts, payload: e.payload, sig: e.sig };
+  return { v: e.v, id: e.id, kid: e.kid, ts: e.ts, payload: e.payload, sig: e.sig };
+}
+
+/** One event of a batch: its own idempotency key, and the event itself (not its JSON text). */
+export interface BatchItem {
+  readonly id: string;
+  readonly event: unknown;
+}
+
+/**
+ * The items of a v2 payload. Throws `Relay.Malformed` for anything that is not 1-10 objects with
+ * distinct ids: without an id, an event cannot even be answered for. The events themselves are
+ * checked one by one, so one bad event never turns its batch away.
+ */
+export function parseBatchPayload(payload: string): BatchItem[] {
+  let items: unknown;
+  try {
+    items = JSON.parse(payload);
+  } catch {
+    malformed('payload: not valid JSON');
+  }
+  if (!Array.isArray(items) || items.length < 1 || items.length > MAX_BATCH_EVENTS) malformed(`payload: a batch is an array of 1-${MAX_BATCH_EVENTS} { id, event } items`);
+  const ids = new Set<string>();
+  return items.map((item: { id?: unknown; event?: unknown } | null, i) => {
+    const id = item?.id;
+    if (typeof id !== 'string' || !ENVELOPE_ID_PATTERN.test(id) || ids.has(id)) malformed(`payload[${i}].id: must be a distinct id of 1-128 [A-Za-z0-9._:-]`);
+    ids.add(id);
+    return { id, event: item!.event };
+  });
 }

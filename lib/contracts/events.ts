@@ -222,7 +222,7 @@ export function classifyVoiceStateUpdate(event: VoiceStateUpdateEvent): VoiceEve
   return EventKind.VoiceUpdate;
 }
 
-/** Parses an envelope's payload string. Throws `Relay.Malformed` with the offending field. */
+/** Parses a v1 envelope's payload string. Throws `Relay.Malformed` with the offending field. */
 export function parseEventPayload(payload: string): ParsedEvent {
   let value: unknown;
   try {
@@ -230,6 +230,11 @@ export function parseEventPayload(payload: string): ParsedEvent {
   } catch {
     malformed('not valid JSON');
   }
+  return parseEvent(value);
+}
+
+/** Parses one event (a v1 payload, parsed, or an `event` of a v2 batch). Throws `Relay.Malformed` with the offending field. */
+export function parseEvent(value: unknown): ParsedEvent {
   const o = asObject(value, 'the event');
   if (typeof o.type !== 'string' || o.type.length === 0 || o.type.length > 64) malformed('type must name the event');
   if (o.type === EventType.ForwarderHeartbeat) {

@@ -102,6 +102,13 @@ export const RelayOutcome = {
   Recorded: 'recorded',
   /** A probe heartbeat (`relay doctor`): verified and answered, not recorded. */
   Checked: 'checked',
+  /** An event of a batch that Verify turned away (`code`, `reason`); its batch went on. */
+  Rejected: 'rejected',
+  /**
+   * Accepted but not handled (`code`: Relay.Internal, or Relay.DeliveryFailed on the direct path;
+   * `cause` says whether it was kept as a dead letter). A lone (v1) event's failure fails the execution instead.
+   */
+  Failed: 'failed',
 } as const;
 export type RelayOutcome = (typeof RelayOutcome)[keyof typeof RelayOutcome];
 

@@ -2,7 +2,7 @@
  * The relay workflow's dedupe and queueing (docs/architecture.md §1.1): Claim id (one conditional
  * UpdateItem, as queued, with a lease and a takeover window bounded by SQS FIFO's deduplication)
  * → Enqueue on the channel's lane → Queued; an id already claimed → Duplicate; a claim or send that
- * failed → Release claim → Relay.Internal saying whether a re-send is posted. Built by
+ * failed → Release claim → the event's `failed` outcome (Relay.Internal) saying whether a re-send is posted. Built by
  * RelayStateMachine.
  */
 import { Aws, Duration } from 'aws-cdk-lib';
@@ -77,7 +77,7 @@ export class ClaimSteps {
   }
 
   /** Claim id (as queued) → Enqueue → Queued: one write per event; an id already claimed → Duplicate. */
-  public chain(lanes: RelayLanes, internal: sfn.Fail): sfn.IChainable {
+  public chain(lanes: RelayLanes, internal: sfn.IChainable): sfn.IChainable {
     const queued = new sfn.Pass(this.scope, StateName.Queued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } });
     const lease = this.claimLease(lanes).toSeconds();
     // A claim that may have landed before it failed, and a failed send, both keep the event as a
@@ -174,12 +174,14 @@ export class ClaimSteps {
    * if it is this execution's and still queued, or finds it already gone; then fails saying
    * whether a re-send will be posted.
    */
-  private releaseStep(lanes: RelayLanes, lease: number, internal: sfn.Fail): sfn.IChainable {
+  private releaseStep(lanes: RelayLanes, lease: number, internal: sfn.IChainable): sfn.IChainable {
     const describe = new sfn.Pass(this.scope, StateName.DescribeEnqueueFailure, {
-      parameters: { error: { 'Cause.$': "States.Format('could not queue the event, so its id was released; send it again ({}). {}: {}', $.kept.note, $.error.Error, $.error.Cause)" } },
+      parameters: { 'Cause.$': "States.Format('could not queue the event, so its id was released; send it again ({}). {}: {}', $.kept.note, $.error.Error, $.error.Cause)" },
+      resultPath: '$.error',
     }).next(internal);
     const unreleased = new sfn.Pass(this.scope, StateName.DescribeUnreleasedClaim, {
-      parameters: { error: { 'Cause.$': `States.Format('could not queue the event, and its claim was not released (taken over by a copy, delivered meanwhile, or the table did not answer): a copy sent ${lease}-${CLAIM_TAKEOVER_SECONDS} s after the first may take it over; other copies are duplicates ({}). {}: {}', $.kept.note, $.error.Error, $.error.Cause)` } },
+      parameters: { 'Cause.$': `States.Format('could not queue the event, and its claim was not released (taken over by a copy, delivered meanwhile, or the table did not answer): a copy sent ${lease}-${CLAIM_TAKEOVER_SECONDS} s after the first may take it over; other copies are duplicates ({}). {}: {}', $.kept.note, $.error.Error, $.error.Cause)` },
+      resultPath: '$.error',
     }).next(internal);
     const release = new tasks.DynamoDeleteItem(this.scope, StateName.ReleaseClaim, {
       table: lanes.dedupe.table,

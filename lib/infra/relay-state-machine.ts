@@ -24,8 +24,12 @@ import type { WebhookProxyApi } from './webhook-proxy-api';
 import { ClaimSteps, receivedAtPlus, type RelayLanes } from './claim-steps';
 import { RelayOutcome, type CardSettings } from '../contracts/lane';
 import { EventKind, relayTestFormat } from '../contracts/events';
+import { BATCH_ENVELOPE_VERSION, MAX_BATCH_EVENTS } from '../contracts/envelope';
 import { GuildSettingsAttribute, IgnoreReason } from '../contracts/interactions';
 import { HEARTBEAT_RETENTION_DAYS, HeartbeatAttribute } from '../contracts/metrics';
+
+/** An event that failed inside the Map: its outcome, with a code and cause added. */
+const FAILED = { 'id.$': '$.id', 'kind.$': '$.kind', outcome: RelayOutcome.Failed } as const;
 
 /** Where the Verify step puts each template field. */
 const TEXT_PATH = '$.text';
@@ -100,8 +104,8 @@ export class RelayStateMachine extends Construct {
     });
     const deliveryFailed = new sfn.Pass(this, StateName.DescribeDeliveryFailure, {
       // The status only: the body can quote the webhook URL, and this cause reaches the caller.
-      parameters: { 'cause.$': "States.Format('{} webhook answered {}', $.channel, $.error.Error)" },
-    }).next(new sfn.Fail(this, RelayErrorCode.DeliveryFailed, { error: RelayErrorCode.DeliveryFailed, causePath: '$.cause' }));
+      parameters: { ...FAILED, 'channel.$': '$.channel', code: RelayErrorCode.DeliveryFailed, 'cause.$': "States.Format('{} webhook answered {}', $.channel, $.error.Error)" },
+    });
 
     const postTasks = new Map<string, FixedCallApiGatewayHttpApiEndpoint>();
     const postFor = (channel: string): FixedCallApiGatewayHttpApiEndpoint => {
@@ -129,9 +133,11 @@ export class RelayStateMachine extends Construct {
     };
 
     const internal = new sfn.Fail(this, RelayErrorCode.Internal, { error: RelayErrorCode.Internal, causePath: '$.error.Cause' });
-    const claim = props.lanes && new ClaimSteps(this).chain(props.lanes, internal);
+    // Inside the Map an event's failure is its outcome: a Fail state there would end every other event of its batch mid-way.
+    const failed = new sfn.Pass(this, StateName.Failed, { parameters: { ...FAILED, code: RelayErrorCode.Internal, 'cause.$': '$.error.Cause' } });
+    const claim = props.lanes && new ClaimSteps(this).chain(props.lanes, failed);
     const route = new sfn.Choice(this, StateName.Route, { comment: 'Event kinds without a route are ignored' });
-    route.when(sfn.Condition.stringEquals('$.kind', EventKind.ForwarderHeartbeat), this.recordHeartbeat(props.heartbeatTable, internal));
+    route.when(sfn.Condition.stringEquals('$.kind', EventKind.ForwarderHeartbeat), this.recordHeartbeat(props.heartbeatTable, failed));
     route.when(sfn.Condition.stringEquals('$.kind', EventKind.Probe), new sfn.Pass(this, StateName.ProbeAnswered, {
       comment: 'relay doctor: the envelope passed Verify; answered without writing a heartbeat, so it never stands in for a forwarder',
       parameters: { 'id.$': '$.id', 'kind.$': '$.kind', 'forwarder.$': '$.forwarder', outcome: RelayOutcome.Checked },
@@ -156,8 +162,9 @@ export class RelayStateMachine extends Construct {
       }),
     );
     verify.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-    const afterVerify = props.guildSettings ? this.checkGuildSettings(props.guildSettings, route, internal) : route;
+    const afterVerify = props.guildSettings ? this.checkGuildSettings(props.guildSettings, route, failed) : route;
     this.postTasks = postTasks;
+    const handleEach = this.handleEachEvent(afterVerify, internal);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy from growing per log group.
@@ -168,7 +175,7 @@ export class RelayStateMachine extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'Discord Event Relay: verify a signed event, route it, format it and post it',
       stateMachineType: sfn.StateMachineType.EXPRESS,
-      definitionBody: sfn.DefinitionBody.fromChainable(receive.next(verify).next(afterVerify)),
+      definitionBody: sfn.DefinitionBody.fromChainable(receive.next(verify).next(handleEach)),
       timeout: Duration.minutes(5),
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });
@@ -177,8 +184,38 @@ export class RelayStateMachine extends Construct {
     props.lanes?.lane.grantDeadLetter(this.stateMachine);
   }
 
+  /**
+   * Each event of the envelope through `perEvent`, side by side, then the answer: a batch's outcomes
+   * by event, or a lone event's outcome as v1 callers know it, a failure ending in the Fail state of
+   * its code. Side by side keeps an event's worst case (and so the claim lease's bounds) what it is
+   * alone; events of one batch may reach their lane in any order, so a sender puts two events whose
+   * order matters (one member's join and leave) in separate envelopes, as the forwarder does.
+   */
+  private handleEachEvent(perEvent: sfn.IChainable, internal: sfn.Fail): sfn.IChainable {
+    const rejected = new sfn.Pass(this, StateName.Rejected, {
+      parameters: { 'id.$': '$.id', outcome: RelayOutcome.Rejected, 'code.$': '$.rejected.code', 'reason.$': '$.rejected.reason' },
+    });
+    const each = new sfn.Map(this, StateName.HandleEach, {
+      comment: 'One iteration per event of the envelope (one for v1), side by side',
+      itemsPath: '$.events',
+      maxConcurrency: MAX_BATCH_EVENTS,
+      resultPath: '$.results',
+    }).itemProcessor(new sfn.Choice(this, StateName.IsRejected).when(sfn.Condition.isPresent('$.rejected'), rejected).otherwise(perEvent));
+    const outcome = '$.outcome';
+    const lone = new sfn.Pass(this, StateName.LoneOutcome, { parameters: { 'outcome.$': 'States.ArrayGetItem($.results, 0)' } })
+      .next(new sfn.Choice(this, StateName.LoneFailed)
+        .when(sfn.Condition.stringEquals(`${outcome}.outcome`, RelayOutcome.Failed), new sfn.Choice(this, StateName.WhichFailure)
+          .when(sfn.Condition.stringEquals(`${outcome}.code`, RelayErrorCode.DeliveryFailed),
+            new sfn.Fail(this, RelayErrorCode.DeliveryFailed, { error: RelayErrorCode.DeliveryFailed, causePath: `${outcome}.cause` }))
+          .otherwise(new sfn.Pass(this, StateName.DescribeInternal, { parameters: { 'Cause.$': `${outcome}.cause` }, resultPath: '$.error' }).next(internal)))
+        .otherwise(new sfn.Pass(this, StateName.Answer, { outputPath: outcome })));
+    return each.next(new sfn.Choice(this, StateName.IsBatch)
+      .when(sfn.Condition.numberEquals('$.v', BATCH_ENVELOPE_VERSION), new sfn.Pass(this, StateName.BatchOutcome, { parameters: { 'id.$': '$.id', 'events.$': '$.results' } }))
+      .otherwise(lone));
+  }
+
   /** A heartbeat overwrites its forwarder's item in the heartbeat table (native PutItem, no Lambda) and is never posted. */
-  private recordHeartbeat(table: dynamodb.ITable, internal: sfn.Fail): sfn.IChainable {
+  private recordHeartbeat(table: dynamodb.ITable, internal: sfn.IChainable): sfn.IChainable {
     const record = new tasks.DynamoPutItem(this, StateName.RecordHeartbeat, {
       comment: "The forwarder's last heartbeat; the heartbeat alarm watches this table's writes",
       table,
@@ -221,7 +258,7 @@ export class RelayStateMachine extends Construct {
    * opted out ends `ignored` with the reason. One eventually consistent GetItem per voice event;
    * an opt-out written a moment before may be missed here, and the delivery workflow reads again.
    */
-  private checkGuildSettings(table: dynamodb.ITable, route: sfn.IChainable, internal: sfn.Fail): sfn.IChainable {
+  private checkGuildSettings(table: dynamodb.ITable, route: sfn.IChainable, internal: sfn.IChainable): sfn.IChainable {
     const item = '$.guild.Item';
     const ignored = (name: string, reason: string, extra: Record<string, string> = {}) =>
       new sfn.Pass(this, name, { parameters: { 'id.$': '$.id', 'kind.$': '$.kind', outcome: RelayOutcome.Ignored, code: RelayErrorCode.Ignored, reason, ...extra } });
@@ -243,7 +280,8 @@ export class RelayStateMachine extends Construct {
       .when(sfn.Condition.booleanEquals('$.member.optedOut', true), ignored(StateName.OptedOut, IgnoreReason.OptedOut))
       .otherwise(route));
     const unreadable = new sfn.Pass(this, StateName.DescribeUnreadableSettings, {
-      parameters: { error: { 'Cause.$': "States.Format('the guild settings item of {} lacks pausedUntil or optedOut; /relay resume rewrites it', $.event.guild.id)" } },
+      parameters: { 'Cause.$': "States.Format('the guild settings item of {} lacks pausedUntil or optedOut; /relay resume rewrites it', $.event.guild.id)" },
+      resultPath: '$.error',
     }).next(internal);
     const found = new sfn.Choice(this, StateName.GuildSettingsFound)
       .when(sfn.Condition.and(sfn.Condition.isPresent(`${item}.${GuildSettingsAttribute.PausedUntil}.S`), sfn.Condition.isPresent(`${item}.${GuildSettingsAttribute.OptedOut}.SS`)), check)

@@ -10,15 +10,18 @@
 import type { KeyObject } from 'node:crypto';
 import { VerifyEnv } from '../contracts/env';
 import {
+  BATCH_ENVELOPE_VERSION,
   DEFAULT_FRESHNESS_SECONDS,
   ENVELOPE_ID_PATTERN,
   KEY_ID_PATTERN,
+  parseBatchPayload,
   parseEnvelope,
   publicKeyFromHex,
   verifyEnvelopeSignature,
+  type EnvelopeVersion,
 } from '../contracts/envelope';
 import { RelayError, RelayErrorCode } from '../contracts/errors';
-import { EventKind, MAX_EVENT_AGE_SECONDS, SNOWFLAKE_PATTERN, parseEventPayload, parseIsoTimestamp, type ParsedEvent, type VoiceEventKind, type VoiceStateUpdateEvent } from '../contracts/events';
+import { EventKind, MAX_EVENT_AGE_SECONDS, SNOWFLAKE_PATTERN, parseEvent, parseEventPayload, parseIsoTimestamp, type ParsedEvent, type VoiceEventKind, type VoiceStateUpdateEvent } from '../contracts/events';
 import { renderVoiceFields, type TemplateFields } from '../contracts/template';
 
 export interface VerifyConfig {
@@ -45,6 +48,24 @@ export type VerifiedEvent =
   /** No guild either: a test message names a channel, and its text is fixed. */
   | { readonly id: string; readonly kid: string; readonly kind: typeof EventKind.RelayTest; readonly channel: string; readonly from: string; readonly receivedAt: number };
 
+/** An event of a batch that Verify turned away (its envelope was sound): answered as `rejected` with the code, never routed. */
+export interface RejectedEvent {
+  readonly id: string;
+  readonly kid: string;
+  readonly rejected: { readonly code: RelayErrorCode; readonly reason: string };
+}
+
+/**
+ * The Verify step's output: the envelope's events, one for a v1 envelope, each handled on its own
+ * by the relay workflow's Map. A v1 envelope whose event is unusable is rejected whole (it throws).
+ */
+export interface VerifiedEnvelope {
+  readonly v: EnvelopeVersion;
+  readonly id: string;
+  readonly kid: string;
+  readonly events: readonly (VerifiedEvent | RejectedEvent)[];
+}
+
 /** Reads the step's settings from the environment the stack sets. Throws (failing the cold start) when they are unusable. */
 export function loadVerifyConfig(env: NodeJS.ProcessEnv): VerifyConfig {
   const keysJson = env[VerifyEnv.PublicKeys];
@@ -70,7 +91,7 @@ export function loadVerifyConfig(env: NodeJS.ProcessEnv): VerifyConfig {
   return { publicKeys, allowedGuildIds, freshnessSeconds };
 }
 
-export function verifyEnvelope(input: unknown, config: VerifyConfig, nowMs: number = Date.now()): VerifiedEvent {
+export function verifyEnvelope(input: unknown, config: VerifyConfig, nowMs: number = Date.now()): VerifiedEnvelope {
   const envelope = parseEnvelope(input);
   const { id, kid } = envelope;
   const key = config.publicKeys.get(kid);
@@ -84,8 +105,22 @@ export function verifyEnvelope(input: unknown, config: VerifyConfig, nowMs: numb
     const when = skew < 0 ? `${-skew} s old` : `${skew} s in the future`;
     throw new RelayError(RelayErrorCode.Stale, `ts: ${when}; the window is ±${config.freshnessSeconds} s`);
   }
-  const parsed = parseEventPayload(envelope.payload);
-  checkEventTime(parsed, envelope.ts, config.freshnessSeconds);
+  const { v, ts } = envelope;
+  if (v !== BATCH_ENVELOPE_VERSION) return { v, id, kid, events: [verifyEvent(id, kid, parseEventPayload(envelope.payload), ts, receivedAt, config)] };
+  const events = parseBatchPayload(envelope.payload).map((item) => {
+    try {
+      return verifyEvent(item.id, kid, parseEvent(item.event), ts, receivedAt, config);
+    } catch (error) {
+      if (!(error instanceof RelayError)) throw error;
+      return { id: item.id, kid, rejected: { code: error.code, reason: error.message } };
+    }
+  });
+  return { v, id, kid, events };
+}
+
+/** One event of a verified envelope: its time, its guild, and what the Route and Format states read. */
+function verifyEvent(id: string, kid: string, parsed: ParsedEvent, ts: number, receivedAt: number, config: VerifyConfig): VerifiedEvent {
+  checkEventTime(parsed, ts, config.freshnessSeconds);
   if (parsed.kind === EventKind.Unsupported) return { id, kid, kind: parsed.kind, type: parsed.type };
   if ('forwarder' in parsed) return { id, kid, kind: parsed.kind, forwarder: parsed.forwarder, receivedAt };
   if (parsed.kind === EventKind.RelayTest) return { id, kid, kind: parsed.kind, channel: parsed.channel, from: parsed.from, receivedAt };
@@ -114,7 +149,7 @@ function checkEventTime(parsed: ParsedEvent, ts: number, freshnessSeconds: numbe
  * The handler for a given environment. Lambda uses `process.env`; the local relay passes the
  * environment the synthesized stack gives the function. Settings are read on first use.
  */
-export function createHandler(env: NodeJS.ProcessEnv, log: (line: string) => void = (line) => console.warn(line)): (input: unknown) => Promise<VerifiedEvent> {
+export function createHandler(env: NodeJS.ProcessEnv, log: (line: string) => void = (line) => console.warn(line)): (input: unknown) => Promise<VerifiedEnvelope> {
   let config: VerifyConfig | undefined;
   return async (input: unknown) => {
     config ??= loadVerifyConfig(env);

@@ -87,7 +87,7 @@ describe('parseEnvelope', () => {
     [null, 'the envelope must be a JSON object'],
     [[], 'the envelope must be a JSON object'],
     ['{"v":1}', 'the envelope must be a JSON object'],
-    [{ ...good, v: 2 }, 'v: must be 1'],
+    [{ ...good, v: 3 }, 'v: must be 1 (one event) or 2 (a batch)'],
     [{ ...good, id: '' }, 'id:'],
     [{ ...good, id: 'has space' }, 'id:'],
     [{ ...good, id: 'x'.repeat(129) }, 'id:'],

@@ -9,6 +9,7 @@ import { DeliveryStateName as S } from '../../lib/contracts/state-names';
 import { synthRelayStack, testConfig } from '../support/fixtures';
 import { validateRelayConfig } from '../../lib/config/validate';
 import { RelayConfigError } from '../../lib/config/relay-config';
+import { allStates } from '../support/workflow-states';
 
 const ROLE = '777777777777777777';
 const config = testConfig({
@@ -66,9 +67,9 @@ it('the proxy gets the edit route for the carded channel only', () => {
 });
 
 it('card routes write card lane events; a message route with minMembers is gated by a Choice', () => {
-  expect(relay.States['Format voice.join'].Parameters.lane).toMatchObject({ 'voice.$': 'States.Array($.event.after)', card: { minMembers: 2, pingRoleId: ROLE } });
-  expect(relay.States['Format voice.leave'].Parameters.lane).toMatchObject({ 'voice.$': 'States.Array($.event.before)', card: {} });
-  const gate = relay.States['Enough people for voice.move?'];
+  expect(allStates(relay)['Format voice.join'].Parameters.lane).toMatchObject({ 'voice.$': 'States.Array($.event.after)', card: { minMembers: 2, pingRoleId: ROLE } });
+  expect(allStates(relay)['Format voice.leave'].Parameters.lane).toMatchObject({ 'voice.$': 'States.Array($.event.before)', card: {} });
+  const gate = allStates(relay)['Enough people for voice.move?'];
   expect(gate.Choices[0]).toEqual({ And: [{ Variable: '$.event.after.occupants.count', IsPresent: true }, { Variable: '$.event.after.occupants.count', NumericLessThan: 3 }], Next: 'Too few for voice.move' });
   expect(gate.Default).toBe('Format voice.move');
 });
@@ -120,7 +121,7 @@ describe('issue 19: a deleted webhook, an ended session, per-channel settings', 
       { event: 'voice.leave', channel: 'general', mode: 'card', minMembers: 2 },
       { event: 'voice.move', channel: 'general', mode: 'card' },
     ] }));
-    const states = (stateMachineDefinition(cards.template.toJSON() as CfnTemplate) as { States: Record<string, any> }).States;
+    const states = allStates(stateMachineDefinition(cards.template.toJSON() as CfnTemplate));
     for (const kind of ['voice.join', 'voice.leave', 'voice.move']) expect(states[`Format ${kind}`].Parameters.lane.card).toEqual({ minMembers: 2, pingRoleId: ROLE });
   });
 

@@ -28,6 +28,7 @@ import { LocalStateMachine, type PostRequest } from '../../lib/local/state-machi
 import { StateMachineId, dedupeTableId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
 import { createHandler } from '../../lib/verify/handler';
 import { GUILD_ID, signed, synthRelayStack, testConfig, voiceEvent } from '../support/fixtures';
+import { allStates } from '../support/workflow-states';
 
 const APP = { applicationId: '1111111111111111111', publicKey: 'ab'.repeat(32) };
 const guild = (n: number) => String(200000000000000000n + BigInt(n));
@@ -55,7 +56,7 @@ describe('template', () => {
   });
 
   it('bounds the settings read like the claim: 2 s an attempt, and no other service task on the way to the send than the claim budget counts', () => {
-    const states = stateMachineDefinition(json).States as Record<string, any>;
+    const states = allStates(stateMachineDefinition(json));
     expect(states[StateName.ReadGuildSettings].TimeoutSeconds).toBe(DYNAMODB_TIMEOUT.toSeconds());
     // lanes-stack.test.ts adds up the settings read, the claim and the enqueue; a new service task must be added there.
     const services = Object.entries(states).filter(([, st]) => /:states:::(dynamodb|sqs):/.test(st.Resource ?? '')).map(([name]) => name).sort();

@@ -15,6 +15,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { StateMachineId, stateMachineDefinition, type CfnTemplate } from '../../lib/local/synthesized-template';
 import { CDK_CONTEXT, synthRelayStack, testConfig } from '../support/fixtures';
+import { allStates } from '../support/workflow-states';
 
 const { template } = synthRelayStack(testConfig({ dedupeRetentionHours: 72 }));
 const json = template.toJSON() as CfnTemplate;
@@ -53,7 +54,7 @@ describe('dedupe table', () => {
   });
 
   it('claims as queued in one conditional write whose TTL is the configured retention (72 h here, 48 h by default), and nothing marks it queued again', () => {
-    const states = stateMachineDefinition(json).States as Record<string, any>;
+    const states = allStates(stateMachineDefinition(json));
     const claim = states['Claim id'];
     expect(claim.Resource).toMatch(/:states:::dynamodb:updateItem$/);
     expect(claim.Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR (#claimedBy = :me AND #state = :queued) OR (#state = :queued AND #leaseUntil < :now AND #takeoverUntil > :now)');
@@ -80,7 +81,7 @@ describe('dedupe table', () => {
     expect(claim.Catch[0]).toEqual({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException', 'DynamoDb.ConditionalCheckFailedException'], ResultPath: null, Next: 'Duplicate' });
     expect(claim.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(['DynamoDB.ThrottlingException', 'DynamoDb.ThrottlingException']));
     const defaults = synthRelayStack().template.toJSON() as CfnTemplate;
-    expect((stateMachineDefinition(defaults).States as Record<string, any>)['Claim id'].Parameters.ExpressionAttributeValues[':expires']).toEqual({ 'N.$': `States.JsonToString(States.MathAdd($.receivedAt, ${48 * 3600}))` });
+    expect(allStates(stateMachineDefinition(defaults))['Claim id'].Parameters.ExpressionAttributeValues[':expires']).toEqual({ 'N.$': `States.JsonToString(States.MathAdd($.receivedAt, ${48 * 3600}))` });
   });
 });
 
@@ -101,11 +102,11 @@ describe('lane', () => {
   });
 
   it('is fed by the relay workflow with the channel as message group and the envelope id as deduplication id', () => {
-    const enqueue = (stateMachineDefinition(json).States as Record<string, any>).Enqueue;
+    const enqueue = (allStates(stateMachineDefinition(json))).Enqueue;
     expect(enqueue.Resource).toMatch(/:states:::sqs:sendMessage$/);
     expect(enqueue.Parameters).toMatchObject({ 'MessageGroupId.$': '$.channel', 'MessageDeduplicationId.$': '$.id' });
     expect(enqueue.Parameters['MessageBody.$']).toBe('$.lane');
-    const format = (stateMachineDefinition(json).States as Record<string, any>)['Format voice.join'];
+    const format = (allStates(stateMachineDefinition(json)))['Format voice.join'];
     expect(format.Parameters.lane).toEqual({ 'id.$': '$.id', 'kind.$': '$.kind', channel: 'general', 'line.$': expect.stringMatching(/^States\.Format\(/), 'receivedAt.$': '$.receivedAt' });
   });
 
@@ -209,7 +210,7 @@ describe('validation, with the construct path', () => {
     const toSend = SEND_WORST_CASE_SECONDS;
     expect(toSend).toBe(77);
     expect(CLAIM_TAKEOVER_SECONDS + toSend + 30).toBeLessThanOrEqual(SQS_DEDUPLICATION_SECONDS);
-    const states = stateMachineDefinition(json).States as Record<string, any>;
+    const states = allStates(stateMachineDefinition(json));
     expect(states['Claim id'].TimeoutSeconds).toBe(DYNAMODB_TIMEOUT.toSeconds());
     expect(states.Enqueue.TimeoutSeconds).toBe(ENQUEUE_TIMEOUT.toSeconds());
     // With the Discord app the guild settings read comes first, bounded the same way (discord-app-stack.test.ts).

@@ -11,6 +11,7 @@ import { RelayMonitoring } from '../../lib/infra/relay-monitoring';
 import { RelayStack } from '../../lib/infra/relay-stack';
 import { validateRelayConfig } from '../../lib/config/validate';
 import { ACCOUNT, CDK_CONTEXT, REGION, synthRelayStack, testConfig } from '../support/fixtures';
+import { allStates } from '../support/workflow-states';
 
 const { template, stack } = synthRelayStack();
 const json = template.toJSON() as CfnTemplate & { Resources: Record<string, { Type: string; Properties: any }> };
@@ -65,7 +66,7 @@ describe('alarms', () => {
     const [[tableId, heartbeats]] = resourcesOf('AWS::DynamoDB::Table').filter(([, t]) => t.Properties.KeySchema[0].AttributeName === 'forwarder');
     expect(heartbeats.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect(alarm?.Dimensions).toEqual([{ Name: 'TableName', Value: { Ref: tableId } }]);
-    const task = (stateMachineDefinition(json).States as Record<string, any>)[StateName.RecordHeartbeat];
+    const task = allStates(stateMachineDefinition(json))[StateName.RecordHeartbeat];
     expect(task.Resource).toMatch(/:states:::dynamodb:putItem$/);
     expect(task.Parameters.TableName).toBe(tableId);
     // No other state of either workflow writes to it, so nothing else can keep the alarm quiet.

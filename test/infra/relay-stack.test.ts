@@ -11,6 +11,7 @@ import { stateMachineDefinition, type CfnTemplate } from '../../lib/local/synthe
 import { validateRelayConfig } from '../../lib/config/validate';
 import { DEFAULT_USER_AGENT, RelayStack } from '../../lib/infra/relay-stack';
 import { ACCOUNT, CDK_CONTEXT, GUILD_ID, KEY, REGION, synthRelayStack, testConfig } from '../support/fixtures';
+import { allStates } from '../support/workflow-states';
 
 // Bundled: one test reads the Verify bundle.
 const { stack, template } = synthRelayStack(undefined, { bundle: true });
@@ -171,7 +172,7 @@ describe('state machine', () => {
   });
 
   it('formats each line with States.Format over escaped fields (user text is never the format string)', () => {
-    const states = stateMachineDefinition(json).States as Record<string, any>;
+    const states = allStates(stateMachineDefinition(json));
     const line = "States.Format('🔀 {} moved from {} to {} \\{it\\'s\\}', $.text.user, $.text.from, $.text.to)";
     const summary = { 'id.$': '$.id', 'kind.$': '$.kind', channel: 'audit', 'receivedAt.$': '$.receivedAt' };
     // With lanes the line goes only into the lane event Enqueue sends (direct delivery: state-machine-execution.test.ts).

@@ -13,6 +13,7 @@ import { POST_RETRIES } from '../../lib/infra/task-retries';
 import { handler } from '../../lambda/verify/index';
 import { OTHER_GUILD_ID, newKey, signed, synthRelayStack, voiceEvent } from '../support/fixtures';
 import { IgnoreReason } from '../../lib/contracts/interactions';
+import { allStates } from '../support/workflow-states';
 
 // The pre-lanes path (one post per execution); the lanes have their own tests.
 const json = synthRelayStack(undefined, { directDelivery: true }).template.toJSON() as CfnTemplate;
@@ -36,7 +37,7 @@ const status = (code: number, body: unknown = { message: `status ${code}` }): Po
 const [rateLimitRetry, serverErrorRetry] = POST_RETRIES;
 
 it('direct delivery formats the line the Post task sends, and no lane event', () => {
-  const format = (definition.States as Record<string, { Parameters: Record<string, unknown> }>)['Format voice.join'].Parameters;
+  const format = (allStates(definition) as Record<string, { Parameters: Record<string, unknown> }>)['Format voice.join'].Parameters;
   expect(format['line.$']).toMatch(/^States\.Format\(/);
   expect(format).not.toHaveProperty('lane');
 });
@@ -241,7 +242,7 @@ describe('delivery', () => {
 describe('retry budget', () => {
   it('every task has a timeout, and the worst case (every attempt timing out, every backoff capped) fits in the 5-minute Express limit', () => {
     type Retrier = { IntervalSeconds?: number; MaxAttempts?: number; BackoffRate?: number; MaxDelaySeconds?: number };
-    const states = definition.States as Record<string, { Type: string; TimeoutSeconds?: number; Retry?: Retrier[] }>;
+    const states = allStates(definition) as Record<string, { Type: string; TimeoutSeconds?: number; Retry?: Retrier[] }>;
     const worstFor = (state: (typeof states)[string]) => {
       expect(state.TimeoutSeconds).toBeGreaterThan(0);
       let seconds = 0;

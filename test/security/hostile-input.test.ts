@@ -102,7 +102,9 @@ const CASES: Case[] = [
   { name: 'object nested 200 deep', body: () => '{"a":'.repeat(200) + '1' + '}'.repeat(200), expected: malformed },
   // Wrong types and missing fields.
   { name: 'v as a string', body: env(() => ({ ...envelope(join_()), v: '1' })), expected: malformed },
-  { name: 'v = 2', body: env(() => ({ ...envelope(join_()), v: 2 })), expected: malformed },
+  { name: 'v = 3', body: env(() => ({ ...envelope(join_()), v: 3 })), expected: malformed },
+  // v is signed: a v1 envelope relabelled as a batch (or back) fails its signature.
+  { name: 'v1 envelope relabelled v = 2', body: env(() => ({ ...envelope(join_()), v: 2 })), expected: { failed: RelayErrorCode.InvalidSignature } },
   { name: 'ts as a string', body: env(() => ({ ...envelope(join_()), ts: String(now()) })), expected: malformed },
   { name: 'ts fractional', body: env(() => ({ ...envelope(join_()), ts: now() + 0.5 })), expected: malformed },
   { name: 'ts negative', body: env(() => ({ ...envelope(join_()), ts: -1 })), expected: malformed },

@@ -2,7 +2,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ENVELOPE_VERSION, publicKeyToHex, signEnvelope, type Envelope } from '../../lib/contracts/envelope';
+import { BATCH_ENVELOPE_VERSION, ENVELOPE_VERSION, publicKeyToHex, signEnvelope, type BatchItem, type Envelope } from '../../lib/contracts/envelope';
 import { EventType, type VoiceStateUpdateEvent } from '../../lib/contracts/events';
 import type { RelayConfig } from '../../lib/config/relay-config';
 import { validateRelayConfig } from '../../lib/config/validate';
@@ -106,6 +106,15 @@ export function signed(
       ts: options.ts ?? Math.floor(Date.now() / 1000),
       payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
     },
+    key.privateKey,
+  );
+}
+
+/** A v2 envelope of `items` (their own ids), signed like {@link signed}. */
+export function signedBatch(items: readonly BatchItem[], options: { key?: TestKey; ts?: number; id?: string } = {}): Envelope {
+  const key = options.key ?? KEY;
+  return signEnvelope(
+    { v: BATCH_ENVELOPE_VERSION, id: options.id ?? `batch-${process.pid}-${++counter}`, kid: key.kid, ts: options.ts ?? Math.floor(Date.now() / 1000), payload: JSON.stringify(items) },
     key.privateKey,
   );
 }

@@ -1,9 +1,10 @@
 import { VerifyEnv } from '../../lib/contracts/env';
 import { RelayErrorCode } from '../../lib/contracts/errors';
 import { EventKind } from '../../lib/contracts/events';
-import { loadVerifyConfig, verifyEnvelope, type VerifyConfig } from '../../lib/verify/handler';
+import { loadVerifyConfig, verifyEnvelope as verifyWhole, type VerifiedEvent, type VerifyConfig } from '../../lib/verify/handler';
 import { handler } from '../../lambda/verify/index';
-import { EVENT_AT, GUILD_ID, KEY, OTHER_GUILD_ID, newKey, signed, voiceEvent } from '../support/fixtures';
+import { EVENT_AT, GUILD_ID, KEY, OTHER_GUILD_ID, newKey, signed, signedBatch, voiceEvent } from '../support/fixtures';
+import { MAX_PAYLOAD_BYTES, signEnvelope } from '../../lib/contracts/envelope';
 
 const ROTATED = newKey('next-key');
 const env = {
@@ -14,6 +15,14 @@ const env = {
 const config: VerifyConfig = loadVerifyConfig(env);
 const now = Date.now();
 const nowSeconds = Math.floor(now / 1000);
+
+/** A v1 envelope's one event, as the relay workflow's Map gets it. */
+function verifyEnvelope(input: unknown, c: VerifyConfig, nowMs: number): VerifiedEvent {
+  const out = verifyWhole(input, c, nowMs);
+  expect(out).toMatchObject({ v: 1, events: [expect.anything()] });
+  expect(out.events).toHaveLength(1);
+  return out.events[0] as VerifiedEvent;
+}
 
 function rejection(code: string, message?: string) {
   return expect.objectContaining({ name: code, ...(message ? { message: expect.stringContaining(message) } : {}) });
@@ -163,6 +172,62 @@ describe('loadVerifyConfig', () => {
   });
 });
 
+describe('a batch (v2 envelope)', () => {
+  const join = voiceEvent('join');
+  const leave = voiceEvent('leave');
+
+  it('verifies once and returns each event with its own id, in order', () => {
+    const envelope = signedBatch([{ id: 'a-1', event: join }, { id: 'a-2', event: leave }, { id: 'a-3', event: { type: 'GUILD_MEMBER_ADD' } }], { id: 'batch-1' });
+    const out = verifyWhole(envelope, config, now);
+    expect(out).toMatchObject({ v: 2, id: 'batch-1', kid: KEY.kid });
+    expect(out.events).toEqual([
+      expect.objectContaining({ id: 'a-1', kind: EventKind.VoiceJoin, receivedAt: nowSeconds }),
+      expect.objectContaining({ id: 'a-2', kind: EventKind.VoiceLeave }),
+      expect.objectContaining({ id: 'a-3', kind: 'unsupported' }),
+    ]);
+  });
+
+  it('turns away a bad event with its code and reason, and keeps the rest of the batch', () => {
+    const foreign = voiceEvent('join', { guild: { id: OTHER_GUILD_ID, name: 'Other' } });
+    const future = voiceEvent('join', { at: new Date(now + 3600_000).toISOString() });
+    const out = verifyWhole(signedBatch([{ id: 'b-1', event: foreign }, { id: 'b-2', event: join }, { id: 'b-3', event: { type: 'VOICE_STATE_UPDATE' } }, { id: 'b-4', event: future }]), config, now);
+    expect(out.events).toEqual([
+      { id: 'b-1', kid: KEY.kid, rejected: { code: RelayErrorCode.GuildNotAllowed, reason: expect.stringContaining(OTHER_GUILD_ID) } },
+      expect.objectContaining({ id: 'b-2', kind: EventKind.VoiceJoin }),
+      { id: 'b-3', kid: KEY.kid, rejected: { code: RelayErrorCode.Malformed, reason: expect.any(String) } },
+      { id: 'b-4', kid: KEY.kid, rejected: { code: RelayErrorCode.Stale, reason: expect.stringContaining('after ts') } },
+    ]);
+  });
+
+  it.each([
+    ['not an array', { id: 'x', event: join }, 'an array of 1-10'],
+    ['empty', [], 'an array of 1-10'],
+    ['eleven events', Array.from({ length: 11 }, (_, i) => ({ id: `e-${i}`, event: join })), 'an array of 1-10'],
+    ['two events with one id', [{ id: 'same', event: join }, { id: 'same', event: leave }], 'payload[1].id'],
+    ['an event without an id', [{ event: join }], 'payload[0].id'],
+    ['an id with spaces', [{ id: 'a b', event: join }], 'payload[0].id'],
+    ['an item that is not an object', [{ id: 'ok', event: join }, null], 'payload[1].id'],
+  ])('refuses a whole batch that is %s (Relay.Malformed)', (_, items, words) => {
+    const envelope = signEnvelope({ v: 2, id: 'bad-batch', kid: KEY.kid, ts: nowSeconds, payload: JSON.stringify(items) }, KEY.privateKey);
+    expect(() => verifyWhole(envelope, config, now)).toThrow(rejection(RelayErrorCode.Malformed, words));
+  });
+
+  it('refuses a batch over the size limit, and a v1 signature presented as v2 (or back)', () => {
+    const big = signedBatch([{ id: 'big', event: { type: 'X', pad: 'x'.repeat(MAX_PAYLOAD_BYTES) } }]);
+    expect(() => verifyWhole(big, config, now)).toThrow(rejection(RelayErrorCode.TooLarge));
+    const one = signed(JSON.stringify([{ id: 'a', event: join }]));
+    expect(() => verifyWhole({ ...one, v: 2 }, config, now)).toThrow(rejection(RelayErrorCode.InvalidSignature));
+    const batch = signedBatch([{ id: 'a', event: join }]);
+    expect(() => verifyWhole({ ...batch, v: 1 }, config, now)).toThrow(rejection(RelayErrorCode.InvalidSignature));
+    expect(() => verifyWhole({ ...batch, v: 3 }, config, now)).toThrow(rejection(RelayErrorCode.Malformed, 'v: must be 1'));
+  });
+
+  it('rejects the whole batch for what belongs to the envelope: its key, signature and ts', () => {
+    expect(() => verifyWhole(signedBatch([{ id: 'a', event: join }], { ts: nowSeconds - 301 }), config, now)).toThrow(rejection(RelayErrorCode.Stale, 'ts:'));
+    expect(() => verifyWhole(signedBatch([{ id: 'a', event: join }], { key: newKey('stranger') }), config, now)).toThrow(rejection(RelayErrorCode.UnknownKey));
+  });
+});
+
 describe('handler', () => {
   const saved = { ...process.env };
   afterAll(() => {
@@ -172,7 +237,7 @@ describe('handler', () => {
   it('reads its settings from the environment and logs rejections without user text', async () => {
     Object.assign(process.env, env);
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-    await expect(handler(signed(voiceEvent('join')))).resolves.toMatchObject({ kind: EventKind.VoiceJoin });
+    await expect(handler(signed(voiceEvent('join')))).resolves.toMatchObject({ v: 1, events: [{ kind: EventKind.VoiceJoin }] });
     const evil = signed(voiceEvent('join', { guild: { id: OTHER_GUILD_ID, name: 'SECRET-NAME' } }), { id: 'evt-1' });
     await expect(handler(evil)).rejects.toMatchObject({ name: RelayErrorCode.GuildNotAllowed });
     await expect(handler({ ...evil, id: 'bad id with spaces' })).rejects.toMatchObject({ name: RelayErrorCode.Malformed });
