@@ -7,7 +7,8 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { ENVELOPE_ID_PATTERN, ENVELOPE_VERSION, MAX_PAYLOAD_BYTES, signEnvelope, type Envelope } from '../contracts/envelope';
+import { BATCH_ENVELOPE_VERSION, ENVELOPE_ID_PATTERN, ENVELOPE_VERSION, MAX_BATCH_EVENTS, MAX_PAYLOAD_BYTES, signEnvelope, type Envelope, type EnvelopeVersion } from '../contracts/envelope';
+import type { RelayOutcome } from '../contracts/lane';
 import { IngestRoute } from '../contracts/routes';
 import { HttpTimeoutError, send, type HttpAnswer } from './http';
 import { parsePrivateKey } from './keys';
@@ -60,6 +61,36 @@ export interface SyncResult {
   readonly attempts: number;
 }
 
+/** One event of a batch (`RelayClient.sendBatch`). */
+export interface BatchEvent {
+  /** The event's idempotency key. @default - a random UUID */
+  readonly id?: string;
+  readonly event: unknown;
+}
+
+export interface BatchSendResult extends SendResult {
+  /** Each event's id, in the batch's order. */
+  readonly ids: readonly string[];
+}
+
+/** What the relay did with one event of a batch (the execution output's `events`). */
+export interface EventOutcome {
+  readonly id: string;
+  readonly outcome: RelayOutcome;
+  readonly kind?: string;
+  readonly channel?: string;
+  /** `Relay.*`: why it was rejected, ignored or failed, or `Relay.Duplicate`. */
+  readonly code?: string;
+  readonly reason?: string;
+  readonly cause?: string;
+}
+
+export interface BatchSyncResult extends SyncResult {
+  readonly ids: readonly string[];
+  /** Each event's outcome, in the batch's order; absent when the execution failed as a whole (the envelope was rejected). */
+  readonly events?: readonly EventOutcome[];
+}
+
 /** One attempt's raw answer (`RelayClient.attempt`). */
 export interface AttemptResult {
   readonly id: string;
@@ -92,6 +123,19 @@ export class RelayClientError extends Error {
 }
 
 const RETRY_AFTER_CAP_MS = 60_000;
+
+/** An envelope ready to sign, and where it goes. */
+interface Prepared {
+  readonly v: EnvelopeVersion;
+  readonly id: string;
+  readonly url: URL;
+  readonly payload: string;
+}
+
+function checkedId(id: string = randomUUID()): string {
+  if (typeof id !== 'string' || !ENVELOPE_ID_PATTERN.test(id)) throw new RelayClientError('invalid', `id "${id}" must be 1-128 characters of [A-Za-z0-9._:-]`);
+  return id;
+}
 
 /** Milliseconds from a `Retry-After` header (delta-seconds, possibly fractional, or an HTTP date). */
 export function parseRetryAfter(value: string | null, nowMs = Date.now()): number | undefined {
@@ -143,15 +187,40 @@ export class RelayClient {
 
   /** Starts an execution; resolves with its ARN once the relay has accepted the event. */
   async send(event: unknown, options: SendOptions = {}): Promise<SendResult> {
-    const { id, body, attempts } = await this.post(IngestRoute.Events, event, options);
+    return this.started(await this.post(this.prepare(IngestRoute.Events, event, options)));
+  }
+
+  /** Runs the execution and resolves with its outcome (a relay rejection is an outcome, not an exception). */
+  async sendSync(event: unknown, options: SendOptions = {}): Promise<SyncResult> {
+    return this.outcome(await this.post(this.prepare(IngestRoute.EventsSync, event, options)));
+  }
+
+  /**
+   * Several events in one signed envelope (v2; 1-10 events, at most 16 KiB in all): one request and
+   * one execution, each event claimed, routed and queued on its own under its own id. Events of a
+   * batch are handled side by side: keep two whose order matters (one member's join and leave) in
+   * separate sends.
+   */
+  async sendBatch(events: readonly BatchEvent[], options: SendOptions = {}): Promise<BatchSendResult> {
+    const prepared = this.prepareBatch(IngestRoute.Events, events, options);
+    return { ...this.started(await this.post(prepared)), ids: prepared.ids };
+  }
+
+  /** {@link sendBatch}, waiting for the execution: each event's outcome, in order. */
+  async sendBatchSync(events: readonly BatchEvent[], options: SendOptions = {}): Promise<BatchSyncResult> {
+    const prepared = this.prepareBatch(IngestRoute.EventsSync, events, options);
+    const result = this.outcome(await this.post(prepared));
+    const outcomes = (result.output as { events?: EventOutcome[] } | undefined)?.events;
+    return { ...result, ids: prepared.ids, ...(Array.isArray(outcomes) ? { events: outcomes } : {}) };
+  }
+
+  private started({ id, body, attempts }: { id: string; body: unknown; attempts: number }): SendResult {
     const executionArn = (body as { executionArn?: unknown }).executionArn;
     if (typeof executionArn !== 'string') throw new RelayClientError('rejected', `unexpected answer from ${this.url.host}: no executionArn`, 200, attempts);
     return { id, executionArn, attempts };
   }
 
-  /** Runs the execution and resolves with its outcome (a relay rejection is an outcome, not an exception). */
-  async sendSync(event: unknown, options: SendOptions = {}): Promise<SyncResult> {
-    const { id, body, attempts } = await this.post(IngestRoute.EventsSync, event, options);
+  private outcome({ id, body, attempts }: { id: string; body: unknown; attempts: number }): SyncResult {
     const b = body as { executionArn?: string; status?: SyncResult['status']; error?: string; cause?: string; output?: string };
     if (!b.status) throw new RelayClientError('rejected', `unexpected answer from ${this.url.host}: no status`, 200, attempts);
     let output: unknown;
@@ -171,27 +240,44 @@ export class RelayClient {
    * (`relay doctor`). Network errors and timeouts reject.
    */
   async attempt(route: string, event: unknown, options: SendOptions = {}): Promise<AttemptResult> {
-    const { id, url, payload } = this.prepare(route, event, options);
+    const prepared = this.prepare(route, event, options);
     const started = Date.now();
-    const { response, networkError } = await this.signedAttempt(url, id, payload);
+    const { response, networkError } = await this.signedAttempt(prepared);
     if (!response) throw networkError;
-    return { id, answer: response, ms: Date.now() - started };
+    return { id: prepared.id, answer: response, ms: Date.now() - started };
   }
 
-  private prepare(route: string, event: unknown, options: SendOptions): { id: string; url: URL; payload: string } {
-    const id = options.id ?? randomUUID();
-    if (!ENVELOPE_ID_PATTERN.test(id)) throw new RelayClientError('invalid', `id "${id}" must be 1-128 characters of [A-Za-z0-9._:-]`);
+  private prepare(route: string, event: unknown, options: SendOptions): Prepared {
+    const id = checkedId(options.id);
     const payload = typeof event === 'string' ? event : JSON.stringify(event);
     if (payload === undefined) throw new RelayClientError('invalid', 'the event must be a JSON value or a JSON string');
+    return this.prepared(route, ENVELOPE_VERSION, id, payload, 'the event');
+  }
+
+  private prepareBatch(route: string, events: readonly BatchEvent[], options: SendOptions): Prepared & { ids: string[] } {
+    if (!Array.isArray(events) || events.length < 1 || events.length > MAX_BATCH_EVENTS) {
+      throw new RelayClientError('invalid', `a batch holds 1-${MAX_BATCH_EVENTS} events, got ${Array.isArray(events) ? events.length : typeof events}`);
+    }
+    const items = events.map((e, i) => {
+      if (typeof e !== 'object' || e === null || e.event === undefined) throw new RelayClientError('invalid', `batch[${i}] must be { id?, event }`);
+      return { id: checkedId(e.id), event: e.event };
+    });
+    const ids = items.map((item) => item.id);
+    const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (twice) throw new RelayClientError('invalid', `id "${twice}" appears twice in the batch; each event needs its own id`);
+    return { ...this.prepared(route, BATCH_ENVELOPE_VERSION, checkedId(options.id), JSON.stringify(items), 'the batch'), ids };
+  }
+
+  private prepared(route: string, v: EnvelopeVersion, id: string, payload: string, what: string): Prepared {
     const size = Buffer.byteLength(payload, 'utf8');
-    if (size > MAX_PAYLOAD_BYTES) throw new RelayClientError('invalid', `the event is ${size} bytes; the relay accepts at most ${MAX_PAYLOAD_BYTES}`);
+    if (size > MAX_PAYLOAD_BYTES) throw new RelayClientError('invalid', `${what} is ${size} bytes; the relay accepts at most ${MAX_PAYLOAD_BYTES}`);
     const url = new URL(route.replace(/^\//, ''), this.url.href.endsWith('/') ? this.url : new URL(`${this.url.href}/`));
-    return { id, url, payload };
+    return { v, id, url, payload };
   }
 
   /** Re-signed every attempt: a fresh ts keeps a late retry inside the freshness window. A network error or timeout is returned, not thrown. */
-  private async signedAttempt(url: URL, id: string, payload: string): Promise<{ response?: HttpAnswer; networkError?: Error; credentials: AwsCredentialIdentity }> {
-    const envelope: Envelope = signEnvelope({ v: ENVELOPE_VERSION, id, kid: this.options.kid, ts: Math.floor(Date.now() / 1000), payload }, this.privateKey);
+  private async signedAttempt({ v, id, url, payload }: Prepared): Promise<{ response?: HttpAnswer; networkError?: Error; credentials: AwsCredentialIdentity }> {
+    const envelope: Envelope = signEnvelope({ v, id, kid: this.options.kid, ts: Math.floor(Date.now() / 1000), payload }, this.privateKey);
     const body = JSON.stringify(envelope);
     const credentials = await this.credentials();
     const headers = await signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body, region: this.region, credentials });
@@ -202,13 +288,13 @@ export class RelayClient {
     }
   }
 
-  private async post(route: string, event: unknown, options: SendOptions): Promise<{ id: string; body: unknown; attempts: number }> {
-    const { id, url, payload } = this.prepare(route, event, options);
+  private async post(prepared: Prepared): Promise<{ id: string; body: unknown; attempts: number }> {
+    const { id, url } = prepared;
     let lastProblem = '';
     let lastStatus: number | undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       let retryAfterMs: number | undefined;
-      const { response, networkError, credentials } = await this.signedAttempt(url, id, payload);
+      const { response, networkError, credentials } = await this.signedAttempt(prepared);
       if (!response) {
         const e = networkError as NodeJS.ErrnoException;
         lastProblem = e instanceof HttpTimeoutError ? e.message : `network error: ${e.code ?? e.message}`;

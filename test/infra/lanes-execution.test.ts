@@ -15,7 +15,7 @@ import { LocalSqs } from '../../lib/local/sqs-emulator';
 import { LocalStateMachine, TaskFailure, type PostRequest, type PostResponse } from '../../lib/local/state-machine-runner';
 import { StateMachineId, dedupeTableId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
 import { createHandler } from '../../lib/verify/handler';
-import { signed, synthRelayStack, voiceEvent } from '../support/fixtures';
+import { OTHER_GUILD_ID, signed, signedBatch, synthRelayStack, voiceEvent } from '../support/fixtures';
 
 const standIns = { region: 'us-east-1', accountId: '123456789012' };
 const template = synthRelayStack().template.toJSON() as CfnTemplate;
@@ -32,6 +32,8 @@ let relay: LocalStateMachine;
 let posts: Post[];
 let answers: PostResponse[];
 let failNextSends: number;
+/** Enqueues of these event ids fail (every attempt). */
+let failIds: Set<string>;
 
 const OK: PostResponse = { status: 200, body: { id: '1' }, headers: { 'x-ratelimit-remaining': ['4'] } };
 const lane = () => sqs.queues.get(pipeSpec(template).sourceQueue)!;
@@ -47,12 +49,16 @@ beforeEach(() => {
   posts = [];
   answers = [];
   failNextSends = 0;
+  failIds = new Set();
   sqs = new LocalSqs({ template, specs: queueSpecs(template), standIns, visibilityTimeoutMs: 4000 });
   const sendToQueue = sqs.call;
   relay = new LocalStateMachine(stateMachineDefinition(template, standIns), {
     lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
     dynamodb: db.call,
     sqs: async (action, params) => {
+      if (failIds.has(String(params.MessageDeduplicationId)) && !params.MessageAttributes) {
+        throw new TaskFailure('SQS.InternalError', 'We encountered an internal error. Please try again.');
+      }
       if (failNextSends > 0) {
         failNextSends--;
         throw new TaskFailure('SQS.InternalError', 'We encountered an internal error. Please try again.');
@@ -79,6 +85,67 @@ afterEach(() => pipe.stop(0));
 
 const join = (name: string) => voiceEvent('join', { user: { id: '444444444444444444', name: name.toLowerCase(), display_name: name, bot: false } });
 const claimOf = async (id: string) => (await db.client.send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: id } }, ConsistentRead: true }))).Item;
+
+describe('a batched envelope (v2)', () => {
+  const member = (name: string, id: string) => voiceEvent('join', { user: { id, name: name.toLowerCase(), display_name: name, bot: false } });
+
+  it('each event is claimed and queued under its own id: outcomes by event, each posted once, and the same batch again posts nothing', async () => {
+    const earlier = signed(member('Earlier', '555555555555555551'), { id: 'b1-earlier' });
+    await relay.run(earlier);
+    const batch = signedBatch([
+      { id: 'b1-ann', event: member('Ann', '555555555555555552') },
+      { id: 'b1-earlier', event: member('Earlier', '555555555555555551') },
+      { id: 'b1-foreign', event: voiceEvent('join', { guild: { id: OTHER_GUILD_ID, name: 'Other' } }) },
+      { id: 'b1-bo', event: member('Bo', '555555555555555553') },
+      { id: 'b1-other', event: { type: 'GUILD_MEMBER_ADD' } },
+    ], { id: 'batch-1' });
+    const first = await relay.run(batch);
+    expect(first).toEqual({ status: 'SUCCEEDED', output: { id: 'batch-1', events: [
+      { id: 'b1-ann', kind: 'voice.join', channel: 'general', outcome: RelayOutcome.Queued },
+      { id: 'b1-earlier', kind: 'voice.join', channel: 'general', outcome: RelayOutcome.Duplicate, code: RelayErrorCode.Duplicate },
+      { id: 'b1-foreign', outcome: RelayOutcome.Rejected, code: RelayErrorCode.GuildNotAllowed, reason: expect.stringContaining(OTHER_GUILD_ID) },
+      { id: 'b1-bo', kind: 'voice.join', channel: 'general', outcome: RelayOutcome.Queued },
+      { id: 'b1-other', kind: 'unsupported', outcome: RelayOutcome.Ignored, code: RelayErrorCode.Ignored, reason: expect.any(String) },
+    ] } });
+    await pipe.idle();
+    const posted = contents().join('\n');
+    for (const name of ['Earlier', 'Ann', 'Bo']) expect(posted.match(new RegExp(`${name} joined`, 'g'))).toHaveLength(1);
+    // The spool re-signs and re-sends the whole batch: every event is a duplicate now.
+    const again = await relay.run(signedBatch(JSON.parse(batch.payload), { id: 'batch-1', ts: batch.ts + 5 }));
+    expect((again as { output: { events: { outcome: string }[] } }).output.events.map((e) => e.outcome))
+      .toEqual([RelayOutcome.Duplicate, RelayOutcome.Duplicate, RelayOutcome.Rejected, RelayOutcome.Duplicate, RelayOutcome.Ignored]);
+    await pipe.idle();
+    expect(contents().join('\n')).toBe(posted);
+  });
+
+  it('one event that cannot be queued fails alone: kept as a dead letter and released, the rest of its batch queued and posted', async () => {
+    failIds.add('b2-stuck');
+    const outcome = await relay.run(signedBatch([
+      { id: 'b2-ok', event: member('Okay', '555555555555555554') },
+      { id: 'b2-stuck', event: member('Stuck', '555555555555555555') },
+    ]));
+    expect(outcome).toMatchObject({ status: 'SUCCEEDED', output: { events: [
+      { id: 'b2-ok', outcome: RelayOutcome.Queued },
+      { id: 'b2-stuck', kind: 'voice.join', outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal, cause: expect.stringContaining('its id was released; send it again (it was kept in the dead-letter queue') },
+    ] } });
+    expect(await claimOf('b2-stuck')).toBeUndefined();
+    expect(deadLetters().peek().map((m) => JSON.parse(m.body).id)).toEqual(['b2-stuck']);
+    await pipe.idle();
+    expect(contents()).toEqual([expect.stringContaining('Okay joined')]);
+    failIds.clear();
+    expect(await relay.run(signed(member('Stuck', '555555555555555555'), { id: 'b2-stuck' }))).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    await pipe.idle();
+    expect(contents().join('\n').match(/Stuck joined/g)).toHaveLength(1);
+  });
+
+  it('a lone event\'s failure still fails the execution with its code (the v1 contract), and a rejected envelope fails whole', async () => {
+    failIds.add('lone-stuck');
+    expect(await relay.run(signed(member('Lone', '555555555555555556'), { id: 'lone-stuck' }))).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal, cause: expect.stringContaining('send it again') });
+    const forged = { ...signedBatch([{ id: 'f-1', event: member('Forged', '555555555555555557') }]), sig: '0'.repeat(128) };
+    expect(await relay.run(forged)).toMatchObject({ status: 'FAILED', error: RelayErrorCode.InvalidSignature });
+    expect(await claimOf('f-1')).toBeUndefined();
+  });
+});
 
 describe('exactly-once effect', () => {
   it('a replayed envelope succeeds as Relay.Duplicate and posts nothing more', async () => {
