@@ -1,4 +1,4 @@
-/** `relay send`: one event, from a file, stdin or the voice builders, to a relay. */
+/** `relay send`: one event, from a file, stdin or the voice builders, to a relay; or a batch of them (`--batch`, send-batch.ts). */
 import { readFileSync } from 'node:fs';
 import { RelayClientError, type SyncResult } from '../client/relay-client';
 import { ENVELOPE_ID_PATTERN } from '../contracts/envelope';
@@ -7,11 +7,12 @@ import { redactSecrets } from '../contracts/redact';
 import { closest, parseCommandArgs, wholeNumber } from './args';
 import { ExitCode, UnavailableError, UsageError } from './errors';
 import { checkLocalRelayRunning, clientFor, explainUnavailable, readLocalDefaults, resolveTarget, type RelayTarget } from './target';
+import { printBatch, readBatch } from './send-batch';
 import { VOICE_BUILDERS, buildVoiceEvent, checkEventText, type VoiceBuilder } from './voice-event';
 
 const OPTIONS = {
   url: { type: 'string' }, kid: { type: 'string' }, 'key-file': { type: 'string' }, region: { type: 'string' },
-  id: { type: 'string' }, sync: { type: 'boolean' }, timeout: { type: 'string' }, json: { type: 'boolean' },
+  id: { type: 'string' }, batch: { type: 'string' }, sync: { type: 'boolean' }, timeout: { type: 'string' }, json: { type: 'boolean' },
   guild: { type: 'string' }, 'guild-name': { type: 'string' }, user: { type: 'string' }, 'user-name': { type: 'string' },
   'display-name': { type: 'string' }, bot: { type: 'boolean' }, channel: { type: 'string' }, 'channel-name': { type: 'string' },
   from: { type: 'string' }, 'from-name': { type: 'string' }, to: { type: 'string' }, 'to-name': { type: 'string' }, occupants: { type: 'string' },
@@ -103,9 +104,11 @@ function printSync(result: SyncResult, target: RelayTarget, json: boolean | unde
 export async function send(argv: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseCommandArgs('send', argv, OPTIONS);
   if (positionals.length > 1) throw new UsageError(`send takes one event source, got: ${positionals.join(' ')}`, 'send');
+  if (values.batch !== undefined && positionals.length) throw new UsageError(`--batch reads the events from ${values.batch}; leave out "${positionals[0]}"`, 'send');
   const local = readLocalDefaults();
   const [what = '-'] = positionals;
-  const event = (VOICE_BUILDERS as readonly string[]).includes(what) ? buildVoiceEvent(what as VoiceBuilder, values, local) : readEventSource(what);
+  const batch = values.batch === undefined ? undefined : readBatch(values.batch);
+  const event = batch ? undefined : (VOICE_BUILDERS as readonly string[]).includes(what) ? buildVoiceEvent(what as VoiceBuilder, values, local) : readEventSource(what);
   const timeout = wholeNumber('send', 'timeout', values.timeout, 1);
   if (values.id !== undefined && !ENVELOPE_ID_PATTERN.test(values.id)) {
     throw new UsageError(`--id "${values.id.slice(0, 40)}" is not an envelope id: use 1-128 characters of [A-Za-z0-9._:-] (the same id twice is one event)`, 'send');
@@ -115,6 +118,21 @@ export async function send(argv: string[], out: (line: string) => void): Promise
   const client = clientFor(target, values, timeout);
   checkLocalRelayRunning(target);
   try {
+    if (batch && values.sync) {
+      const result = await client.sendBatchSync(batch, { id: values.id });
+      // No outcomes by event: the envelope itself was rejected (its key, signature, ts or shape).
+      if (!result.events) {
+        printSync(result, target, values.json, out);
+        return exitCodeFor(result);
+      }
+      if (values.json) out(JSON.stringify(result, null, 2));
+      return printBatch(result.events, values.json ? () => undefined : out);
+    }
+    if (batch) {
+      const result = await client.sendBatch(batch, { id: values.id });
+      out(values.json ? JSON.stringify(result, null, 2) : `accepted ${result.ids.length} events (${result.ids.join(', ')}) in ${result.id} → ${result.executionArn}`);
+      return ExitCode.Ok;
+    }
     if (values.sync) {
       const result = await client.sendSync(event, { id: values.id });
       printSync(result, target, values.json, out);

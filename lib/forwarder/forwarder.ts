@@ -11,6 +11,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RelayClientError } from '../client/relay-client';
+import { MAX_BATCH_EVENTS, MAX_PAYLOAD_BYTES } from '../contracts/envelope';
 import { EventType, MAX_LISTED_OCCUPANTS, toForwarderName, type VoiceChannelRef, type VoiceOccupants } from '../contracts/events';
 import { FORWARDER_DEFAULTS } from './defaults';
 import { DiscordGateway, type DispatchOrigin, type GatewayFatalError } from './gateway';
@@ -22,6 +23,8 @@ import { Debouncer, eventIdFor, safeName, toVoiceEvent, withOccupants, type NetC
 /** What the forwarder sends through: RelayClient, or anything shaped like it. */
 export interface EventSender {
   send(event: unknown, options: { id: string }): Promise<unknown>;
+  /** Several events in one envelope (v2). @default - each event sent alone */
+  sendBatch?(events: readonly { id: string; event: unknown }[]): Promise<unknown>;
 }
 
 /** The heartbeat event type: the relay records it as the forwarder's item in its heartbeat table. */
@@ -240,8 +243,62 @@ export class Forwarder {
         await this.waitForWork(wait);
         continue;
       }
-      await this.deliver(head);
+      const batch = this.batchFrom(head);
+      await (batch.length > 1 ? this.deliverBatch(batch) : this.deliver(head));
     }
+  }
+
+  /**
+   * The head and what is already due behind it, in order, as one envelope: up to 10 events and
+   * 16 KiB, ending before a member's second event (the relay handles a batch's events side by
+   * side, so separate envelopes keep one member's join before their leave). Nothing waits to fill
+   * a batch: a lone event goes out alone, at once.
+   */
+  private batchFrom(head: SpooledEvent): { id: string; event: unknown; spooled: SpooledEvent }[] {
+    const first = { id: head.id, event: JSON.parse(head.payload) as unknown, spooled: head };
+    if (!this.options.sender.sendBatch) return [first];
+    const now = Date.now();
+    const batch = [first];
+    const members = new Set([memberOf(first.event)]);
+    for (const spooled of this.options.spool.oldest(MAX_BATCH_EVENTS).slice(1)) {
+      const event = JSON.parse(spooled.payload) as unknown;
+      const member = memberOf(event);
+      if (spooled.nextAttemptAt > now || member === undefined || members.has(member)) break;
+      const items = [...batch, { id: spooled.id, event, spooled }];
+      if (Buffer.byteLength(JSON.stringify(items.map(({ id, event: e }) => ({ id, event: e }))), 'utf8') > MAX_PAYLOAD_BYTES) break;
+      batch.push(items[items.length - 1]);
+      members.add(member);
+    }
+    return batch;
+  }
+
+  private async deliverBatch(batch: readonly { id: string; event: unknown; spooled: SpooledEvent }[]): Promise<void> {
+    const ids = batch.map((b) => b.id);
+    try {
+      await this.options.sender.sendBatch!(batch.map(({ id, event }) => ({ id, event })));
+      this.options.spool.remove(...ids);
+      this.lastDelivery = new Date();
+      for (const { id, spooled } of batch) this.log.info('delivered', { id, attempts: spooled.attempts + 1, batch: batch.length });
+    } catch (error) {
+      const e = error as Error;
+      this.lastError = { at: new Date(), message: e.message.split('\n')[0] };
+      if (error instanceof RelayClientError && (error.kind === 'rejected' || error.kind === 'invalid')) {
+        // Refused as a batch (a relay older than batches answers so): each event goes alone, and is judged alone.
+        this.log.warn('relay refused the batch; sending its events one by one', { ids, status: error.status, error: this.lastError.message });
+        for (const { spooled } of batch) await this.deliver(spooled);
+        return;
+      }
+      const delay = this.retryDelay(batch[0].spooled.attempts);
+      for (const id of ids) this.options.spool.markFailed(id, this.lastError.message, Date.now() + delay);
+      const level = error instanceof RelayClientError && error.kind === 'forbidden' ? 'error' : 'warn';
+      this.log[level]('delivery failed; kept in the spool', { ids, attempts: batch[0].spooled.attempts + 1, retryInMs: Math.round(delay), error: this.lastError.message });
+    }
+  }
+
+  /** Exponential backoff with jitter, from the spool's retry settings. */
+  private retryDelay(attempts: number): number {
+    const retry = this.options.retry ?? { baseMs: 1000, maxMs: 300_000 };
+    return Math.min(retry.maxMs, retry.baseMs * 2 ** Math.min(attempts, 20)) * (0.5 + Math.random() / 2);
   }
 
   private async deliver(event: SpooledEvent): Promise<void> {
@@ -259,8 +316,7 @@ export class Forwarder {
         this.log.error('relay refused the event; moved to dead letters', { id: event.id, status: error.status, error: this.lastError.message });
         return;
       }
-      const retry = this.options.retry ?? { baseMs: 1000, maxMs: 300_000 };
-      const delay = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.min(event.attempts, 20)) * (0.5 + Math.random() / 2);
+      const delay = this.retryDelay(event.attempts);
       this.options.spool.markFailed(event.id, this.lastError.message, Date.now() + delay);
       const level = error instanceof RelayClientError && error.kind === 'forbidden' ? 'error' : 'warn';
       this.log[level]('delivery failed; kept in the spool', { id: event.id, attempts: event.attempts + 1, retryInMs: Math.round(delay), error: this.lastError.message });
@@ -297,4 +353,10 @@ export class Forwarder {
     });
     await new Promise<void>((resolve) => this.health!.listen(port, this.options.healthHost ?? FORWARDER_DEFAULTS.healthHost, resolve));
   }
+}
+
+/** Who a spooled voice event is about (`guild:user`); undefined for anything else, which goes alone. */
+function memberOf(event: unknown): string | undefined {
+  const e = event as { guild?: { id?: unknown }; user?: { id?: unknown } } | null;
+  return typeof e?.guild?.id === 'string' && typeof e.user?.id === 'string' ? `${e.guild.id}:${e.user.id}` : undefined;
 }

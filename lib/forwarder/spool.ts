@@ -89,14 +89,27 @@ export class Spool {
 
   /** The oldest queued event, due or not. */
   head(): SpooledEvent | undefined {
-    const row = this.db.prepare('SELECT seq, id, payload, created_at, attempts, next_attempt_at, last_error FROM events ORDER BY seq LIMIT 1').get() as
-      | { seq: number; id: string; payload: string; created_at: number; attempts: number; next_attempt_at: number; last_error: string | null }
-      | undefined;
-    return row && { seq: row.seq, id: row.id, payload: row.payload, createdAt: row.created_at, attempts: row.attempts, nextAttemptAt: row.next_attempt_at, lastError: row.last_error };
+    return this.oldest(1)[0];
   }
 
-  remove(id: string): void {
-    this.db.prepare('DELETE FROM events WHERE id = ?').run(id);
+  /** The `limit` oldest queued events, oldest first, due or not. */
+  oldest(limit: number): SpooledEvent[] {
+    const rows = this.db.prepare('SELECT seq, id, payload, created_at, attempts, next_attempt_at, last_error FROM events ORDER BY seq LIMIT ?').all(limit) as
+      { seq: number; id: string; payload: string; created_at: number; attempts: number; next_attempt_at: number; last_error: string | null }[];
+    return rows.map((row) => ({ seq: row.seq, id: row.id, payload: row.payload, createdAt: row.created_at, attempts: row.attempts, nextAttemptAt: row.next_attempt_at, lastError: row.last_error }));
+  }
+
+  /** Removes events the relay accepted; several in one transaction (one sync to disk). */
+  remove(...ids: string[]): void {
+    this.db.exec('BEGIN');
+    try {
+      const del = this.db.prepare('DELETE FROM events WHERE id = ?');
+      for (const id of ids) del.run(id);
+      this.db.exec('COMMIT');
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    }
   }
 
   markFailed(id: string, error: string, nextAttemptAt: number): void {

@@ -62,8 +62,10 @@ async function withForwarder(options: Partial<ConstructorParameters<typeof Forwa
   }
 }
 
-/** Payloads received by the ingest, in arrival order. */
-const received = () => ingest.envelopes().map((e) => ({ id: e.id as string, event: JSON.parse(e.payload as string) }));
+/** Events received by the ingest, in arrival order, those of batches (v2 envelopes) included. */
+const received = () => ingest.envelopes().flatMap((e): { id: string; event: any }[] => (e.v === 2 ? JSON.parse(e.payload as string) : [{ id: e.id as string, event: JSON.parse(e.payload as string) }]));
+/** The events of each envelope received, by user and channel after. */
+const envelopes = () => ingest.envelopes().map((e) => (e.v === 2 ? JSON.parse(e.payload as string).map((i: { event: any }) => i.event) : [JSON.parse(e.payload as string)]).map((ev: any) => [ev.user.id, ev.after?.channel_id ?? null]));
 const settle = (ms = 400) => new Promise((r) => setTimeout(r, ms));
 const until = (check: () => boolean, ms = 5000) => pollUntil(check, ms);
 
@@ -228,6 +230,10 @@ describe('the spool', () => {
       const delivered = received();
       expect(delivered.map((r) => [r.event.user.id, r.event.after?.channel_id])).toEqual([[ALICE, GENERAL], [BOB, GENERAL], [ALICE, GAMING]]);
       expect(new Set(delivered.map((r) => r.id)).size).toBe(3);
+      // What waited went out batched, but never one member twice in an envelope: Alice's join and move keep their order.
+      const sent = envelopes().slice(-2);
+      expect(sent.flat()).toEqual([[ALICE, GENERAL], [BOB, GENERAL], [ALICE, GAMING]]);
+      expect(sent[0]).toEqual([[ALICE, GENERAL], [BOB, GENERAL]]);
       for (const who of [ALICE, BOB]) discord.setVoiceState(GUILD, who, null);
       await until(() => received().length === 5);
     });
@@ -243,6 +249,31 @@ describe('the spool', () => {
       await until(() => received().length === 2 && spool.depth() === 0);
       expect(spool.deadCount()).toBe(1);
       expect(logs.some((l) => l.includes('moved to dead letters'))).toBe(true);
+    });
+  });
+
+  it('a lone event goes out alone (v1) at once; a batch the relay refuses is sent again event by event', async () => {
+    await withForwarder({}, async (_, spool) => {
+      discord.setVoiceState(GUILD, ALICE, GENERAL);
+      await until(() => received().length === 1);
+      expect(ingest.envelopes()[0]).toMatchObject({ v: 1 });
+      ingest.setFallback({ status: 503, body: { message: 'Service Unavailable' } });
+      discord.setVoiceState(GUILD, BOB, GENERAL);
+      await settle(250);
+      discord.setVoiceState(GUILD, ALICE, null);
+      await until(() => spool.depth() === 2);
+      await settle(200);
+      // An older relay, say, refuses v2 envelopes: the batch is refused once, then each event goes alone.
+      ingest.script({ status: 400, body: { message: 'Invalid input' } });
+      ingest.setFallback(ACCEPT);
+      await until(() => spool.depth() === 0);
+      expect(spool.deadCount()).toBe(0);
+      const last = ingest.envelopes().slice(-3);
+      expect(last.map((e) => e.v)).toEqual([2, 1, 1]);
+      expect(logs.some((l) => l.includes('sending its events one by one'))).toBe(true);
+      expect(received().slice(-2).map((r) => [r.event.user.id, r.event.after?.channel_id ?? null])).toEqual([[BOB, GENERAL], [ALICE, null]]);
+      discord.setVoiceState(GUILD, BOB, null);
+      await until(() => received().length === 4 && spool.depth() === 0);
     });
   });
 
