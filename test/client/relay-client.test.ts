@@ -50,7 +50,7 @@ describe('send', () => {
     ingest.script();
     await client().send(voiceEvent('move'), { id: 'evt-2' });
     const envelope = ingest.envelopes()[0] as unknown as Envelope;
-    expect(verifyEnvelope(envelope, verifyConfig)).toMatchObject({ id: 'evt-2', kind: EventKind.VoiceMove });
+    expect(verifyEnvelope(envelope, verifyConfig)).toMatchObject({ v: 1, id: 'evt-2', events: [{ id: 'evt-2', kind: EventKind.VoiceMove }] });
     const changes: Array<Partial<Envelope>> = [
       { id: 'evt-3' }, { ts: envelope.ts + 1 }, { payload: `${envelope.payload} ` }, { payload: envelope.payload.replace('Alice', 'Alicf') },
       { sig: `${envelope.sig.slice(0, 10)}${envelope.sig[10] === 'a' ? 'b' : 'a'}${envelope.sig.slice(11)}` },
@@ -174,11 +174,28 @@ describe('sendSync', () => {
   });
 });
 
+describe('sendBatch', () => {
+  it('signs one v2 envelope of { id, event } items that the Verify handler accepts, each event under its own id', async () => {
+    ingest.script();
+    const sent = await client().sendBatch([{ id: 'evt-b1', event: voiceEvent('join') }, { event: voiceEvent('leave') }], { id: 'batch-9' });
+    expect(sent).toMatchObject({ id: 'batch-9', ids: ['evt-b1', expect.stringMatching(/^[0-9a-f-]{36}$/)] });
+    const envelope = ingest.envelopes()[0] as unknown as Envelope;
+    expect(envelope).toMatchObject({ v: 2, id: 'batch-9' });
+    expect(verifyEnvelope(envelope, verifyConfig)).toMatchObject({ v: 2, events: [{ id: 'evt-b1', kind: EventKind.VoiceJoin }, { id: sent.ids[1], kind: EventKind.VoiceLeave }] });
+    expect(() => verifyEnvelope({ ...envelope, payload: envelope.payload.replace('evt-b1', 'evt-b2') }, verifyConfig)).toThrow(expect.objectContaining({ name: RelayErrorCode.InvalidSignature }));
+  });
+});
+
 describe('refuses bad input before sending anything', () => {
   it.each([
     ['an oversized event', () => client().send({ pad: 'x'.repeat(MAX_PAYLOAD_BYTES) }), 'the relay accepts at most'],
     ['a bad id', () => client().send(voiceEvent('join'), { id: 'has space' }), 'id "has space" must be'],
     ['a bad url', () => client({ url: 'not a url' }).send({}), 'is not a URL'],
+    ['an empty batch', () => client().sendBatch([]), 'a batch holds 1-10 events, got 0'],
+    ['a batch of eleven', () => client().sendBatch(Array.from({ length: 11 }, () => ({ event: {} }))), 'got 11'],
+    ['one id twice in a batch', () => client().sendBatch([{ id: 'same', event: {} }, { id: 'same', event: {} }]), 'appears twice in the batch'],
+    ['a batch item without an event', () => client().sendBatch([{ id: 'x' } as never]), 'batch[0] must be { id?, event }'],
+    ['a batch over the size limit', () => client().sendBatch([{ event: { pad: 'x'.repeat(MAX_PAYLOAD_BYTES / 2) } }, { event: { pad: 'x'.repeat(MAX_PAYLOAD_BYTES / 2) } }]), 'the batch is'],
     ['a URL with no region and none given', () => client({ region: undefined }).send({}), 'cannot tell the region from 127.0.0.1'],
     ['a non-Ed25519 key', () => client({ privateKey: '-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----' }).send({}), 'is not a PEM private key'],
   ])('%s', async (_, act, message) => {

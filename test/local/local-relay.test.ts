@@ -258,6 +258,27 @@ describe('each Relay.* outcome through /events/sync', () => {
   });
 });
 
+describe('a batch (v2 envelope) through /events/sync', () => {
+  it('one request for several events: outcomes by event in order, each posted once; the batch again posts nothing', async () => {
+    const member = (name: string, id: string) => voiceEvent('join', { guild: { id: GUILD, name: 'Local Guild' }, user: { id, name: name.toLowerCase(), display_name: name, bot: false } });
+    const batch = [
+      { id: 'local-b-1', event: member('Ada', '555555555555555561') },
+      { id: 'local-b-2', event: member('Bea', '555555555555555562') },
+      { id: 'local-b-3', event: voiceEvent('join', { guild: { id: '999999999999999999', name: 'Elsewhere' } }) },
+    ];
+    const result = await client.sendBatchSync(batch, { id: 'local-batch' });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', ids: ['local-b-1', 'local-b-2', 'local-b-3'] });
+    expect(result.events!.map((e) => [e.id, e.outcome, e.code])).toEqual([
+      ['local-b-1', 'queued', undefined], ['local-b-2', 'queued', undefined], ['local-b-3', 'rejected', RelayErrorCode.GuildNotAllowed],
+    ]);
+    await delivered();
+    expect(names().filter((n) => n === 'Ada' || n === 'Bea').sort()).toEqual(['Ada', 'Bea']);
+    const again = await client.sendBatchSync(batch);
+    expect(again.events!.map((e) => e.outcome)).toEqual(['duplicate', 'duplicate', 'rejected']);
+    expect(names().filter((n) => n === 'Ada' || n === 'Bea')).toHaveLength(2);
+  });
+});
+
 describe('dead letters', () => {
   it('the webhook controls know the config\'s channels: an unknown one is 404 and changes nothing', async () => {
     const answer = await fetch(`${server.url}/_sink/webhooks/nowhere`, { method: 'PUT' });
