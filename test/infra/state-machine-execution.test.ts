@@ -10,7 +10,9 @@ import { LocalStateMachine, TaskFailure, type PostRequest, type PostResponse } f
 import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
 import { functionEnvironment, heartbeatTableId, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
 import { POST_RETRIES } from '../../lib/infra/task-retries';
-import { handler } from '../../lambda/verify/index';
+// The entry assigns module.exports (no ESM helpers in the bundle): required, as Lambda loads it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { handler } = require('../../lambda/verify/index') as { handler: ReturnType<typeof import('../../lib/verify/handler').createHandler> };
 import { OTHER_GUILD_ID, newKey, signed, synthRelayStack, voiceEvent } from '../support/fixtures';
 import { IgnoreReason } from '../../lib/contracts/interactions';
 import { allStates } from '../support/workflow-states';

@@ -2,7 +2,9 @@ import { VerifyEnv } from '../../lib/contracts/env';
 import { RelayErrorCode } from '../../lib/contracts/errors';
 import { EventKind } from '../../lib/contracts/events';
 import { loadVerifyConfig, verifyEnvelope as verifyWhole, type VerifiedEvent, type VerifyConfig } from '../../lib/verify/handler';
-import { handler } from '../../lambda/verify/index';
+// The entry assigns module.exports (no ESM helpers in the bundle): required, as Lambda loads it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { handler } = require('../../lambda/verify/index') as { handler: ReturnType<typeof import('../../lib/verify/handler').createHandler> };
 import { EVENT_AT, GUILD_ID, KEY, OTHER_GUILD_ID, newKey, signed, signedBatch, voiceEvent } from '../support/fixtures';
 import { MAX_PAYLOAD_BYTES, signEnvelope } from '../../lib/contracts/envelope';
 
