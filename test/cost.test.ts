@@ -1,5 +1,5 @@
 /** The cost model (scripts/cost): billing rules, how coalescing changes the bill, the stack it reads. */
-import { ASSUMPTIONS, alternatives, billed, estimate, evenEventsPerBatch, type Measured, type StackShape } from '../scripts/cost/model';
+import { ASSUMPTIONS, alternatives, billed, estimate, evenEventsPerBatch, evenEventsPerEnvelope, type Measured, type StackShape } from '../scripts/cost/model';
 import { FREE_TIER, PRICES, PRICES_TAKEN } from '../scripts/cost/prices';
 import { stackShape } from '../scripts/cost';
 
@@ -13,7 +13,7 @@ it('bills Express in 100 ms steps and Lambda per ms (at least 1), AWS round trip
 });
 
 it('1M events, one per batch: each line is its unit price times its count', () => {
-  const e = estimate(1e6, SHAPE, MEASURED, { eventsPerBatch: 1 });
+  const e = estimate(1e6, SHAPE, MEASURED, { eventsPerBatch: 1, eventsPerEnvelope: 1 });
   const heartbeats = ASSUMPTIONS.heartbeatsPerMonth;
   expect(line(e, 'Ingest API')).toBeCloseTo(((1e6 + heartbeats) / 1e6) * PRICES.httpApiPerMillion.usd, 6);
   expect(line(e, 'Dedupe table (DynamoDB)')).toBeCloseTo(2 * 0.625 + 0.125, 6);
@@ -33,6 +33,26 @@ it('coalescing divides everything after the lane by the events per batch, and no
   for (const item of ['Delivery workflow (Express)', 'Webhook proxy API', 'Lane pipe (EventBridge Pipes)', 'Coalesce + Pace (Lambda)']) expect(line(ten, item)).toBeCloseTo(line(one, item) / 10, 6);
   for (const item of ['Ingest API', 'Relay workflow (Express)', 'Verify (Lambda)', 'Dedupe table (DynamoDB)']) expect(line(ten, item)).toBe(line(one, item));
   expect(ten.totalUsd).toBeLessThan(one.totalUsd);
+});
+
+it('batched envelopes divide what comes before the claims by the events per envelope; the claims, sends and reads stay per event', () => {
+  const one = estimate(1e6, SHAPE, MEASURED, { eventsPerBatch: 10, eventsPerEnvelope: 1 });
+  const ten = estimate(1e6, SHAPE, MEASURED, { eventsPerBatch: 10, eventsPerEnvelope: 10 });
+  const heartbeats = ASSUMPTIONS.heartbeatsPerMonth;
+  expect(line(ten, 'Ingest API')).toBeCloseTo(((1e5 + heartbeats) / 1e6) * PRICES.httpApiPerMillion.usd, 6);
+  expect(line(ten, 'Relay workflow (Express)')).toBeLessThan(line(one, 'Relay workflow (Express)') / 5);
+  expect(line(ten, 'Verify (Lambda)')).toBeLessThan(line(one, 'Verify (Lambda)') / 5);
+  for (const item of ['Dedupe table (DynamoDB)', 'Lane (SQS FIFO)', 'Delivery workflow (Express)', 'Webhook proxy API']) expect(line(ten, item)).toBe(line(one, item));
+  // Ten events' Map iterations and a batch's Verify take longer, billed as such.
+  expect(billed({ ...MEASURED, verifyBatchMs: 2 }, 10)).toMatchObject({ relay: 200, verify: 4 });
+  expect(billed({ ...MEASURED, verifyBatchMs: 2 }, 1)).toMatchObject({ relay: 100, verify: 1 });
+});
+
+it('spread evenly, envelopes fill with what arrives during a send (one at a time), up to 10', () => {
+  expect(evenEventsPerEnvelope(10_000)).toBeCloseTo(1, 3);
+  expect(evenEventsPerEnvelope(1e8)).toBeCloseTo(1 + (1e8 / (30 * 24 * 3600)) * (ASSUMPTIONS.forwarderSendMs / 1000), 6);
+  expect(evenEventsPerEnvelope(1e10)).toBe(10);
+  expect(estimate(1e6, SHAPE, MEASURED).eventsPerEnvelope).toBeCloseTo(evenEventsPerEnvelope(1e6), 9);
 });
 
 it('batches fill as the rate per channel grows, capped by the pipe', () => {

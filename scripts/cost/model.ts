@@ -3,6 +3,7 @@
  * batch size, channels, alarms…), durations measured on the local relay, and the assumptions below
  * (each printed with the estimate). Pure: the CLI (scripts/cost.ts) measures and prints.
  */
+import { MAX_BATCH_EVENTS } from '../../lib/contracts/envelope';
 import { FREE_TIER, NO_FREE_TIER, PRICES as P } from './prices';
 
 /** What the synthesized stack says that costs money. */
@@ -24,6 +25,8 @@ export interface Measured {
   readonly relayExecutionMs: number;
   readonly deliveryExecutionMs: number;
   readonly verifyMs: number;
+  /** Verify of a batch of 10 events (one signature, ten events). @default verifyMs */
+  readonly verifyBatchMs?: number;
   readonly coalesceMs: number;
   readonly paceMs: number;
 }
@@ -50,6 +53,13 @@ export const ASSUMPTIONS = {
   discordPostsPerSecond: 2.5,
   /** A dedupe item, in bytes, with its key. */
   dedupeItemBytes: 200,
+  /**
+   * A forwarder's send, from signing to the ingest's answer. It sends one envelope at a time, so
+   * what arrives meanwhile goes out together in the next (up to 10 events).
+   */
+  forwarderSendMs: 100,
+  /** What each event past the first adds to a relay execution: its Map iteration runs beside the others. */
+  mapIterationMs: 5,
   /** The Discord app: `/relay` commands a month, and how long the function takes for one (ms, billed). */
   commandsPerMonth: 1000, interactionMs: 100,
 } as const;
@@ -63,22 +73,33 @@ export interface Line { readonly item: string; readonly usd: number; readonly ba
 export interface Estimate {
   readonly eventsPerMonth: number;
   readonly eventsPerBatch: number;
+  readonly eventsPerEnvelope: number;
   readonly lines: readonly Line[];
   readonly totalUsd: number;
   readonly fixedUsd: number;
   readonly warnings: readonly string[];
 }
 
-/** Billed durations (ms) of one execution of each workflow and one invocation of each function. */
-export function billed(m: Measured): { relay: number; delivery: number; verify: number; coalesce: number; pace: number } {
+/** Billed durations (ms) of one execution of each workflow and one invocation of each function, for envelopes of `eventsPerEnvelope`. */
+export function billed(m: Measured, eventsPerEnvelope = 1): { relay: number; delivery: number; verify: number; coalesce: number; pace: number } {
   const lambda = (ms: number) => Math.max(1, Math.ceil(ms * A.lambdaSlowdown));
+  const more = eventsPerEnvelope - 1;
   return {
-    // Verify, Read guild settings (with the Discord app), Claim id, Enqueue.
-    relay: ceilTo(m.relayExecutionMs + A.lambdaInvokeMs + 2 * A.dynamoDbMs + A.sqsMs, 100),
+    // Verify, Read guild settings (with the Discord app), Claim id, Enqueue; each further event beside the first.
+    relay: ceilTo(m.relayExecutionMs + A.lambdaInvokeMs + 2 * A.dynamoDbMs + A.sqsMs + more * A.mapIterationMs, 100),
     // Look up claims, Coalesce, Post, Pace, Mark delivered.
     delivery: ceilTo(m.deliveryExecutionMs + 2 * A.lambdaInvokeMs + 2 * A.dynamoDbMs + A.discordPostMs, 100),
-    verify: lambda(m.verifyMs), coalesce: lambda(m.coalesceMs), pace: lambda(m.paceMs),
+    verify: lambda(m.verifyMs + (more / (MAX_BATCH_EVENTS - 1)) * ((m.verifyBatchMs ?? m.verifyMs) - m.verifyMs)), coalesce: lambda(m.coalesceMs), pace: lambda(m.paceMs),
   };
+}
+
+/**
+ * Events per envelope when they are spread evenly: the forwarder sends one envelope at a time, and
+ * what arrives during a send goes in the next. Bursts (a raid, a reconnect, a spool after an
+ * outage) fill envelopes: pass `eventsPerEnvelope` to see that case.
+ */
+export function evenEventsPerEnvelope(eventsPerMonth: number): number {
+  return Math.min(MAX_BATCH_EVENTS, 1 + (eventsPerMonth / SECONDS_PER_MONTH) * (A.forwarderSendMs / 1000));
 }
 
 /**
@@ -106,23 +127,25 @@ interface Usage {
 /** The share of `used` that is billed once `free` of it is not. */
 const billedShare = (used: number, free: number) => (used <= 0 ? 0 : Math.max(0, used - free) / used);
 
-export function estimate(eventsPerMonth: number, shape: StackShape, measured: Measured, options: { eventsPerBatch?: number; freeTier?: boolean } = {}): Estimate {
-  const d = billed(measured);
+export function estimate(eventsPerMonth: number, shape: StackShape, measured: Measured, options: { eventsPerBatch?: number; eventsPerEnvelope?: number; freeTier?: boolean } = {}): Estimate {
+  const e = options.eventsPerEnvelope ?? evenEventsPerEnvelope(eventsPerMonth);
+  const d = billed(measured, e);
   const b = options.eventsPerBatch ?? evenEventsPerBatch(eventsPerMonth, shape, d.delivery);
   const n = eventsPerMonth;
   const batches = n / b;
+  const envelopes = n / e;
   const gbs = (mb: number, ms: number, count: number) => (mb / 1024) * (ms / 1000) * count;
   const heartbeats = A.heartbeatsPerMonth;
   const commands = shape.discordApp ? A.commandsPerMonth : 0;
-  const verifyGbs = gbs(shape.functionMemoryMb.verify, d.verify, n + heartbeats);
+  const verifyGbs = gbs(shape.functionMemoryMb.verify, d.verify, envelopes + heartbeats);
   const deliveryGbs = gbs(shape.functionMemoryMb.coalesce, d.coalesce, batches) + gbs(shape.functionMemoryMb.pace, d.pace, batches);
   const interactionsGbs = shape.discordApp ? gbs(shape.discordApp.interactionsMemoryMb, A.interactionMs, commands) : 0;
   const usage: Usage = {
-    httpRequests: n + heartbeats + batches + commands,
-    lambdaRequests: n + heartbeats + 2 * batches + commands,
+    httpRequests: envelopes + heartbeats + batches + commands,
+    lambdaRequests: envelopes + heartbeats + 2 * batches + commands,
     lambdaGbSeconds: verifyGbs + deliveryGbs + interactionsGbs,
     sqsRequests: n + 2 * batches + A.idlePollsPerMonth,
-    logsGb: ((n + heartbeats + batches) * A.accessLogBytes) / 1e9,
+    logsGb: ((envelopes + heartbeats + batches) * A.accessLogBytes) / 1e9,
     dataOutGb: (batches * A.postBytes) / 1e9,
   };
   // Each line pays only its share of what is above the always-free allowance (all lines of one service share it).
@@ -137,9 +160,9 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
   };
   const lambda = (requests: number, gbSeconds: number) => perMillion(requests, P.lambdaRequestPerMillion) * share.lambdaRequests + gbSeconds * P.lambdaArmGbSecond.usd * share.lambdaGbs;
   const lines: Line[] = [
-    { item: 'Ingest API', usd: perMillion(n + heartbeats, P.httpApiPerMillion) * share.http, basis: 'one request per event and heartbeat' },
-    { item: 'Relay workflow (Express)', usd: perMillion(n + heartbeats, P.expressRequestPerMillion) + (n + heartbeats) * A.expressMemoryGb * (d.relay / 1000) * P.expressGbSecond.usd, basis: `one execution per event, ${d.relay} ms × 64 MB billed` },
-    { item: 'Verify (Lambda)', usd: lambda(n + heartbeats, verifyGbs), basis: `${shape.functionMemoryMb.verify} MB Arm, ${d.verify} ms billed` },
+    { item: 'Ingest API', usd: perMillion(envelopes + heartbeats, P.httpApiPerMillion) * share.http, basis: `one request per envelope (${e.toFixed(1)} events) and heartbeat` },
+    { item: 'Relay workflow (Express)', usd: perMillion(envelopes + heartbeats, P.expressRequestPerMillion) + (envelopes + heartbeats) * A.expressMemoryGb * (d.relay / 1000) * P.expressGbSecond.usd, basis: `one execution per envelope, ${d.relay} ms × 64 MB billed` },
+    { item: 'Verify (Lambda)', usd: lambda(envelopes + heartbeats, verifyGbs), basis: `one call per envelope, ${shape.functionMemoryMb.verify} MB Arm, ${d.verify} ms billed` },
     { item: 'Dedupe table (DynamoDB)', usd: perMillion(2 * n, P.dynamoWritePerMillion) + perMillion(n, P.dynamoReadPerMillion), basis: '2 writes (claim as queued, delivered) + 1 consistent read per event' },
     { item: 'Lane (SQS FIFO)', usd: perMillion(usage.sqsRequests, P.sqsFifoPerMillion) * share.sqs, basis: 'send per event; receive + delete per batch; idle long polls' },
     { item: 'Lane pipe (EventBridge Pipes)', usd: perMillion(batches, P.pipesPerMillion), basis: 'one request per batch (< 64 KB)' },
@@ -175,7 +198,7 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
     warnings.push(`${perChannel.toFixed(1)} events/s per channel exceeds what one webhook takes (${capacity} events/s: ${A.discordPostsPerSecond} posts/s × ${shape.batchSize} per batch): spread the events over at least ${Math.ceil(n / SECONDS_PER_MONTH / capacity)} channels.`);
   }
   return {
-    eventsPerMonth: n, eventsPerBatch: b, lines: all,
+    eventsPerMonth: n, eventsPerBatch: b, eventsPerEnvelope: e, lines: all,
     totalUsd: all.reduce((s, l) => s + l.usd, 0), fixedUsd: fixed.reduce((s, l) => s + l.usd, 0), warnings,
   };
 }
