@@ -160,20 +160,21 @@ describe('relay send', () => {
 
   it('--batch sends one v2 envelope of the file\'s events, each with its own id, and --sync prints one line per event', async () => {
     const batchFile = join(work, 'batch.json');
-    writeFileSync(batchFile, JSON.stringify([{ id: 'b-1', event: { type: 'CUSTOM', n: 1 } }, { type: 'CUSTOM', n: 2 }]));
+    writeFileSync(batchFile, JSON.stringify([{ id: 'b-1', event: { type: 'CUSTOM', n: 1 } }, { type: 'CUSTOM', n: 2 }, { id: 'own-id', type: 'CUSTOM', n: 3 }]));
     ingest.script();
     const accepted = await relay([...sendArgs(), '--batch', batchFile, '--id', 'batch-cli']);
-    expect(accepted.stdout).toMatch(/^accepted 2 events \(b-1, [0-9a-f-]{36}\) in batch-cli → arn:aws:states:/);
+    expect(accepted.stdout).toMatch(/^accepted 3 events \(b-1, [0-9a-f-]{36}, own-id\) in batch-cli → arn:aws:states:/);
     const envelope = ingest.envelopes()[0] as unknown as Envelope;
     expect(envelope).toMatchObject({ v: 2, id: 'batch-cli' });
-    expect(JSON.parse(envelope.payload)).toEqual([{ id: 'b-1', event: { type: 'CUSTOM', n: 1 } }, { id: expect.any(String), event: { type: 'CUSTOM', n: 2 } }]);
+    expect(JSON.parse(envelope.payload)).toEqual([{ id: 'b-1', event: { type: 'CUSTOM', n: 1 } }, { id: expect.any(String), event: { type: 'CUSTOM', n: 2 } }, { id: 'own-id', event: { type: 'CUSTOM', n: 3 } }]);
     const events = [
       { id: 'b-1', kind: 'voice.join', channel: 'general', outcome: 'queued' },
-      { id: 'b-2', outcome: 'rejected', code: RelayErrorCode.GuildNotAllowed, reason: 'guild 1 is not in this relay\'s allowed guilds' },
+      { id: 'b-2\u001b[2J', outcome: 'rejected', code: RelayErrorCode.GuildNotAllowed, reason: 'guild 1 is not in this relay\'s allowed guilds' },
     ];
     ingest.script({ status: 200, body: { executionArn: 'arn:x', status: 'SUCCEEDED', output: JSON.stringify({ id: 'batch-cli', events }) } });
     const sync = await relay([...sendArgs(), '--batch', batchFile, '--sync']);
-    expect(sync.stdout.trim().split('\n')).toEqual(['queued b-1 #general', "rejected b-2 Relay.GuildNotAllowed: guild 1 is not in this relay's allowed guilds"]);
+    // What the relay answers reaches the terminal without control characters (an ESC here).
+    expect(sync.stdout.trim().split('\n')).toEqual(['queued b-1 #general', "rejected b-2 [2J Relay.GuildNotAllowed: guild 1 is not in this relay's allowed guilds"]);
     expect(sync.code).toBe(ExitCode.Rejected);
     ingest.script({ status: 200, body: { executionArn: 'arn:x', status: 'FAILED', error: RelayErrorCode.InvalidSignature, cause: 'sig: not a valid signature by key "test-key"' } });
     const whole = await relay([...sendArgs(), '--batch', batchFile, '--sync']);
@@ -187,6 +188,9 @@ describe('relay send', () => {
     ['eleven events', JSON.stringify(Array.from({ length: 11 }, () => ({ type: 'CUSTOM' }))), 'must be a JSON array of 1-10 events'],
     ['an event without a type', '[{"n":1}]', 'batch.json[0] must be a JSON object with a "type"'],
     ['a bad id', '[{"id":"a b","event":{"type":"CUSTOM"}}]', 'batch.json[0].id must be'],
+    ['an item that is not an object', '[{"type":"CUSTOM"},7]', 'batch.json[1] must be an event'],
+    ['an item with both type and event', '[{"type":"CUSTOM","event":{"type":"CUSTOM"}}]', 'has both "type" and "event"'],
+    ['an item nested 5000 deep', `[{"type":"CUSTOM","x":${'['.repeat(5000)}${']'.repeat(5000)}}]`, 'nested too deeply'],
   ])('--batch refuses a file that is %s (exit 2), sending nothing', async (_, text, words) => {
     writeFileSync(join(work, 'batch.json'), text);
     ingest.script();

@@ -58,8 +58,9 @@ relay send voice-move  --user <id> --from <id> --to <id> [options]
 Send options:
 ${TARGET_OPTIONS}
   --id <id>            event id (idempotency key); default: a random UUID (a batch's own id)
-  --batch <file>|-     send 1-10 events in one signed envelope: a JSON array of events, or of
-                       { "id", "event" } items (each event's id; default: random); with --sync,
+  --batch <file>|-     send 1-10 events in one signed envelope: a JSON array of { "id", "event" }
+                       items or of events (an event's own "id" field is its id; default: random,
+                       so the file sent again posts again); with --sync,
                        one line per event: queued, duplicate, ignored, rejected or failed
   --sync               wait for the outcome and print it
   --timeout <ms>       per-attempt timeout (default ${DEFAULT_TIMEOUT_MS})

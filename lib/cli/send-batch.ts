@@ -8,8 +8,9 @@ import { describeCause } from './send';
 import { checkEventText } from './voice-event';
 
 /**
- * The batch file: a JSON array of 1-10 items, each an event (`{ "type": … }`, given a random id)
- * or `{ "id": …, "event": { "type": … } }`. Each event is checked as `relay send` checks one.
+ * The batch file: a JSON array of 1-10 items, each `{ "id": …, "event": { "type": … } }` or an
+ * event itself (`{ "type": … }`; its own `id` field, if any, is its id). An event without an id
+ * gets a random one. Each event is checked as `relay send` checks one.
  */
 export function readBatch(source: string): BatchEvent[] {
   const name = source === '-' ? 'stdin' : source;
@@ -23,15 +24,27 @@ export function readBatch(source: string): BatchEvent[] {
   if (!Array.isArray(items) || items.length < 1 || items.length > MAX_BATCH_EVENTS) {
     throw new UsageError(`the batch in ${name} must be a JSON array of 1-${MAX_BATCH_EVENTS} events (or { "id", "event" } items)`, 'send');
   }
-  return items.map((item: unknown, i) => {
-    const wrapped = typeof item === 'object' && item !== null && 'event' in item && !('type' in item);
-    const { id, event } = wrapped ? (item as { id?: unknown; event: unknown }) : { id: undefined, event: item };
-    if (id !== undefined && (typeof id !== 'string' || !ENVELOPE_ID_PATTERN.test(id))) {
-      throw new UsageError(`${name}[${i}].id must be 1-128 characters of [A-Za-z0-9._:-]`, 'send');
-    }
-    const text = checkEventText(JSON.stringify(event) ?? '', `${name}[${i}]`);
-    return { ...(id === undefined ? {} : { id }), event: JSON.parse(text) as unknown };
-  });
+  return items.map((item: unknown, i) => readItem(item, `${name}[${i}]`));
+}
+
+/** One item: `{ id?, event }`, or an event (`{ type, … }`) whose own `id` field, if any, is its id. */
+function readItem(item: unknown, at: string): BatchEvent {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new UsageError(`${at} must be an event (a JSON object with a "type") or { "id", "event" }`, 'send');
+  const o = item as Record<string, unknown>;
+  if ('event' in o && 'type' in o) throw new UsageError(`${at} has both "type" and "event": write { "id", "event": { "type", … } }, or the event itself`, 'send');
+  const { id, ...rest } = o;
+  const event = 'event' in o ? o.event : rest;
+  if (id !== undefined && (typeof id !== 'string' || !ENVELOPE_ID_PATTERN.test(id))) {
+    throw new UsageError(`${at}.id must be 1-128 characters of [A-Za-z0-9._:-]`, 'send');
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(event);
+  } catch {
+    throw new UsageError(`${at} is nested too deeply to be an event`, 'send');
+  }
+  const text = checkEventText(json ?? '', at);
+  return { ...(id === undefined ? {} : { id }), event: JSON.parse(text) as unknown };
 }
 
 /** The outcomes that mean the event was taken care of (posted, queued, or rightly not posted). */
@@ -39,9 +52,11 @@ const HANDLED: readonly string[] = [RelayOutcome.Queued, RelayOutcome.Delivered,
 
 /** One line per event; the exit code says the worst: a failed event (1) over a rejected one (5). */
 export function printBatch(events: readonly EventOutcome[], out: (line: string) => void): number {
+  // Whatever the relay answered, no control or format character reaches the terminal.
+  const clean = (x: unknown) => String(x).replace(/[\p{Cc}\p{Cf}]/gu, ' ').slice(0, 200);
   for (const e of events) {
-    const why = [e.code, e.reason ?? e.cause].filter((x): x is string => typeof x === 'string').map((x) => describeCause(x).replace(/[\p{Cc}\p{Cf}]/gu, ' ').slice(0, 200));
-    out(`${e.outcome} ${e.id}${e.channel ? ` #${e.channel}` : ''}${why.length ? ` ${why.join(': ')}` : ''}`);
+    const why = [e.code, e.reason ?? e.cause].filter((x): x is string => typeof x === 'string').map((x) => clean(describeCause(x)));
+    out(`${clean(e.outcome)} ${clean(e.id)}${e.channel ? ` #${clean(e.channel)}` : ''}${why.length ? ` ${why.join(': ')}` : ''}`);
   }
   if (events.some((e) => e.outcome === RelayOutcome.Failed)) return ExitCode.Unexpected;
   return events.every((e) => HANDLED.includes(e.outcome)) ? ExitCode.Ok : ExitCode.Rejected;

@@ -8,7 +8,10 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { BATCH_ENVELOPE_VERSION, ENVELOPE_ID_PATTERN, ENVELOPE_VERSION, MAX_BATCH_EVENTS, MAX_PAYLOAD_BYTES, signEnvelope, type Envelope, type EnvelopeVersion } from '../contracts/envelope';
-import type { RelayOutcome } from '../contracts/lane';
+import { EventType } from '../contracts/events';
+import { RelayOutcome } from '../contracts/lane';
+
+const RELAY_OUTCOME_CHECKED = RelayOutcome.Checked;
 import { IngestRoute } from '../contracts/routes';
 import { HttpTimeoutError, send, type HttpAnswer } from './http';
 import { parsePrivateKey } from './keys';
@@ -212,6 +215,17 @@ export class RelayClient {
     const result = this.outcome(await this.post(prepared));
     const outcomes = (result.output as { events?: EventOutcome[] } | undefined)?.events;
     return { ...result, ids: prepared.ids, ...(Array.isArray(outcomes) ? { events: outcomes } : {}) };
+  }
+
+  /**
+   * Whether the relay takes batched envelopes: one probe heartbeat (verified, never recorded) in a
+   * v2 envelope through `/events/sync`. A relay older than batches answers `Relay.Malformed`
+   * (false); one that cannot be reached rejects, so the caller can ask again later.
+   */
+  async acceptsBatches(forwarder = 'forwarder'): Promise<boolean> {
+    const probe = { type: EventType.ForwarderHeartbeat, forwarder, probe: true, at: new Date().toISOString() };
+    const result = await this.sendBatchSync([{ id: `batch-probe:${randomUUID()}`, event: probe }]);
+    return result.status === 'SUCCEEDED' && result.events?.[0]?.outcome === RELAY_OUTCOME_CHECKED;
   }
 
   private started({ id, body, attempts }: { id: string; body: unknown; attempts: number }): SendResult {

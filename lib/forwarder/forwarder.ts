@@ -25,7 +25,18 @@ export interface EventSender {
   send(event: unknown, options: { id: string }): Promise<unknown>;
   /** Several events in one envelope (v2). @default - each event sent alone */
   sendBatch?(events: readonly { id: string; event: unknown }[]): Promise<unknown>;
+  /**
+   * Whether the relay takes batched envelopes. Asked before the first batch (and again every
+   * {@link BATCH_PROBE_INTERVAL_MS} until it says yes): a relay older than batches would start an
+   * execution for one and fail it, long after the spool let the events go.
+   */
+  acceptsBatches?(forwarder?: string): Promise<boolean>;
 }
+
+/** How often a forwarder whose relay did not (yet) take batches asks again. */
+export const BATCH_PROBE_INTERVAL_MS = 5 * 60_000;
+/** How long events waiting together wait for the relay's answer before going alone. */
+const BATCH_PROBE_WAIT_MS = 10_000;
 
 /** The heartbeat event type: the relay records it as the forwarder's item in its heartbeat table. */
 export const FORWARDER_HEARTBEAT = EventType.ForwarderHeartbeat;
@@ -87,6 +98,10 @@ export class Forwarder {
   private expiry?: NodeJS.Timeout;
   private health?: Server;
   private spoolFullWarned = false;
+  /** Whether the relay has shown it takes batches; until then every event goes alone. */
+  private batches: 'unknown' | 'asking' | 'yes' | 'no' = 'unknown';
+  private batchProbeAt = 0;
+  private batchProbe?: Promise<void>;
 
   constructor(private readonly options: ForwarderOptions) {
     this.log = options.log ?? jsonLogger();
@@ -109,6 +124,7 @@ export class Forwarder {
     this.running = true;
     // Events left from an earlier run go out first, even before the gateway is up.
     this.log.info('starting', { spoolDepth: this.options.spool.depth(), spool: this.options.spool.file });
+    this.askAboutBatches();
     this.loop = this.deliveryLoop();
     if (this.options.healthPort !== undefined) await this.startHealth(this.options.healthPort);
     const { unavailable } = await this.gateway.connect();
@@ -243,7 +259,7 @@ export class Forwarder {
         await this.waitForWork(wait);
         continue;
       }
-      const batch = this.batchFrom(head);
+      const batch = await this.batchFrom(head);
       await (batch.length > 1 ? this.deliverBatch(batch) : this.deliver(head));
     }
   }
@@ -251,17 +267,18 @@ export class Forwarder {
   /**
    * The head and what is already due behind it, in order, as one envelope: up to 10 events and
    * 16 KiB, ending before a member's second event (the relay handles a batch's events side by
-   * side, so separate envelopes keep one member's join before their leave). Nothing waits to fill
-   * a batch: a lone event goes out alone, at once.
+   * side; separate envelopes at least go out one after the other). Nothing waits to fill a batch:
+   * a lone event goes out alone, at once. Only to a relay that said it takes batches.
    */
-  private batchFrom(head: SpooledEvent): { id: string; event: unknown; spooled: SpooledEvent }[] {
-    const first = { id: head.id, event: JSON.parse(head.payload) as unknown, spooled: head };
-    if (!this.options.sender.sendBatch) return [first];
+  private async batchFrom(head: SpooledEvent): Promise<{ id: string; event: unknown; spooled: SpooledEvent }[]> {
+    const first = { id: head.id, event: parsed(head.payload), spooled: head };
+    if (!this.options.sender.sendBatch || first.event === undefined || !(await this.relayTakesBatches())) return [first];
     const now = Date.now();
     const batch = [first];
     const members = new Set([memberOf(first.event)]);
     for (const spooled of this.options.spool.oldest(MAX_BATCH_EVENTS).slice(1)) {
-      const event = JSON.parse(spooled.payload) as unknown;
+      // A row that is not JSON (never written by this forwarder) goes alone, as its own text.
+      const event = parsed(spooled.payload);
       const member = memberOf(event);
       if (spooled.nextAttemptAt > now || member === undefined || members.has(member)) break;
       const items = [...batch, { id: spooled.id, event, spooled }];
@@ -270,6 +287,40 @@ export class Forwarder {
       members.add(member);
     }
     return batch;
+  }
+
+  /**
+   * Asks the relay (in the background) whether it takes batches, when it has not said yes and it
+   * is time to ask: at start, then every {@link BATCH_PROBE_INTERVAL_MS} while the answer is no.
+   */
+  private askAboutBatches(): void {
+    const ask = this.options.sender.acceptsBatches;
+    if (!ask || this.batches === 'yes' || this.batches === 'asking' || Date.now() < this.batchProbeAt) return;
+    this.batches = 'asking';
+    this.batchProbeAt = Date.now() + BATCH_PROBE_INTERVAL_MS;
+    this.batchProbe = ask.call(this.options.sender, toForwarderName(this.options.name ?? 'forwarder')).then(
+      (yes) => {
+        this.batches = yes ? 'yes' : 'no';
+        if (yes) this.log.info('the relay takes batches: what waits goes out together');
+        else this.log.warn('the relay does not take batches (deployed before them?): each event goes alone; asking again in 5 minutes');
+      },
+      (error: Error) => {
+        this.batches = 'no';
+        this.log.debug('could not ask the relay whether it takes batches', { error: error.message.split('\n')[0] });
+      },
+    );
+  }
+
+  /**
+   * Whether several waiting events may go as one batch. While the relay's answer is awaited, a
+   * lone event goes at once; several waiting (a spool after an outage) wait for it, up to 10 s.
+   */
+  private async relayTakesBatches(): Promise<boolean> {
+    this.askAboutBatches();
+    if (this.batches === 'asking' && this.options.spool.oldest(2).length > 1) {
+      await Promise.race([this.batchProbe, new Promise((r) => setTimeout(r, BATCH_PROBE_WAIT_MS).unref())]);
+    }
+    return this.batches === 'yes';
   }
 
   private async deliverBatch(batch: readonly { id: string; event: unknown; spooled: SpooledEvent }[]): Promise<void> {
@@ -352,6 +403,15 @@ export class Forwarder {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
     });
     await new Promise<void>((resolve) => this.health!.listen(port, this.options.healthHost ?? FORWARDER_DEFAULTS.healthHost, resolve));
+  }
+}
+
+/** A spooled payload's event, or undefined when it is not JSON. */
+function parsed(payload: string): unknown {
+  try {
+    return JSON.parse(payload) as unknown;
+  } catch {
+    return undefined;
   }
 }
 

@@ -127,36 +127,51 @@ export class IngestApiEmulator {
     const started = Date.now();
     const outcome = await this.props.relay.run(input);
     const stopped = Date.now();
-    this.props.log(describeOutcome(id, outcome, stopped - started));
+    for (const line of describeOutcome(id, outcome, stopped - started)) this.props.log(line);
     return { outcome, started, stopped };
   }
 }
 
-/** One readable line per outcome; ids and codes, never payload text. */
-export function describeOutcome(id: string, outcome: ExecutionOutcome, ms: number): string {
+/** One readable line per event (a batch's each on its own line); ids and codes, never payload text. */
+export function describeOutcome(id: string, outcome: ExecutionOutcome, ms: number): string[] {
   if (outcome.status === 'SUCCEEDED') {
-    const o = outcome.output as { outcome?: string; kind?: string; channel?: string; code?: string };
-    switch (o.outcome) {
-      case RelayOutcome.Delivered:
-        return `✓ delivered  ${o.kind} → #${o.channel}  ${id}  (${ms} ms)`;
-      case RelayOutcome.Queued:
-        return `→ queued     ${o.kind} → #${o.channel}  ${id}  (${ms} ms)`;
-      case RelayOutcome.Recorded:
-        return `♥ heartbeat  ${id}`;
-      case RelayOutcome.Checked:
-        return `✓ probe      verified and answered  ${id}`;
-      case RelayOutcome.Duplicate:
-        return `· duplicate  ${o.kind} → #${o.channel}  ${id}  ${o.code ?? ''}`.replace(/\s+$/, '');
-      default:
-        return `· ignored    ${o.kind ?? ''}  ${id}  ${o.code ?? ''}`.replace(/\s+$/, '');
-    }
+    const batch = outcome.output as { events?: unknown };
+    if (Array.isArray(batch.events)) return batch.events.map((e: EventLine) => describeEvent(e.id ?? id, e, ms));
+    return [describeEvent(id, outcome.output as EventLine, ms)];
   }
-  let detail = outcome.cause;
+  return [describeFailure(id, outcome.error, outcome.cause)];
+}
+
+type EventLine = { id?: string; outcome?: string; kind?: string; channel?: string; code?: string; cause?: string };
+
+function describeEvent(id: string, o: EventLine, ms: number): string {
+  switch (o.outcome) {
+    case RelayOutcome.Delivered:
+      return `✓ delivered  ${o.kind} → #${o.channel}  ${id}  (${ms} ms)`;
+    case RelayOutcome.Queued:
+      return `→ queued     ${o.kind} → #${o.channel}  ${id}  (${ms} ms)`;
+    case RelayOutcome.Recorded:
+      return `♥ heartbeat  ${id}`;
+    case RelayOutcome.Checked:
+      return `✓ probe      verified and answered  ${id}`;
+    case RelayOutcome.Duplicate:
+      return `· duplicate  ${o.kind} → #${o.channel}  ${id}  ${o.code ?? ''}`.replace(/\s+$/, '');
+    case RelayOutcome.Rejected:
+      return `✗ rejected   ${o.code}  ${id}  (one event of a batch; the rest went on)`;
+    case RelayOutcome.Failed:
+      return describeFailure(id, o.code ?? RelayErrorCode.Internal, o.cause ?? '');
+    default:
+      return `· ignored    ${o.kind ?? ''}  ${id}  ${o.code ?? ''}`.replace(/\s+$/, '');
+  }
+}
+
+function describeFailure(id: string, error: string, cause: string): string {
+  let detail = cause;
   try {
-    detail = (JSON.parse(outcome.cause) as { errorMessage?: string }).errorMessage ?? outcome.cause;
+    detail = (JSON.parse(cause) as { errorMessage?: string }).errorMessage ?? cause;
   } catch {
     // not Lambda's JSON cause
   }
-  const verb = outcome.error === RelayErrorCode.DeliveryFailed ? 'failed  ' : 'rejected';
-  return `✗ ${verb}   ${outcome.error}  ${id}  ${detail.slice(0, 200)}`;
+  const verb = error === RelayErrorCode.DeliveryFailed || error === RelayErrorCode.Internal ? 'failed  ' : 'rejected';
+  return `✗ ${verb}   ${error}  ${id}  ${detail.slice(0, 200)}`;
 }

@@ -186,6 +186,20 @@ describe('sendBatch', () => {
   });
 });
 
+describe('acceptsBatches', () => {
+  it('is true when a v2 probe comes back checked, false when the relay fails it (older than batches), and rejects when the relay cannot be reached', async () => {
+    ingest.script({ status: 200, body: { executionArn: 'arn:x', status: 'SUCCEEDED', output: JSON.stringify({ id: 'b', events: [{ id: 'p', kind: 'relay.probe', outcome: 'checked' }] }) } });
+    expect(await client().acceptsBatches('fwd')).toBe(true);
+    const probe = ingest.envelopes()[0] as unknown as Envelope;
+    expect(ingest.requests[0].path).toBe('/events/sync');
+    expect(JSON.parse(probe.payload)).toEqual([{ id: expect.stringMatching(/^batch-probe:/), event: expect.objectContaining({ type: 'FORWARDER_HEARTBEAT', forwarder: 'fwd', probe: true }) }]);
+    ingest.script({ status: 200, body: { executionArn: 'arn:x', status: 'FAILED', error: RelayErrorCode.Malformed, cause: 'v: must be 1' } });
+    expect(await client().acceptsBatches()).toBe(false);
+    ingest.script('reset', 'reset', 'reset', 'reset', 'reset');
+    await expect(client().acceptsBatches()).rejects.toThrow(/gave up after \d+ attempts/);
+  });
+});
+
 describe('refuses bad input before sending anything', () => {
   it.each([
     ['an oversized event', () => client().send({ pad: 'x'.repeat(MAX_PAYLOAD_BYTES) }), 'the relay accepts at most'],

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FakeDiscord } from '../../testkit/fake-discord';
-import { FakeIngest } from '../../testkit/fake-ingest';
+import { FakeIngest, batchProbeAnswer } from '../../testkit/fake-ingest';
 import { KEY } from '../support/fixtures';
 import { pollUntil } from '../support/until';
 
@@ -26,6 +26,7 @@ let ingestUrl: string;
 
 beforeAll(async () => {
   await discord.start();
+  ingest.respondTo('/events/sync', batchProbeAnswer);
   ingestUrl = await ingest.start();
 });
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { jsonLogger } from '../../lib/forwarder/logger';
 import { Spool } from '../../lib/forwarder/spool';
 import { RelayClient } from '../../lib/client/relay-client';
 import { FakeDiscord, GATEWAY_INTENTS } from '../../testkit/fake-discord';
-import { FakeIngest } from '../../testkit/fake-ingest';
+import { FakeIngest, batchProbeAnswer } from '../../testkit/fake-ingest';
 import { KEY } from '../support/fixtures';
 import { pollUntil } from '../support/until';
 
@@ -35,6 +35,8 @@ beforeAll(async () => {
   ], 1000);
   await discord.start();
   ingestUrl = await ingest.start();
+  // A relay that takes batches answers the forwarder's probe.
+  ingest.respondTo('/events/sync', batchProbeAnswer);
 });
 afterAll(async () => {
   await discord.stop();
@@ -252,6 +254,29 @@ describe('the spool', () => {
     });
   });
 
+  it('asks whether the relay takes batches before sending one: a relay older than batches gets every event alone', async () => {
+    // Such a relay starts an execution for a batch and fails it in Verify, after the spool let the events go.
+    ingest.respondTo('/events/sync', () => ({ status: 200, body: { executionArn: 'arn:x', status: 'FAILED', error: 'Relay.Malformed', cause: 'v: must be 1' } }));
+    try {
+      await withForwarder({}, async (_, spool) => {
+        ingest.setFallback({ status: 503, body: { message: 'Service Unavailable' } });
+        discord.setVoiceState(GUILD, ALICE, GENERAL);
+        await settle(250);
+        discord.setVoiceState(GUILD, BOB, GENERAL);
+        await until(() => spool.depth() === 2);
+        await settle(200);
+        ingest.setFallback(ACCEPT);
+        await until(() => spool.depth() === 0);
+        expect(ingest.envelopes().every((e) => e.v === 1)).toBe(true);
+        expect(logs.some((l) => l.includes('the relay does not take batches'))).toBe(true);
+        for (const who of [ALICE, BOB]) discord.setVoiceState(GUILD, who, null);
+        await until(() => received().length >= 4 && spool.depth() === 0);
+      });
+    } finally {
+      ingest.respondTo('/events/sync', batchProbeAnswer);
+    }
+  });
+
   it('a lone event goes out alone (v1) at once; a batch the relay refuses is sent again event by event', async () => {
     await withForwarder({}, async (_, spool) => {
       discord.setVoiceState(GUILD, ALICE, GENERAL);
@@ -275,6 +300,21 @@ describe('the spool', () => {
       discord.setVoiceState(GUILD, BOB, null);
       await until(() => received().length === 4 && spool.depth() === 0);
     });
+  });
+
+  it('a spooled row that is not JSON goes alone, as its text, and never stops the forwarder', async () => {
+    const { forwarder, spool } = makeForwarder();
+    spool.add('good-1', JSON.stringify({ type: 'CUSTOM', guild: { id: GUILD }, user: { id: ALICE } }));
+    spool.add('odd-2', '{truncated');
+    spool.add('good-3', JSON.stringify({ type: 'CUSTOM', guild: { id: GUILD }, user: { id: BOB } }));
+    await forwarder.start();
+    try {
+      await until(() => spool.depth() === 0);
+      expect(ingest.envelopes().flatMap((e) => (e.v === 2 ? JSON.parse(e.payload as string).map((i: { id: string }) => i.id) : [e.id]))).toEqual(['good-1', 'odd-2', 'good-3']);
+      expect(ingest.envelopes().find((e) => e.id === 'odd-2')).toMatchObject({ v: 1, payload: '{truncated' });
+    } finally {
+      await forwarder.stop(200);
+    }
   });
 
   it('stop() puts held changes in the spool instead of dropping them', async () => {

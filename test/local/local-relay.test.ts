@@ -271,6 +271,12 @@ describe('a batch (v2 envelope) through /events/sync', () => {
     expect(result.events!.map((e) => [e.id, e.outcome, e.code])).toEqual([
       ['local-b-1', 'queued', undefined], ['local-b-2', 'queued', undefined], ['local-b-3', 'rejected', RelayErrorCode.GuildNotAllowed],
     ]);
+    // The terminal says what happened to each event, not to the envelope.
+    expect(lines.filter((l) => l.includes('local-b-'))).toEqual([
+      expect.stringMatching(/^→ queued +voice\.join → #general +local-b-1/), expect.stringMatching(/^→ queued .* local-b-2/),
+      expect.stringMatching(/^✗ rejected +Relay\.GuildNotAllowed +local-b-3/),
+    ]);
+    expect(lines.join('\n')).not.toContain('local-batch');
     await delivered();
     expect(names().filter((n) => n === 'Ada' || n === 'Bea').sort()).toEqual(['Ada', 'Bea']);
     const again = await client.sendBatchSync(batch);
