@@ -1,9 +1,12 @@
 /**
- * The relay workflow's dedupe and queueing (docs/architecture.md §1.1): Claim id (one conditional
- * UpdateItem, as queued, with a lease and a takeover window bounded by SQS FIFO's deduplication)
- * → Enqueue on the channel's lane → Queued; an id already claimed → Duplicate; a claim or send that
- * failed → Release claim → the event's `failed` outcome (Relay.Internal) saying whether a re-send is posted. Built by
- * RelayStateMachine.
+ * The relay workflow's dedupe and queueing (docs/architecture.md §1.1). Per event, in the Map:
+ * Claim id (one conditional UpdateItem, as queued, with a lease and a takeover window bounded by
+ * SQS FIFO's deduplication) → Claimed; an id already claimed → Duplicate. After the Map, every
+ * claimed event of the envelope onto its lane in one SendMessageBatch (in the envelope's order) →
+ * Queued; if any entry failed, each claimed event alone through Enqueue (SQS drops the copies of
+ * those that had landed). A claim or send that failed for good: Keep as dead letter → Release
+ * claim → the event's `failed` outcome (Relay.Internal) saying whether a re-send is posted. Built
+ * by RelayStateMachine.
  */
 import { Aws, Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -14,7 +17,8 @@ import { RelayErrorCode } from '../contracts/errors';
 import { StateName } from '../contracts/state-names';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
-import { DYNAMODB_RETRY, DYNAMODB_TIMEOUT, ENQUEUE_RETRY, ENQUEUE_TIMEOUT, dynamoDbErrors, worstCaseSeconds } from './task-retries';
+import { DYNAMODB_RETRY, DYNAMODB_TIMEOUT, ENQUEUE_RETRY, ENQUEUE_TIMEOUT, ENQUEUE_TOGETHER_TIMEOUT, dynamoDbErrors, worstCaseSeconds } from './task-retries';
+import { MAX_BATCH_EVENTS } from '../contracts/envelope';
 
 /** Claim the id and queue the event instead of posting it. */
 export interface RelayLanes {
@@ -36,11 +40,16 @@ const MAX_CLAIM_LEASE_SECONDS = 120;
  * What an execution may take from Verify to a landed send: the guild settings read, the claim and
  * the enqueue, every attempt timing out. CLAIM_TAKEOVER_SECONDS leaves room for it.
  */
-export const SEND_WORST_CASE_SECONDS = Math.ceil(2 * worstCaseSeconds(DYNAMODB_TIMEOUT, DYNAMODB_RETRY) + worstCaseSeconds(ENQUEUE_TIMEOUT, ENQUEUE_RETRY));
+export const SEND_WORST_CASE_SECONDS = Math.ceil(2 * worstCaseSeconds(DYNAMODB_TIMEOUT, DYNAMODB_RETRY) + ENQUEUE_TOGETHER_TIMEOUT.toSeconds() + worstCaseSeconds(ENQUEUE_TIMEOUT, ENQUEUE_RETRY));
 /** The shortest claim lease: a live execution is never taken over. */
 const MIN_CLAIM_LEASE_SECONDS = SEND_WORST_CASE_SECONDS;
 /** Longer than an execution's worst case from Verify to a landed send (task-retries.ts), so a live execution is not taken over. */
 const DEFAULT_CLAIM_LEASE = Duration.seconds(90);
+
+/** A claimed event's outcome until the envelope's sends say `queued` (never an execution's answer). */
+const CLAIMED = 'claimed';
+/** Names the claim-failure copies of the keep-and-release states (the enqueue failure's keep the plain names). */
+const CLAIM_FAILED = ' (claim failed)';
 
 /** What the Queued and Duplicate outcomes carry. */
 const SUMMARY = { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel' };
@@ -64,7 +73,11 @@ function idKey(): Record<string, tasks.DynamoAttributeValue> {
 }
 
 export class ClaimSteps {
-  constructor(private readonly scope: Construct) {}
+  private readonly lease: number;
+
+  constructor(private readonly scope: Construct, private readonly lanes: RelayLanes) {
+    this.lease = this.claimLease(lanes).toSeconds();
+  }
 
   /** The lease a claim is written with; one that would leave no time to take it over is refused by validation. */
   private claimLease(lanes: RelayLanes): Duration {
@@ -76,21 +89,86 @@ export class ClaimSteps {
     return lease;
   }
 
-  /** Claim id (as queued) → Enqueue → Queued: one write per event; an id already claimed → Duplicate. */
-  public chain(lanes: RelayLanes, internal: sfn.IChainable): sfn.IChainable {
+  /**
+   * In the Map, per event: Claim id (as queued, one write) → Claimed, the event with its lane entry
+   * for {@link queueClaimed}; an id already claimed → Duplicate; a claim that failed → kept as a
+   * dead letter, released, `failed` (through `failed`).
+   */
+  public claimChain(failed: sfn.IChainable): sfn.IChainable {
+    const claimed = new sfn.Pass(this.scope, StateName.Claimed, {
+      comment: "Claimed; queued after the Map with the envelope's other claimed events",
+      parameters: {
+        ...SUMMARY, 'receivedAt.$': '$.receivedAt', 'lane.$': '$.lane', outcome: CLAIMED,
+        // An entry id unique in the batch (Verify refuses one id twice) of the characters SendMessageBatch allows.
+        entry: { 'Id.$': "States.Hash($.id, 'MD5')", 'MessageBody.$': 'States.JsonToString($.lane)', 'MessageGroupId.$': '$.channel', 'MessageDeduplicationId.$': '$.id' },
+      },
+    });
+    return this.claimStep(this.releaseChain(failed, CLAIM_FAILED)).next(claimed);
+  }
+
+  /**
+   * After the Map (`$.results`): the claimed events onto their lanes in one SendMessageBatch, one
+   * attempt (a FIFO batch keeps the entries' order); if it fails or refuses an entry, each claimed
+   * event alone through Enqueue with its retries, since SQS drops a copy of one that had landed.
+   * Every claimed outcome becomes `queued`, or `failed` where nothing took it.
+   */
+  public queueClaimed(then: sfn.IChainable): sfn.IChainable {
+    const done = new sfn.Pass(this.scope, StateName.AllAnswered).next(then);
+    // Every outcome has `outcome`, so this list is never empty; the filter below runs only when it
+    // matches something (what Step Functions does with a filter that matches nothing is not documented).
+    const outcomes = new sfn.Pass(this.scope, StateName.CollectOutcomes, { parameters: { 'outcomes.$': '$.results[*].outcome' }, resultPath: '$.claimed' })
+      .next(new sfn.Pass(this.scope, StateName.AnythingClaimed, { parameters: { 'any.$': `States.ArrayContains($.claimed.outcomes, '${CLAIMED}')` }, resultPath: '$.claimed' }));
+    const collect = new sfn.Pass(this.scope, StateName.CollectClaims, {
+      parameters: { 'entries.$': `$.results[?(@.outcome == '${CLAIMED}')].entry` },
+      resultPath: '$.claimed',
+    });
+    const together = new sfn.CustomState(this.scope, StateName.EnqueueTogether, {
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:sqs:sendMessageBatch`,
+        Comment: "One request for the envelope's claimed events; any failure sends each alone",
+        Parameters: { QueueUrl: this.lanes.lane.queue.queueUrl, 'Entries.$': '$.claimed.entries' },
+        ResultPath: '$.sent',
+        TimeoutSeconds: ENQUEUE_TOGETHER_TIMEOUT.toSeconds(),
+      },
+    });
+    const alone = this.queueEachAlone().next(done);
+    together.addCatch(alone, { errors: [sfn.Errors.ALL], resultPath: '$.sendError' });
+    const queuedTogether = this.eachClaimed(StateName.AnswerQueued, new sfn.Pass(this.scope, StateName.QueuedTogether, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } }));
+    return outcomes.next(new sfn.Choice(this.scope, StateName.AnythingToQueue)
+      .when(sfn.Condition.booleanEquals('$.claimed.any', true), collect.next(together).next(new sfn.Choice(this.scope, StateName.AllQueued)
+        // "check for batch errors even when the call returns an HTTP status code of 200" (SendMessageBatch).
+        .when(sfn.Condition.isPresent('$.sent.Failed[0]'), alone)
+        .otherwise(queuedTogether.next(done))))
+      .otherwise(done));
+  }
+
+  /** A Map over `$.results`, back into `$.results`: each claimed event through `then`, every other outcome as it is. */
+  private eachClaimed(name: string, then: sfn.IChainable): sfn.Map {
+    return new sfn.Map(this.scope, name, { itemsPath: '$.results', maxConcurrency: MAX_BATCH_EVENTS, resultPath: '$.results' })
+      .itemProcessor(new sfn.Choice(this.scope, `${name}: claimed?`)
+        .when(sfn.Condition.stringEquals('$.outcome', CLAIMED), then)
+        .otherwise(new sfn.Pass(this.scope, `${name}: answered`)));
+  }
+
+  /** Each claimed event alone: Enqueue (retried) → Queued; where it still fails, kept as a dead letter and released. */
+  private queueEachAlone(): sfn.Map {
+    const failed = new sfn.Pass(this.scope, StateName.NotQueued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal, 'cause.$': '$.error.Cause' } });
     const queued = new sfn.Pass(this.scope, StateName.Queued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } });
-    const lease = this.claimLease(lanes).toSeconds();
-    // A claim that may have landed before it failed, and a failed send, both keep the event as a
-    // dead letter (the DeadLetters alarm then says so, and a redrive posts it) and give the id back.
-    const release = this.keepAsDeadLetter(lanes, this.releaseStep(lanes, lease, internal));
-    return this.claimStep(lanes, lease, release).next(this.enqueueStep(lanes, release)).next(queued);
+    return this.eachClaimed(StateName.EnqueueEachAlone, this.enqueueStep(this.releaseChain(failed, '')).next(queued));
+  }
+
+  /** A claim or send that failed: the event kept as a dead letter (the DeadLetters alarm says so; a redrive posts it), the id given back. */
+  private releaseChain(failed: sfn.IChainable, suffix: string): sfn.IChainable {
+    return this.keepAsDeadLetter(this.releaseStep(failed, suffix), suffix);
   }
 
   /**
    * The one conditional write: only the first copy of an id goes on — or a copy of one whose
    * execution died before its send, after the lease and while SQS would still drop a second send.
    */
-  private claimStep(lanes: RelayLanes, lease: number, release: sfn.IChainable): tasks.DynamoUpdateItem {
+  private claimStep(release: sfn.IChainable): tasks.DynamoUpdateItem {
+    const { lanes, lease } = this;
     const me = executionId();
     // An UpdateItem, so that a takeover keeps the first claim's takeoverUntil (and expiresAt): the
     // window stays anchored to the first send's deduplication, however many copies follow.
@@ -131,9 +209,9 @@ export class ClaimSteps {
   }
 
   /** The event onto its channel's lane; if that fails, the claim is given back so that a re-send is posted. */
-  private enqueueStep(lanes: RelayLanes, release: sfn.IChainable): tasks.SqsSendMessage {
+  private enqueueStep(release: sfn.IChainable): tasks.SqsSendMessage {
     const enqueue = new tasks.SqsSendMessage(this.scope, StateName.Enqueue, {
-      queue: lanes.lane.queue,
+      queue: this.lanes.lane.queue,
       // The Format state wrote the lane event: a line for a message route, the voice channels for a card route.
       messageBody: sfn.TaskInput.fromJsonPathAt('$.lane'),
       messageGroupId: sfn.JsonPath.stringAt('$.channel'),
@@ -151,19 +229,19 @@ export class ClaimSteps {
    * got there): the forwarder let go of the event when the execution started, so this is what keeps
    * it. Where SQS itself is down, this fails too and the failure is only in the workflow's log.
    */
-  private keepAsDeadLetter(lanes: RelayLanes, then: sfn.IChainable): sfn.IChainable {
-    const keep = new sfn.CustomState(this.scope, StateName.KeepDeadLetter, {
+  private keepAsDeadLetter(then: sfn.IChainable, suffix: string): sfn.IChainable {
+    const keep = new sfn.CustomState(this.scope, `${StateName.KeepDeadLetter}${suffix}`, {
       stateJson: {
         Type: 'Task',
         Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage`,
         // The lane event, grouped and deduplicated as Enqueue would have sent it.
-        Parameters: lanes.lane.deadLetterParameters({ event: '$.lane', channel: '$.channel', id: '$.id', error: '$.error.Error', reason: `States.Format('${QUEUE_FAILURE_REASON}: {}', $.error.Cause)` }),
+        Parameters: this.lanes.lane.deadLetterParameters({ event: '$.lane', channel: '$.channel', id: '$.id', error: '$.error.Error', reason: `States.Format('${QUEUE_FAILURE_REASON}: {}', $.error.Cause)` }),
         ResultSelector: { note: 'it was kept in the dead-letter queue: redrive it (README Dead letters)' },
         ResultPath: '$.kept',
         TimeoutSeconds: ENQUEUE_TIMEOUT.toSeconds(),
       },
     });
-    const notKept = new sfn.Pass(this.scope, StateName.NotKept, { parameters: { note: 'the dead-letter queue did not take it either' }, resultPath: '$.kept' });
+    const notKept = new sfn.Pass(this.scope, `${StateName.NotKept}${suffix}`, { parameters: { note: 'the dead-letter queue did not take it either' }, resultPath: '$.kept' });
     keep.addCatch(notKept, { errors: [sfn.Errors.ALL], resultPath: '$.keepError' });
     notKept.next(then);
     return keep.next(then);
@@ -174,16 +252,17 @@ export class ClaimSteps {
    * if it is this execution's and still queued, or finds it already gone; then fails saying
    * whether a re-send will be posted.
    */
-  private releaseStep(lanes: RelayLanes, lease: number, internal: sfn.IChainable): sfn.IChainable {
-    const describe = new sfn.Pass(this.scope, StateName.DescribeEnqueueFailure, {
+  private releaseStep(internal: sfn.IChainable, suffix: string): sfn.IChainable {
+    const { lanes, lease } = this;
+    const describe = new sfn.Pass(this.scope, `${StateName.DescribeEnqueueFailure}${suffix}`, {
       parameters: { 'Cause.$': "States.Format('could not queue the event, so its id was released; send it again ({}). {}: {}', $.kept.note, $.error.Error, $.error.Cause)" },
       resultPath: '$.error',
     }).next(internal);
-    const unreleased = new sfn.Pass(this.scope, StateName.DescribeUnreleasedClaim, {
+    const unreleased = new sfn.Pass(this.scope, `${StateName.DescribeUnreleasedClaim}${suffix}`, {
       parameters: { 'Cause.$': `States.Format('could not queue the event, and its claim was not released (taken over by a copy, delivered meanwhile, or the table did not answer): a copy sent ${lease}-${CLAIM_TAKEOVER_SECONDS} s after the first may take it over; other copies are duplicates ({}). {}: {}', $.kept.note, $.error.Error, $.error.Cause)` },
       resultPath: '$.error',
     }).next(internal);
-    const release = new tasks.DynamoDeleteItem(this.scope, StateName.ReleaseClaim, {
+    const release = new tasks.DynamoDeleteItem(this.scope, `${StateName.ReleaseClaim}${suffix}`, {
       table: lanes.dedupe.table,
       key: idKey(),
       // Only this execution's own claim, and only while it is queued: a copy that took it over keeps

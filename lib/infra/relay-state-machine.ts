@@ -135,7 +135,8 @@ export class RelayStateMachine extends Construct {
     const internal = new sfn.Fail(this, RelayErrorCode.Internal, { error: RelayErrorCode.Internal, causePath: '$.error.Cause' });
     // Inside the Map an event's failure is its outcome: a Fail state there would end every other event of its batch mid-way.
     const failed = new sfn.Pass(this, StateName.Failed, { parameters: { ...FAILED, code: RelayErrorCode.Internal, 'cause.$': '$.error.Cause' } });
-    const claim = props.lanes && new ClaimSteps(this).chain(props.lanes, failed);
+    const claimSteps = props.lanes && new ClaimSteps(this, props.lanes);
+    const claim = claimSteps?.claimChain(failed);
     const route = new sfn.Choice(this, StateName.Route, { comment: 'Event kinds without a route are ignored' });
     route.when(sfn.Condition.stringEquals('$.kind', EventKind.ForwarderHeartbeat), this.recordHeartbeat(props.heartbeatTable, failed));
     route.when(sfn.Condition.stringEquals('$.kind', EventKind.Probe), new sfn.Pass(this, StateName.ProbeAnswered, {
@@ -164,7 +165,7 @@ export class RelayStateMachine extends Construct {
     verify.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     const afterVerify = props.guildSettings ? this.checkGuildSettings(props.guildSettings, route, failed) : route;
     this.postTasks = postTasks;
-    const handleEach = this.handleEachEvent(afterVerify, internal);
+    const handleEach = this.handleEachEvent(afterVerify, internal, claimSteps && ((answer) => claimSteps.queueClaimed(answer)));
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy from growing per log group.
@@ -191,7 +192,7 @@ export class RelayStateMachine extends Construct {
    * alone; events of one batch may reach their lane in any order, so a sender puts two events whose
    * order matters (one member's join and leave) in separate envelopes, as the forwarder does.
    */
-  private handleEachEvent(perEvent: sfn.IChainable, internal: sfn.Fail): sfn.IChainable {
+  private handleEachEvent(perEvent: sfn.IChainable, internal: sfn.Fail, afterEach?: (answer: sfn.IChainable) => sfn.IChainable): sfn.IChainable {
     const rejected = new sfn.Pass(this, StateName.Rejected, {
       parameters: { 'id.$': '$.id', outcome: RelayOutcome.Rejected, 'code.$': '$.rejected.code', 'reason.$': '$.rejected.reason' },
     });
@@ -209,9 +210,10 @@ export class RelayStateMachine extends Construct {
             new sfn.Fail(this, RelayErrorCode.DeliveryFailed, { error: RelayErrorCode.DeliveryFailed, causePath: `${outcome}.cause` }))
           .otherwise(new sfn.Pass(this, StateName.DescribeInternal, { parameters: { 'Cause.$': `${outcome}.cause` }, resultPath: '$.error' }).next(internal)))
         .otherwise(new sfn.Pass(this, StateName.Answer, { outputPath: outcome })));
-    return each.next(new sfn.Choice(this, StateName.IsBatch)
+    const answer = new sfn.Choice(this, StateName.IsBatch)
       .when(sfn.Condition.numberEquals('$.v', BATCH_ENVELOPE_VERSION), new sfn.Pass(this, StateName.BatchOutcome, { parameters: { 'id.$': '$.id', 'events.$': '$.results' } }))
-      .otherwise(lone));
+      .otherwise(lone);
+    return each.next(afterEach ? afterEach(answer) : answer);
   }
 
   /** A heartbeat overwrites its forwarder's item in the heartbeat table (native PutItem, no Lambda) and is never posted. */

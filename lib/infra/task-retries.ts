@@ -60,6 +60,8 @@ export const ENQUEUE_RETRY: sfn.RetryProps = {
   errors: [sfn.Errors.TASKS_FAILED, sfn.Errors.TIMEOUT], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL,
 };
 export const ENQUEUE_TIMEOUT = Duration.seconds(10);
+/** The envelope's one SendMessageBatch: a single attempt, whose failure sends each event alone (with ENQUEUE_RETRY). */
+export const ENQUEUE_TOGETHER_TIMEOUT = Duration.seconds(5);
 
 /**
  * The longest a task with this per-attempt timeout and retry can take: every attempt timing out,

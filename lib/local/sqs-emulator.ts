@@ -50,7 +50,35 @@ export class LocalSqs {
   readonly call = async (action: string, parameters: Record<string, unknown>): Promise<unknown> => {
     const queue = this.byUrl.get(String(parameters.QueueUrl));
     if (!queue) throw new TaskFailure('SQS.QueueDoesNotExist', `The specified queue does not exist: ${String(parameters.QueueUrl)}`);
+    if (action === 'sendMessageBatch') return sendMessageBatch(queue, parameters.Entries);
     if (action !== 'sendMessage') throw new TaskFailure('SQS.InvalidAction', `local mode does not emulate sqs:${action}`);
     return queue.send(parameters as unknown as SendMessageInput);
   };
+}
+
+const BATCH_ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
+
+/**
+ * SendMessageBatch as SQS answers it: up to 10 entries with distinct ids, each sent in order (a
+ * FIFO batch keeps them in that order), each entry's failure reported in `Failed` while the call
+ * itself succeeds; a malformed batch as a whole is the call's error. The SDK integration names its
+ * errors `Sqs.<Exception>`.
+ */
+export function sendMessageBatch(queue: FifoQueue, entries: unknown): { Successful: unknown[]; Failed: unknown[] } {
+  if (!Array.isArray(entries) || entries.length === 0) throw new TaskFailure('Sqs.EmptyBatchRequestException', 'There should be at least one SendMessageBatchRequestEntry in the request.');
+  if (entries.length > 10) throw new TaskFailure('Sqs.TooManyEntriesInBatchRequestException', `Maximum number of entries per request are 10. You have sent ${entries.length}.`);
+  const ids = entries.map((e: { Id?: unknown }) => e?.Id);
+  if (ids.some((id) => typeof id !== 'string' || !BATCH_ENTRY_ID.test(id))) throw new TaskFailure('Sqs.InvalidBatchEntryIdException', 'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.');
+  if (new Set(ids).size !== ids.length) throw new TaskFailure('Sqs.BatchEntryIdsNotDistinctException', 'Two or more batch entries in the request have the same Id.');
+  const Successful: unknown[] = [];
+  const Failed: unknown[] = [];
+  for (const entry of entries as (SendMessageInput & { Id: string })[]) {
+    try {
+      Successful.push({ Id: entry.Id, ...queue.send(entry) });
+    } catch (error) {
+      const e = error as Error & { code?: string };
+      Failed.push({ Id: entry.Id, SenderFault: true, Code: e.name.replace(/^SQS\./, ''), Message: e.message });
+    }
+  }
+  return { Successful, Failed };
 }

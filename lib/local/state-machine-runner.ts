@@ -59,7 +59,7 @@ type Definition = { States: Record<string, StateDefinition> };
 const API_GATEWAY_INVOKE = /:states:::apigateway:invoke(\.waitForTaskToken)?$/;
 const LAMBDA = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:|:states:::lambda:invoke$/;
 const DYNAMODB = /:states:::dynamodb:(getItem|putItem|updateItem|deleteItem)$/;
-const SQS = /:states:::(?:aws-sdk:)?sqs:(sendMessage)$/;
+const SQS = /:states:::(?:aws-sdk:)?sqs:(sendMessage|sendMessageBatch)$/;
 
 /*
  * aws-local-stepfunctions 3.0.0 deletes every backslash from an intrinsic function's string

@@ -59,9 +59,9 @@ describe('template', () => {
     const states = allStates(stateMachineDefinition(json));
     expect(states[StateName.ReadGuildSettings].TimeoutSeconds).toBe(DYNAMODB_TIMEOUT.toSeconds());
     // lanes-stack.test.ts adds up the settings read, the claim and the enqueue; a new service task must be added there.
-    const services = Object.entries(states).filter(([, st]) => /:states:::(dynamodb|sqs):/.test(st.Resource ?? '')).map(([name]) => name).sort();
+    const services = Object.entries(states).filter(([, st]) => /:states:::(aws-sdk:)?(dynamodb|sqs):/.test(st.Resource ?? '')).map(([name]) => name).sort();
     // Keep as dead letter and Release claim come after a failure, not on the way to a landed send.
-    expect(services).toEqual(['Claim id', 'Enqueue', 'Keep as dead letter', 'Read guild settings', 'Record heartbeat', 'Release claim']);
+    expect(services).toEqual(['Claim id', 'Enqueue', 'Enqueue together', 'Keep as dead letter', 'Keep as dead letter (claim failed)', 'Read guild settings', 'Record heartbeat', 'Release claim', 'Release claim (claim failed)']);
   });
 
   it('serves POST /interactions without IAM, throttled at 10/s burst 20, through a Lambda proxy (payload 2.0)', () => {

@@ -34,6 +34,10 @@ let answers: PostResponse[];
 let failNextSends: number;
 /** Enqueues of these event ids fail (every attempt). */
 let failIds: Set<string>;
+/** The relay workflow's SQS calls, by action. */
+let sendActions: string[];
+/** SendMessageBatch puts its messages on the lane, then answers a timeout. */
+let batchLandsThenTimesOut: boolean;
 
 const OK: PostResponse = { status: 200, body: { id: '1' }, headers: { 'x-ratelimit-remaining': ['4'] } };
 const lane = () => sqs.queues.get(pipeSpec(template).sourceQueue)!;
@@ -50,13 +54,29 @@ beforeEach(() => {
   answers = [];
   failNextSends = 0;
   failIds = new Set();
+  sendActions = [];
+  batchLandsThenTimesOut = false;
   sqs = new LocalSqs({ template, specs: queueSpecs(template), standIns, visibilityTimeoutMs: 4000 });
   const sendToQueue = sqs.call;
   relay = new LocalStateMachine(stateMachineDefinition(template, standIns), {
     lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
     dynamodb: db.call,
     sqs: async (action, params) => {
-      if (failIds.has(String(params.MessageDeduplicationId)) && !params.MessageAttributes) {
+      sendActions.push(action);
+      if (action === 'sendMessageBatch' && batchLandsThenTimesOut) {
+        await sendToQueue(action, params);
+        throw new TaskFailure('States.Timeout', '');
+      }
+      if (action === 'sendMessageBatch') {
+        // Entries of stuck ids fail as SendMessageBatch reports them: in Failed, the call itself succeeding.
+        const entries = params.Entries as { Id: string; MessageDeduplicationId: string }[];
+        const stuck = entries.filter((e) => failIds.has(e.MessageDeduplicationId));
+        if (stuck.length > 0 && failNextSends === 0) {
+          const rest = entries.filter((e) => !failIds.has(e.MessageDeduplicationId));
+          const sent = rest.length ? ((await sendToQueue(action, { ...params, Entries: rest })) as { Successful: unknown[] }).Successful : [];
+          return { Successful: sent, Failed: stuck.map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError', Message: 'We encountered an internal error.' })) };
+        }
+      } else if (failIds.has(String(params.MessageDeduplicationId)) && !params.MessageAttributes) {
         throw new TaskFailure('SQS.InternalError', 'We encountered an internal error. Please try again.');
       }
       if (failNextSends > 0) {
@@ -116,6 +136,31 @@ describe('a batched envelope (v2)', () => {
       .toEqual([RelayOutcome.Duplicate, RelayOutcome.Duplicate, RelayOutcome.Rejected, RelayOutcome.Duplicate, RelayOutcome.Ignored]);
     await pipe.idle();
     expect(contents().join('\n')).toBe(posted);
+  });
+
+  it('the claimed events of an envelope go onto the lane in one SendMessageBatch, in the envelope\'s order; an envelope of duplicates sends nothing', async () => {
+    const batch = signedBatch(['Uno', 'Dos', 'Tres'].map((name, i) => ({ id: `order-${i}`, event: member(name, `55555555555555557${i}`) })));
+    expect((await relay.run(batch)).status).toBe('SUCCEEDED');
+    expect(sendActions).toEqual(['sendMessageBatch']);
+    expect(lane().peek().map((m) => JSON.parse(m.body).id)).toEqual(['order-0', 'order-1', 'order-2']);
+    await pipe.idle();
+    sendActions.length = 0;
+    expect((await relay.run(signedBatch(JSON.parse(batch.payload), { ts: batch.ts + 1 }))).status).toBe('SUCCEEDED');
+    expect(sendActions).toEqual([]);
+    expect(contents().join('\n').match(/(Uno|Dos|Tres) joined/g)).toEqual(['Uno joined', 'Dos joined', 'Tres joined']);
+  });
+
+  it('a SendMessageBatch that fails, or times out after it landed, sends each event alone: SQS drops the copies, each is posted once', async () => {
+    failNextSends = 1;
+    const first = await relay.run(signedBatch([{ id: 'alone-1', event: member('Solo', '555555555555555581') }, { id: 'alone-2', event: member('Duo', '555555555555555582') }]));
+    expect(first).toMatchObject({ status: 'SUCCEEDED', output: { events: [{ id: 'alone-1', outcome: RelayOutcome.Queued }, { id: 'alone-2', outcome: RelayOutcome.Queued }] } });
+    expect(sendActions).toEqual(['sendMessageBatch', 'sendMessage', 'sendMessage']);
+    // A batch that landed but answered an error (a timeout): the sends alone are copies inside SQS's deduplication.
+    batchLandsThenTimesOut = true;
+    const second = await relay.run(signedBatch([{ id: 'landed-1', event: member('Trio', '555555555555555583') }]));
+    expect(second).toMatchObject({ status: 'SUCCEEDED', output: { events: [{ id: 'landed-1', outcome: RelayOutcome.Queued }] } });
+    await pipe.idle();
+    expect(contents().join('\n').match(/(Solo|Duo|Trio) joined/g)?.sort()).toEqual(['Duo joined', 'Solo joined', 'Trio joined']);
   });
 
   it('one event that cannot be queued fails alone: kept as a dead letter and released, the rest of its batch queued and posted', async () => {
@@ -184,7 +229,7 @@ describe('exactly-once effect', () => {
 
   it('an id whose enqueue failed is kept as a dead letter and released: the execution fails naming both, a re-send is posted, and a redrive then posts nothing more', async () => {
     const envelope = signed(join('Retry'));
-    failNextSends = 4; // the first attempt and the three retries Enqueue makes
+    failNextSends = 5; // the envelope's SendMessageBatch, then Enqueue's first attempt and its three retries
     const failed = await relay.run(envelope);
     expect(failed).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal, cause: expect.stringContaining('its id was released; send it again (it was kept in the dead-letter queue') });
     expect(await claimOf(envelope.id)).toBeUndefined();
@@ -205,7 +250,7 @@ describe('exactly-once effect', () => {
   });
 
   it('with the dead-letter queue refusing too, the failure says the event was not kept', async () => {
-    failNextSends = 5;
+    failNextSends = 6;
     const failed = await relay.run(signed(join('Nowhere')));
     expect(failed).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal, cause: expect.stringContaining('the dead-letter queue did not take it either') });
     expect(deadLetters().peek()).toEqual([]);
@@ -458,9 +503,10 @@ async function laneEventOf(envelope: ReturnType<typeof signed>): Promise<unknown
   const capture = new LocalStateMachine(stateMachineDefinition(template, standIns), {
     lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
     dynamodb: db.call,
-    sqs: async (_action, params) => {
-      sent.push(params.MessageBody);
-      return {};
+    sqs: async (action, params) => {
+      // The envelope's SendMessageBatch carries the lane event as its one entry's body.
+      sent.push(action === 'sendMessageBatch' ? (params.Entries as { MessageBody: string }[])[0].MessageBody : params.MessageBody);
+      return action === 'sendMessageBatch' ? { Successful: [], Failed: [] } : {};
     },
    
   });

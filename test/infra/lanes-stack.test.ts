@@ -73,7 +73,8 @@ describe('dedupe table', () => {
     expect(writes.map(([name]) => name)).toEqual(['Claim id']);
     expect(states['Release claim'].Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR (#claimedBy = :me AND #state = :queued)');
     // A claim that failed (it may have landed) is kept and given back the same way as a failed send.
-    expect(claim.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Keep as dead letter' });
+    expect(claim.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Keep as dead letter (claim failed)' });
+    expect(states['Keep as dead letter (claim failed)']).toMatchObject({ Next: 'Release claim (claim failed)' });
     expect(states.Enqueue.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Keep as dead letter' });
     expect(states['Keep as dead letter']).toMatchObject({ Resource: expect.stringMatching(/:states:::sqs:sendMessage$/), Next: 'Release claim', Parameters: { 'MessageBody.$': '$.lane', 'MessageDeduplicationId.$': '$.id' } });
     expect(states['Not kept'].Next).toBe('Release claim');
@@ -122,14 +123,17 @@ describe('lane', () => {
 describe('IAM, pinned to exact ARNs', () => {
   it('relay workflow: claim and release in the table (no update); send to the lane; invoke Verify; put heartbeats in their table; nothing else', () => {
     const heartbeats = only('AWS::DynamoDB::Table', 'HeartbeatsTable');
-    expect(statementsOf(roleOf(relay))).toEqual([
+    const statements = statementsOf(roleOf(relay));
+    const expected = [
       // The unqualified ARN only: no `:*` for versions and aliases nothing calls.
       { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: arnOf(only('AWS::Lambda::Function', 'VerifyFunction')) },
       { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: tableResource(heartbeats) },
       { Action: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: tableResource() },
-      // The lane; and the dead-letter queue for Keep as dead letter (the lane event of a claim or send that failed).
+      // The lane (SendMessageBatch needs sqs:SendMessage too); and the dead-letter queue for Keep as dead letter.
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: [arnOf(dlq), arnOf(lane)] },
-    ]);
+    ];
+    expect(statements).toHaveLength(expected.length);
+    expect(statements).toEqual(expect.arrayContaining(expected));
   });
 
   it('delivery workflow: Coalesce and Pace, exactly the two channel routes, read and mark in the table, send to the dead-letter queue', () => {
@@ -206,13 +210,16 @@ describe('validation, with the construct path', () => {
   });
 
   it('a copy\'s send lands inside the first send\'s deduplication interval whenever it may take a claim over, and the lease outlasts a live execution', () => {
-    // From Verify to a landed send: the guild settings read, the claim, the enqueue — every attempt timing out.
+    // From Verify to a landed send: the guild settings read, the claim, the envelope's one batch send,
+    // then each event alone — every attempt timing out.
     const toSend = SEND_WORST_CASE_SECONDS;
-    expect(toSend).toBe(77);
+    expect(toSend).toBe(82);
     expect(CLAIM_TAKEOVER_SECONDS + toSend + 30).toBeLessThanOrEqual(SQS_DEDUPLICATION_SECONDS);
     const states = allStates(stateMachineDefinition(json));
     expect(states['Claim id'].TimeoutSeconds).toBe(DYNAMODB_TIMEOUT.toSeconds());
     expect(states.Enqueue.TimeoutSeconds).toBe(ENQUEUE_TIMEOUT.toSeconds());
+    expect(states['Enqueue together']).toMatchObject({ TimeoutSeconds: 5 });
+    expect(states['Enqueue together'].Retry).toBeUndefined();
     // With the Discord app the guild settings read comes first, bounded the same way (discord-app-stack.test.ts).
     // The default lease (90 s) is longer than a live execution needs to send.
     expect(toSend).toBeLessThan(90);
@@ -227,8 +234,8 @@ describe('validation, with the construct path', () => {
         lanes: { dedupe: new DedupeTable(s, 'Dedupe'), lane: new DeliveryLane(s, 'Lane'), claimLease },
       });
     });
-    expect(relayWith(Duration.minutes(3))).toThrow(/V\/Relay.*claimLease must be from 77 s to 120 s \(got 3 minutes\)/);
-    expect(relayWith(Duration.seconds(30))).toThrow(/claimLease must be from 77 s to 120 s \(got 30 seconds\): a shorter one lets a copy take over an execution still sending/);
+    expect(relayWith(Duration.minutes(3))).toThrow(/V\/Relay.*claimLease must be from 82 s to 120 s \(got 3 minutes\)/);
+    expect(relayWith(Duration.seconds(30))).toThrow(/claimLease must be from 82 s to 120 s \(got 30 seconds\): a shorter one lets a copy take over an execution still sending/);
     expect(relayWith(Duration.seconds(90))).not.toThrow();
   });
 

@@ -3,6 +3,7 @@ import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEDUPLICATION_WINDOW_MS, FifoQueue, type FifoQueueOptions } from '../../lib/local/fifo-queue';
+import { sendMessageBatch } from '../../lib/local/sqs-emulator';
 
 let now = 1_000_000;
 const clock = () => now;
@@ -129,4 +130,28 @@ it('a redrive moves every dead letter back onto its source queue, in order, attr
   const records = q.receive();
   expect(ids(records)).toEqual(['a', 'b']);
   expect(records[0].messageAttributes).toEqual({ RelayError: { dataType: 'String', stringValue: 'ApiGateway.404' } });
+});
+
+describe('SendMessageBatch (the envelope\'s one send)', () => {
+  const entry = (id: string, group = 'general') => ({ Id: `e_${id}`, MessageBody: JSON.stringify({ id }), MessageGroupId: group, MessageDeduplicationId: id });
+
+  it('queues the entries in their order, each deduplicated on its own, an entry SQS refuses reported in Failed while the rest go on', () => {
+    const q = queue();
+    send(q, 'seen');
+    const result = sendMessageBatch(q, [entry('b1'), entry('seen'), { ...entry('bad'), MessageGroupId: '' }, entry('b2')]);
+    expect(result.Successful.map((s) => (s as { Id: string }).Id)).toEqual(['e_b1', 'e_seen', 'e_b2']);
+    expect(result.Failed).toEqual([{ Id: 'e_bad', SenderFault: true, Code: 'MissingParameter', Message: expect.stringContaining('MessageGroupId') }]);
+    expect(ids(q.receive(10))).toEqual(['seen', 'b1', 'b2']);
+  });
+
+  it.each([
+    ['no entries', [], 'Sqs.EmptyBatchRequestException'],
+    ['eleven entries', Array.from({ length: 11 }, (_, i) => entry(`x${i}`)), 'Sqs.TooManyEntriesInBatchRequestException'],
+    ['two entries with one Id', [entry('d1'), { ...entry('d2'), Id: 'e_d1' }], 'Sqs.BatchEntryIdsNotDistinctException'],
+    ['an Id with a dot', [{ ...entry('d3'), Id: 'a.b' }], 'Sqs.InvalidBatchEntryIdException'],
+  ])('refuses a batch of %s as a whole, queueing nothing', (_, entries, error) => {
+    const q = queue();
+    expect(() => sendMessageBatch(q, entries)).toThrow(expect.objectContaining({ name: error }));
+    expect(q.receive(10)).toEqual([]);
+  });
 });
