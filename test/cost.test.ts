@@ -35,14 +35,18 @@ it('coalescing divides everything after the lane by the events per batch, and no
   expect(ten.totalUsd).toBeLessThan(one.totalUsd);
 });
 
-it('batched envelopes divide what comes before the claims by the events per envelope; the claims, sends and reads stay per event', () => {
+it('batched envelopes divide the request, the execution, Verify and the lane send by the events per envelope; the claims and reads stay per event', () => {
   const one = estimate(1e6, SHAPE, MEASURED, { eventsPerBatch: 10, eventsPerEnvelope: 1 });
   const ten = estimate(1e6, SHAPE, MEASURED, { eventsPerBatch: 10, eventsPerEnvelope: 10 });
   const heartbeats = ASSUMPTIONS.heartbeatsPerMonth;
   expect(line(ten, 'Ingest API')).toBeCloseTo(((1e5 + heartbeats) / 1e6) * PRICES.httpApiPerMillion.usd, 6);
   expect(line(ten, 'Relay workflow (Express)')).toBeLessThan(line(one, 'Relay workflow (Express)') / 5);
   expect(line(ten, 'Verify (Lambda)')).toBeLessThan(line(one, 'Verify (Lambda)') / 5);
-  for (const item of ['Dedupe table (DynamoDB)', 'Lane (SQS FIFO)', 'Delivery workflow (Express)', 'Webhook proxy API']) expect(line(ten, item)).toBe(line(one, item));
+  for (const item of ['Dedupe table (DynamoDB)', 'Delivery workflow (Express)', 'Webhook proxy API']) expect(line(ten, item)).toBe(line(one, item));
+  // One SendMessageBatch per envelope: 1M sends become 100k; the pipe's receive and delete stay per batch.
+  const sqsRequests = (envelopes: number) => envelopes + 2 * 1e5 + ASSUMPTIONS.idlePollsPerMonth;
+  expect(line(ten, 'Lane (SQS FIFO)')).toBeCloseTo((sqsRequests(1e5) / 1e6) * PRICES.sqsFifoPerMillion.usd, 6);
+  expect(line(one, 'Lane (SQS FIFO)')).toBeCloseTo((sqsRequests(1e6) / 1e6) * PRICES.sqsFifoPerMillion.usd, 6);
   // Ten events' Map iterations and a batch's Verify take longer, billed as such.
   expect(billed({ ...MEASURED, verifyBatchMs: 2 }, 10)).toMatchObject({ relay: 200, verify: 4 });
   expect(billed({ ...MEASURED, verifyBatchMs: 2 }, 1)).toMatchObject({ relay: 100, verify: 1 });

@@ -144,7 +144,7 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
     httpRequests: envelopes + heartbeats + batches + commands,
     lambdaRequests: envelopes + heartbeats + 2 * batches + commands,
     lambdaGbSeconds: verifyGbs + deliveryGbs + interactionsGbs,
-    sqsRequests: n + 2 * batches + A.idlePollsPerMonth,
+    sqsRequests: envelopes + 2 * batches + A.idlePollsPerMonth,
     logsGb: ((envelopes + heartbeats + batches) * A.accessLogBytes) / 1e9,
     dataOutGb: (batches * A.postBytes) / 1e9,
   };
@@ -164,7 +164,7 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
     { item: 'Relay workflow (Express)', usd: perMillion(envelopes + heartbeats, P.expressRequestPerMillion) + (envelopes + heartbeats) * A.expressMemoryGb * (d.relay / 1000) * P.expressGbSecond.usd, basis: `one execution per envelope, ${d.relay} ms × 64 MB billed` },
     { item: 'Verify (Lambda)', usd: lambda(envelopes + heartbeats, verifyGbs), basis: `one call per envelope, ${shape.functionMemoryMb.verify} MB Arm, ${d.verify} ms billed` },
     { item: 'Dedupe table (DynamoDB)', usd: perMillion(2 * n, P.dynamoWritePerMillion) + perMillion(n, P.dynamoReadPerMillion), basis: '2 writes (claim as queued, delivered) + 1 consistent read per event' },
-    { item: 'Lane (SQS FIFO)', usd: perMillion(usage.sqsRequests, P.sqsFifoPerMillion) * share.sqs, basis: 'send per event; receive + delete per batch; idle long polls' },
+    { item: 'Lane (SQS FIFO)', usd: perMillion(usage.sqsRequests, P.sqsFifoPerMillion) * share.sqs, basis: 'one SendMessageBatch per envelope; receive + delete per batch; idle long polls' },
     { item: 'Lane pipe (EventBridge Pipes)', usd: perMillion(batches, P.pipesPerMillion), basis: 'one request per batch (< 64 KB)' },
     { item: 'Delivery workflow (Express)', usd: perMillion(batches, P.expressRequestPerMillion) + batches * A.expressMemoryGb * (d.delivery / 1000) * P.expressGbSecond.usd, basis: `one execution per batch, ${d.delivery} ms × 64 MB billed` },
     { item: 'Coalesce + Pace (Lambda)', usd: lambda(2 * batches, deliveryGbs), basis: 'one of each per batch' },
