@@ -154,9 +154,9 @@ export const SQS_DEDUPLICATION_SECONDS = 300;
 /**
  * How long after an event was first received (Verify's `receivedAt`) a copy may still take over
  * its claim: the copy's own send must land inside the first send's deduplication interval, so
- * that a re-send is never a second message. From Verify to a landed send takes at most 77 s (the
- * guild settings read, the claim and the enqueue, every attempt timing out: a test adds them up
- * from task-retries.ts); 43 s more are kept for clocks and latency.
+ * that a re-send is never a second message. From Verify to a landed send takes at most 82 s (the
+ * guild settings read, the claim, the envelope's batch send and the enqueue alone, every attempt
+ * timing out: a test adds them up from task-retries.ts); 38 s more are kept for clocks and latency.
  */
 export const CLAIM_TAKEOVER_SECONDS = 180;
 

@@ -35,6 +35,8 @@ export interface EventSender {
 
 /** How often a forwarder whose relay did not (yet) take batches asks again. */
 export const BATCH_PROBE_INTERVAL_MS = 5 * 60_000;
+/** How often a forwarder whose relay takes batches makes sure it still does. */
+export const BATCH_RECHECK_INTERVAL_MS = 60 * 60_000;
 /** How long events waiting together wait for the relay's answer before going alone. */
 const BATCH_PROBE_WAIT_MS = 10_000;
 
@@ -64,6 +66,12 @@ export interface ForwarderOptions {
   readonly discordApi?: string;
   /** Names this forwarder in heartbeats. @default 'forwarder' */
   readonly name?: string;
+  /**
+   * How often to ask the relay whether it takes batches: `retryMs` while it says no,
+   * `recheckMs` while it says yes.
+   * @default { retryMs: BATCH_PROBE_INTERVAL_MS (5 min), recheckMs: BATCH_RECHECK_INTERVAL_MS (1 h) }
+   */
+  readonly batchProbe?: { readonly retryMs: number; readonly recheckMs: number };
   /** Spool retry backoff. @default { baseMs: 1000, maxMs: 300000 } */
   readonly retry?: { readonly baseMs: number; readonly maxMs: number };
   /** @default JSON lines on stdout at info */
@@ -102,6 +110,7 @@ export class Forwarder {
   private batches: 'unknown' | 'asking' | 'yes' | 'no' = 'unknown';
   private batchProbeAt = 0;
   private batchProbe?: Promise<void>;
+  private batchTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: ForwarderOptions) {
     this.log = options.log ?? jsonLogger();
@@ -137,6 +146,9 @@ export class Forwarder {
     const heartbeatMs = this.options.heartbeatMs ?? FORWARDER_DEFAULTS.heartbeatMs;
     if (heartbeatMs > 0) this.heartbeat = setInterval(() => void this.sendHeartbeat(), heartbeatMs);
     this.expiry = setInterval(() => this.expireSpool(), 60_000);
+    // Asked on a clock, not only when events wait: a roll-back is noticed before the next batch.
+    const every = this.options.batchProbe ?? { retryMs: BATCH_PROBE_INTERVAL_MS, recheckMs: BATCH_RECHECK_INTERVAL_MS };
+    this.batchTimer = setInterval(() => this.askAboutBatches(), Math.min(every.retryMs, every.recheckMs));
     this.expireSpool();
   }
 
@@ -149,6 +161,7 @@ export class Forwarder {
     this.stopping = true;
     clearInterval(this.heartbeat);
     clearInterval(this.expiry);
+    clearInterval(this.batchTimer);
     this.debouncer.flushAll();
     this.wake();
     await this.gateway.destroy();
@@ -290,25 +303,34 @@ export class Forwarder {
   }
 
   /**
-   * Asks the relay (in the background) whether it takes batches, when it has not said yes and it
-   * is time to ask: at start, then every {@link BATCH_PROBE_INTERVAL_MS} while the answer is no.
+   * Asks the relay (in the background) whether it takes batches, when it is time to: at start,
+   * every {@link BATCH_PROBE_INTERVAL_MS} while the answer is no, and every
+   * {@link BATCH_RECHECK_INTERVAL_MS} while it is yes (a relay rolled back to a version without
+   * batches would fail them after the spool let go).
    */
   private askAboutBatches(): void {
     const ask = this.options.sender.acceptsBatches;
-    if (!ask || this.batches === 'yes' || this.batches === 'asking' || Date.now() < this.batchProbeAt) return;
-    this.batches = 'asking';
-    this.batchProbeAt = Date.now() + BATCH_PROBE_INTERVAL_MS;
+    if (!ask || this.batchProbe || Date.now() < this.batchProbeAt) return;
+    if (this.batches === 'unknown') this.batches = 'asking';
     this.batchProbe = ask.call(this.options.sender, toForwarderName(this.options.name ?? 'forwarder')).then(
       (yes) => {
-        this.batches = yes ? 'yes' : 'no';
-        if (yes) this.log.info('the relay takes batches: what waits goes out together');
-        else this.log.warn('the relay does not take batches (deployed before them?): each event goes alone; asking again in 5 minutes');
+        const answer = yes ? 'yes' : 'no';
+        if (answer !== this.batches) {
+          if (yes) this.log.info('the relay takes batches: what waits goes out together');
+          else this.log.warn('the relay does not take batches (deployed before them?): each event goes alone; asking again later');
+        }
+        this.batches = answer;
       },
       (error: Error) => {
-        this.batches = 'no';
+        // Unreachable: keep what we knew; until the relay has said yes once, every event goes alone.
+        if (this.batches === 'asking') this.batches = 'no';
         this.log.debug('could not ask the relay whether it takes batches', { error: error.message.split('\n')[0] });
       },
-    );
+    ).finally(() => {
+      this.batchProbe = undefined;
+      const every = this.options.batchProbe ?? { retryMs: BATCH_PROBE_INTERVAL_MS, recheckMs: BATCH_RECHECK_INTERVAL_MS };
+      this.batchProbeAt = Date.now() + (this.batches === 'yes' ? every.recheckMs : every.retryMs);
+    });
   }
 
   /**
@@ -317,7 +339,7 @@ export class Forwarder {
    */
   private async relayTakesBatches(): Promise<boolean> {
     this.askAboutBatches();
-    if (this.batches === 'asking' && this.options.spool.oldest(2).length > 1) {
+    if (this.batches === 'asking' && this.batchProbe && this.options.spool.oldest(2).length > 1) {
       await Promise.race([this.batchProbe, new Promise((r) => setTimeout(r, BATCH_PROBE_WAIT_MS).unref())]);
     }
     return this.batches === 'yes';

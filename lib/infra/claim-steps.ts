@@ -28,7 +28,7 @@ export interface RelayLanes {
    * How long a claim belongs to the execution that wrote it, whose enqueue may still be under
    * way. A copy of an event whose execution died before sending it can take the claim over after
    * this, until {@link CLAIM_TAKEOVER_SECONDS} after the event was received. From
-   * SEND_WORST_CASE_SECONDS (77 s: an execution's worst case to a landed send) to 120 s.
+   * SEND_WORST_CASE_SECONDS (82 s: an execution's worst case to a landed send) to 120 s.
    * @default Duration.seconds(90)
    */
   readonly claimLease?: Duration;
@@ -46,13 +46,16 @@ const MIN_CLAIM_LEASE_SECONDS = SEND_WORST_CASE_SECONDS;
 /** Longer than an execution's worst case from Verify to a landed send (task-retries.ts), so a live execution is not taken over. */
 const DEFAULT_CLAIM_LEASE = Duration.seconds(90);
 
-/** A claimed event's outcome until the envelope's sends say `queued` (never an execution's answer). */
+/** Outcomes inside the relay workflow only, settled after the Map into `queued` or `failed`. */
 const CLAIMED = 'claimed';
+const CLAIM_FAILED = 'claim-failed';
 /** Names the claim-failure copies of the keep-and-release states (the enqueue failure's keep the plain names). */
-const CLAIM_FAILED = ' (claim failed)';
+const CLAIM_FAILED_SUFFIX = ' (claim failed)';
 
 /** What the Queued and Duplicate outcomes carry. */
 const SUMMARY = { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel' };
+/** What a claimed (or failed) claim carries past the Map: enough to send, keep or release it. */
+const LANE_SUMMARY = { ...SUMMARY, 'receivedAt.$': '$.receivedAt', 'lane.$': '$.lane' };
 
 /**
  * Epoch seconds `seconds` after the event was received, as a DynamoDB number. DynamoDB numbers
@@ -91,71 +94,98 @@ export class ClaimSteps {
 
   /**
    * In the Map, per event: Claim id (as queued, one write) → Claimed, the event with its lane entry
-   * for {@link queueClaimed}; an id already claimed → Duplicate; a claim that failed → kept as a
-   * dead letter, released, `failed` (through `failed`).
+   * for {@link queueClaimed}; an id already claimed → Duplicate; a claim that failed → Claim failed,
+   * kept and released after the sends, so that no claimed event's send waits for it.
    */
-  public claimChain(failed: sfn.IChainable): sfn.IChainable {
+  public claimChain(): sfn.IChainable {
     const claimed = new sfn.Pass(this.scope, StateName.Claimed, {
       comment: "Claimed; queued after the Map with the envelope's other claimed events",
       parameters: {
-        ...SUMMARY, 'receivedAt.$': '$.receivedAt', 'lane.$': '$.lane', outcome: CLAIMED,
+        ...LANE_SUMMARY, outcome: CLAIMED,
         // An entry id unique in the batch (Verify refuses one id twice) of the characters SendMessageBatch allows.
         entry: { 'Id.$': "States.Hash($.id, 'MD5')", 'MessageBody.$': 'States.JsonToString($.lane)', 'MessageGroupId.$': '$.channel', 'MessageDeduplicationId.$': '$.id' },
       },
     });
-    return this.claimStep(this.releaseChain(failed, CLAIM_FAILED)).next(claimed);
+    const claimFailed = new sfn.Pass(this.scope, StateName.ClaimFailed, { parameters: { ...LANE_SUMMARY, outcome: CLAIM_FAILED, 'error.$': '$.error' } });
+    return this.claimStep(claimFailed).next(claimed);
   }
 
   /**
    * After the Map (`$.results`): the claimed events onto their lanes in one SendMessageBatch, one
-   * attempt (a FIFO batch keeps the entries' order); if it fails or refuses an entry, each claimed
-   * event alone through Enqueue with its retries, since SQS drops a copy of one that had landed.
-   * Every claimed outcome becomes `queued`, or `failed` where nothing took it.
+   * attempt (a FIFO batch keeps the entries' order); each entry it did not take (all of them, if
+   * the call failed) goes alone through Enqueue with its retries (SQS drops a copy of one that had
+   * landed). Then the failed claims are kept as dead letters and released. Every claimed outcome
+   * ends `queued`, or `failed` where nothing took it.
    */
   public queueClaimed(then: sfn.IChainable): sfn.IChainable {
     const done = new sfn.Pass(this.scope, StateName.AllAnswered).next(then);
-    // Every outcome has `outcome`, so this list is never empty; the filter below runs only when it
-    // matches something (what Step Functions does with a filter that matches nothing is not documented).
-    const outcomes = new sfn.Pass(this.scope, StateName.CollectOutcomes, { parameters: { 'outcomes.$': '$.results[*].outcome' }, resultPath: '$.claimed' })
-      .next(new sfn.Pass(this.scope, StateName.AnythingClaimed, { parameters: { 'any.$': `States.ArrayContains($.claimed.outcomes, '${CLAIMED}')` }, resultPath: '$.claimed' }));
-    const collect = new sfn.Pass(this.scope, StateName.CollectClaims, {
-      parameters: { 'entries.$': `$.results[?(@.outcome == '${CLAIMED}')].entry` },
-      resultPath: '$.claimed',
-    });
+    const settle = new sfn.Choice(this.scope, StateName.AnyClaimFailed)
+      .when(sfn.Condition.booleanEquals('$.outcomes.anyFailed', true), this.releaseFailedClaims().next(done))
+      .otherwise(done);
+    // Every outcome has `outcome`, so this list is never empty, and the filter below runs only when
+    // it matches something (what Step Functions gives for a filter matching nothing is not documented).
+    const outcomes = new sfn.Pass(this.scope, StateName.CollectOutcomes, { parameters: { 'list.$': '$.results[*].outcome' }, resultPath: '$.outcomes' })
+      .next(new sfn.Pass(this.scope, StateName.AnythingClaimed, {
+        parameters: { 'any.$': `States.ArrayContains($.outcomes.list, '${CLAIMED}')`, 'anyFailed.$': `States.ArrayContains($.outcomes.list, '${CLAIM_FAILED}')` },
+        resultPath: '$.outcomes',
+      }));
+    const collect = new sfn.Pass(this.scope, StateName.CollectClaims, { parameters: { 'entries.$': `$.results[?(@.outcome == '${CLAIMED}')].entry` }, resultPath: '$.claimed' });
     const together = new sfn.CustomState(this.scope, StateName.EnqueueTogether, {
       stateJson: {
         Type: 'Task',
         Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:sqs:sendMessageBatch`,
-        Comment: "One request for the envelope's claimed events; any failure sends each alone",
+        Comment: "One request for the envelope's claimed events; what it does not take is sent alone",
         Parameters: { QueueUrl: this.lanes.lane.queue.queueUrl, 'Entries.$': '$.claimed.entries' },
         ResultPath: '$.sent',
         TimeoutSeconds: ENQUEUE_TOGETHER_TIMEOUT.toSeconds(),
       },
     });
-    const alone = this.queueEachAlone().next(done);
-    together.addCatch(alone, { errors: [sfn.Errors.ALL], resultPath: '$.sendError' });
-    const queuedTogether = this.eachClaimed(StateName.AnswerQueued, new sfn.Pass(this.scope, StateName.QueuedTogether, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } }));
+    const alone = this.queueEachAlone().next(settle);
+    together.addCatch(new sfn.Pass(this.scope, StateName.SendAllAlone, { parameters: { 'ids.$': '$.claimed.entries[*].Id' }, resultPath: '$.retry' }).next(alone), { errors: [sfn.Errors.ALL], resultPath: '$.sendError' });
+    const queuedTogether = this.eachOutcome(StateName.AnswerQueued, CLAIMED, new sfn.Pass(this.scope, StateName.QueuedTogether, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } }));
     return outcomes.next(new sfn.Choice(this.scope, StateName.AnythingToQueue)
-      .when(sfn.Condition.booleanEquals('$.claimed.any', true), collect.next(together).next(new sfn.Choice(this.scope, StateName.AllQueued)
+      .when(sfn.Condition.booleanEquals('$.outcomes.any', true), collect.next(together).next(new sfn.Choice(this.scope, StateName.AllQueued)
         // "check for batch errors even when the call returns an HTTP status code of 200" (SendMessageBatch).
-        .when(sfn.Condition.isPresent('$.sent.Failed[0]'), alone)
-        .otherwise(queuedTogether.next(done))))
-      .otherwise(done));
+        .when(sfn.Condition.isPresent('$.sent.Failed[0]'), new sfn.Pass(this.scope, StateName.SendRefusedAlone, { parameters: { 'ids.$': '$.sent.Failed[*].Id' }, resultPath: '$.retry' }).next(alone))
+        .otherwise(queuedTogether.next(settle))))
+      .otherwise(settle));
   }
 
-  /** A Map over `$.results`, back into `$.results`: each claimed event through `then`, every other outcome as it is. */
-  private eachClaimed(name: string, then: sfn.IChainable): sfn.Map {
+  /** A Map over `$.results`, back into `$.results`: each outcome `outcome` through `then`, every other as it is. */
+  private eachOutcome(name: string, outcome: string, then: sfn.IChainable): sfn.Map {
     return new sfn.Map(this.scope, name, { itemsPath: '$.results', maxConcurrency: MAX_BATCH_EVENTS, resultPath: '$.results' })
-      .itemProcessor(new sfn.Choice(this.scope, `${name}: claimed?`)
-        .when(sfn.Condition.stringEquals('$.outcome', CLAIMED), then)
+      .itemProcessor(new sfn.Choice(this.scope, `${name}: ${outcome}?`)
+        .when(sfn.Condition.stringEquals('$.outcome', outcome), then)
         .otherwise(new sfn.Pass(this.scope, `${name}: answered`)));
   }
 
-  /** Each claimed event alone: Enqueue (retried) → Queued; where it still fails, kept as a dead letter and released. */
+  /**
+   * Each claimed event whose entry the batch did not take (`$.retry.ids`) alone: Enqueue (retried)
+   * → Queued; where it still fails, kept as a dead letter and released. The entries it took are queued.
+   */
   private queueEachAlone(): sfn.Map {
+    const item = '$.item';
     const failed = new sfn.Pass(this.scope, StateName.NotQueued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal, 'cause.$': '$.error.Cause' } });
     const queued = new sfn.Pass(this.scope, StateName.Queued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } });
-    return this.eachClaimed(StateName.EnqueueEachAlone, this.enqueueStep(this.releaseChain(failed, '')).next(queued));
+    const sendAlone = new sfn.Pass(this.scope, StateName.SendThisAlone, { outputPath: item }).next(this.enqueueStep(this.releaseChain(failed, '')).next(queued));
+    const takenByBatch = new sfn.Pass(this.scope, StateName.QueuedByBatch, { parameters: { 'id.$': `${item}.id`, 'kind.$': `${item}.kind`, 'channel.$': `${item}.channel`, outcome: RelayOutcome.Queued } });
+    return new sfn.Map(this.scope, StateName.EnqueueEachAlone, {
+      itemsPath: '$.results',
+      itemSelector: { 'item.$': '$$.Map.Item.Value', 'retry.$': '$.retry.ids' },
+      maxConcurrency: MAX_BATCH_EVENTS,
+      resultPath: '$.results',
+    }).itemProcessor(new sfn.Choice(this.scope, `${StateName.EnqueueEachAlone}: claimed?`)
+      .when(sfn.Condition.stringEquals(`${item}.outcome`, CLAIMED), new sfn.Pass(this.scope, StateName.RefusedByBatch, {
+        parameters: { 'again.$': `States.ArrayContains($.retry, ${item}.entry.Id)` },
+        resultPath: '$.check',
+      }).next(new sfn.Choice(this.scope, StateName.SendAgain).when(sfn.Condition.booleanEquals('$.check.again', true), sendAlone).otherwise(takenByBatch)))
+      .otherwise(new sfn.Pass(this.scope, `${StateName.EnqueueEachAlone}: answered`, { outputPath: item })));
+  }
+
+  /** The claims that failed (after the sends, so no send waits on them): kept as dead letters, released, `failed`. */
+  private releaseFailedClaims(): sfn.Map {
+    const failed = new sfn.Pass(this.scope, StateName.ClaimNotKept, { parameters: { ...SUMMARY, outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal, 'cause.$': '$.error.Cause' } });
+    return this.eachOutcome(StateName.ReleaseFailedClaims, CLAIM_FAILED, this.releaseChain(failed, CLAIM_FAILED_SUFFIX));
   }
 
   /** A claim or send that failed: the event kept as a dead letter (the DeadLetters alarm says so; a redrive posts it), the id given back. */

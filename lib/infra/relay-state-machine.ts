@@ -136,7 +136,7 @@ export class RelayStateMachine extends Construct {
     // Inside the Map an event's failure is its outcome: a Fail state there would end every other event of its batch mid-way.
     const failed = new sfn.Pass(this, StateName.Failed, { parameters: { ...FAILED, code: RelayErrorCode.Internal, 'cause.$': '$.error.Cause' } });
     const claimSteps = props.lanes && new ClaimSteps(this, props.lanes);
-    const claim = claimSteps?.claimChain(failed);
+    const claim = claimSteps?.claimChain();
     const route = new sfn.Choice(this, StateName.Route, { comment: 'Event kinds without a route are ignored' });
     route.when(sfn.Condition.stringEquals('$.kind', EventKind.ForwarderHeartbeat), this.recordHeartbeat(props.heartbeatTable, failed));
     route.when(sfn.Condition.stringEquals('$.kind', EventKind.Probe), new sfn.Pass(this, StateName.ProbeAnswered, {

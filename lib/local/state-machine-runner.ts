@@ -64,12 +64,14 @@ const SQS = /:states:::(?:aws-sdk:)?sqs:(sendMessage|sendMessageBatch)$/;
 /*
  * aws-local-stepfunctions 3.0.0 deletes every backslash from an intrinsic function's string
  * result (`result.replaceAll("\\", "")`), values included, where Step Functions only unescapes the
- * format string's own literals. Escaped user text (`\*\*`) would lose its escapes. So backslashes
- * cross into the emulator as a private-use character and are restored on the way out. A string
- * that is JSON text (an SQS body, an error cause) is shielded inside — its decoded values — so
- * that `States.StringToJson` still reads valid JSON.
+ * format string's own literals. Escaped user text (`\*\*`) would lose its escapes, and the `\"`
+ * that `States.JsonToString` writes for a quote in a name would leave broken JSON. So backslashes
+ * and double quotes cross into the emulator as private-use characters and are restored on the way
+ * out. A string that is JSON text (an SQS body, an error cause) is shielded inside — its decoded
+ * values — so that `States.StringToJson` still reads valid JSON.
  */
 const SHIELD = '\uE000';
+const SHIELD_QUOTE = '\uE001';
 
 function mapStrings(value: unknown, f: (s: string) => string): unknown {
   if (typeof value === 'string') return f(value);
@@ -98,13 +100,13 @@ function acrossJsonText(f: (s: string) => string): (s: string) => string {
   };
   return g;
 }
-const shield = (value: unknown) => mapStrings(value, acrossJsonText((s) => s.replaceAll('\\', SHIELD)));
+const shield = (value: unknown) => mapStrings(value, acrossJsonText((s) => s.replaceAll('\\', SHIELD).replaceAll('"', SHIELD_QUOTE)));
 /**
  * The engine cannot start on `null` ("Path expression '$' does not point to a value"); AWS can.
  * A string stands in for it, and becomes `null` again wherever it reaches a handler or the output whole.
  */
 const NULL_STAND_IN = '\u0000null\u0000';
-const unshield = (value: unknown) => (value === NULL_STAND_IN ? null : mapStrings(value, acrossJsonText((s) => s.replaceAll(SHIELD, '\\'))));
+const unshield = (value: unknown) => (value === NULL_STAND_IN ? null : mapStrings(value, acrossJsonText((s) => s.replaceAll(SHIELD, '\\').replaceAll(SHIELD_QUOTE, '"'))));
 
 /** Every Task state of a definition, nested ones (Map, Parallel) included: name → state. */
 export function taskStates(definition: Definition): Map<string, StateDefinition> {

@@ -277,6 +277,30 @@ describe('the spool', () => {
     }
   });
 
+  it('asks again while batching: a relay rolled back to one without batches gets every event alone from then on', async () => {
+    let takes = true;
+    ingest.respondTo('/events/sync', (request) => (takes ? batchProbeAnswer(request) : { status: 200, body: { executionArn: 'arn:x', status: 'FAILED', error: 'Relay.Malformed', cause: 'v: must be 1' } }));
+    try {
+      await withForwarder({ batchProbe: { retryMs: 100, recheckMs: 100 } }, async () => {
+        await until(() => logs.some((l) => l.includes('the relay takes batches')));
+        takes = false;
+        await until(() => logs.some((l) => l.includes('the relay does not take batches')));
+        ingest.setFallback({ status: 503, body: { message: 'Service Unavailable' } });
+        discord.setVoiceState(GUILD, ALICE, GENERAL);
+        await settle(250);
+        discord.setVoiceState(GUILD, BOB, GENERAL);
+        await settle(300);
+        ingest.setFallback(ACCEPT);
+        await until(() => received().filter((r) => r.event.after?.channel_id === GENERAL).length >= 2);
+        expect(ingest.envelopes().every((e) => e.v === 1)).toBe(true);
+        for (const who of [ALICE, BOB]) discord.setVoiceState(GUILD, who, null);
+        await until(() => received().filter((r) => r.event.after === null).length >= 2);
+      });
+    } finally {
+      ingest.respondTo('/events/sync', batchProbeAnswer);
+    }
+  });
+
   it('a lone event goes out alone (v1) at once; a batch the relay refuses is sent again event by event', async () => {
     await withForwarder({}, async (_, spool) => {
       discord.setVoiceState(GUILD, ALICE, GENERAL);

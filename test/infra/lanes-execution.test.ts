@@ -150,6 +150,15 @@ describe('a batched envelope (v2)', () => {
     expect(contents().join('\n').match(/(Uno|Dos|Tres) joined/g)).toEqual(['Uno joined', 'Dos joined', 'Tres joined']);
   });
 
+  it('names with quotes and backslashes reach Discord intact through the batch send, lone and batched', async () => {
+    const name = 'Ann "Q" O\\Brien';
+    expect((await relay.run(signed(member(name, '555555555555555591'), { id: 'quote-1' }))).status).toBe('SUCCEEDED');
+    expect((await relay.run(signedBatch([{ id: 'quote-2', event: member(`${name} 2`, '555555555555555592') }]))).status).toBe('SUCCEEDED');
+    await pipe.idle();
+    expect(deadLetters().peek()).toEqual([]);
+    expect(contents()).toEqual([expect.stringContaining('Ann "Q" O\\\\Brien'), expect.stringContaining('Ann "Q" O\\\\Brien 2')]);
+  });
+
   it('a SendMessageBatch that fails, or times out after it landed, sends each event alone: SQS drops the copies, each is posted once', async () => {
     failNextSends = 1;
     const first = await relay.run(signedBatch([{ id: 'alone-1', event: member('Solo', '555555555555555581') }, { id: 'alone-2', event: member('Duo', '555555555555555582') }]));
@@ -175,6 +184,9 @@ describe('a batched envelope (v2)', () => {
     ] } });
     expect(await claimOf('b2-stuck')).toBeUndefined();
     expect(deadLetters().peek().map((m) => JSON.parse(m.body).id)).toEqual(['b2-stuck']);
+    // Only the entry the batch refused goes alone (its 4 attempts, then the dead letter): the one it took keeps its claim.
+    expect(sendActions).toEqual(['sendMessageBatch', 'sendMessage', 'sendMessage', 'sendMessage', 'sendMessage', 'sendMessage']);
+    expect((await claimOf('b2-ok'))?.state).toEqual({ S: expect.stringMatching(`^(${ClaimState.Queued}|${ClaimState.Delivered})$`) });
     await pipe.idle();
     expect(contents()).toEqual([expect.stringContaining('Okay joined')]);
     failIds.clear();

@@ -73,7 +73,9 @@ describe('dedupe table', () => {
     expect(writes.map(([name]) => name)).toEqual(['Claim id']);
     expect(states['Release claim'].Parameters.ConditionExpression).toBe('attribute_not_exists(#id) OR (#claimedBy = :me AND #state = :queued)');
     // A claim that failed (it may have landed) is kept and given back the same way as a failed send.
-    expect(claim.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Keep as dead letter (claim failed)' });
+    // After the sends: a failed claim is an outcome inside the Map, kept and released by Release failed claims.
+    expect(claim.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Claim failed' });
+    expect(states['Release failed claims: claim-failed?'].Choices[0].Next).toBe('Keep as dead letter (claim failed)');
     expect(states['Keep as dead letter (claim failed)']).toMatchObject({ Next: 'Release claim (claim failed)' });
     expect(states.Enqueue.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Keep as dead letter' });
     expect(states['Keep as dead letter']).toMatchObject({ Resource: expect.stringMatching(/:states:::sqs:sendMessage$/), Next: 'Release claim', Parameters: { 'MessageBody.$': '$.lane', 'MessageDeduplicationId.$': '$.id' } });
@@ -220,6 +222,11 @@ describe('validation, with the construct path', () => {
     expect(states.Enqueue.TimeoutSeconds).toBe(ENQUEUE_TIMEOUT.toSeconds());
     expect(states['Enqueue together']).toMatchObject({ TimeoutSeconds: 5 });
     expect(states['Enqueue together'].Retry).toBeUndefined();
+    // Every claimed event's send waits for the whole Map: inside it, nothing slower than a claim
+    // (the failed claims are kept and released after the sends).
+    const inMap = Object.entries(allStates((stateMachineDefinition(json).States as Record<string, any>)['Handle each event'].ItemProcessor))
+      .filter(([, st]) => st.Type === 'Task').map(([name]) => name).sort();
+    expect(inMap).toEqual(['Claim id', 'Record heartbeat']);
     // With the Discord app the guild settings read comes first, bounded the same way (discord-app-stack.test.ts).
     // The default lease (90 s) is longer than a live execution needs to send.
     expect(toSend).toBeLessThan(90);
