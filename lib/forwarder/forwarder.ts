@@ -137,6 +137,8 @@ export class Forwarder {
     this.loop = this.deliveryLoop();
     if (this.options.healthPort !== undefined) await this.startHealth(this.options.healthPort);
     const { unavailable } = await this.gateway.connect();
+    // A stop() while the gateway connected: start no timers (they would outlive the stop).
+    if (this.stopping) return;
     if (unavailable.length) this.log.warn('guilds unavailable (Discord outage); they are forwarded once Discord sends them', { guilds: unavailable });
     const guilds = [...this.gateway.cache.values()];
     this.log.info('forwarding', {
@@ -310,7 +312,7 @@ export class Forwarder {
    */
   private askAboutBatches(): void {
     const ask = this.options.sender.acceptsBatches;
-    if (!ask || this.batchProbe || Date.now() < this.batchProbeAt) return;
+    if (!ask || this.stopping || this.batchProbe || Date.now() < this.batchProbeAt) return;
     if (this.batches === 'unknown') this.batches = 'asking';
     this.batchProbe = ask.call(this.options.sender, toForwarderName(this.options.name ?? 'forwarder')).then(
       (yes) => {

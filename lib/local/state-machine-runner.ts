@@ -65,13 +65,22 @@ const SQS = /:states:::(?:aws-sdk:)?sqs:(sendMessage|sendMessageBatch)$/;
  * aws-local-stepfunctions 3.0.0 deletes every backslash from an intrinsic function's string
  * result (`result.replaceAll("\\", "")`), values included, where Step Functions only unescapes the
  * format string's own literals. Escaped user text (`\*\*`) would lose its escapes, and the `\"`
- * that `States.JsonToString` writes for a quote in a name would leave broken JSON. So backslashes
- * and double quotes cross into the emulator as private-use characters and are restored on the way
- * out. A string that is JSON text (an SQS body, an error cause) is shielded inside — its decoded
- * values — so that `States.StringToJson` still reads valid JSON.
+ * that `States.JsonToString` writes for a quote (in a name, or in a template's literal text) would
+ * leave broken JSON. So backslashes and double quotes cross into the emulator as private-use
+ * characters and are restored on the way out; a text's own private-use characters of that range
+ * are escaped first, so every string comes back exactly as it went in. A string that is JSON text
+ * written as `JSON.stringify` writes it (an SQS body, an error cause) is shielded inside — its
+ * decoded values — so `States.StringToJson` still reads it. Other text is shielded whole, JSON or
+ * not (a name like `{"a": 1}` must survive `States.JsonToString`); the one thing that cannot run
+ * locally is `States.StringToJson` over JSON text not written as `JSON.stringify` writes it, which
+ * the relay never produces.
  */
 const SHIELD = '\uE000';
 const SHIELD_QUOTE = '\uE001';
+/** Before U+E003-E005: the text's own U+E000-E002. */
+const SHIELD_ESCAPE = '\uE002';
+const escapeOwn = (s: string) => s.replace(/[\uE000-\uE002]/g, (c) => SHIELD_ESCAPE + String.fromCharCode(c.charCodeAt(0) + 3));
+const restoreOwn = (s: string) => s.replace(/\uE002([\uE003-\uE005])/g, (_, c: string) => String.fromCharCode(c.charCodeAt(0) - 3));
 
 function mapStrings(value: unknown, f: (s: string) => string): unknown {
   if (typeof value === 'string') return f(value);
@@ -100,13 +109,28 @@ function acrossJsonText(f: (s: string) => string): (s: string) => string {
   };
   return g;
 }
-const shield = (value: unknown) => mapStrings(value, acrossJsonText((s) => s.replaceAll('\\', SHIELD).replaceAll('"', SHIELD_QUOTE)));
+const shield = (value: unknown) => mapStrings(value, acrossJsonText((s) => escapeOwn(s).replaceAll('\\', SHIELD).replaceAll('"', SHIELD_QUOTE)));
 /**
  * The engine cannot start on `null` ("Path expression '$' does not point to a value"); AWS can.
  * A string stands in for it, and becomes `null` again wherever it reaches a handler or the output whole.
  */
 const NULL_STAND_IN = '\u0000null\u0000';
-const unshield = (value: unknown) => (value === NULL_STAND_IN ? null : mapStrings(value, acrossJsonText((s) => s.replaceAll(SHIELD, '\\').replaceAll(SHIELD_QUOTE, '"'))));
+const unshield = (value: unknown) => (value === NULL_STAND_IN ? null : mapStrings(value, acrossJsonText((s) => restoreOwn(s.replaceAll(SHIELD, '\\').replaceAll(SHIELD_QUOTE, '"')))));
+
+/**
+ * The definition as the engine gets it: the double quotes (and own shield characters) inside the
+ * string literals of intrinsic functions (`States.Format('Say "hi" {}', …)`) shielded like input,
+ * so that `States.JsonToString` over their result writes no backslash for the engine to delete.
+ */
+function shieldIntrinsicLiterals(definition: unknown): unknown {
+  const literals = (expression: string) => expression.replace(/'((?:[^'\\]|\\.)*)'/g, (_, text: string) => `'${escapeOwn(text).replaceAll('"', SHIELD_QUOTE)}'`);
+  const walk = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (typeof value !== 'object' || value === null) return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k.endsWith('.$') && typeof v === 'string' && v.startsWith('States.') ? literals(v) : walk(v)]));
+  };
+  return walk(definition);
+}
 
 /** Every Task state of a definition, nested ones (Map, Parallel) included: name → state. */
 export function taskStates(definition: Definition): Map<string, StateDefinition> {
@@ -139,8 +163,9 @@ export class LocalStateMachine {
   public readonly postStates: readonly string[];
 
   constructor(definition: Record<string, unknown>, services: LocalServices) {
-    const text = JSON.stringify(definition);
-    this.machine = new StateMachine(definition as never, { validationOptions: VALIDATED.has(text) ? { noValidate: true } : { checkArn: false } });
+    const shielded = shieldIntrinsicLiterals(definition);
+    const text = JSON.stringify(shielded);
+    this.machine = new StateMachine(shielded as never, { validationOptions: VALIDATED.has(text) ? { noValidate: true } : { checkArn: false } });
     VALIDATED.add(text);
     const posts: string[] = [];
     for (const [name, state] of taskStates(definition as Definition)) {
