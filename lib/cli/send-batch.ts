@@ -4,7 +4,7 @@ import type { BatchEvent, EventOutcome } from '../client/relay-client';
 import { ENVELOPE_ID_PATTERN, MAX_BATCH_EVENTS } from '../contracts/envelope';
 import { RelayOutcome } from '../contracts/lane';
 import { ExitCode, UsageError } from './errors';
-import { describeCause } from './send';
+import { describeCause } from './causes';
 import { checkEventText } from './voice-event';
 
 /**

@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { RelayClientError, type SyncResult } from '../client/relay-client';
 import { ENVELOPE_ID_PATTERN } from '../contracts/envelope';
 import { RelayErrorCode } from '../contracts/errors';
-import { redactSecrets } from '../contracts/redact';
 import { closest, parseCommandArgs, wholeNumber } from './args';
 import { ExitCode, UnavailableError, UsageError } from './errors';
 import { checkLocalRelayRunning, clientFor, explainUnavailable, readLocalDefaults, resolveTarget, type RelayTarget } from './target';
+import { describeCause } from './causes';
 import { printBatch, readBatch } from './send-batch';
 import { VOICE_BUILDERS, buildVoiceEvent, checkEventText, type VoiceBuilder } from './voice-event';
 
@@ -32,34 +32,6 @@ function readEventSource(source: string): string {
     throw new UsageError(`cannot read the event from ${name}: ${code ?? (error as Error).message}`, 'send');
   }
   return checkEventText(text, name);
-}
-
-/**
- * A failure's cause as text: Lambda's `{"errorType","errorMessage"}` becomes its message, and a
- * Discord answer body (`…: {"message": …, "code": …}`) its message and code. Webhook tokens, bot
- * tokens and keys are redacted whatever the relay sent.
- */
-export function describeCause(cause: string): string {
-  return redactSecrets(readableCause(cause));
-}
-
-function readableCause(cause: string): string {
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // not JSON as a whole
-  }
-  const tail = /^(.*?): (\{.*\})$/s.exec(cause);
-  if (tail) {
-    try {
-      const body = JSON.parse(tail[2]) as { message?: unknown; code?: unknown };
-      if (typeof body.message === 'string') return `${tail[1]}: ${body.message}${body.code === undefined ? '' : ` (Discord code ${String(body.code)})`}`;
-    } catch {
-      // keep the text
-    }
-  }
-  return cause;
 }
 
 /** What to do about the rejections a sender can fix. */

@@ -7,7 +7,7 @@ import { ExitCode } from '../../lib/cli/errors';
 import { FORWARD_NODE_FLOOR, LOCAL_NODE_FLOOR, checkNodeFloor, meetsNodeFloor } from '../../lib/cli/node-floor';
 import { closest } from '../../lib/cli/args';
 import { main } from '../../lib/cli/main';
-import { describeCause } from '../../lib/cli/send';
+import { describeCause } from '../../lib/cli/causes';
 import { buildVoiceEvent, checkEventText } from '../../lib/cli/voice-event';
 import { banner } from '../../lib/cli/local';
 import { parseEventPayload } from '../../lib/contracts/events';

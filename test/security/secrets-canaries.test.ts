@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { readPrivateKeyFile } from '../../lib/client/keys';
-import { describeCause } from '../../lib/cli/send';
+import { describeCause } from '../../lib/cli/causes';
 import { ENVELOPE_VERSION, signEnvelope } from '../../lib/contracts/envelope';
 import { validateRelayConfig } from '../../lib/config/validate';
 import { RelayStack } from '../../lib/infra/relay-stack';
