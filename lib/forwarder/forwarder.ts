@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { RelayClientError } from '../client/relay-client';
 import { MAX_BATCH_EVENTS, MAX_PAYLOAD_BYTES } from '../contracts/envelope';
 import { EventType, MAX_LISTED_OCCUPANTS, toForwarderName, type VoiceChannelRef, type VoiceOccupants } from '../contracts/events';
+import { BatchSupport, type BatchProbeIntervals } from './batch-support';
 import { FORWARDER_DEFAULTS } from './defaults';
 import { DiscordGateway, type DispatchOrigin, type GatewayFatalError } from './gateway';
 import type { CachedGuild, VoiceMember, VoiceStateChange } from './guild-cache';
@@ -26,19 +27,11 @@ export interface EventSender {
   /** Several events in one envelope (v2). @default - each event sent alone */
   sendBatch?(events: readonly { id: string; event: unknown }[]): Promise<unknown>;
   /**
-   * Whether the relay takes batched envelopes. Asked before the first batch (and again every
-   * {@link BATCH_PROBE_INTERVAL_MS} until it says yes): a relay older than batches would start an
-   * execution for one and fail it, long after the spool let the events go.
+   * Whether the relay takes batched envelopes (batch-support.ts): a relay older than batches would
+   * start an execution for one and fail it, long after the spool let the events go.
    */
   acceptsBatches?(forwarder?: string): Promise<boolean>;
 }
-
-/** How often a forwarder whose relay did not (yet) take batches asks again. */
-export const BATCH_PROBE_INTERVAL_MS = 5 * 60_000;
-/** How often a forwarder whose relay takes batches makes sure it still does. */
-export const BATCH_RECHECK_INTERVAL_MS = 60 * 60_000;
-/** How long events waiting together wait for the relay's answer before going alone. */
-const BATCH_PROBE_WAIT_MS = 10_000;
 
 /** The heartbeat event type: the relay records it as the forwarder's item in its heartbeat table. */
 export const FORWARDER_HEARTBEAT = EventType.ForwarderHeartbeat;
@@ -69,9 +62,9 @@ export interface ForwarderOptions {
   /**
    * How often to ask the relay whether it takes batches: `retryMs` while it says no,
    * `recheckMs` while it says yes.
-   * @default { retryMs: BATCH_PROBE_INTERVAL_MS (5 min), recheckMs: BATCH_RECHECK_INTERVAL_MS (1 h) }
+   * @default - batch-support.ts: { retryMs: 5 min, recheckMs: 1 h }
    */
-  readonly batchProbe?: { readonly retryMs: number; readonly recheckMs: number };
+  readonly batchProbe?: BatchProbeIntervals;
   /** Spool retry backoff. @default { baseMs: 1000, maxMs: 300000 } */
   readonly retry?: { readonly baseMs: number; readonly maxMs: number };
   /** @default JSON lines on stdout at info */
@@ -106,14 +99,15 @@ export class Forwarder {
   private expiry?: NodeJS.Timeout;
   private health?: Server;
   private spoolFullWarned = false;
-  /** Whether the relay has shown it takes batches; until then every event goes alone. */
-  private batches: 'unknown' | 'asking' | 'yes' | 'no' = 'unknown';
-  private batchProbeAt = 0;
-  private batchProbe?: Promise<void>;
-  private batchTimer?: NodeJS.Timeout;
+  /** Whether the relay takes batches; undefined for a sender that cannot send them. */
+  private readonly batchSupport?: BatchSupport;
 
   constructor(private readonly options: ForwarderOptions) {
     this.log = options.log ?? jsonLogger();
+    const { sender } = options;
+    if (sender.sendBatch && sender.acceptsBatches) {
+      this.batchSupport = new BatchSupport(() => sender.acceptsBatches!(toForwarderName(options.name ?? 'forwarder')), this.log, options.batchProbe);
+    }
     this.allowed = options.allowedGuildIds?.length ? new Set(options.allowedGuildIds) : undefined;
     this.debouncer = new Debouncer(options.debounceMs ?? FORWARDER_DEFAULTS.debounceMs, (change, kind) => this.onNetChange(change, kind));
     this.gateway = new DiscordGateway({ token: options.token, discordApi: options.discordApi }, {
@@ -133,7 +127,7 @@ export class Forwarder {
     this.running = true;
     // Events left from an earlier run go out first, even before the gateway is up.
     this.log.info('starting', { spoolDepth: this.options.spool.depth(), spool: this.options.spool.file });
-    this.askAboutBatches();
+    this.batchSupport?.askIfDue();
     this.loop = this.deliveryLoop();
     if (this.options.healthPort !== undefined) await this.startHealth(this.options.healthPort);
     const { unavailable } = await this.gateway.connect();
@@ -148,9 +142,7 @@ export class Forwarder {
     const heartbeatMs = this.options.heartbeatMs ?? FORWARDER_DEFAULTS.heartbeatMs;
     if (heartbeatMs > 0) this.heartbeat = setInterval(() => void this.sendHeartbeat(), heartbeatMs);
     this.expiry = setInterval(() => this.expireSpool(), 60_000);
-    // Asked on a clock, not only when events wait: a roll-back is noticed before the next batch.
-    const every = this.options.batchProbe ?? { retryMs: BATCH_PROBE_INTERVAL_MS, recheckMs: BATCH_RECHECK_INTERVAL_MS };
-    this.batchTimer = setInterval(() => this.askAboutBatches(), Math.min(every.retryMs, every.recheckMs));
+    this.batchSupport?.startClock();
     this.expireSpool();
   }
 
@@ -163,7 +155,7 @@ export class Forwarder {
     this.stopping = true;
     clearInterval(this.heartbeat);
     clearInterval(this.expiry);
-    clearInterval(this.batchTimer);
+    this.batchSupport?.stop();
     this.debouncer.flushAll();
     this.wake();
     await this.gateway.destroy();
@@ -287,7 +279,7 @@ export class Forwarder {
    */
   private async batchFrom(head: SpooledEvent): Promise<{ id: string; event: unknown; spooled: SpooledEvent }[]> {
     const first = { id: head.id, event: parsed(head.payload), spooled: head };
-    if (!this.options.sender.sendBatch || first.event === undefined || !(await this.relayTakesBatches())) return [first];
+    if (!this.batchSupport || first.event === undefined || !(await this.batchSupport.takesBatches(this.options.spool.oldest(2).length > 1))) return [first];
     const now = Date.now();
     const batch = [first];
     const members = new Set([memberOf(first.event)]);
@@ -302,49 +294,6 @@ export class Forwarder {
       members.add(member);
     }
     return batch;
-  }
-
-  /**
-   * Asks the relay (in the background) whether it takes batches, when it is time to: at start,
-   * every {@link BATCH_PROBE_INTERVAL_MS} while the answer is no, and every
-   * {@link BATCH_RECHECK_INTERVAL_MS} while it is yes (a relay rolled back to a version without
-   * batches would fail them after the spool let go).
-   */
-  private askAboutBatches(): void {
-    const ask = this.options.sender.acceptsBatches;
-    if (!ask || this.stopping || this.batchProbe || Date.now() < this.batchProbeAt) return;
-    if (this.batches === 'unknown') this.batches = 'asking';
-    this.batchProbe = ask.call(this.options.sender, toForwarderName(this.options.name ?? 'forwarder')).then(
-      (yes) => {
-        const answer = yes ? 'yes' : 'no';
-        if (answer !== this.batches) {
-          if (yes) this.log.info('the relay takes batches: what waits goes out together');
-          else this.log.warn('the relay does not take batches (deployed before them?): each event goes alone; asking again later');
-        }
-        this.batches = answer;
-      },
-      (error: Error) => {
-        // Unreachable: keep what we knew; until the relay has said yes once, every event goes alone.
-        if (this.batches === 'asking') this.batches = 'no';
-        this.log.debug('could not ask the relay whether it takes batches', { error: error.message.split('\n')[0] });
-      },
-    ).finally(() => {
-      this.batchProbe = undefined;
-      const every = this.options.batchProbe ?? { retryMs: BATCH_PROBE_INTERVAL_MS, recheckMs: BATCH_RECHECK_INTERVAL_MS };
-      this.batchProbeAt = Date.now() + (this.batches === 'yes' ? every.recheckMs : every.retryMs);
-    });
-  }
-
-  /**
-   * Whether several waiting events may go as one batch. While the relay's answer is awaited, a
-   * lone event goes at once; several waiting (a spool after an outage) wait for it, up to 10 s.
-   */
-  private async relayTakesBatches(): Promise<boolean> {
-    this.askAboutBatches();
-    if (this.batches === 'asking' && this.batchProbe && this.options.spool.oldest(2).length > 1) {
-      await Promise.race([this.batchProbe, new Promise((r) => setTimeout(r, BATCH_PROBE_WAIT_MS).unref())]);
-    }
-    return this.batches === 'yes';
   }
 
   private async deliverBatch(batch: readonly { id: string; event: unknown; spooled: SpooledEvent }[]): Promise<void> {
