@@ -212,6 +212,17 @@ describe('restart', () => {
   });
 });
 
+/** What a relay deployed before batches answers the forwarder's v2 probe. */
+const OLD_RELAY_PROBE_ANSWER = { status: 200, body: { executionArn: 'arn:x', status: 'FAILED', error: 'Relay.Malformed', cause: 'v: must be 1' } } as const;
+
+/** Alice, then Bob, join General while the ingest answers 503: both wait in the spool. */
+async function twoJoinsWhileTheRelayIsDown(): Promise<void> {
+  ingest.setFallback({ status: 503, body: { message: 'Service Unavailable' } });
+  discord.setVoiceState(GUILD, ALICE, GENERAL);
+  await settle(250);
+  discord.setVoiceState(GUILD, BOB, GENERAL);
+}
+
 describe('the spool', () => {
   it('keeps events while the relay is down and delivers each once, in order, when it is back', async () => {
     await withForwarder({}, async (forwarder, spool) => {
@@ -256,13 +267,10 @@ describe('the spool', () => {
 
   it('asks whether the relay takes batches before sending one: a relay older than batches gets every event alone', async () => {
     // Such a relay starts an execution for a batch and fails it in Verify, after the spool let the events go.
-    ingest.respondTo('/events/sync', () => ({ status: 200, body: { executionArn: 'arn:x', status: 'FAILED', error: 'Relay.Malformed', cause: 'v: must be 1' } }));
+    ingest.respondTo('/events/sync', () => OLD_RELAY_PROBE_ANSWER);
     try {
       await withForwarder({}, async (_, spool) => {
-        ingest.setFallback({ status: 503, body: { message: 'Service Unavailable' } });
-        discord.setVoiceState(GUILD, ALICE, GENERAL);
-        await settle(250);
-        discord.setVoiceState(GUILD, BOB, GENERAL);
+        await twoJoinsWhileTheRelayIsDown();
         await until(() => spool.depth() === 2);
         await settle(200);
         ingest.setFallback(ACCEPT);
@@ -279,16 +287,13 @@ describe('the spool', () => {
 
   it('asks again while batching: a relay rolled back to one without batches gets every event alone from then on', async () => {
     let takes = true;
-    ingest.respondTo('/events/sync', (request) => (takes ? batchProbeAnswer(request) : { status: 200, body: { executionArn: 'arn:x', status: 'FAILED', error: 'Relay.Malformed', cause: 'v: must be 1' } }));
+    ingest.respondTo('/events/sync', (request) => (takes ? batchProbeAnswer(request) : OLD_RELAY_PROBE_ANSWER));
     try {
       await withForwarder({ batchProbe: { retryMs: 100, recheckMs: 100 } }, async () => {
         await until(() => logs.some((l) => l.includes('the relay takes batches')));
         takes = false;
         await until(() => logs.some((l) => l.includes('the relay does not take batches')));
-        ingest.setFallback({ status: 503, body: { message: 'Service Unavailable' } });
-        discord.setVoiceState(GUILD, ALICE, GENERAL);
-        await settle(250);
-        discord.setVoiceState(GUILD, BOB, GENERAL);
+        await twoJoinsWhileTheRelayIsDown();
         await settle(300);
         ingest.setFallback(ACCEPT);
         await until(() => received().filter((r) => r.event.after?.channel_id === GENERAL).length >= 2);
