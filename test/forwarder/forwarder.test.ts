@@ -226,6 +226,7 @@ async function twoJoinsWhileTheRelayIsDown(): Promise<void> {
 describe('the spool', () => {
   it('keeps events while the relay is down and delivers each once, in order, when it is back', async () => {
     await withForwarder({}, async (forwarder, spool) => {
+      await until(() => logs.some((l) => l.includes('the relay takes batches')));
       ingest.setFallback({ status: 503, body: { message: 'Service Unavailable' } });
       discord.setVoiceState(GUILD, ALICE, GENERAL);
       await settle(250);
@@ -308,6 +309,8 @@ describe('the spool', () => {
 
   it('a lone event goes out alone (v1) at once; a batch the relay refuses is sent again event by event', async () => {
     await withForwarder({}, async (_, spool) => {
+      // The relay's answer to the batch probe first (on a loaded machine it can come late).
+      await until(() => logs.some((l) => l.includes('the relay takes batches')));
       discord.setVoiceState(GUILD, ALICE, GENERAL);
       await until(() => received().length === 1);
       expect(ingest.envelopes()[0]).toMatchObject({ v: 1 });
