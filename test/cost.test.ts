@@ -52,6 +52,14 @@ it('batched envelopes divide the request, the execution, Verify and the lane sen
   expect(billed({ ...MEASURED, verifyBatchMs: 2 }, 1)).toMatchObject({ relay: 100, verify: 1 });
 });
 
+it('with the Discord app, guild settings are read once per envelope and once per delivery batch (half a read unit each), not per event', () => {
+  const app = { ...SHAPE, discordApp: { interactionsMemoryMb: 256, tokenSecret: false } };
+  const reads = (eventsPerEnvelope: number, eventsPerBatch: number) => line(estimate(1e6, app, MEASURED, { eventsPerEnvelope, eventsPerBatch }), 'Guild settings reads (DynamoDB)');
+  expect(reads(1, 1)).toBeCloseTo(2 * 0.5 * PRICES.dynamoReadPerMillion.usd, 9);
+  expect(reads(10, 1)).toBeCloseTo((0.1 + 1) * 0.5 * PRICES.dynamoReadPerMillion.usd, 9);
+  expect(reads(10, 10)).toBeCloseTo(reads(1, 1) / 10, 9);
+});
+
 it('spread evenly, envelopes fill with what arrives during a send (one at a time), up to 10', () => {
   expect(evenEventsPerEnvelope(10_000)).toBeCloseTo(1, 3);
   expect(evenEventsPerEnvelope(1e8)).toBeCloseTo(1 + (1e8 / (30 * 24 * 3600)) * (ASSUMPTIONS.forwarderSendMs / 1000), 6);

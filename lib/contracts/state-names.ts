@@ -64,6 +64,15 @@ export const StateName = {
   QueuedByBatch: 'Queued by the batch',
   AllAnswered: 'All answered',
   // The Discord app: opt-outs and pauses (guild settings table).
+  // Before the Map: one read for an envelope whose events share a guild (a forwarder's batch).
+  FirstHasGuild: 'First event from a guild?',
+  CountGuilds: 'Count guilds',
+  OneGuild: 'One guild?',
+  ReadEnvelopeGuild: "Read the envelope's guild settings",
+  EnvelopeGuildUnread: "Envelope's guild settings unread",
+  ReadPerEvent: 'Read per event',
+  TakeEnvelopeGuild: "Take the envelope's guild settings",
+  EnvelopeGuildFailed: "The envelope's guild settings failed",
   HasGuild: 'From a guild?',
   ReadGuildSettings: 'Read guild settings',
   GuildSettingsFound: 'Guild settings?',
@@ -78,9 +87,15 @@ export const StateName = {
 export const DeliveryStateName = {
   LookUpClaims: 'Look up claims',
   ReadClaim: 'Read claim',
+  // With the Discord app: the batch's guilds, each read once.
   HasGuild: 'From a guild?',
-  ReadGuildSettings: 'Read guild settings',
+  NoteGuild: 'Note guild',
   NoGuild: 'No guild',
+  FindGuilds: 'Find guilds',
+  ReadEachGuild: 'Read each guild',
+  IsGuild: 'A guild?',
+  ReadGuildSettings: 'Read guild settings',
+  NotAGuild: 'Not a guild',
   Coalesce: 'Coalesce',
   PostEach: 'Post each message',
   PickWebhook: 'Pick webhook',

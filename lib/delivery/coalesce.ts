@@ -16,8 +16,22 @@ import { readGuildSettings, type StoredGuildSettings } from '../contracts/intera
 export interface BatchItem {
   readonly event: unknown;
   readonly claim?: { readonly Item?: Record<string, { readonly S?: string; readonly N?: string } | undefined> };
-  /** With the Discord app: the event's guild settings (GetItem's result), read as the batch is delivered. */
+  /** The event's own guild settings (GetItem's result); the workflow gives them per guild instead ({@link GuildRead}). */
   readonly settings?: { readonly Item?: StoredGuildSettings };
+}
+
+/** With the Discord app: one guild of the batch and its settings (GetItem's result), read as the batch is delivered. */
+export interface GuildRead {
+  readonly guildId: string;
+  readonly settings?: { readonly Item?: StoredGuildSettings };
+}
+
+/** Each guild's settings item by guild id; a guild without an item (or the '' of events from none) has no entry. */
+function settingsByGuild(guilds: readonly GuildRead[] | undefined): ReadonlyMap<string, StoredGuildSettings> {
+  if (guilds !== undefined && !Array.isArray(guilds)) throw new RelayError(RelayErrorCode.Malformed, 'guilds is not an array');
+  const byGuild = new Map<string, StoredGuildSettings>();
+  for (const g of guilds ?? []) if (typeof g?.guildId === 'string' && g.settings?.Item) byGuild.set(g.guildId, g.settings.Item);
+  return byGuild;
 }
 
 /** A Discord webhook message and the lane events it carries; for a live card, the update the Render card step turns into one. */
@@ -62,8 +76,9 @@ function fitLine(line: string, limit: number): string {
   return line.length <= limit ? line : `${line.slice(0, limit - 1)}…`;
 }
 
-export function coalesce(batch: readonly BatchItem[], limit: number = DISCORD_CONTENT_LIMIT, nowMs: number = Date.now()): CoalescedBatch {
+export function coalesce(batch: readonly BatchItem[], limit: number = DISCORD_CONTENT_LIMIT, nowMs: number = Date.now(), guilds?: readonly GuildRead[]): CoalescedBatch {
   if (!Array.isArray(batch)) throw new RelayError(RelayErrorCode.Malformed, 'the batch is not an array');
+  const guildSettings = settingsByGuild(guilds);
   const skipped: string[] = [];
   const seen = new Set<string>();
   const byChannel = new Map<string, LaneEvent[]>();
@@ -72,7 +87,8 @@ export function coalesce(batch: readonly BatchItem[], limit: number = DISCORD_CO
   batch.forEach((item, i) => {
     const event = parseLaneEvent(item?.event, i);
     const state = item.claim?.Item?.[DedupeAttribute.State]?.S;
-    const guild = item.settings?.Item ? readGuildSettings(item.settings.Item, nowMs) : undefined;
+    const stored = item.settings?.Item ?? (event.guildId === undefined ? undefined : guildSettings.get(event.guildId));
+    const guild = stored ? readGuildSettings(stored, nowMs) : undefined;
     if (guild) hiddenBy.set(event.id, guild.hidden);
     const unwanted = guild !== undefined && (guild.paused || (event.userId !== undefined && guild.hidden.has(event.userId)) || (event.user !== undefined && guild.hidden.has(event.user.id)));
     if (state === ClaimState.Delivered || seen.has(event.id) || unwanted) {

@@ -2,11 +2,11 @@
 import { RelayError, RelayErrorCode } from '../contracts/errors';
 import { DeliveryStateName } from '../contracts/state-names';
 import { renderCard, type RenderedCard, type StoredCard } from './card';
-import { coalesce, type BatchItem, type CoalescedBatch, type OutgoingMessage } from './coalesce';
+import { coalesce, type BatchItem, type CoalescedBatch, type GuildRead, type OutgoingMessage } from './coalesce';
 import { paceAfter, type PaceDecision, type PostAnswer } from './pace';
 
-export function createCoalesceHandler(now: () => number = Date.now): (input: { batch: readonly BatchItem[] }) => Promise<CoalescedBatch> {
-  return async (input) => coalesce(input?.batch, undefined, now());
+export function createCoalesceHandler(now: () => number = Date.now): (input: { batch: readonly BatchItem[]; guilds?: readonly GuildRead[] }) => Promise<CoalescedBatch> {
+  return async (input) => coalesce(input?.batch, undefined, now(), input?.guilds);
 }
 
 /** Render card: the card update (from Coalesce) and its stored item become the message to send and the session to keep. */

@@ -50,8 +50,8 @@ export interface DeliveryStateMachineProps {
   readonly dedupe: DedupeTable;
   readonly lane: DeliveryLane;
   /**
-   * The Discord app's guild settings, read again for each event as its batch is delivered: an
-   * opt-out or a pause applies to events already on a lane too.
+   * The Discord app's guild settings, read again as each batch is delivered (once per guild of
+   * the batch): an opt-out or a pause applies to events already on a lane too.
    * @default - no opt-outs, no pauses
    */
   readonly guildSettings?: dynamodb.ITable;
@@ -111,10 +111,13 @@ export class DeliveryStateMachine extends Construct {
       itemSelector: { event: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$$.Map.Item.Value.body')) },
       maxConcurrency: 10,
     });
-    lookUp.itemProcessor(props.guildSettings ? readClaim.next(this.readGuildSettings(props.guildSettings)) : readClaim);
+    lookUp.itemProcessor(props.guildSettings ? readClaim.next(this.noteGuild()) : readClaim);
 
     // Its result replaces the batch (no ResultPath: the local engine refuses `$` on an array input).
-    const coalesce = this.lambdaStep(S.Coalesce, props.coalesceFunction, { batch: sfn.JsonPath.entirePayload });
+    const coalesce = props.guildSettings
+      ? this.lambdaStep(S.Coalesce, props.coalesceFunction, { batch: sfn.JsonPath.objectAt('$.batch'), guilds: sfn.JsonPath.objectAt('$.guilds') })
+      : this.lambdaStep(S.Coalesce, props.coalesceFunction, { batch: sfn.JsonPath.entirePayload });
+    const beforeCoalesce = props.guildSettings ? this.readEachGuild(props.guildSettings).next(coalesce) : coalesce;
     const postEach = new sfn.Map(this, S.PostEach, {
       comment: 'One message at a time: a webhook takes one request at a time',
       itemsPath: '$.messages',
@@ -135,7 +138,7 @@ export class DeliveryStateMachine extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'Discord Event Relay delivery: coalesce a batch from the lanes and post it, paced by Discord',
       stateMachineType: sfn.StateMachineType.EXPRESS,
-      definitionBody: sfn.DefinitionBody.fromChainable(lookUp.next(coalesce).next(postEach).next(done)),
+      definitionBody: sfn.DefinitionBody.fromChainable(lookUp.next(beforeCoalesce).next(postEach).next(done)),
       timeout: this.timeout,
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });
@@ -145,17 +148,35 @@ export class DeliveryStateMachine extends Construct {
     props.lane.grantDeadLetter(this.stateMachine);
   }
 
-  /** An event with a guild gets that guild's settings (`$.settings`) for Coalesce, which leaves out opted-out members and paused guilds. */
-  private readGuildSettings(table: dynamodb.ITable): sfn.IChainable {
+  /** In Look up claims: each event notes its guild (`$.guild.id`, '' for none), so the guilds can be found with no wildcard that may match nothing. */
+  private noteGuild(): sfn.IChainable {
+    return new sfn.Choice(this, S.HasGuild)
+      .when(sfn.Condition.isPresent('$.event.guildId'), new sfn.Pass(this, S.NoteGuild, { parameters: { 'id.$': '$.event.guildId' }, resultPath: '$.guild' }))
+      .otherwise(new sfn.Pass(this, S.NoGuild, { parameters: { id: '' }, resultPath: '$.guild' }));
+  }
+
+  /**
+   * Each guild of the batch, read once (`$.guilds`: `{ guildId, settings }`), for Coalesce, which
+   * leaves out opted-out members and paused guilds: an opt-out or a pause applies to events already
+   * on a lane too.
+   */
+  private readEachGuild(table: dynamodb.ITable): sfn.Chain {
     const read = new tasks.DynamoGetItem(this, S.ReadGuildSettings, {
       table,
-      key: { [GuildSettingsAttribute.GuildId]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.event.guildId')) },
+      key: { [GuildSettingsAttribute.GuildId]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.guildId')) },
       resultPath: '$.settings',
     });
     read.addRetry(DYNAMODB_RETRY);
-    return new sfn.Choice(this, S.HasGuild)
-      .when(sfn.Condition.isPresent('$.event.guildId'), read)
-      .otherwise(new sfn.Pass(this, S.NoGuild));
+    const each = new sfn.Map(this, S.ReadEachGuild, {
+      itemsPath: '$.ids',
+      itemSelector: { 'guildId.$': '$$.Map.Item.Value' },
+      maxConcurrency: 10,
+      resultPath: '$.guilds',
+    }).itemProcessor(new sfn.Choice(this, S.IsGuild)
+      .when(sfn.Condition.stringEquals('$.guildId', ''), new sfn.Pass(this, S.NotAGuild))
+      .otherwise(read));
+    // Every event noted a guild id (or ''), so the unique list is never empty.
+    return new sfn.Pass(this, S.FindGuilds, { parameters: { 'batch.$': '$', 'ids.$': 'States.ArrayUnique($[*].guild.id)' } }).next(each);
   }
 
   /** Lets `grantee` run the workflow synchronously (what a pipe with REQUEST_RESPONSE does). */

@@ -165,7 +165,8 @@ export class RelayStateMachine extends Construct {
     verify.addCatch(internal, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     const afterVerify = props.guildSettings ? this.checkGuildSettings(props.guildSettings, route, failed) : route;
     this.postTasks = postTasks;
-    const handleEach = this.handleEachEvent(afterVerify, internal, claimSteps && ((answer) => claimSteps.queueClaimed(answer)));
+    const handleEach = this.handleEachEvent(afterVerify, internal, claimSteps && ((answer) => claimSteps.queueClaimed(answer)),
+      props.guildSettings && ((map) => this.readEnvelopeGuild(props.guildSettings!, map)));
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy from growing per log group.
@@ -192,16 +193,22 @@ export class RelayStateMachine extends Construct {
    * alone; events of one batch may reach their lane in any order, so a sender puts two events whose
    * order matters (one member's join and leave) in separate envelopes, as the forwarder does.
    */
-  private handleEachEvent(perEvent: sfn.IChainable, internal: sfn.Fail, afterEach?: (answer: sfn.IChainable) => sfn.IChainable): sfn.IChainable {
+  private handleEachEvent(perEvent: sfn.IChainable, internal: sfn.Fail, afterEach?: (answer: sfn.IChainable) => sfn.IChainable,
+    beforeEach?: (map: sfn.IChainable) => sfn.IChainable): sfn.IChainable {
     const rejected = new sfn.Pass(this, StateName.Rejected, {
       parameters: { 'id.$': '$.id', outcome: RelayOutcome.Rejected, 'code.$': '$.rejected.code', 'reason.$': '$.rejected.reason' },
     });
+    const isRejected = new sfn.Choice(this, StateName.IsRejected).when(sfn.Condition.isPresent('$.rejected'), rejected).otherwise(perEvent);
     const each = new sfn.Map(this, StateName.HandleEach, {
       comment: 'One iteration per event of the envelope (one for v1), side by side',
       itemsPath: '$.events',
+      // With a read before the Map, each event gets what it found (`$.shared`) merged in.
+      itemSelector: beforeEach && { 'item.$': '$$.Map.Item.Value', 'shared.$': '$.shared' },
       maxConcurrency: MAX_BATCH_EVENTS,
       resultPath: '$.results',
-    }).itemProcessor(new sfn.Choice(this, StateName.IsRejected).when(sfn.Condition.isPresent('$.rejected'), rejected).otherwise(perEvent));
+    }).itemProcessor(beforeEach
+      ? new sfn.Pass(this, StateName.TakeEnvelopeGuild, { parameters: { 'merged.$': 'States.JsonMerge($.item, $.shared, false)' }, outputPath: '$.merged' }).next(isRejected)
+      : isRejected);
     const outcome = '$.outcome';
     const lone = new sfn.Pass(this, StateName.LoneOutcome, { parameters: { 'outcome.$': 'States.ArrayGetItem($.results, 0)' } })
       .next(new sfn.Choice(this, StateName.LoneFailed)
@@ -213,7 +220,36 @@ export class RelayStateMachine extends Construct {
     const answer = new sfn.Choice(this, StateName.IsBatch)
       .when(sfn.Condition.numberEquals('$.v', BATCH_ENVELOPE_VERSION), new sfn.Pass(this, StateName.BatchOutcome, { parameters: { 'id.$': '$.id', 'events.$': '$.results' } }))
       .otherwise(lone);
-    return each.next(afterEach ? afterEach(answer) : answer);
+    const chain = each.next(afterEach ? afterEach(answer) : answer);
+    return beforeEach ? beforeEach(chain) : chain;
+  }
+
+  /**
+   * Before the Map, with the Discord app: an envelope whose events all come from one guild (a
+   * forwarder's batch) reads that guild's settings once, into `$.shared.guild`; any other envelope
+   * leaves `$.shared` empty and each event reads its own. A read that failed is each of its
+   * events' failure (`$.shared.guildUnread`), as a failed read of its own would be, so no event
+   * waits for two reads on its way to the send (the claim lease's bounds stay as they are).
+   */
+  private readEnvelopeGuild(table: dynamodb.ITable, then: sfn.IChainable): sfn.IChainable {
+    const perEvent = new sfn.Pass(this, StateName.ReadPerEvent, { result: sfn.Result.fromObject({}), resultPath: '$.shared' }).next(then);
+    const read = new tasks.DynamoGetItem(this, StateName.ReadEnvelopeGuild, {
+      table,
+      key: { [GuildSettingsAttribute.GuildId]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.guilds.first')) },
+      resultSelector: { 'guild.$': '$' },
+      resultPath: '$.shared',
+      taskTimeout: sfn.Timeout.duration(DYNAMODB_TIMEOUT),
+    });
+    read.addRetry(DYNAMODB_RETRY);
+    read.addCatch(new sfn.Pass(this, StateName.EnvelopeGuildUnread, { parameters: { 'guildUnread.$': '$.guildError' }, resultPath: '$.shared' }).next(then),
+      { errors: [sfn.Errors.ALL], resultPath: '$.guildError' });
+    read.next(then);
+    const count = new sfn.Pass(this, StateName.CountGuilds, {
+      parameters: { 'count.$': 'States.ArrayLength(States.ArrayUnique($.events[*].event.guild.id))', 'first.$': '$.events[0].event.guild.id' },
+      resultPath: '$.guilds',
+    }).next(new sfn.Choice(this, StateName.OneGuild).when(sfn.Condition.numberEquals('$.guilds.count', 1), read).otherwise(perEvent));
+    // The wildcard runs only where it matches something: what it gives for nothing is not documented.
+    return new sfn.Choice(this, StateName.FirstHasGuild).when(sfn.Condition.isPresent('$.events[0].event.guild.id'), count).otherwise(perEvent);
   }
 
   /** A heartbeat overwrites its forwarder's item in the heartbeat table (native PutItem, no Lambda) and is never posted. */
@@ -257,8 +293,9 @@ export class RelayStateMachine extends Construct {
 
   /**
    * A voice event's guild settings, read before it is routed: a paused guild or a member who
-   * opted out ends `ignored` with the reason. One eventually consistent GetItem per voice event;
-   * an opt-out written a moment before may be missed here, and the delivery workflow reads again.
+   * opted out ends `ignored` with the reason. One eventually consistent GetItem per envelope whose
+   * events share a guild (readEnvelopeGuild), else per voice event; an opt-out written a moment
+   * before may be missed here, and the delivery workflow reads again.
    */
   private checkGuildSettings(table: dynamodb.ITable, route: sfn.IChainable, internal: sfn.IChainable): sfn.IChainable {
     const item = '$.guild.Item';
@@ -289,8 +326,13 @@ export class RelayStateMachine extends Construct {
       .when(sfn.Condition.and(sfn.Condition.isPresent(`${item}.${GuildSettingsAttribute.PausedUntil}.S`), sfn.Condition.isPresent(`${item}.${GuildSettingsAttribute.OptedOut}.SS`)), check)
       .when(sfn.Condition.isPresent(item), unreadable)
       .otherwise(route);
+    const fromGuild = sfn.Condition.isPresent('$.event.guild.id');
+    // Read before the Map for the whole envelope (readEnvelopeGuild), or here for this event alone.
+    const envelopeReadFailed = new sfn.Pass(this, StateName.EnvelopeGuildFailed, { inputPath: '$.guildUnread', resultPath: '$.error' }).next(internal);
     return new sfn.Choice(this, StateName.HasGuild)
-      .when(sfn.Condition.isPresent('$.event.guild.id'), read.next(found))
+      .when(sfn.Condition.and(fromGuild, sfn.Condition.isPresent('$.guildUnread')), envelopeReadFailed)
+      .when(sfn.Condition.and(fromGuild, sfn.Condition.isPresent('$.guild')), found)
+      .when(fromGuild, read.next(found))
       .otherwise(route);
   }
 }

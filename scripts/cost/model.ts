@@ -172,8 +172,9 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
     { item: 'Access logs (CloudWatch Logs)', usd: usage.logsGb * P.logsIngestPerGb.usd * share.logs, basis: `${A.accessLogBytes} B per API request; workflows log errors only, Lambdas warnings only` },
     { item: 'Data out to Discord', usd: usage.dataOutGb * A.dataOutPerGb * share.dataOut, basis: `${A.postBytes} B per post` },
     ...(shape.discordApp ? [
-      // A guild's item (≤ 4 KB up to ~200 opt-outs) read eventually consistent: 0.5 read units, by each workflow.
-      { item: 'Guild settings reads (DynamoDB)', usd: perMillion(n, P.dynamoReadPerMillion), basis: '2 eventually consistent reads of ≤ 4 KB per event (relay + delivery workflow), 0.5 unit each' },
+      // A guild's item (≤ 4 KB up to ~200 opt-outs) read eventually consistent: 0.5 read units, once
+      // per envelope whose events share a guild and once per guild of a delivery batch (one guild assumed).
+      { item: 'Guild settings reads (DynamoDB)', usd: perMillion(0.5 * (envelopes + batches), P.dynamoReadPerMillion), basis: 'an eventually consistent read of ≤ 4 KB (0.5 unit) per envelope and per delivery batch (one guild)' },
       {
         item: 'Discord app (/relay commands)',
         usd: perMillion(commands, P.httpApiPerMillion) * share.http + lambda(commands, interactionsGbs) + perMillion(commands, P.dynamoWritePerMillion),

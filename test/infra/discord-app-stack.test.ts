@@ -27,14 +27,14 @@ import { LocalSqs } from '../../lib/local/sqs-emulator';
 import { LocalStateMachine, type PostRequest } from '../../lib/local/state-machine-runner';
 import { StateMachineId, dedupeTableId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
 import { createHandler } from '../../lib/verify/handler';
-import { GUILD_ID, signed, synthRelayStack, testConfig, voiceEvent } from '../support/fixtures';
+import { GUILD_ID, signed, signedBatch, synthRelayStack, testConfig, voiceEvent } from '../support/fixtures';
 import { allStates } from '../support/workflow-states';
 
 const APP = { applicationId: '1111111111111111111', publicKey: 'ab'.repeat(32) };
 const guild = (n: number) => String(200000000000000000n + BigInt(n));
 const config = testConfig({
   discordApp: APP,
-  allowedGuildIds: [GUILD_ID, guild(1), guild(2), guild(3), guild(4)],
+  allowedGuildIds: [GUILD_ID, guild(1), guild(2), guild(3), guild(4), guild(5), guild(6), guild(7)],
   routes: [
     { event: 'voice.join', channel: 'general', mode: 'card' },
     { event: 'voice.leave', channel: 'general', mode: 'card' },
@@ -61,7 +61,8 @@ describe('template', () => {
     // lanes-stack.test.ts adds up the settings read, the claim and the enqueue; a new service task must be added there.
     const services = Object.entries(states).filter(([, st]) => /:states:::(aws-sdk:)?(dynamodb|sqs):/.test(st.Resource ?? '')).map(([name]) => name).sort();
     // Keep as dead letter and Release claim come after a failure, not on the way to a landed send.
-    expect(services).toEqual(['Claim id', 'Enqueue', 'Enqueue together', 'Keep as dead letter', 'Keep as dead letter (claim failed)', 'Read guild settings', 'Record heartbeat', 'Release claim', 'Release claim (claim failed)']);
+    expect(services).toEqual(['Claim id', 'Enqueue', 'Enqueue together', 'Keep as dead letter', 'Keep as dead letter (claim failed)', 'Read guild settings', "Read the envelope's guild settings", 'Record heartbeat', 'Release claim', 'Release claim (claim failed)']);
+    expect(states[StateName.ReadEnvelopeGuild]).toMatchObject({ TimeoutSeconds: DYNAMODB_TIMEOUT.toSeconds(), Retry: states[StateName.ReadGuildSettings].Retry });
   });
 
   it('serves POST /interactions without IAM, throttled at 10/s burst 20, through a Lambda proxy (payload 2.0)', () => {
@@ -117,6 +118,10 @@ describe('the workflows honour the settings', () => {
   let delivery: LocalStateMachine;
   let posts: PostRequest[];
   let store: GuildSettingsStore;
+  /** Guild settings items read, by guild id, in the order the workflows asked. */
+  let settingsReads: string[];
+  /** Makes every settings read fail (as a throttled or unreachable table would). */
+  let settingsDown: boolean;
 
   beforeAll(async () => {
     db = await LocalDynamoDb.start({ tables: tableSpecs(json), sweepIntervalMs: 0 });
@@ -125,13 +130,23 @@ describe('the workflows honour the settings', () => {
   afterAll(() => db.stop());
   beforeEach(() => {
     posts = [];
+    settingsReads = [];
+    settingsDown = false;
     sqs = new LocalSqs({ template: json, specs: queueSpecs(json), standIns, visibilityTimeoutMs: 4000 });
+    const dynamodb: typeof db.call = async (action, input) => {
+      const request = input as { TableName?: string; Key?: Record<string, { S?: string }> };
+      if (action === 'getItem' && request.TableName === settingsTable()) {
+        settingsReads.push(String(Object.values(request.Key ?? {})[0]?.S));
+        if (settingsDown) throw Object.assign(new Error('Throughput exceeds the current capacity of your table or index.'), { name: 'DynamoDB.ProvisionedThroughputExceededException' });
+      }
+      return db.call(action, input);
+    };
     relay = new LocalStateMachine(stateMachineDefinition(json, standIns), {
       lambdas: { [StateName.Verify]: createHandler(functionEnvironment(json, 'VerifyFunction', standIns), () => undefined) },
-      dynamodb: db.call, sqs: sqs.call, retryPauseMs: 0,
+      dynamodb, sqs: sqs.call, retryPauseMs: 0,
     });
     delivery = new LocalStateMachine(stateMachineDefinition(json, standIns, StateMachineId.Delivery), {
-      lambdas: createDeliveryHandlers(), dynamodb: db.call, sqs: sqs.call, retryPauseMs: 0,
+      lambdas: createDeliveryHandlers(), dynamodb, sqs: sqs.call, retryPauseMs: 0,
       post: (request) => {
         posts.push(request);
         return { status: 200, body: { id: String(posts.length) }, headers: {} };
@@ -181,6 +196,64 @@ describe('the workflows honour the settings', () => {
     const stored = JSON.stringify(await db.call('getItem', { TableName: dedupeTableId(json)!, Key: { id: { S: `card#general#${room.channel_id}` } } }));
     expect(stored).toContain('Ivo');
     expect(stored).not.toContain('Hana');
+  });
+
+  const moveIn = (g: string, who: ReturnType<typeof member>) => voiceEvent('move', { guild: { id: g, name: 'G' }, user: who });
+  const outcomes = (run: unknown) => (((run as { output?: unknown }).output as { events?: Array<{ id: string; outcome: string; reason?: string }> }).events ?? []).map((e) => `${e.id}:${e.outcome}${e.reason ? `:${e.reason}` : ''}`);
+
+  it('a batch from one guild reads its settings once, and each event is judged by them', async () => {
+    const g = guild(5);
+    const [kai, lu, mo] = [member('600000000000000011', 'Kai'), member('600000000000000012', 'Lu'), member('600000000000000013', 'Mo')];
+    await store.optOut(g, lu.id, new Date(), interactionId());
+    const run = await relay.run(signedBatch([{ id: 'b5-kai', event: moveIn(g, kai) }, { id: 'b5-lu', event: moveIn(g, lu) }, { id: 'b5-mo', event: moveIn(g, mo) }]));
+    expect(outcomes(run)).toEqual(['b5-kai:queued', `b5-lu:ignored:${IgnoreReason.OptedOut}`, 'b5-mo:queued']);
+    expect(settingsReads).toEqual([g]);
+    // A lone (v1) event reads once as before.
+    settingsReads = [];
+    expect(await relay.run(signed(moveIn(g, kai)))).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    expect(settingsReads).toEqual([g]);
+  });
+
+  it('a batch from two guilds reads each event\'s own, and a pause in one holds back only its events', async () => {
+    const [g6, g7] = [guild(6), guild(7)];
+    await store.setPause(g7, new Date(Date.now() + 60_000), '600000000000000009', new Date(), interactionId());
+    const nia = member('600000000000000014', 'Nia');
+    const run = await relay.run(signedBatch([{ id: 'b6-a', event: moveIn(g6, nia) }, { id: 'b7-a', event: moveIn(g7, nia) }, { id: 'b6-b', event: moveIn(g6, member('600000000000000015', 'Oz')) }]));
+    expect(outcomes(run)).toEqual(['b6-a:queued', `b7-a:ignored:${IgnoreReason.Paused}`, 'b6-b:queued']);
+    expect([...settingsReads].sort()).toEqual([g6, g6, g7].sort());
+  });
+
+  it('a failed read of a batch\'s guild fails each of its events (once, with the cause), and no event reads again', async () => {
+    settingsDown = true;
+    const run = await relay.run(signedBatch([{ id: 'b5-x', event: moveIn(guild(5), member('600000000000000016', 'Pia')) }, { id: 'b5-y', event: moveIn(guild(5), member('600000000000000017', 'Quin')) }]));
+    const events = ((run as { output?: unknown }).output as { events: Array<{ id: string; outcome: string; cause?: string }> }).events;
+    expect(events.map((e) => `${e.id}:${e.outcome}`)).toEqual(['b5-x:failed', 'b5-y:failed']);
+    for (const e of events) expect(e.cause).toMatch(/ProvisionedThroughputExceeded|Throughput exceeds/);
+    // The first attempt and its retries: one read for the envelope, none per event.
+    expect(new Set(settingsReads)).toEqual(new Set([guild(5)]));
+    const perAttempt = settingsReads.length;
+    settingsReads = [];
+    settingsDown = true;
+    await relay.run(signed(moveIn(guild(5), member('600000000000000016', 'Pia'))));
+    expect(settingsReads).toHaveLength(perAttempt);
+  });
+
+  it('the delivery workflow reads each guild of a batch once, whatever else the batch holds', async () => {
+    const [g5, g6] = [guild(5), guild(6)];
+    const [ria, sol, tam] = [member('600000000000000018', 'Ria'), member('600000000000000019', 'Sol'), member('600000000000000020', 'Tam')];
+    for (const [g, who] of [[g5, ria], [g5, sol], [g6, tam], [g5, tam]] as const) {
+      expect(await relay.run(signed(moveIn(g, who)))).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+    }
+    // A lane event from no guild (an alarm notice is one) in the same batch.
+    sqs.queues.get(pipeSpec(json).sourceQueue)!.send({ MessageBody: JSON.stringify({ id: 'notice-1', kind: 'relay.alarm', channel: 'general', line: 'Alarm notice' }), MessageGroupId: 'general', MessageDeduplicationId: 'notice-1' });
+    await store.optOut(g5, sol.id, new Date(), interactionId());
+    settingsReads = [];
+    const lines = (await deliver()).join('\n');
+    expect([...settingsReads].sort()).toEqual([g5, g6].sort());
+    expect(lines).toContain('Ria moved');
+    expect(lines).not.toContain('Sol moved');
+    expect(lines.match(/Tam moved/g)).toHaveLength(2);
+    expect(lines).toContain('Alarm notice');
   });
 
   it('an opted-in member is posted again', async () => {
