@@ -26,7 +26,12 @@ export function banner(server: Pick<LocalRelayServer, 'settings' | 'proxyUrl' | 
   out(`  ingest API     ${s.url}/events and /events/sync  (SigV4: region ${s.region}, credentials in ${LOCAL_SETTINGS_FILE})`);
   out(`  webhook proxy  ${server.proxyUrl}/channels/<name>`);
   out(`  sink           ${s.url}/_sink  (JSON: ${s.url}/_sink/messages)`);
-  for (const d of server.destinations) out(`  #${d.channel.padEnd(13)} → ${d.to === 'sink' ? 'the sink' : `your webhook (URL from ${d.to})`}${d.cards ? ' · live voice cards: one message per voice session, edited in place' : ''}`);
+  for (const d of server.destinations) {
+    const where = d.kind === 'slack'
+      ? (d.to === 'sink' ? 'the sink (as a Slack incoming webhook)' : `your Slack webhook (URL from ${d.to})`)
+      : (d.to === 'sink' ? 'the sink' : `your webhook (URL from ${d.to})`);
+    out(`  #${d.channel.padEnd(13)} → ${where}${d.cards ? ' · live voice cards: one message per voice session, edited in place' : ''}`);
+  }
   out(`  signing key    "${s.kid}" (${s.privateKeyFile})`);
   if (s.interactions) out(`  interactions   ${s.interactions.url}  (/relay commands, signed by the local app key ${s.interactions.privateKeyFile}: npx relay interact optout)`);
   // Kept in .relay/lanes across restarts: say so, or they are found only by looking.

@@ -102,6 +102,9 @@ const checkRoutes: Check = ({ routes, channels }, add) => {
       add(`${at}.channel`, `${show(r.channel)} is not a configured channel`, `use a key of channels${isRecord(channels) ? ` (${Object.keys(channels).join(', ')})` : ''}`);
     }
     checkRouteMode(at, r, add);
+    if (r.mode === 'card' && isRecord(channels) && typeof r.channel === 'string' && isRecord(channels[r.channel]) && (channels[r.channel] as Record<string, unknown>).kind === 'slack') {
+      add(`${at}.mode`, `channel ${r.channel} is a Slack channel, and a Slack incoming webhook cannot edit a message, so it cannot hold a live card`, 'use mode "message" for a Slack channel, or route the cards to a Discord channel');
+    }
   });
   checkCardSettings(routes, add);
 };

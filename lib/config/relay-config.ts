@@ -13,8 +13,8 @@ import type { EventRoute } from '../contracts/routes';
 import type { CommandScope } from '../contracts/interactions';
 import type { MonitoringLevel } from '../contracts/metrics';
 
-export const CHANNEL_KINDS = ['discord'] as const;
-export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+export { CHANNEL_KINDS, type ChannelKind } from '../contracts/routes';
+import type { ChannelKind } from '../contracts/routes';
 export const LOG_LEVELS = ['OFF', 'ALL', 'ERROR', 'FATAL'] as const;
 export type RelayLogLevel = (typeof LOG_LEVELS)[number];
 

@@ -4,6 +4,8 @@
  * constructs, the delivery handlers and local mode all spell these names from here.
  */
 
+import type { VoiceStateUpdateEvent } from './events';
+
 /** A voice channel a card event updates, with who is in it after the change (when the forwarder said). */
 export interface CardVoiceChannel {
   readonly channel_id: string;
@@ -24,6 +26,11 @@ export interface LaneEvent {
   readonly channel: string;
   /** The event's message line, rendered from the route's template (user text escaped). */
   readonly line?: string;
+  /**
+   * A route to a Slack channel: its template and the voice event as Verify passed it; Coalesce
+   * renders the line with Slack's escaping (lib/contracts/slack.ts).
+   */
+  readonly slack?: { readonly template: string; readonly event: VoiceStateUpdateEvent };
   /** Card routes: the voice channels whose cards the event updates (the one joined or left; both for a move). */
   readonly voice?: readonly CardVoiceChannel[];
   /** Card routes: who changed (raw text, escaped when rendered), for events without occupants. */

@@ -17,6 +17,15 @@ export const CHANNEL_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** How {@link CHANNEL_NAME_PATTERN} reads in an error message. */
 export const CHANNEL_NAME_RULE = '1-63 lowercase letters, digits and hyphens, starting with a letter or digit';
 
+/** What a channel's webhook is: a Discord webhook, or a Slack incoming webhook. */
+export const CHANNEL_KINDS = ['discord', 'slack'] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+/**
+ * Template metadata key on a channel's `POST` route in the synthesized template: the channel's kind
+ * (local mode reads it to stand in for the right kind of webhook).
+ */
+export const CHANNEL_KIND_METADATA = 'RelayChannelKind';
+
 /** The webhook proxy's route for a channel. */
 export function channelRoutePath(channelName: string): string {
   return `/channels/${channelName}`;

@@ -72,11 +72,19 @@ const MARKDOWN_CHARACTERS = /[\\*_~`|>#\-[\]()<:@]/g;
  * with nothing visible left reads {@link BLANK_NAME}.
  */
 export function escapeDiscordText(text: string): string {
+  return visibleText(text).replace(MARKDOWN_CHARACTERS, '\\$&');
+}
+
+/**
+ * User text as any destination shows it: well-formed, without invisible format characters, control
+ * characters as spaces, and {@link BLANK_NAME} for text with nothing visible. Not yet escaped.
+ */
+export function visibleText(text: string): string {
   const visible = text
     .toWellFormed()
     .replace(FORMAT_CHARACTERS, (match: string, _flag: string | undefined, format: string | undefined) => (format === undefined ? match : ''))
     .replace(CONTROL_CHARACTERS, ' ');
-  return (visible.replace(BLANK_LOOKING, '').trim() === '' ? BLANK_NAME : visible).replace(MARKDOWN_CHARACTERS, '\\$&');
+  return visible.replace(BLANK_LOOKING, '').trim() === '' ? BLANK_NAME : visible;
 }
 
 export function renderVoiceFields(event: VoiceStateUpdateEvent): TemplateFields {

@@ -11,6 +11,7 @@ import { ENVELOPE_ID_PATTERN } from '../contracts/envelope';
 import { CHANNEL_NAME_PATTERN } from '../contracts/routes';
 import { collectCardUpdates, type CardUpdate } from './card';
 import { readGuildSettings, type StoredGuildSettings } from '../contracts/interactions';
+import { SLACK_TEXT_LIMIT, discordLineToSlack, renderSlackLine } from '../contracts/slack';
 
 /** One record of the batch as the workflow's Look-up step leaves it: the lane event and its dedupe item (GetItem's result). */
 export interface BatchItem {
@@ -34,10 +35,15 @@ function settingsByGuild(guilds: readonly GuildRead[] | undefined): ReadonlyMap<
   return byGuild;
 }
 
-/** A Discord webhook message and the lane events it carries; for a live card, the update the Render card step turns into one. */
+/** What a Discord webhook is sent: `parse: []`, so no text can ping. */
+export interface DiscordMessageBody { readonly content: string; readonly allowed_mentions: { readonly parse: readonly never[] } }
+/** What a Slack incoming webhook is sent (mrkdwn text; user text escaped, so it cannot mention). */
+export interface SlackMessageBody { readonly text: string }
+
+/** A webhook message and the lane events it carries; for a live card, the update the Render card step turns into one. */
 export interface OutgoingMessage {
   readonly channel: string;
-  readonly body: { readonly content: string; readonly allowed_mentions: { readonly parse: readonly never[] } };
+  readonly body: DiscordMessageBody | SlackMessageBody;
   readonly ids: readonly string[];
   readonly events: readonly LaneEvent[];
   readonly card?: CardUpdate;
@@ -56,7 +62,8 @@ export function parseLaneEvent(value: unknown, index: number): LaneEvent {
     typeof e !== 'object' || e === null ? 'not an object'
     : typeof e.id !== 'string' || !ENVELOPE_ID_PATTERN.test(e.id) ? 'id is missing or malformed'
     : typeof e.channel !== 'string' || !CHANNEL_NAME_PATTERN.test(e.channel) ? 'channel is missing or malformed'
-    : e.voice === undefined && (typeof e.line !== 'string' || e.line.trim() === '') ? 'line is missing or empty'
+    : e.slack !== undefined && !validSlackForm(e.slack) ? 'slack is malformed'
+    : e.voice === undefined && e.slack === undefined && (typeof e.line !== 'string' || e.line.trim() === '') ? 'line is missing or empty'
     : e.voice !== undefined && !validVoice(e.voice) ? 'voice is malformed'
     : typeof e.kind !== 'string' ? 'kind is missing'
     : e.receivedAt !== undefined && typeof e.receivedAt !== 'number' ? 'receivedAt is not a number'
@@ -71,12 +78,35 @@ function validVoice(voice: unknown): boolean {
     && voice.every((v) => typeof v?.channel_id === 'string' && typeof v?.channel_name === 'string');
 }
 
+/** A Slack route's lane form: a template and a voice event with what the Slack fields read. */
+function validSlackForm(slack: unknown): boolean {
+  const f = slack as { template?: unknown; event?: Record<string, any> } | null;
+  const e = f?.event;
+  const side = (c: unknown) => c === null || c === undefined || typeof (c as { channel_name?: unknown }).channel_name === 'string';
+  return typeof f?.template === 'string' && typeof e === 'object' && e !== null
+    && typeof e.user?.id === 'string' && typeof e.user?.name === 'string' && typeof e.user?.display_name === 'string'
+    && typeof e.guild?.name === 'string' && side(e.before) && side(e.after) && typeof e.at === 'string' && !Number.isNaN(Date.parse(e.at));
+}
+
 /** A line longer than a whole message (templates are validated, so only hand-written lane events) is cut, never dropped. */
 function fitLine(line: string, limit: number): string {
   return line.length <= limit ? line : `${line.slice(0, limit - 1)}…`;
 }
 
-export function coalesce(batch: readonly BatchItem[], limit: number = DISCORD_CONTENT_LIMIT, nowMs: number = Date.now(), guilds?: readonly GuildRead[]): CoalescedBatch {
+/** How a batch is coalesced: the Discord content limit, the clock, the guilds' settings, which channels are Slack's. */
+export interface CoalesceOptions {
+  /** @default DISCORD_CONTENT_LIMIT */
+  readonly limit?: number;
+  /** @default Date.now() */
+  readonly nowMs?: number;
+  readonly guilds?: readonly GuildRead[];
+  /** Channels whose webhook is a Slack incoming webhook. @default none */
+  readonly slackChannels?: readonly string[];
+}
+
+export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions = {}): CoalescedBatch {
+  const { limit = DISCORD_CONTENT_LIMIT, nowMs = Date.now(), guilds } = options;
+  const slack = new Set(Array.isArray(options.slackChannels) ? options.slackChannels : []);
   if (!Array.isArray(batch)) throw new RelayError(RelayErrorCode.Malformed, 'the batch is not an array');
   const guildSettings = settingsByGuild(guilds);
   const skipped: string[] = [];
@@ -103,6 +133,10 @@ export function coalesce(batch: readonly BatchItem[], limit: number = DISCORD_CO
 
   const messages: OutgoingMessage[] = [];
   for (const [channel, all] of byChannel) {
+    if (slack.has(channel)) {
+      messages.push(...slackMessages(channel, all, skipped));
+      continue;
+    }
     const events = all.filter((e) => e.voice === undefined);
     let current: LaneEvent[] = [];
     let content = '';
@@ -128,4 +162,33 @@ export function coalesce(batch: readonly BatchItem[], limit: number = DISCORD_CO
     }
   }
   return { messages, skipped };
+}
+
+/**
+ * A Slack channel's events as Slack messages: one line per event (a Slack route's rendered from its
+ * template, a line written for Discord converted), a new message before SLACK_TEXT_LIMIT. Card
+ * events cannot be shown in Slack (the config refuses card routes there): left out as skipped.
+ */
+function slackMessages(channel: string, events: readonly LaneEvent[], skipped: string[]): OutgoingMessage[] {
+  const lines = events.flatMap((e) => {
+    if (e.slack) return [{ event: e, line: fitLine(renderSlackLine(e.slack.template, e.slack.event), SLACK_TEXT_LIMIT) }];
+    if (e.voice === undefined) return [{ event: e, line: fitLine(discordLineToSlack(e.line ?? ''), SLACK_TEXT_LIMIT) }];
+    skipped.push(e.id);
+    return [];
+  });
+  const messages: OutgoingMessage[] = [];
+  let current: LaneEvent[] = [];
+  let text = '';
+  const flush = () => {
+    if (current.length > 0) messages.push({ channel, body: { text }, ids: current.map((e) => e.id), events: current });
+    current = [];
+    text = '';
+  };
+  for (const { event, line } of lines) {
+    if (current.length > 0 && text.length + 1 + line.length > SLACK_TEXT_LIMIT) flush();
+    text = current.length === 0 ? line : `${text}\n${line}`;
+    current.push(event);
+  }
+  flush();
+  return messages;
 }

@@ -5,8 +5,8 @@ import { renderCard, type RenderedCard, type StoredCard } from './card';
 import { coalesce, type BatchItem, type CoalescedBatch, type GuildRead, type OutgoingMessage } from './coalesce';
 import { paceAfter, type PaceDecision, type PostAnswer } from './pace';
 
-export function createCoalesceHandler(now: () => number = Date.now): (input: { batch: readonly BatchItem[]; guilds?: readonly GuildRead[] }) => Promise<CoalescedBatch> {
-  return async (input) => coalesce(input?.batch, undefined, now(), input?.guilds);
+export function createCoalesceHandler(now: () => number = Date.now): (input: { batch: readonly BatchItem[]; guilds?: readonly GuildRead[]; slackChannels?: readonly string[] }) => Promise<CoalescedBatch> {
+  return async (input) => coalesce(input?.batch, { nowMs: now(), guilds: input?.guilds, slackChannels: input?.slackChannels });
 }
 
 /** Render card: the card update (from Coalesce) and its stored item become the message to send and the session to keep. */

@@ -114,9 +114,12 @@ export class DeliveryStateMachine extends Construct {
     lookUp.itemProcessor(props.guildSettings ? readClaim.next(this.noteGuild()) : readClaim);
 
     // Its result replaces the batch (no ResultPath: the local engine refuses `$` on an array input).
-    const coalesce = props.guildSettings
-      ? this.lambdaStep(S.Coalesce, props.coalesceFunction, { batch: sfn.JsonPath.objectAt('$.batch'), guilds: sfn.JsonPath.objectAt('$.guilds') })
-      : this.lambdaStep(S.Coalesce, props.coalesceFunction, { batch: sfn.JsonPath.entirePayload });
+    // Slack channels' messages are rendered for Slack (a static list, in the definition).
+    const slack = props.webhookProxy.slackChannels;
+    const coalesce = this.lambdaStep(S.Coalesce, props.coalesceFunction, {
+      ...(props.guildSettings ? { batch: sfn.JsonPath.objectAt('$.batch'), guilds: sfn.JsonPath.objectAt('$.guilds') } : { batch: sfn.JsonPath.entirePayload }),
+      ...(slack.length > 0 ? { slackChannels: slack } : {}),
+    });
     const beforeCoalesce = props.guildSettings ? this.readEachGuild(props.guildSettings).next(coalesce) : coalesce;
     const postEach = new sfn.Map(this, S.PostEach, {
       comment: 'One message at a time: a webhook takes one request at a time',

@@ -83,6 +83,7 @@ export class RelayStack extends Stack {
         name,
         webhookUrlSecret: secretsmanager.Secret.fromSecretNameV2(this, `Webhook-${name}`, channel.secretName),
         editable: carded.has(name),
+        kind: channel.kind,
       })),
       userAgent: props.userAgent ?? DEFAULT_USER_AGENT,
       throttle: config.throttling?.webhookProxy,

@@ -18,7 +18,7 @@ import { unqualified } from './relay-function';
 import { DYNAMODB_RETRY, DYNAMODB_TIMEOUT, POST_RETRIES, POST_TIMEOUT, VERIFY_RETRY, VERIFY_TIMEOUT } from './task-retries';
 import { RelayErrorCode, VERIFY_REJECTION_CODES } from '../contracts/errors';
 import { parseTemplate, type TemplatePart } from '../contracts/template';
-import { channelRoutePath, type EventRoute } from '../contracts/routes';
+import { channelRoutePath, type ChannelKind, type EventRoute } from '../contracts/routes';
 import { StateName } from '../contracts/state-names';
 import type { WebhookProxyApi } from './webhook-proxy-api';
 import { ClaimSteps, receivedAtPlus, type RelayLanes } from './claim-steps';
@@ -153,7 +153,12 @@ export class RelayStateMachine extends Construct {
         routes.problems.push(`the ${r.event} route is a card route, which needs the delivery lanes (not directDelivery)`);
         continue;
       }
-      const format = new sfn.Pass(this, StateName.format(r.event), { parameters: formatParameters(r, claim !== undefined, cardSettings(routes.usable, r.channel), props.guildSettings !== undefined) });
+      const kind = props.webhookProxy.kinds.get(r.channel) ?? 'discord';
+      if (kind === 'slack' && !claim) {
+        routes.problems.push(`the ${r.event} route goes to Slack channel "${r.channel}", which needs the delivery lanes (not directDelivery)`);
+        continue;
+      }
+      const format = new sfn.Pass(this, StateName.format(r.event), { parameters: formatParameters(r, claim !== undefined, cardSettings(routes.usable, r.channel), props.guildSettings !== undefined, kind) });
       const next = format.next(claim ?? postFor(r.channel));
       route.when(sfn.Condition.stringEquals('$.kind', r.event), this.enoughMembers(r, next));
     }
@@ -361,7 +366,7 @@ export function cardSettings(routes: readonly EventRoute[], channel: string): Ca
  * What a route's Format state writes: the summary the outcome reads, and either the lane event
  * (`lane`) Enqueue sends or, for direct delivery, the `line` the Post task sends.
  */
-function formatParameters(r: EventRoute, lanes: boolean, settings: CardSettings, member: boolean): Record<string, unknown> {
+function formatParameters(r: EventRoute, lanes: boolean, settings: CardSettings, member: boolean, kind: ChannelKind): Record<string, unknown> {
   const summary = { 'id.$': '$.id', 'kind.$': '$.kind', channel: r.channel, 'receivedAt.$': '$.receivedAt' };
   // Who and where, for the delivery workflow's second look at the guild settings.
   const laneSummary = member ? { ...summary, 'guildId.$': '$.event.guild.id', 'userId.$': '$.event.user.id' } : summary;
@@ -377,6 +382,8 @@ function formatParameters(r: EventRoute, lanes: boolean, settings: CardSettings,
       },
     };
   }
+  // Slack: the template and the event as sent; Coalesce renders them with Slack's escaping (lib/contracts/slack.ts).
+  if (kind === 'slack') return { ...summary, lane: { ...laneSummary, slack: { template: r.template ?? '', 'event.$': '$.event' } } };
   const line = lineParameter(parseTemplate(r.template ?? ''));
   return lanes ? { ...summary, lane: { ...laneSummary, ...line } } : { ...summary, ...line };
 }

@@ -11,7 +11,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE, MESSAGE_ID_PARAMETER, channelMessageRoutePath, channelMessagesPrefix, channelRoutePath } from '../contracts/routes';
+import { CHANNEL_KIND_METADATA, CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE, MESSAGE_ID_PARAMETER, channelMessageRoutePath, channelMessagesPrefix, channelRoutePath, type ChannelKind } from '../contracts/routes';
 import { IamHttpApi } from './iam-http-api';
 
 export interface WebhookChannel {
@@ -19,8 +19,10 @@ export interface WebhookChannel {
   readonly name: string;
   /** Secret whose plain-text value is the channel's webhook URL (without a query string). */
   readonly webhookUrlSecret: secretsmanager.ISecret;
-  /** Adds the edit route (live voice cards edit their message). @default false */
+  /** Adds the edit route (live voice cards edit their message; Discord only). @default false */
   readonly editable?: boolean;
+  /** A Discord webhook, or a Slack incoming webhook (`https://hooks.slack.com/services/…`). @default 'discord' */
+  readonly kind?: ChannelKind;
 }
 
 export interface WebhookProxyApiProps {
@@ -52,6 +54,8 @@ export class WebhookProxyApi extends IamHttpApi {
   public readonly routes: ReadonlyMap<string, apigwv2.HttpRoute>;
   /** Edit routes by channel name (editable channels only). */
   public readonly editRoutes: ReadonlyMap<string, apigwv2.HttpRoute>;
+  /** Each channel's kind, by channel name. */
+  public readonly kinds: ReadonlyMap<string, ChannelKind>;
 
   constructor(scope: Construct, id: string, props: WebhookProxyApiProps) {
     super(scope, id, {
@@ -66,17 +70,25 @@ export class WebhookProxyApi extends IamHttpApi {
     const headers = () => new apigwv2.ParameterMapping()
       .overwriteHeader('User-Agent', apigwv2.MappingValue.custom(props.userAgent))
       .overwriteHeader('Content-Type', apigwv2.MappingValue.custom('application/json'));
+    const kinds = new Map<string, ChannelKind>();
     for (const channel of props.channels) {
       if (routes.has(channel.name)) continue; // reported by the validation
+      const kind = channel.kind ?? 'discord';
       const webhook = webhookUrlReference(channel.webhookUrlSecret).unsafeUnwrap();
-      // `wait=true`: Discord answers with the message (200) instead of a 204 that can hide a drop.
-      // In the URI and as a query-string overwrite: whether API Gateway keeps a static query of an
-      // integration URI is undocumented, the overwrite is documented, and together they send it either way.
-      const post = new HttpUrlIntegration(`Channel-${channel.name}`, `${webhook}?wait=true`, {
-        method: apigwv2.HttpMethod.POST,
-        parameterMapping: headers().overwriteQueryString('wait', apigwv2.MappingValue.custom('true')),
-      });
-      routes.set(channel.name, this.addRoute(channelRoutePath(channel.name), apigwv2.HttpMethod.POST, post));
+      // Discord: `wait=true`, so Discord answers with the message (200) instead of a 204 that can
+      // hide a drop. In the URI and as a query-string overwrite: whether API Gateway keeps a static
+      // query of an integration URI is undocumented, the overwrite is documented, and together they
+      // send it either way. Slack takes no query (`wait` is Discord's) and answers 200 `ok`.
+      const post = kind === 'slack'
+        ? new HttpUrlIntegration(`Channel-${channel.name}`, webhook, { method: apigwv2.HttpMethod.POST, parameterMapping: headers() })
+        : new HttpUrlIntegration(`Channel-${channel.name}`, `${webhook}?wait=true`, {
+          method: apigwv2.HttpMethod.POST,
+          parameterMapping: headers().overwriteQueryString('wait', apigwv2.MappingValue.custom('true')),
+        });
+      const route = this.addRoute(channelRoutePath(channel.name), apigwv2.HttpMethod.POST, post);
+      (route.node.defaultChild as apigwv2.CfnRoute).addMetadata(CHANNEL_KIND_METADATA, kind);
+      routes.set(channel.name, route);
+      kinds.set(channel.name, kind);
       if (channel.editable) {
         // The route's {messageId} is substituted into the integration URI (HTTP API path variables).
         // No `wait`: Edit Webhook Message always answers with the message and documents no such parameter.
@@ -86,6 +98,12 @@ export class WebhookProxyApi extends IamHttpApi {
     }
     this.routes = routes;
     this.editRoutes = editRoutes;
+    this.kinds = kinds;
+  }
+
+  /** The channels whose webhook is a Slack incoming webhook. */
+  public get slackChannels(): string[] {
+    return [...this.kinds].filter(([, kind]) => kind === 'slack').map(([name]) => name);
   }
 
   /** The `execute-api` ARN of every edit under `PATCH /channels/<name>/messages/`. */
@@ -114,6 +132,7 @@ function validateProps(props: WebhookProxyApiProps): string[] {
   for (const c of props.channels) {
     if (!CHANNEL_NAME_PATTERN.test(c.name)) errors.push(`channel name "${c.name}" must be ${CHANNEL_NAME_RULE}`);
     if (seen.has(c.name)) errors.push(`channel "${c.name}" is listed twice; give each channel one entry`);
+    if (c.kind === 'slack' && c.editable) errors.push(`channel "${c.name}" is a Slack channel: a Slack incoming webhook cannot edit a message, so it cannot be editable (no live cards)`);
     seen.add(c.name);
   }
   if (!USER_AGENT_PATTERN.test(props.userAgent)) {

@@ -7,6 +7,7 @@
  * deleted it, or it is older than what the sink keeps).
  */
 import { randomUUID } from 'node:crypto';
+import type { ChannelKind } from '../contracts/routes';
 
 export interface RateLimit {
   /** Requests per window and webhook. */
@@ -21,6 +22,8 @@ export interface SinkMessage {
   /** Discord's message id (a snowflake-like string), what an edit names. */
   readonly id: string;
   readonly channel: string;
+  /** Which kind of webhook took it: a Discord webhook, or a Slack incoming webhook (SlackSink). */
+  readonly kind: ChannelKind;
   /** The JSON that reached the webhook; after edits, the message as it now reads. */
   body: unknown;
   readonly receivedAt: string;
@@ -172,13 +175,18 @@ export class DiscordSink {
   execute(channel: string, wait: boolean, rawBody: string, headers: Record<string, string> = {}): SinkResponse {
     const checked = this.check(channel, rawBody, headers);
     if ('response' in checked) return checked.response;
-    const receivedAt = new Date(this.now()).toISOString();
-    const message: SinkMessage = { id: this.nextId(), channel, body: checked.body, receivedAt, edits: 0 };
-    this.messages.push(message);
-    keepNewest(this.messages, this.maxMessages);
+    const message = this.record(channel, checked.body, 'discord');
     this.counts.accepted++;
     if (!wait) return { status: 204, headers: checked.limitHeaders };
     return { status: 200, headers: checked.limitHeaders, body: this.asDiscordMessage(message) };
+  }
+
+  /** Keeps an accepted message, Discord's or (from SlackSink) Slack's, in the one list `/_sink/messages` serves. */
+  record(channel: string, body: unknown, kind: ChannelKind): SinkMessage {
+    const message: SinkMessage = { id: this.nextId(), channel, kind, body, receivedAt: new Date(this.now()).toISOString(), edits: 0 };
+    this.messages.push(message);
+    keepNewest(this.messages, this.maxMessages);
+    return message;
   }
 
   /** Handles `PATCH /api/webhooks/<channel>/…/messages/<id>`: the fields sent replace the message's. */

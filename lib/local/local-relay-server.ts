@@ -26,6 +26,8 @@ import { LocalLanes, hasLanes } from './local-lanes';
 import { StateName } from '../contracts/state-names';
 import { SigV4Verifier } from './sigv4-verifier';
 import { SinkRoutes } from './sink-routes';
+import { SLACK_WEBHOOK_RATE_LIMIT, SlackSink } from './slack-sink';
+import type { ChannelKind } from '../contracts/routes';
 import { LaneRoutes } from './lane-routes';
 import { StatusRoutes } from './status-routes';
 import { dedupeTableId, functionEnvironment, heartbeatAlarmWindowMinutes, heartbeatTableId, tableSpecs, ingestRoutes, lambdaProxyRoutes, stateMachineDefinition, webhookProxyRoutes, type CfnTemplate } from './synthesized-template';
@@ -63,9 +65,16 @@ export interface LocalRelayServerOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/** A channel of the local relay: its webhook kind, where its messages go (`sink`, or the variable/file a real URL came from), and whether it holds live cards. */
+export interface LocalDestination {
+  readonly channel: string;
+  readonly kind: ChannelKind;
+  readonly to: string;
+  readonly cards: boolean;
+}
+
 export class LocalRelayServer {
-  /** Channels and where each one's messages go (`sink`, or the variable/file a real URL came from), and whether it holds live cards. */
-  public readonly destinations: ReadonlyArray<{ channel: string; to: string; cards: boolean }>;
+  public readonly destinations: ReadonlyArray<LocalDestination>;
   public readonly stateMachineArn: string;
 
   private constructor(
@@ -81,11 +90,15 @@ export class LocalRelayServer {
     private readonly servers: readonly Server[],
     private readonly settingsFile: string,
     private readonly lock: StateLock,
-    parts: { destinations: ReadonlyArray<{ channel: string; to: string; cards: boolean }>; stateMachineArn: string },
+    parts: { destinations: ReadonlyArray<LocalDestination>; stateMachineArn: string; slackSink?: SlackSink },
   ) {
     this.destinations = parts.destinations;
     this.stateMachineArn = parts.stateMachineArn;
+    this.slackSink = parts.slackSink;
   }
+
+  /** The stand-in for the Slack channels' incoming webhooks (none without a Slack channel). */
+  public readonly slackSink?: SlackSink;
 
   /** The ingest API's base URL. */
   get url(): string {
@@ -152,13 +165,14 @@ interface Built {
   readonly settingsFile: string;
   readonly template: CfnTemplate;
   readonly sink: DiscordSink;
+  readonly slackSink?: SlackSink;
   readonly ingest: IngestApiEmulator;
   readonly proxy: WebhookProxyEmulator;
   readonly lanes: LocalLanes | undefined;
   readonly dynamodb: LocalDynamoDb;
   readonly log: (line: string) => void;
   readonly stateMachineArn: string;
-  readonly destinations: ReadonlyArray<{ channel: string; to: string; cards: boolean }>;
+  readonly destinations: ReadonlyArray<LocalDestination>;
 }
 
 /** The Verify step's environment as the stack gives it, with the local relay's own signing key among the accepted ones. */
@@ -178,7 +192,9 @@ async function build(options: LocalRelayServerOptions, stateDir: string, origins
   const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${ACCOUNT}:stateMachine:${config.stackName}-Relay`;
 
   const proxyRoutes = webhookProxyRoutes(template);
-  const sink = new DiscordSink(proxyRoutes.map((r) => r.channel), options.sinkRateLimit ?? DISCORD_WEBHOOK_RATE_LIMIT);
+  const slackChannels = proxyRoutes.filter((r) => r.method === 'POST' && r.kind === 'slack').map((r) => r.channel);
+  const sink = new DiscordSink(proxyRoutes.filter((r) => !slackChannels.includes(r.channel)).map((r) => r.channel), options.sinkRateLimit ?? DISCORD_WEBHOOK_RATE_LIMIT);
+  const slackSink = slackChannels.length > 0 ? new SlackSink(slackChannels, sink, options.sinkRateLimit === false ? false : SLACK_WEBHOOK_RATE_LIMIT) : undefined;
   const destinations = new WebhookDestinations(stateDir, options.env ?? process.env, () => origins.ingest);
   // Every line is redacted: a cause can quote a destination's answer, which can echo its URL.
   const secrets = [...destinations.knownSecrets(), identity.caller.secretAccessKey, identity.role.secretAccessKey];
@@ -198,7 +214,7 @@ async function build(options: LocalRelayServerOptions, stateDir: string, origins
   });
   const app = config.discordApp && lanes ? localInteractions(template, standIns, stateDir, { lanes, status, log, url: origins.ingest, applicationId: config.discordApp.applicationId }) : undefined;
   const ingest = new IngestApiEmulator({
-    routes: ingestRoutes(template), verifier: new SigV4Verifier([identity.caller], LOCAL_REGION), relay, stateMachineArn, sink: new SinkRoutes(sink), lanes: lanes && new LaneRoutes(lanes), status, log,
+    routes: ingestRoutes(template), verifier: new SigV4Verifier([identity.caller], LOCAL_REGION), relay, stateMachineArn, sink: new SinkRoutes(sink, undefined, slackSink), lanes: lanes && new LaneRoutes(lanes), status, log,
     interactions: app?.routes,
   });
   const proxy = new WebhookProxyEmulator({ routes: proxyRoutes, verifier: new SigV4Verifier([identity.role], LOCAL_REGION), destinations });
@@ -207,9 +223,9 @@ async function build(options: LocalRelayServerOptions, stateDir: string, origins
     kid: identity.kid, privateKeyFile: identity.privateKeyFile, guildId: config.allowedGuildIds[0], ...(app ? { interactions: app.settings } : {}), pid: process.pid,
   };
   return {
-    settings, settingsFile, template, sink, ingest, proxy, lanes, dynamodb, log, stateMachineArn,
+    settings, settingsFile, template, sink, slackSink, ingest, proxy, lanes, dynamodb, log, stateMachineArn,
     destinations: proxyRoutes.filter((r) => r.method === 'POST').map((r) => ({
-      channel: r.channel, to: destinations.for(r).from, cards: proxyRoutes.some((e) => e.method === 'PATCH' && e.channel === r.channel),
+      channel: r.channel, kind: r.kind, to: destinations.for(r).from, cards: proxyRoutes.some((e) => e.method === 'PATCH' && e.channel === r.channel),
     })),
   };
 }

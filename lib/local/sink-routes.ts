@@ -1,11 +1,14 @@
 /**
  * The sink's HTTP face, served on the ingest port: Discord's webhook endpoint
- * (`POST /_sink/api/webhooks/<channel>/<token>`, and `PATCH …/messages/<id>` to edit one), the
- * channel page (`GET /_sink`), what it received
- * (`GET /_sink/messages`, `GET /_sink/stats`), and webhook controls (`DELETE|PUT /_sink/webhooks/<channel>`).
+ * (`POST /_sink/api/webhooks/<channel>/<token>`, and `PATCH …/messages/<id>` to edit one), a Slack
+ * incoming webhook for each Slack channel (`POST /_sink/slack/services/<channel>/<token>`), the
+ * channel page (`GET /_sink`), what it received (`GET /_sink/messages`, each with its `kind`,
+ * `GET /_sink/stats`), and webhook controls (`DELETE|PUT /_sink/webhooks/<channel>`, either kind).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChannelKind } from '../contracts/routes';
 import type { DiscordSink } from './discord-sink';
+import type { SlackSink } from './slack-sink';
 import { MAX_BODY_BYTES, flatHeaders, readBody, sendJson } from './http-util';
 import { renderSinkPage } from './sink-page';
 
@@ -25,11 +28,11 @@ function decodePathSegment(segment: string): string | undefined {
 }
 
 export class SinkRoutes {
-  constructor(private readonly sink: DiscordSink, private readonly title = 'Discord Event Relay — local sink') {}
+  constructor(private readonly sink: DiscordSink, private readonly title = 'Discord Event Relay — local sink', private readonly slack?: SlackSink) {}
 
-  /** The base URL a channel's webhook has on a server at `origin`. */
-  static webhookUrl(origin: string, channel: string): string {
-    return `${origin}${SINK_PREFIX}/api/webhooks/${channel}/${SINK_TOKEN}`;
+  /** The base URL a channel's webhook has on a server at `origin`: Discord's shape, or Slack's (`/services/…`). */
+  static webhookUrl(origin: string, channel: string, kind: ChannelKind = 'discord'): string {
+    return kind === 'slack' ? `${origin}${SINK_PREFIX}/slack/services/${channel}/${SINK_TOKEN}` : `${origin}${SINK_PREFIX}/api/webhooks/${channel}/${SINK_TOKEN}`;
   }
 
   matches(path: string): boolean {
@@ -43,7 +46,16 @@ export class SinkRoutes {
       return;
     }
     if (req.method === 'GET' && path === `${SINK_PREFIX}/messages`) return sendJson(res, 200, this.sink.messages);
-    if (req.method === 'GET' && path === `${SINK_PREFIX}/stats`) return sendJson(res, 200, this.sink.stats);
+    if (req.method === 'GET' && path === `${SINK_PREFIX}/stats`) return sendJson(res, 200, this.slack ? { ...this.sink.stats, slack: this.slack.stats } : this.sink.stats);
+    const slackHook = /^\/_sink\/slack\/services\/([^/]+)\/([^/]+)$/.exec(path);
+    if (req.method === 'POST' && slackHook) {
+      // Slack's answer to a webhook URL it does not know (a wrong token is one).
+      if (!this.slack || slackHook[2] !== SINK_TOKEN) return sendJson(res, 404, 'no_service', { 'content-type': 'text/plain; charset=utf-8' });
+      const body = await readBody(req, MAX_BODY_BYTES);
+      if (body === undefined) return sendJson(res, 413, 'request_too_large', { 'content-type': 'text/plain; charset=utf-8' });
+      const answer = this.slack.post(slackHook[1], body.toString('utf8'));
+      return sendJson(res, answer.status, answer.body, answer.headers);
+    }
     const hook = /^\/_sink\/api\/webhooks\/([^/]+)\/([^/]+)$/.exec(path);
     const edit = /^\/_sink\/api\/webhooks\/([^/]+)\/([^/]+)\/messages\/([^/]+)$/.exec(path);
     // Discord's answer to a webhook URL with the wrong token.
@@ -68,8 +80,10 @@ export class SinkRoutes {
     const control = /^\/_sink\/webhooks\/([^/]+)$/.exec(path);
     if (control && (req.method === 'DELETE' || req.method === 'PUT')) {
       const channel = decodePathSegment(control[1]) ?? control[1];
-      const known = req.method === 'DELETE' ? this.sink.deleteWebhook(channel) : this.sink.restoreWebhook(channel);
-      if (!known) return sendJson(res, 404, { message: `no channel "${channel.slice(0, 64)}" in the relay config; channels: ${[...this.sink.channels].join(', ')}` });
+      const sink = this.slack?.channels.has(channel) ? this.slack : this.sink;
+      const known = req.method === 'DELETE' ? sink.deleteWebhook(channel) : sink.restoreWebhook(channel);
+      const all = [...this.sink.channels, ...(this.slack?.channels ?? [])];
+      if (!known) return sendJson(res, 404, { message: `no channel "${channel.slice(0, 64)}" in the relay config; channels: ${all.join(', ')}` });
       return sendJson(res, 204);
     }
     return sendJson(res, 404, { message: 'Not Found' });

@@ -4,6 +4,7 @@
  * local mode run exactly what `cdk deploy` would deploy instead of a hand-copied look-alike.
  */
 import { ForwarderHeartbeatMetric, HeartbeatAttribute } from '../contracts/metrics';
+import { CHANNEL_KIND_METADATA, type ChannelKind } from '../contracts/routes';
 
 export interface CfnTemplate {
   readonly Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
@@ -145,6 +146,8 @@ export interface ProxyRoute {
   readonly headerOverwrites: Readonly<Record<string, string>>;
   /** `overwrite:querystring.<name>` parameter mappings: query parameter → value. */
   readonly queryOverwrites: Readonly<Record<string, string>>;
+  /** The channel's webhook kind, from the `POST` route's metadata (an edit route is Discord's). */
+  readonly kind: ChannelKind;
 }
 
 export interface IngestRouteSpec {
@@ -154,18 +157,18 @@ export interface IngestRouteSpec {
   readonly subtype: string;
 }
 
-type Resource = { Type: string; Properties?: Record<string, unknown> };
+type Resource = { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
 
-/** Each route with the integration it targets (`integrations/<Ref>`). */
-function routesWithIntegrations(template: CfnTemplate): Array<{ method: string; path: string; integration: Record<string, unknown> }> {
-  const out: Array<{ method: string; path: string; integration: Record<string, unknown> }> = [];
+/** Each route with the integration it targets (`integrations/<Ref>`) and the route's template metadata. */
+function routesWithIntegrations(template: CfnTemplate): Array<{ method: string; path: string; integration: Record<string, unknown>; metadata: Record<string, unknown> }> {
+  const out: Array<{ method: string; path: string; integration: Record<string, unknown>; metadata: Record<string, unknown> }> = [];
   for (const r of Object.values(template.Resources) as Resource[]) {
     if (r.Type !== 'AWS::ApiGatewayV2::Route') continue;
     const [method, path] = String(r.Properties?.RouteKey ?? '').split(' ');
     const target = JSON.stringify(r.Properties?.Target ?? '');
     const ref = /"Ref":"([^"]+)"/.exec(target)?.[1];
     const integration = ref ? (template.Resources[ref] as Resource | undefined) : undefined;
-    if (method && path && integration?.Type === 'AWS::ApiGatewayV2::Integration') out.push({ method, path, integration: integration.Properties ?? {} });
+    if (method && path && integration?.Type === 'AWS::ApiGatewayV2::Integration') out.push({ method, path, integration: integration.Properties ?? {}, metadata: r.Metadata ?? {} });
   }
   return out;
 }
@@ -176,13 +179,14 @@ const SECRET_REFERENCE = /^\{\{resolve:secretsmanager:([^:}]+(?::[^:}]+)*?):Secr
 export function webhookProxyRoutes(template: CfnTemplate): ProxyRoute[] {
   return routesWithIntegrations(template)
     .filter(({ integration }) => integration.IntegrationType === 'HTTP_PROXY')
-    .map(({ method, path, integration }) => {
+    .map(({ method, path, integration, metadata }) => {
       const channel = /^\/channels\/([^/]+)(?:\/messages\/\{[A-Za-z]+\})?$/.exec(path)?.[1];
       const uri = SECRET_REFERENCE.exec(String(integration.IntegrationUri ?? ''));
       if (!channel || !uri) throw new Error(`unexpected webhook proxy route ${method} ${path}`);
       const params = resolveIntrinsics(integration.RequestParameters ?? {}, template) as Record<string, string>;
       const overwrites = (prefix: string) => Object.fromEntries(Object.entries(params).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-      return { channel, method, path, secretName: uri[1], urlSuffix: uri[2], headerOverwrites: overwrites('overwrite:header.'), queryOverwrites: overwrites('overwrite:querystring.') };
+      const kind: ChannelKind = metadata[CHANNEL_KIND_METADATA] === 'slack' ? 'slack' : 'discord';
+      return { channel, method, path, secretName: uri[1], urlSuffix: uri[2], headerOverwrites: overwrites('overwrite:header.'), queryOverwrites: overwrites('overwrite:querystring.'), kind };
     });
 }
 

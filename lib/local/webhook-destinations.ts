@@ -35,7 +35,7 @@ export class WebhookDestinations {
     const variable = webhookVariableFor(route.channel);
     if (this.env[variable]) return { url: this.env[variable]!, from: variable };
     if (this.secrets[route.secretName]) return { url: this.secrets[route.secretName], from: `${this.secretsFile} ("${route.secretName}")` };
-    return { url: SinkRoutes.webhookUrl(this.sinkOrigin(), route.channel), from: 'sink' };
+    return { url: SinkRoutes.webhookUrl(this.sinkOrigin(), route.channel, route.kind), from: 'sink' };
   }
 }
 

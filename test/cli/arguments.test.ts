@@ -115,8 +115,9 @@ describe('help, version and typos', () => {
     banner({
       settings: { url: 'http://127.0.0.1:8787', region: 'us-east-1', accessKeyId: 'A', secretAccessKey: 'S', kid: 'local', privateKeyFile: '.relay/keys/local.pem', guildId: '1' },
       proxyUrl: 'http://127.0.0.1:9999',
-      destinations: [{ channel: 'general', to: 'sink', cards: true }, { channel: 'audit', to: 'RELAY_WEBHOOK_AUDIT', cards: false }],
+      destinations: [{ channel: 'general', kind: 'discord', to: 'sink', cards: true }, { channel: 'audit', kind: 'discord', to: 'RELAY_WEBHOOK_AUDIT', cards: false }, { channel: 'team', kind: 'slack', to: 'sink', cards: false }],
     }, (line) => lines.push(line));
+    expect(lines).toContainEqual(expect.stringMatching(/^  #team\s+→ the sink \(as a Slack incoming webhook\)$/));
     expect(lines).toContainEqual(expect.stringMatching(/^  #general\s+→ the sink · live voice cards: one message per voice session, edited in place$/));
     expect(lines).toContainEqual(expect.stringMatching(/^  #audit\s+→ your webhook \(URL from RELAY_WEBHOOK_AUDIT\)$/));
     expect(lines.at(-1)).toBe('Ctrl-C stops (a second Ctrl-C at once).');

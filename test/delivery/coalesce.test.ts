@@ -1,7 +1,10 @@
 /** The Coalesce step: every event kept and named once, as few messages as 2000 characters allow, delivered ids skipped. */
 import { DISCORD_CONTENT_LIMIT, escapeDiscordText } from '../../lib/contracts/template';
 import { RelayErrorCode } from '../../lib/contracts/errors';
-import { coalesce, type BatchItem } from '../../lib/delivery/coalesce';
+import { coalesce as coalesceAny, type BatchItem, type CoalescedBatch, type DiscordMessageBody, type OutgoingMessage } from '../../lib/delivery/coalesce';
+
+/** Coalesce for Discord channels only: every body is a Discord body. */
+const coalesce = (...args: Parameters<typeof coalesceAny>) => coalesceAny(...args) as Omit<CoalescedBatch, 'messages'> & { messages: Array<OutgoingMessage & { body: DiscordMessageBody }> };
 import { handler } from '../../lambda/coalesce/index';
 
 const laneEvent = (id: string, line: string, channel = 'general') => ({ id, kind: 'voice.join', channel, line, receivedAt: 1763700000 });
@@ -82,7 +85,7 @@ describe('guild settings (the Discord app)', () => {
       member('c', 'C joined', '1003', settings([], new Date(NOW + 60_000).toISOString())),
       member('d', 'D joined', '1004', settings([], new Date(NOW - 1).toISOString())),
       member('e', 'E joined', '1005'),
-    ], undefined, NOW);
+    ], { nowMs: NOW });
     expect(skipped).toEqual(['a', 'c']);
     expect(messages.map((m) => m.body.content)).toEqual(['B joined\nD joined\nE joined']);
   });
@@ -90,7 +93,7 @@ describe('guild settings (the Discord app)', () => {
   it('gives a card update the ids it must not name, and leaves out the opted-out member\'s own card events', () => {
     const voice = [{ channel_id: '222222222222222222', channel_name: 'General', occupants: { count: 2, members: [{ id: '1001', name: 'Hidden' }, { id: '1002', name: 'Shown' }] } }];
     const card = (id: string, userId: string) => ({ event: { id, kind: 'voice.join', channel: 'general', voice, user: { id: userId, display_name: 'x' }, at: '2026-12-01T19:59:00Z' }, claim: {}, settings: settings(['1001']) });
-    const { messages, skipped } = coalesce([card('h', '1001'), card('s', '1002')], undefined, NOW);
+    const { messages, skipped } = coalesce([card('h', '1001'), card('s', '1002')], { nowMs: NOW });
     expect(skipped).toEqual(['h']);
     expect(messages).toHaveLength(1);
     expect(messages[0].card?.hidden).toEqual(['1001']);

@@ -13,8 +13,8 @@ import { WebhookProxyEmulator } from '../../lib/local/webhook-proxy-emulator';
 
 const CREDENTIAL = { accessKeyId: 'ASIALOCALTEST0000001', secretAccessKey: 'secret-for-this-test-only', sessionToken: 'token' };
 const ROUTES: ProxyRoute[] = [
-  { channel: 'general', method: 'POST', path: '/channels/general', secretName: 's', urlSuffix: '?wait=true', headerOverwrites: {}, queryOverwrites: { wait: 'true' } },
-  { channel: 'general', method: 'PATCH', path: '/channels/general/messages/{messageId}', secretName: 's', urlSuffix: '/messages/{messageId}', headerOverwrites: {}, queryOverwrites: {} },
+  { channel: 'general', method: 'POST', path: '/channels/general', secretName: 's', urlSuffix: '?wait=true', headerOverwrites: {}, queryOverwrites: { wait: 'true' }, kind: 'discord' },
+  { channel: 'general', method: 'PATCH', path: '/channels/general/messages/{messageId}', secretName: 's', urlSuffix: '/messages/{messageId}', headerOverwrites: {}, queryOverwrites: {}, kind: 'discord' },
 ];
 const received: string[] = [];
 let discord: Server;

@@ -10,7 +10,7 @@ import { RelayError, RelayErrorCode, VERIFY_REJECTION_CODES } from '../../lib/co
 import { MAX_NAME_LENGTH, type VoiceStateUpdateEvent } from '../../lib/contracts/events';
 import { ClaimState, DedupeAttribute } from '../../lib/contracts/lane';
 import { DISCORD_CONTENT_LIMIT, escapeDiscordText, maxRenderedLength, parseTemplate, renderTemplate, renderVoiceFields } from '../../lib/contracts/template';
-import { coalesce } from '../../lib/delivery/coalesce';
+import { coalesce, type DiscordMessageBody, type OutgoingMessage } from '../../lib/delivery/coalesce';
 import { DEFAULT_CONFIG_PATH, loadRelayConfigFile } from '../../lib/config/load';
 import { verifyEnvelope, type VerifyConfig } from '../../lib/verify/handler';
 import { GUILD_ID, KEY, voiceEvent } from '../support/fixtures';
@@ -129,7 +129,7 @@ describe('the message renderer', () => {
           event: { id: `e${i}`, kind: 'voice.join', channel: 'general', line: l, receivedAt: 1 },
           claim: { Item: { [DedupeAttribute.State]: { S: delivered ? ClaimState.Delivered : ClaimState.Queued } } },
         })));
-        for (const m of result.messages) {
+        for (const m of result.messages as Array<OutgoingMessage & { body: DiscordMessageBody }>) {
           expect(m.body.content.length).toBeLessThanOrEqual(DISCORD_CONTENT_LIMIT);
           expect(m.body.allowed_mentions).toEqual({ parse: [] });
           expect(m.body.content).not.toMatch(/(^|[^\\])@(everyone|here)/);

@@ -1,0 +1,93 @@
+/**
+ * Slack incoming webhooks (channels of `kind: 'slack'`): how a route's template and the event's
+ * user text are rendered for Slack, and Slack's limits and answers. One template syntax for both
+ * destinations: Discord markdown in a template becomes Slack mrkdwn, user text is escaped the way
+ * Slack escapes (`&`, `<`, `>`: its only control characters), and Discord-only markup (mentions,
+ * `<t:…>` timestamps) becomes what Slack shows instead.
+ */
+import type { VoiceStateUpdateEvent } from './events';
+import { parseTemplate, renderTemplate, visibleText, type TemplateFields } from './template';
+
+/** A Slack message is kept under this many characters (Slack truncates far longer ones and advises 4,000). */
+export const SLACK_TEXT_LIMIT = 4000;
+
+/** What a Slack webhook answers a post it accepted: 200 with this body. */
+export const SLACK_OK = 'ok';
+
+/**
+ * Slack's answers that will not change on a retry (the events are dead-lettered with the reason):
+ * 400 `invalid_payload` / `no_text`, 403 `action_prohibited`, 404 `channel_not_found` /
+ * `no_service` (the webhook was removed), 410 `channel_is_archived`.
+ */
+export const SLACK_PERMANENT_STATUSES = [400, 403, 404, 410] as const;
+
+const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+
+/** Escapes Slack's three control characters, so no `<!channel>`, `<@U…>`, `<#C…>` or `<url|label>` can form. */
+export function escapeSlackText(text: string): string {
+  return text.replace(/[&<>]/g, (c) => ENTITIES[c]);
+}
+
+/**
+ * A word joiner after the `@` of `@channel`, `@here` and `@everyone` written as plain text. Slack
+ * notifies only for `<!channel>` (which escaping already prevents); that plain text never does is
+ * assumed, so it is broken up either way. The joiner is invisible.
+ */
+function breakPlainMentions(text: string): string {
+  return text.replace(/@(?=(?:channel|here|everyone)\b)/gi, '@\u2060');
+}
+
+/** User text made inert in a Slack message: visible (as for Discord), escaped, and no plain special mention. */
+export function slackUserText(text: string): string {
+  return breakPlainMentions(escapeSlackText(visibleText(text)));
+}
+
+/** Discord markdown in a template's own text as Slack mrkdwn: `**bold**` → `*bold*`, `*italic*` → `_italic_`, `~~strike~~` → `~strike~`, `__underline__` → `_underline_`, `||spoiler||` shown plainly. */
+export function slackMarkup(text: string): string {
+  return text
+    .replace(/\*\*(.+?)\*\*|\*(.+?)\*/g, (_match, bold: string | undefined, italic: string | undefined) => (bold !== undefined ? `*${bold}*` : `_${italic}_`))
+    .replace(/~~(.+?)~~/g, '~$1~')
+    .replace(/__(.+?)__/g, '_$1_')
+    .replace(/\|\|(.+?)\|\|/g, '$1');
+}
+
+/** `{time}` for Slack: its date token, shown in each reader's time zone, with the UTC time as the fallback. */
+function slackTime(at: string): string {
+  const ms = Date.parse(at);
+  return `<!date^${Math.floor(ms / 1000)}^{time}|${new Date(ms).toISOString().slice(11, 16)} UTC>`;
+}
+
+/** The template fields of a voice event for Slack; mentions (Discord-only) read as the plain names. */
+export function renderSlackFields(event: VoiceStateUpdateEvent): TemplateFields {
+  const channel = event.after ?? event.before;
+  const user = slackUserText(event.user.display_name);
+  const name = (c: { readonly channel_name: string } | null | undefined) => (c ? slackUserText(c.channel_name) : '');
+  return {
+    user,
+    user_name: slackUserText(event.user.name),
+    user_id: event.user.id,
+    user_mention: user,
+    guild: slackUserText(event.guild.name),
+    channel: name(channel),
+    channel_mention: name(channel),
+    from: name(event.before),
+    from_mention: name(event.before),
+    to: name(event.after),
+    to_mention: name(event.after),
+    time: slackTime(event.at),
+    at: event.at,
+  };
+}
+
+/** A route's template rendered for Slack with the event's fields: the template's text escaped and converted, the fields escaped. */
+export function renderSlackLine(template: string, event: VoiceStateUpdateEvent): string {
+  return renderTemplate(parseTemplate(slackMarkup(escapeSlackText(template))), renderSlackFields(event));
+}
+
+/**
+ * A line the relay wrote for Discord (a test message, an alarm notice) as Slack text: Discord's
+ * backslash escapes undone, then escaped for Slack and its markdown converted.
+ */
+export function discordLineToSlack(line: string): string {
+  return breakPlainMentions(slackMarkup(escapeSlackText(line.replace(/\\(.)/gu, '$1'))));
+}
