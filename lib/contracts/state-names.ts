@@ -66,6 +66,7 @@ export const StateName = {
   // The Discord app: opt-outs and pauses (guild settings table).
   // Before the Map: one read for an envelope whose events share a guild (a forwarder's batch).
   FirstHasGuild: 'First event from a guild?',
+  ListGuilds: 'List guilds',
   CountGuilds: 'Count guilds',
   OneGuild: 'One guild?',
   ReadEnvelopeGuild: "Read the envelope's guild settings",
@@ -91,6 +92,7 @@ export const DeliveryStateName = {
   HasGuild: 'From a guild?',
   NoteGuild: 'Note guild',
   NoGuild: 'No guild',
+  ListGuilds: 'List guilds',
   FindGuilds: 'Find guilds',
   ReadEachGuild: 'Read each guild',
   IsGuild: 'A guild?',

@@ -274,7 +274,8 @@ export class Forwarder {
   /**
    * The head and what is already due behind it, in order, as one envelope: up to 10 events and
    * 16 KiB, ending before a member's second event (the relay handles a batch's events side by
-   * side; separate envelopes at least go out one after the other). Nothing waits to fill a batch:
+   * side; separate envelopes at least go out one after the other) and before an event of another
+   * guild (the relay reads one guild's settings once for an envelope). Nothing waits to fill a batch:
    * a lone event goes out alone, at once. Only to a relay that said it takes batches.
    */
   private async batchFrom(head: SpooledEvent): Promise<{ id: string; event: unknown; spooled: SpooledEvent }[]> {
@@ -283,11 +284,12 @@ export class Forwarder {
     const now = Date.now();
     const batch = [first];
     const members = new Set([memberOf(first.event)]);
+    const guild = guildOf(first.event);
     for (const spooled of this.options.spool.oldest(MAX_BATCH_EVENTS).slice(1)) {
       // A row that is not JSON (never written by this forwarder) goes alone, as its own text.
       const event = parsed(spooled.payload);
       const member = memberOf(event);
-      if (spooled.nextAttemptAt > now || member === undefined || members.has(member)) break;
+      if (spooled.nextAttemptAt > now || member === undefined || members.has(member) || guildOf(event) !== guild) break;
       const items = [...batch, { id: spooled.id, event, spooled }];
       if (Buffer.byteLength(JSON.stringify(items.map(({ id, event: e }) => ({ id, event: e }))), 'utf8') > MAX_PAYLOAD_BYTES) break;
       batch.push(items[items.length - 1]);
@@ -389,6 +391,10 @@ function parsed(payload: string): unknown {
 }
 
 /** Who a spooled voice event is about (`guild:user`); undefined for anything else, which goes alone. */
+function guildOf(event: unknown): unknown {
+  return (event as { guild?: { id?: unknown } } | null)?.guild?.id;
+}
+
 function memberOf(event: unknown): string | undefined {
   const e = event as { guild?: { id?: unknown }; user?: { id?: unknown } } | null;
   return typeof e?.guild?.id === 'string' && typeof e.user?.id === 'string' ? `${e.guild.id}:${e.user.id}` : undefined;

@@ -178,8 +178,10 @@ export class DeliveryStateMachine extends Construct {
     }).itemProcessor(new sfn.Choice(this, S.IsGuild)
       .when(sfn.Condition.stringEquals('$.guildId', ''), new sfn.Pass(this, S.NotAGuild))
       .otherwise(read));
-    // Every event noted a guild id (or ''), so the unique list is never empty.
-    return new sfn.Pass(this, S.FindGuilds, { parameters: { 'batch.$': '$', 'ids.$': 'States.ArrayUnique($[*].guild.id)' } }).next(each);
+    // Every event noted a guild id (or ''), so the wildcard's list is never empty; the intrinsic runs on it in the next state.
+    return new sfn.Pass(this, S.ListGuilds, { parameters: { 'batch.$': '$', 'ids.$': '$[*].guild.id' } })
+      .next(new sfn.Pass(this, S.FindGuilds, { parameters: { 'batch.$': '$.batch', 'ids.$': 'States.ArrayUnique($.ids)' } }))
+      .next(each);
   }
 
   /** Lets `grantee` run the workflow synchronously (what a pipe with REQUEST_RESPONSE does). */

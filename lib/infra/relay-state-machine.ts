@@ -249,12 +249,15 @@ export class RelayStateMachine extends Construct {
     read.addCatch(new sfn.Pass(this, StateName.EnvelopeGuildUnread, { parameters: { 'guildUnread.$': '$.guildError' }, resultPath: '$.shared' }).next(then),
       { errors: [sfn.Errors.ALL], resultPath: '$.guildError' });
     read.next(then);
+    // The wildcard lists the ids in Parameters (as Collect outcomes does); the intrinsics count them in the next state.
+    const list = new sfn.Pass(this, StateName.ListGuilds, { parameters: { 'ids.$': '$.events[*].event.guild.id' }, resultPath: '$.guilds' });
     const count = new sfn.Pass(this, StateName.CountGuilds, {
-      parameters: { 'count.$': 'States.ArrayLength(States.ArrayUnique($.events[*].event.guild.id))', 'first.$': '$.events[0].event.guild.id' },
+      parameters: { 'count.$': 'States.ArrayLength(States.ArrayUnique($.guilds.ids))', 'first.$': '$.events[0].event.guild.id' },
       resultPath: '$.guilds',
-    }).next(new sfn.Choice(this, StateName.OneGuild).when(sfn.Condition.numberEquals('$.guilds.count', 1), read).otherwise(perEvent));
+    });
+    list.next(count).next(new sfn.Choice(this, StateName.OneGuild).when(sfn.Condition.numberEquals('$.guilds.count', 1), read).otherwise(perEvent));
     // The wildcard runs only where it matches something: what it gives for nothing is not documented.
-    return new sfn.Choice(this, StateName.FirstHasGuild).when(sfn.Condition.isPresent('$.events[0].event.guild.id'), count).otherwise(perEvent);
+    return new sfn.Choice(this, StateName.FirstHasGuild).when(sfn.Condition.isPresent('$.events[0].event.guild.id'), list).otherwise(perEvent);
   }
 
   /** A heartbeat overwrites its forwarder's item in the heartbeat table (native PutItem, no Lambda) and is never posted. */

@@ -253,6 +253,31 @@ describe('the spool', () => {
     });
   });
 
+  it('never batches events of two guilds together: the relay reads one guild\'s settings for an envelope', async () => {
+    await withForwarder({ allowedGuildIds: [GUILD, OTHER_GUILD] }, async (_, spool) => {
+      await until(() => logs.some((l) => l.includes('the relay takes batches')));
+      ingest.setFallback({ status: 503, body: { message: 'Service Unavailable' } });
+      discord.setVoiceState(GUILD, ALICE, GENERAL);
+      await settle(250);
+      discord.setVoiceState(OTHER_GUILD, CAROL, '888888888888888888');
+      await settle(250);
+      discord.setVoiceState(OTHER_GUILD, CAROL, null);
+      await settle(250);
+      discord.setVoiceState(GUILD, BOB, GENERAL);
+      await until(() => spool.depth() === 4);
+      ingest.script(); // also forgets the refused requests
+      ingest.setFallback(ACCEPT);
+      await until(() => spool.depth() === 0);
+      // Carol's join and leave stay apart too (one member), so four envelopes, each of one guild.
+      const sent = ingest.envelopes().map((e) => (e.v === 2 ? JSON.parse(e.payload as string).map((i: { event: any }) => i.event.guild.id) : [JSON.parse(e.payload as string).guild.id]));
+      expect(sent.flat()).toEqual([GUILD, OTHER_GUILD, OTHER_GUILD, GUILD]);
+      for (const guilds of sent) expect(new Set(guilds).size).toBe(1);
+      discord.setVoiceState(GUILD, ALICE, null);
+      discord.setVoiceState(GUILD, BOB, null);
+      await until(() => received().filter((r) => r.event.after === null).length >= 3);
+    });
+  });
+
   it('sets aside an event the relay refuses (4xx) and lets the rest through', async () => {
     await withForwarder({}, async (_, spool) => {
       ingest.script({ status: 400, body: { message: 'Invalid input' } });
