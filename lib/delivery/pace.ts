@@ -1,6 +1,7 @@
 /**
  * The delivery workflow's Pace step: how long to wait after an answer from Discord, the way good
- * clients (discord.js, discord.py) pace a webhook — on a 429, Discord's `retry_after`; after a
+ * clients (discord.js, discord.py) pace a webhook — on a 429, Discord's `retry_after` (or Slack's
+ * `Retry-After` header); after a
  * success that used the bucket's last request (`X-RateLimit-Remaining: 0`),
  * `X-RateLimit-Reset-After`. Wait's `SecondsPath` takes whole seconds, so both round up.
  * It also describes a refusal for the dead-letter queue, with secrets redacted.
@@ -52,13 +53,22 @@ function retryAfter(cause: string | undefined): number | undefined {
   }
 }
 
+/** `Retry-After` as delta-seconds (RFC 9110); an HTTP date is not one. */
+function retryAfterHeader(headers: PostAnswer['headers']): number | undefined {
+  const value = header(headers, 'retry-after');
+  const seconds = value !== undefined && /^\d+$/.test(value.trim()) ? Number(value) : undefined;
+  return seconds !== undefined && Number.isFinite(seconds) ? seconds : undefined;
+}
+
 export function paceAfter(answer: PostAnswer): PaceDecision {
   return { ...waitAfter(answer), detail: describeOutsideText(typeof answer.Cause === 'string' ? answer.Cause : '') };
 }
 
 function waitAfter(answer: PostAnswer): Omit<PaceDecision, 'detail'> {
   if (answer.Error === 'ApiGateway.429') {
-    const seconds = retryAfter(answer.Cause);
+    // Discord says `retry_after` in the body; Slack says `Retry-After` (seconds) as a header, which
+    // reaches here only if the failed task kept its headers (else Slack's 429 waits the default).
+    const seconds = retryAfter(answer.Cause) ?? retryAfterHeader(answer.headers);
     return seconds === undefined
       ? { waitSeconds: DEFAULT_RETRY_AFTER_SECONDS, reason: '429 without retry_after' }
       : { waitSeconds: Math.max(1, wholeSeconds(seconds)), reason: `429: retry_after ${seconds}` };

@@ -29,8 +29,12 @@ import { DeliveryStateName as S } from '../contracts/state-names';
 import { DYNAMODB_RETRY, RETRYABLE_SERVER_ERRORS, VERIFY_RETRY } from './task-retries';
 import type { WebhookProxyApi } from './webhook-proxy-api';
 
-/** Discord's answers that will not change on a retry: the message's events go to the dead-letter queue. */
-export const PERMANENT_REFUSALS = ['ApiGateway.400', 'ApiGateway.401', 'ApiGateway.403', 'ApiGateway.404', 'ApiGateway.405', 'ApiGateway.413', 'ApiGateway.415'];
+/**
+ * Answers that will not change on a retry: the message's events go to the dead-letter queue.
+ * Discord's, and Slack's (400 invalid_payload/no_text, 403 action_prohibited, 404
+ * channel_not_found/no_service, 410 channel_is_archived: SLACK_PERMANENT_STATUSES).
+ */
+export const PERMANENT_REFUSALS = ['ApiGateway.400', 'ApiGateway.401', 'ApiGateway.403', 'ApiGateway.404', 'ApiGateway.405', 'ApiGateway.410', 'ApiGateway.413', 'ApiGateway.415'];
 
 /** What a message post's answer is kept as: what Pace reads. */
 const ANSWER = { 'status.$': '$.StatusCode', 'headers.$': '$.Headers' };

@@ -1,10 +1,14 @@
 /**
- * `GET /_sink`: the sink's messages shown the way a Discord channel would show them. Static HTML
- * that polls `/_sink/messages`; message text is rendered from escaped text only (no innerHTML of
- * user text), with Discord's markdown basics, mentions and timestamps.
+ * `GET /_sink`: the sink's messages shown the way a Discord channel would show them (a Slack
+ * channel's the way Slack would). Static HTML that polls `/_sink/messages`; message text is
+ * rendered from escaped text only (no innerHTML of user text), with Discord's markdown basics,
+ * mentions and timestamps, and Slack's mrkdwn basics and date tokens.
  */
 // Escapes first; emphasis spans skip escaped characters (`**a \\*b**` is bold "a *b").
 const MARKDOWN_PATTERN = String.raw`\\([^A-Za-z0-9\s])|\*\*((?:\\.|[^\\*])+?)\*\*|__((?:\\.|[^\\_])+?)__|\*((?:\\.|[^\\*])+?)\*|~~((?:\\.|[^\\~])+?)~~|` + '`([^`]+)`' + String.raw`|<@!?(\d+)>|<#(\d+)>|<t:(-?\d+)(?::([tTdDfFR]))?>|<@&(\d+)>`;
+
+// Slack mrkdwn, minimal: the relay's date token, *bold*, _italic_, ~strike~, `code`, and the three entities.
+const SLACK_PATTERN = String.raw`<!date\^(-?\d+)\^[^|>]*\|([^>]*)>|\*([^*\n]+)\*|_([^_\n]+)_|~([^~\n]+)~|` + '`([^`]+)`' + String.raw`|&(amp|lt|gt);`;
 
 export function renderSinkPage(title: string): string {
   return `<!doctype html>
@@ -28,6 +32,13 @@ export function renderSinkPage(title: string): string {
   code { background: #2b2d31; padding: 0 3px; border-radius: 3px; }
   /* A coalesced message carries one event per line, and Discord shows each on its own line. */
   .content { white-space: pre-wrap; overflow-wrap: anywhere; }
+  /* A Slack channel's messages, drawn as Slack draws them: a light pane, square avatars. */
+  .slack { background: #ffffff; color: #1d1c1d; font-family: Lato, "Slack-Lato", "Helvetica Neue", Helvetica, Arial, sans-serif, "Apple Color Emoji", "Noto Color Emoji", emoji; margin: 6px 16px; border-radius: 8px; border: 1px solid #dddddd; }
+  .slack:hover { background: #f8f8f8; }
+  .slack .avatar { border-radius: 6px; background: #4a154b; }
+  .slack .author { color: #1d1c1d; font-weight: 900; } .slack .bot { background: #dddddd; color: #616061; font-weight: 700; }
+  .slack .time, .slack .channel { color: #616061; } .slack code { background: #f8f8f8; border: 1px solid #dddddd; color: #e01e5a; }
+  .slack .date { color: #1264a3; } .kind { color: #616061; font-size: 11px; margin-left: 6px; text-transform: uppercase; }
 </style></head>
 <body>
 <header>${title.replace(/[<>&"]/g, '')}<small id="count"></small></header>
@@ -55,7 +66,37 @@ function renderText(parent, text) {
   }
   parent.append(text.slice(last));
 }
+function renderSlackText(parent, text) {
+  const re = new RegExp(${JSON.stringify(SLACK_PATTERN)}, 'g');
+  const entity = { amp: '&', lt: '<', gt: '>' };
+  let last = 0, m;
+  while ((m = re.exec(text))) {
+    parent.append(text.slice(last, m.index));
+    if (m[1] !== undefined) parent.append(el('span', 'date', new Date(Number(m[1]) * 1000).toLocaleTimeString()));
+    else if (m[3] !== undefined) { const b = el('strong'); renderSlackText(b, m[3]); parent.append(b); }
+    else if (m[4] !== undefined) { const i = el('em'); renderSlackText(i, m[4]); parent.append(i); }
+    else if (m[5] !== undefined) { const s = el('s'); renderSlackText(s, m[5]); parent.append(s); }
+    else if (m[6] !== undefined) parent.append(el('code', '', m[6]));
+    else if (m[7] !== undefined) parent.append(entity[m[7]]);
+    last = re.lastIndex;
+  }
+  parent.append(text.slice(last));
+}
+function renderSlackMessage(m) {
+  const body = m.body || {};
+  const row = el('div', 'msg slack');
+  const name = 'Discord Event Relay';
+  row.append(el('div', 'avatar', 'R'));
+  const col = el('div');
+  const head = el('div');
+  head.append(el('span', 'author', name), el('span', 'bot', 'APP'), el('span', 'time', new Date(m.receivedAt).toLocaleString()), el('span', 'channel', '#' + m.channel), el('span', 'kind', 'Slack'));
+  col.append(head);
+  const t = el('div', 'content'); renderSlackText(t, typeof body.text === 'string' ? body.text : ''); col.append(t);
+  row.append(col);
+  return row;
+}
 function renderMessage(m) {
+  if (m.kind === 'slack') return renderSlackMessage(m);
   const body = m.body || {};
   const row = el('div', 'msg');
   const name = body.username || m.channel + ' webhook';

@@ -20,6 +20,14 @@ it('429 without a usable retry_after → 1 s', () => {
   expect(paceAfter(rateLimited({ retry_after: -4 })).waitSeconds).toBe(1);
 });
 
+it('Slack\'s 429 (body rate_limited) waits its Retry-After header when the answer carries it, else 1 s', () => {
+  expect(paceAfter({ ...rateLimited('rate_limited'), headers: { 'Retry-After': ['3'] } })).toMatchObject({ waitSeconds: 3, reason: '429: retry_after 3' });
+  expect(paceAfter({ ...rateLimited('rate_limited'), headers: { 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' } }).waitSeconds).toBe(1);
+  expect(paceAfter(rateLimited('rate_limited')).waitSeconds).toBe(1);
+  // Discord's body wins over a header.
+  expect(paceAfter({ ...rateLimited({ retry_after: 2.5 }), headers: { 'retry-after': ['9'] } }).waitSeconds).toBe(3);
+});
+
 it('a retry_after beyond what one execution can wait is capped', () => {
   expect(paceAfter(rateLimited({ retry_after: 3600 })).waitSeconds).toBe(MAX_WAIT_SECONDS);
 });

@@ -185,7 +185,7 @@ describe('delivery workflow', () => {
     const post = ((stateMachineDefinition(json, undefined, StateMachineId.Delivery).States as any)['Post each message'].ItemProcessor.States as Record<string, any>)['Post to general'];
     expect(post.Catch.map((c: { ErrorEquals: string[]; Next: string }) => [c.ErrorEquals, c.Next])).toEqual([
       [['ApiGateway.429'], 'Pace after 429'],
-      [['ApiGateway.400', 'ApiGateway.401', 'ApiGateway.403', 'ApiGateway.404', 'ApiGateway.405', 'ApiGateway.413', 'ApiGateway.415'], 'Describe refusal'],
+      [['ApiGateway.400', 'ApiGateway.401', 'ApiGateway.403', 'ApiGateway.404', 'ApiGateway.405', 'ApiGateway.410', 'ApiGateway.413', 'ApiGateway.415'], 'Describe refusal'],
     ]);
     // The refusal's body is redacted by Pace before a dead-letter reason quotes it.
     const states = (stateMachineDefinition(json, undefined, StateMachineId.Delivery).States as any)['Post each message'].ItemProcessor.States;

@@ -1,0 +1,104 @@
+/**
+ * Slack channels through the local relay, end to end (examples/slack.config.ts: joins and leaves
+ * to #team on Slack, moves to #general on Discord): hostile names arrive inert in Slack, a burst
+ * over Slack's one-per-second limit is paced and loses nothing, and a removed Slack webhook
+ * dead-letters its events without holding up the Discord channel.
+ */
+import type { RelayClient } from '../../lib/client/relay-client';
+import type { VoiceStateUpdateEvent } from '../../lib/contracts/events';
+import type { LocalRelayServer } from '../../lib/local/local-relay-server';
+import { SLACK_WEBHOOK_RATE_LIMIT } from '../../lib/local/slack-sink';
+import { startTestRelay } from '../support/local-relay';
+
+const GUILD = '123456789012345678';
+const ROOM = { channel_id: '222222222222222222', channel_name: 'Room' };
+const HALL = { channel_id: '333333333333333333', channel_name: 'Hall' };
+let server: LocalRelayServer;
+let client: RelayClient;
+let sequence = 0;
+const START = Date.now() - 30 * 60_000;
+
+beforeAll(async () => {
+  ({ server, client } = await startTestRelay('test/fixtures/slack-config.ts', 'relay-slack-'));
+});
+afterAll(() => server.stop());
+beforeEach(async () => {
+  await server.lanes!.pipe.idle();
+  server.sink.messages.length = 0;
+  server.slackSink!.setRateLimit(false);
+});
+
+function voice(name: string, before: typeof ROOM | null, after: typeof ROOM | null, id = String(500000000000000000n + BigInt(++sequence))): VoiceStateUpdateEvent {
+  return {
+    type: 'VOICE_STATE_UPDATE', guild: { id: GUILD, name: 'Guild' }, user: { id, name: 'member', display_name: name, bot: false },
+    before, after, at: new Date(START + sequence * 1000).toISOString(),
+  };
+}
+
+const slackTexts = () => server.sink.messages.filter((m) => m.kind === 'slack').map((m) => (m.body as { text: string }).text);
+
+it('says which channel is Slack\'s, and posts a join there as Slack text, a move to Discord as before', async () => {
+  expect(server.destinations.map((d) => [d.channel, d.kind])).toEqual([['general', 'discord'], ['team', 'slack']]);
+  expect(await client.sendSync(voice('Ana', null, ROOM))).toMatchObject({ output: { outcome: 'queued', channel: 'team' } });
+  expect(await client.sendSync(voice('Ben', ROOM, HALL))).toMatchObject({ output: { outcome: 'queued', channel: 'general' } });
+  await server.lanes!.pipe.idle();
+  const [slack] = server.sink.messages.filter((m) => m.kind === 'slack');
+  const [discord] = server.sink.messages.filter((m) => m.kind === 'discord');
+  expect(slack.body).toEqual({ text: expect.stringMatching(/^🔊 \*Ana\* joined Room · <!date\^\d+\^\{time\}\|\d\d:\d\d UTC>$/) });
+  expect(discord.body).toMatchObject({ content: expect.stringContaining('**Ben** moved from Room to Hall'), allowed_mentions: { parse: [] } });
+  // /_sink/messages says which kind each message went to.
+  const listed = await (await fetch(`${server.url}/_sink/messages`)).json() as Array<{ kind: string }>;
+  expect(listed.map((m) => m.kind).sort()).toEqual(['discord', 'slack']);
+});
+
+it('hostile names arrive inert: no mention, link or entity can form from user text', async () => {
+  const names = ['<!channel>', '<@U123>', '&lt;', '*bold*', '<https://evil.example|free>', '@here'];
+  for (const name of names) await client.sendSync(voice(name, null, ROOM));
+  await server.lanes!.pipe.idle();
+  const text = slackTexts().join('\n');
+  expect(text).toContain('&lt;!channel&gt;');
+  expect(text).toContain('&lt;@U123&gt;');
+  expect(text).toContain('&amp;lt;');
+  expect(text).toContain('&lt;https://evil.example|free&gt;');
+  expect(text).toContain('@\u2060here');
+  // The only `<…>` left are the date tokens the relay wrote, one per line.
+  expect(text.match(/<[^>]*>/g)?.every((token) => token.startsWith('<!date^'))).toBe(true);
+  expect(text.split('\n')).toHaveLength(names.length);
+});
+
+it('a burst over Slack\'s one message a second is paced by its 429s and loses nothing', async () => {
+  server.slackSink!.setRateLimit(SLACK_WEBHOOK_RATE_LIMIT);
+  const before = server.slackSink!.stats;
+  const names = ['Cy', 'Di', 'Ed', 'Flo'];
+  // One at a time, each through the lane before the next: each its own Slack message, within a second.
+  for (const name of names) {
+    await client.sendSync(voice(name, null, ROOM));
+    await server.lanes!.pipe.idle();
+  }
+  const text = slackTexts().join('\n');
+  for (const name of names) expect(text.match(new RegExp(`\\*${name}\\* joined`, 'g'))).toHaveLength(1);
+  expect(server.slackSink!.stats.rateLimited).toBeGreaterThan(before.rateLimited);
+  const times = server.sink.messages.filter((m) => m.kind === 'slack').map((m) => Date.parse(m.receivedAt));
+  for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(SLACK_WEBHOOK_RATE_LIMIT.windowMs - 5);
+  expect(server.lanes!.deadLetters.peek()).toEqual([]);
+}, 30_000);
+
+it('a removed Slack webhook dead-letters its events with the reason, and the Discord channel goes on', async () => {
+  expect((await fetch(`${server.url}/_sink/webhooks/team`, { method: 'DELETE' })).status).toBe(204);
+  try {
+    await client.sendSync(voice('Gil', null, ROOM));
+    await client.sendSync(voice('Hal', ROOM, HALL));
+    await server.lanes!.pipe.idle();
+    const [dead] = server.lanes!.deadLetters.peek();
+    expect(JSON.parse(dead.body)).toMatchObject({ channel: 'team', slack: { event: { user: { display_name: 'Gil' } } } });
+    expect(dead.attributes.RelayError).toEqual({ DataType: 'String', StringValue: 'ApiGateway.404' });
+    expect(dead.attributes.RelayReason.StringValue).toContain('no_service');
+    expect(server.sink.messages.map((m) => m.kind)).toEqual(['discord']);
+  } finally {
+    await fetch(`${server.url}/_sink/webhooks/team`, { method: 'PUT' });
+  }
+  // Restored and redriven: posted once.
+  expect((await (await fetch(`${server.url}/_lanes/redrive`, { method: 'POST' })).json())).toEqual({ moved: 1 });
+  await server.lanes!.pipe.idle();
+  expect(slackTexts()).toEqual([expect.stringContaining('*Gil* joined')]);
+});
