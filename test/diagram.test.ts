@@ -42,3 +42,16 @@ it('draws one node per construct, edges labelled by the grants along them, monit
     '',
   ].join('\n'));
 });
+
+it('draws a Slack channel\'s proxy integration to Slack, a Discord one\'s to Discord', () => {
+  const integration = (uri: string) => ({ Type: 'AWS::ApiGatewayV2::Integration', Properties: { IntegrationType: 'HTTP_PROXY', IntegrationUri: uri }, Metadata: at('Proxy/Api/Resource') });
+  const drawn = renderMermaid({ Resources: {
+    Discord1: integration('{{resolve:secretsmanager:hooks/general:SecretString:::}}?wait=true'),
+    Edit1: integration('{{resolve:secretsmanager:hooks/general:SecretString:::}}/messages/{messageId}'),
+    Slack1: integration('{{resolve:secretsmanager:hooks/team:SecretString:::}}'),
+  } });
+  expect(drawn).toContain('  slack(["Slack incoming webhooks"])');
+  expect(drawn).toContain('  Proxy -->|"HTTP_PROXY"| slack');
+  expect(drawn).toContain('  Proxy -->|"HTTP_PROXY ?wait=true"| discord');
+  expect(renderMermaid({ Resources: { Discord1: integration('{{resolve:secretsmanager:x:SecretString:::}}?wait=true') } })).not.toContain('slack');
+});

@@ -101,14 +101,22 @@ export function renderMermaid(template: DiagramTemplate): string {
     const summary = [...counts].map(([label, n]) => (n === 1 ? label : `${n} ${label}s`)).join(' · ');
     lines.push(`  ${nodeId(group)}["<b>${group}</b><br/>${summary}"]`);
   }
-  if (entries.some(([, r]) => (r.Properties as { IntegrationType?: string } | undefined)?.IntegrationType === 'HTTP_PROXY')) lines.push('  discord(["Discord webhooks"])');
+  // A Slack channel's integration posts to the secret's URL as is; Discord's add ?wait=true or /messages/{messageId}.
+  const proxyKind = (r: Resource): 'discord' | 'slack' | undefined => {
+    const p = r.Properties as { IntegrationType?: string; IntegrationUri?: unknown } | undefined;
+    if (p?.IntegrationType !== 'HTTP_PROXY') return undefined;
+    return /\}\}$/.test(String(p.IntegrationUri ?? '')) ? 'slack' : 'discord';
+  };
+  if (entries.some(([, r]) => proxyKind(r) === 'discord')) lines.push('  discord(["Discord webhooks"])');
+  if (entries.some(([, r]) => proxyKind(r) === 'slack')) lines.push('  slack(["Slack incoming webhooks"])');
   // A route without IAM is the Discord app's interactions endpoint: Discord signs those requests itself.
   const isOpenRoute = (r: Resource) => r.Type === 'AWS::ApiGatewayV2::Route' && (r.Properties as { AuthorizationType?: string } | undefined)?.AuthorizationType === 'NONE';
   if (entries.some(([, r]) => isOpenRoute(r))) lines.push('  slash(["Discord<br/>/relay commands"])');
   for (const [id, r] of entries) {
     // A managed policy of a shown construct is for its callers (the ingest's); others (the operator policy) are not drawn.
     const external = r.Type === 'AWS::IAM::ManagedPolicy' ? (kinds.has(groupFor(id)) ? `  callers -->|"POST /events (SigV4)"| ${nodeId(groupFor(id))}` : undefined)
-      : (r.Properties as { IntegrationType?: string } | undefined)?.IntegrationType === 'HTTP_PROXY' ? `  ${nodeId(groupFor(id))} -->|"HTTP_PROXY ?wait=true"| discord`
+      : proxyKind(r) === 'discord' ? `  ${nodeId(groupFor(id))} -->|"HTTP_PROXY ?wait=true"| discord`
+        : proxyKind(r) === 'slack' ? `  ${nodeId(groupFor(id))} -->|"HTTP_PROXY"| slack`
         : isOpenRoute(r) ? `  slash -->|"POST /interactions (Ed25519)"| ${nodeId(groupFor(id))}` : undefined;
     if (external && !lines.includes(external)) lines.push(external);
   }

@@ -129,6 +129,8 @@ export function explainDeadLetter(error: string, reason: string, channel: string
     };
   }
   const status = /^ApiGateway\.(\d{3})$/.exec(error)?.[1];
+  const slack = status && explainSlackRefusal(status, reason, where, ctx, redrive);
+  if (slack) return slack;
   if (status === '404' && /10015|unknown webhook/i.test(reason)) {
     return {
       cause: `the webhook of ${where} was deleted (Discord 10015 Unknown Webhook)`,
@@ -158,6 +160,28 @@ export function explainDeadLetter(error: string, reason: string, channel: string
   if (error === 'Relay.NoRoute') return { cause: `the webhook proxy has no route for ${where}`, fix: 'add the channel to channels in the config and deploy' };
   if (error === 'maxReceiveCount reached') return { cause: 'the delivery workflow failed on this batch on every try (5 receives)', fix: `look at the DeliveryExecutionsFailed alarm and the delivery workflow's log group, ${redrive}` };
   return { cause: `Discord (or the proxy) answered ${error}: ${summarise(reason)}`, fix: redrive.replace(/^then /, '') };
+}
+
+/** Slack's answers (a plain-text reason such as `no_service`) to a Slack channel's post, in words; undefined for anything else. */
+function explainSlackRefusal(status: string, reason: string, where: string, ctx: ExplainContext, redrive: string): { cause: string; fix: string; register: string } | undefined {
+  const code = /(?:^|[\s:])(no_service|channel_not_found|channel_is_archived|action_prohibited|invalid_payload|no_text|invalid_token|no_team)$/.exec(reason.trim())?.[1];
+  if (!code) return undefined;
+  const register = REGISTER.SlackAnswers;
+  const newWebhook = ctx.kind === 'local'
+    ? `restore it (curl -X PUT ${ctx.url}${sinkWebhookPath(where.replace(/^#/, ''))}) or give a real one, ${redrive}`
+    : `add a new incoming webhook for the channel in your Slack app (api.slack.com/apps → Incoming Webhooks), put its URL in the channel's secret (aws secretsmanager put-secret-value), npx cdk deploy, ${redrive}`;
+  switch (code) {
+    case 'no_service': case 'invalid_token': case 'no_team':
+      return { cause: `Slack knows no incoming webhook at ${where}'s URL (${status} ${code}: it was removed, or its app uninstalled)`, fix: newWebhook, register };
+    case 'channel_not_found':
+      return { cause: `the Slack channel of ${where}'s webhook is gone (${status} channel_not_found)`, fix: newWebhook, register };
+    case 'channel_is_archived':
+      return { cause: `the Slack channel of ${where}'s webhook is archived (${status} channel_is_archived)`, fix: `unarchive it in Slack, or give ${where} a webhook of another channel, ${redrive}`, register };
+    case 'action_prohibited':
+      return { cause: `a Slack admin restricts posting to ${where}'s channel (${status} action_prohibited)`, fix: `ask a workspace admin to allow the app to post there, ${redrive}`, register };
+    default:
+      return { cause: `Slack refused the message as invalid (${status} ${code})`, fix: `fix the route's template (README "Slack channels"), ${redrive}`, register };
+  }
 }
 
 /** An AWS SDK error on a read the doctor makes: access, credentials, or missing resources. */

@@ -12,6 +12,7 @@ export const REGISTER = {
   DiscordAuthorization: 'Discord Authorization',
   DiscordCodes: 'Discord 10008/10015',
   DiscordRateLimits: 'Discord rate limits',
+  SlackAnswers: 'Slack webhook answers',
   PipeStart: 'pipe start',
   PipeState: 'pipe state',
   SqsMetrics: 'SQS metrics',

@@ -30,6 +30,12 @@ describe('dead letters in words', () => {
     ['ApiGateway.403', 'Discord answered ApiGateway.403: {"message": "Missing Access", "code": 50001}', /Discord forbade the post/],
     ['ApiGateway.400', 'Discord answered ApiGateway.400: {"message": "Invalid Form Body", "code": 50035}', /refused the message as invalid: Discord answered/],
     ['maxReceiveCount reached', 'the delivery workflow kept failing on this batch', /failed on this batch on every try/],
+    // A Slack channel's answers: plain-text reasons.
+    ['ApiGateway.404', 'Discord answered ApiGateway.404: no_service', /Slack knows no incoming webhook at #general's URL \(404 no_service/],
+    ['ApiGateway.404', 'Discord answered ApiGateway.404: channel_not_found', /Slack channel of #general's webhook is gone/],
+    ['ApiGateway.410', 'Discord answered ApiGateway.410: channel_is_archived', /is archived \(410 channel_is_archived\)/],
+    ['ApiGateway.403', 'Discord answered ApiGateway.403: action_prohibited', /a Slack admin restricts posting/],
+    ['ApiGateway.400', 'Discord answered ApiGateway.400: no_text', /Slack refused the message as invalid \(400 no_text\)/],
     ['SQS.InternalError', 'the relay workflow could not queue it: We encountered an internal error.', /relay workflow kept this event here because its claim or its send to the lane failed after the retries \(SQS.InternalError\), not because Discord refused it/],
   ])('%s (%s)', (error, reason, cause) => {
     expect(explainDeadLetter(error, reason, 'general', AWS).cause).toMatch(cause);

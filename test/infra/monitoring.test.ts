@@ -148,6 +148,8 @@ describe('alarm changes posted through the relay', () => {
     expect(laneEvent).toEqual({ id: 'alarm:7bf73129-1428-4cd3-a780-95db273d1602', kind: 'relay.alarm', channel: 'audit', line: '📟 Alarm **TestRelay-DeadLetters**: ALARM (was OK)' });
     const { messages } = coalesce([{ event: laneEvent }]);
     expect(messages).toEqual([expect.objectContaining({ channel: 'audit', body: { content: '📟 Alarm **TestRelay-DeadLetters**: ALARM (was OK)', allowed_mentions: { parse: [] } } })]);
+    // To a Slack alarm channel, the same notice in Slack's mrkdwn.
+    expect(coalesce([{ event: laneEvent }], { slackChannels: ['audit'] }).messages).toEqual([expect.objectContaining({ channel: 'audit', body: { text: '📟 Alarm *TestRelay-DeadLetters*: ALARM (was OK)' } })]);
   });
 });
 

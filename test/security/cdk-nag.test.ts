@@ -62,10 +62,17 @@ it('is live: an unacknowledged finding fails the synth, naming the rule and the 
   expect(message).toMatch(/AwsSolutions-IAM4\[Policy::.*AWSLambdaBasicExecutionRole\]/);
 });
 
-// One more checked stack (cdk-nag is the slow part of a synth): live cards and the Discord app, with
-// botTokenSecretName so that the DiscordCommands custom resource and its function are checked too.
-const CARDS = [{ event: 'voice.join', channel: 'general', mode: 'card' }, { event: 'voice.leave', channel: 'general', mode: 'card' }] as const;
-const discord = checkedApp(testConfig({ routes: [...CARDS], discordApp: { applicationId: '1111111111111111111', publicKey: 'ab'.repeat(32), botTokenSecretName: 'relay-test/bot-token' } }));
+// One more checked stack (cdk-nag is the slow part of a synth): live cards, a Slack channel and the
+// Discord app, with botTokenSecretName so that the DiscordCommands custom resource and its function are checked too.
+const CARDS = [{ event: 'voice.join', channel: 'general', mode: 'card' }, { event: 'voice.leave', channel: 'general', mode: 'card' }, { event: 'voice.move', channel: 'audit', template: '{user} moved' }] as const;
+const discord = checkedApp(testConfig({
+  channels: { general: { secretName: 'relay-test/webhooks/general' }, audit: { secretName: 'relay-test/webhooks/audit', kind: 'slack' } },
+  routes: [...CARDS], discordApp: { applicationId: '1111111111111111111', publicKey: 'ab'.repeat(32), botTokenSecretName: 'relay-test/bot-token' },
+}));
+
+it('the checked stack has its Slack channel', () => {
+  expect(discord.stack.webhookProxy.slackChannels).toEqual(['audit']);
+});
 
 it('a relay with live cards synthesizes clean too: one more acknowledgement, the card edit grant of the carded channel', () => {
   expect(() => discord.app.synth()).not.toThrow();
