@@ -7,8 +7,8 @@ describe('DiscordSink', () => {
     expect(answer).toMatchObject({ status: 200, body: { content: 'hi', channel_id: 'general', type: 0, author: { bot: true } } });
     expect(sink.execute('general', false, JSON.stringify({ content: 'again' }))).toMatchObject({ status: 204 });
     expect(sink.messages).toEqual([
-      { id: answer.body && (answer.body as { id: string }).id, channel: 'general', body: { content: 'hi', allowed_mentions: { parse: [] } }, receivedAt: '2026-11-21T08:00:00.000Z', edits: 0 },
-      { id: expect.stringMatching(/^\d+$/), channel: 'general', body: { content: 'again' }, receivedAt: '2026-11-21T08:00:00.000Z', edits: 0 },
+      { id: answer.body && (answer.body as { id: string }).id, channel: 'general', body: { content: 'hi', allowed_mentions: { parse: [] } }, kind: 'discord', receivedAt: '2026-11-21T08:00:00.000Z', edits: 0 },
+      { id: expect.stringMatching(/^\d+$/), channel: 'general', body: { content: 'again' }, kind: 'discord', receivedAt: '2026-11-21T08:00:00.000Z', edits: 0 },
     ]);
     expect(sink.messages[0].id).not.toBe(sink.messages[1].id);
   });

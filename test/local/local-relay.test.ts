@@ -95,7 +95,7 @@ describe('delivery', () => {
     expect(result).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'queued', channel: 'general', kind: 'voice.join', id: 'local-1' } });
     await delivered();
     const messages = await (await fetch(`${server.url}/_sink/messages`)).json();
-    expect(messages).toEqual([{ channel: 'general', body: { content: expect.stringMatching(/^🔊 \*\*\\@everyone \\\*\\\*Al\\\*\\\*\*\* joined General · <t:\d+:t>$/), allowed_mentions: { parse: [] } }, receivedAt: expect.any(String), id: expect.stringMatching(/^\d+$/), edits: 0 }]);
+    expect(messages).toEqual([{ channel: 'general', body: { content: expect.stringMatching(/^🔊 \*\*\\@everyone \\\*\\\*Al\\\*\\\*\*\* joined General · <t:\d+:t>$/), allowed_mentions: { parse: [] } }, kind: 'discord', receivedAt: expect.any(String), id: expect.stringMatching(/^\d+$/), edits: 0 }]);
     expect(server.sink.requestHeaders[0].headers).toMatchObject({ 'user-agent': DEFAULT_USER_AGENT, 'content-type': 'application/json' });
     expect(lines).toEqual([
       expect.stringMatching(/^→ queued {5}voice\.join → #general {2}local-1 {2}\(\d+ ms\)$/),
