@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ChannelKind } from '../contracts/routes';
+import { SinkWebhooks } from './sink-webhooks';
 
 export interface RateLimit {
   /** Requests per window and webhook. */
@@ -123,8 +124,7 @@ export class DiscordSink {
   private readonly maxMessages: number;
   private readonly maxRequestHeaders: number;
   /** The config's channels: the only webhooks there are to delete or restore. */
-  readonly channels: ReadonlySet<string>;
-  private readonly webhooks: Set<string>;
+  private readonly webhooks: SinkWebhooks;
   private readonly buckets = new Map<string, Bucket>();
   private counts = { accepted: 0, edited: 0, unknownMessage: 0, rateLimited: 0, invalid: 0, unknownWebhook: 0 };
   private lastId = 0n;
@@ -135,8 +135,7 @@ export class DiscordSink {
     private readonly now: () => number = Date.now,
     retention: SinkRetention = {},
   ) {
-    this.channels = new Set(channels);
-    this.webhooks = new Set(channels);
+    this.webhooks = new SinkWebhooks(channels);
     this.maxMessages = retention.messages ?? 1000;
     this.maxRequestHeaders = retention.requestHeaders ?? 100;
   }
@@ -150,18 +149,19 @@ export class DiscordSink {
     this.buckets.clear();
   }
 
-  /** Deletes a channel's webhook (as a server admin might): later posts get 404. False when the config has no such channel. */
-  deleteWebhook(channel: string): boolean {
-    if (!this.channels.has(channel)) return false;
-    this.webhooks.delete(channel);
-    return true;
+  /** The config's channels: the only webhooks there are to delete or restore. */
+  get channels(): ReadonlySet<string> {
+    return this.webhooks.channels;
   }
 
-  /** Gives a channel its webhook back. False when the config has no such channel (a webhook for it would route nothing). */
+  /** Deletes a channel's webhook (as a server admin might): later posts get 404. False when the config has no such channel. */
+  deleteWebhook(channel: string): boolean {
+    return this.webhooks.remove(channel);
+  }
+
+  /** Gives a channel its webhook back. False when the config has no such channel. */
   restoreWebhook(channel: string): boolean {
-    if (!this.channels.has(channel)) return false;
-    this.webhooks.add(channel);
-    return true;
+    return this.webhooks.restore(channel);
   }
 
   /** Deletes a message (as a moderator might): later edits of it get 404 Unknown Message. */

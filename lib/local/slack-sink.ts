@@ -7,6 +7,7 @@
  * (`kind: 'slack'`), so `/_sink/messages` and the page show both, in order.
  */
 import type { DiscordSink, RateLimit, SinkResponse } from './discord-sink';
+import { SinkWebhooks } from './sink-webhooks';
 
 /** Slack: "1 per second", with short bursts allowed; the sink allows none, so pacing shows. */
 export const SLACK_WEBHOOK_RATE_LIMIT: RateLimit = { limit: 1, windowMs: 1000 };
@@ -22,8 +23,7 @@ export interface SlackSinkStats {
 const text = (status: number, body: string, headers: Record<string, string> = {}): SinkResponse => ({ status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body });
 
 export class SlackSink {
-  readonly channels: ReadonlySet<string>;
-  private readonly webhooks: Set<string>;
+  private readonly webhooks: SinkWebhooks;
   /** When each webhook last posted (epoch ms, within the window). */
   private readonly sentAt = new Map<string, number[]>();
   private counts = { accepted: 0, rateLimited: 0, invalid: 0, unknownWebhook: 0 };
@@ -34,8 +34,12 @@ export class SlackSink {
     private rateLimit: RateLimit | false = SLACK_WEBHOOK_RATE_LIMIT,
     private readonly now: () => number = Date.now,
   ) {
-    this.channels = new Set(channels);
-    this.webhooks = new Set(channels);
+    this.webhooks = new SinkWebhooks(channels);
+  }
+
+  /** The config's Slack channels. */
+  get channels(): ReadonlySet<string> {
+    return this.webhooks.channels;
   }
 
   get stats(): SlackSinkStats {
@@ -49,15 +53,11 @@ export class SlackSink {
 
   /** Removes a channel's webhook (as a workspace admin might): later posts get 404 `no_service`. */
   deleteWebhook(channel: string): boolean {
-    if (!this.channels.has(channel)) return false;
-    this.webhooks.delete(channel);
-    return true;
+    return this.webhooks.remove(channel);
   }
 
   restoreWebhook(channel: string): boolean {
-    if (!this.channels.has(channel)) return false;
-    this.webhooks.add(channel);
-    return true;
+    return this.webhooks.restore(channel);
   }
 
   /** Handles `POST /_sink/slack/services/<channel>/<token>`. */
