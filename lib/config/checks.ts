@@ -10,6 +10,7 @@ import { CARD_EVENT_KINDS, CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE, ROUTE_MODES 
 import { CHANNEL_KINDS, LOG_LEVELS } from './relay-config';
 import { checkDiscordApp, checkGitHub, checkMonitoring } from './checks-operate';
 import { DISCORD_CONTENT_LIMIT, TemplateSyntaxError, maxRenderedLength, parseTemplate } from '../contracts/template';
+import { SLACK_TEXT_LIMIT, maxSlackRenderedLength } from '../contracts/slack';
 
 export type ProblemSink = (path: string, problem: string, fix: string) => void;
 export type Check = (config: Record<string, unknown>, add: ProblemSink) => void;
@@ -66,14 +67,20 @@ const checkChannels: Check = ({ channels }, add) => {
   for (const [name, ch] of Object.entries(channels)) checkChannel(name, ch, add);
 };
 
-function checkTemplate(at: string, template: unknown, add: ProblemSink): void {
+function checkTemplate(at: string, template: unknown, add: ProblemSink, slack: boolean): void {
   if (typeof template !== 'string' || template.trim() === '') {
     return add(`${at}.template`, 'must be non-empty text', 'write the message, e.g. "🔊 {user} joined {channel}"');
   }
   try {
-    const longest = maxRenderedLength(parseTemplate(template));
+    const parts = parseTemplate(template);
+    const longest = maxRenderedLength(parts);
     if (longest > DISCORD_CONTENT_LIMIT) {
       add(`${at}.template`, `can expand to ${longest} characters, over Discord's ${DISCORD_CONTENT_LIMIT}`, 'shorten the text or use fewer placeholders');
+    }
+    // In Slack a name escapes to up to five times its length, and mentions read as names.
+    const slackLongest = maxSlackRenderedLength(parts);
+    if (slack && slackLongest > SLACK_TEXT_LIMIT) {
+      add(`${at}.template`, `can expand to ${slackLongest} characters in Slack, over the ${SLACK_TEXT_LIMIT} a message is kept under`, 'use fewer name placeholders ({user}, {channel}, the *_mention ones)');
     }
   } catch (e) {
     if (!(e instanceof TemplateSyntaxError)) throw e;
@@ -101,8 +108,9 @@ const checkRoutes: Check = ({ routes, channels }, add) => {
     if (typeof r.channel !== 'string' || !isRecord(channels) || !(r.channel in channels)) {
       add(`${at}.channel`, `${show(r.channel)} is not a configured channel`, `use a key of channels${isRecord(channels) ? ` (${Object.keys(channels).join(', ')})` : ''}`);
     }
-    checkRouteMode(at, r, add);
-    if (r.mode === 'card' && isRecord(channels) && typeof r.channel === 'string' && isRecord(channels[r.channel]) && (channels[r.channel] as Record<string, unknown>).kind === 'slack') {
+    const toSlack = isRecord(channels) && typeof r.channel === 'string' && isRecord(channels[r.channel]) && (channels[r.channel] as Record<string, unknown>).kind === 'slack';
+    checkRouteMode(at, r, add, toSlack);
+    if (r.mode === 'card' && toSlack) {
       add(`${at}.mode`, `channel ${r.channel} is a Slack channel, and a Slack incoming webhook cannot edit a message, so it cannot hold a live card`, 'use mode "message" for a Slack channel, or route the cards to a Discord channel');
     }
   });
@@ -126,10 +134,10 @@ function checkCardSettings(routes: unknown[], add: ProblemSink): void {
   });
 }
 
-function checkRouteMode(at: string, r: Record<string, unknown>, add: ProblemSink): void {
+function checkRouteMode(at: string, r: Record<string, unknown>, add: ProblemSink, toSlack: boolean): void {
   const mode = r.mode ?? 'message';
   if (!(ROUTE_MODES as readonly unknown[]).includes(mode)) return add(`${at}.mode`, `${show(r.mode)} is not a route mode`, `use one of ${ROUTE_MODES.join(', ')}`);
-  if (mode === 'message') checkTemplate(at, r.template, add);
+  if (mode === 'message') checkTemplate(at, r.template, add, toSlack);
   else if (r.template !== undefined) add(`${at}.template`, 'is not used by a card route (the card has its own text)', 'remove it, or use mode "message"');
   if (mode === 'card' && !(CARD_EVENT_KINDS as readonly unknown[]).includes(r.event)) {
     add(`${at}.mode`, `a card follows who is in a channel; ${show(r.event)} does not change that`, `use mode card with ${CARD_EVENT_KINDS.join(', ')} only`);

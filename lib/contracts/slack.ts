@@ -6,7 +6,8 @@
  * `<t:…>` timestamps) becomes what Slack shows instead.
  */
 import type { VoiceStateUpdateEvent } from './events';
-import { parseTemplate, renderTemplate, visibleText, type TemplateFields } from './template';
+import { MAX_NAME_LENGTH } from './events';
+import { TEMPLATE_FIELDS, parseTemplate, renderTemplate, visibleText, type TemplateField, type TemplateFields, type TemplatePart } from './template';
 
 /** A Slack message is kept under this many characters (Slack truncates far longer ones and advises 4,000). */
 export const SLACK_TEXT_LIMIT = 4000;
@@ -37,9 +38,53 @@ function breakPlainMentions(text: string): string {
   return text.replace(/@(?=(?:channel|here|everyone)\b)/gi, '@\u2060');
 }
 
-/** User text made inert in a Slack message: visible (as for Discord), escaped, and no plain special mention. */
+/**
+ * A word joiner after each `:` and `.` and between backticks of user text, so a name forms no
+ * bare link (`https://…`, `evil.com`, which Slack links by itself) and no code block (a run of
+ * three backticks). That Slack's linking stops at the joiner is *assumed*; it is invisible either way.
+ */
+function breakLinksAndCode(text: string): string {
+  return text.replace(/[:.]/g, '$&\u2060').replace(/`(?=`)/g, '`\u2060');
+}
+
+/** User text made inert in a Slack message: visible (as for Discord), escaped, no plain special mention, no bare link or code block. */
 export function slackUserText(text: string): string {
-  return breakPlainMentions(escapeSlackText(visibleText(text)));
+  return breakLinksAndCode(breakPlainMentions(escapeSlackText(visibleText(text))));
+}
+
+/**
+ * The longest each placeholder renders to for Slack: a name of MAX_NAME_LENGTH characters, each
+ * `&` of which escapes to five (more than any joiner adds); mentions are names here; the date
+ * token with its fallback.
+ */
+const SLACK_NAME_LENGTH = 5 * MAX_NAME_LENGTH;
+export const SLACK_FIELD_LENGTHS = {
+  user: SLACK_NAME_LENGTH, user_name: SLACK_NAME_LENGTH, user_id: TEMPLATE_FIELDS.user_id, user_mention: SLACK_NAME_LENGTH,
+  guild: SLACK_NAME_LENGTH, channel: SLACK_NAME_LENGTH, channel_mention: SLACK_NAME_LENGTH,
+  from: SLACK_NAME_LENGTH, from_mention: SLACK_NAME_LENGTH, to: SLACK_NAME_LENGTH, to_mention: SLACK_NAME_LENGTH,
+  time: '<!date^99999999999^{time}|00:00 UTC>'.length,
+  at: TEMPLATE_FIELDS.at,
+} as const satisfies Record<TemplateField, number>;
+
+/** The longest a parsed template renders to in Slack, literal text converted and escaped. */
+export function maxSlackRenderedLength(parts: readonly TemplatePart[]): number {
+  return parts.reduce((n, p) => n + ('field' in p ? SLACK_FIELD_LENGTHS[p.field] : escapeSlackText(p.text).length), 0);
+}
+
+/**
+ * A line cut to `limit` characters, ending with an ellipsis, never inside a surrogate pair, an
+ * escaped entity (`&amp;`) or a `<…>` token the relay wrote.
+ */
+export function fitSlackLine(line: string, limit: number): string {
+  if (line.length <= limit) return line;
+  let cut = limit - 1;
+  if (/[\uD800-\uDBFF]/.test(line[cut - 1] ?? '')) cut--;
+  const head = line.slice(0, cut);
+  const amp = head.lastIndexOf('&');
+  if (amp >= 0 && !head.slice(amp).includes(';')) cut = amp;
+  const open = head.lastIndexOf('<');
+  if (open >= 0 && !line.slice(open, cut).includes('>')) cut = Math.min(cut, open);
+  return `${line.slice(0, cut)}…`;
 }
 
 /** Discord markdown in a template's own text as Slack mrkdwn: `**bold**` → `*bold*`, `*italic*` → `_italic_`, `~~strike~~` → `~strike~`, `__underline__` → `_underline_`, `||spoiler||` shown plainly. */
@@ -65,7 +110,7 @@ export function renderSlackFields(event: VoiceStateUpdateEvent): TemplateFields 
   return {
     user,
     user_name: slackUserText(event.user.name),
-    user_id: event.user.id,
+    user_id: escapeSlackText(event.user.id),
     user_mention: user,
     guild: slackUserText(event.guild.name),
     channel: name(channel),
@@ -75,7 +120,7 @@ export function renderSlackFields(event: VoiceStateUpdateEvent): TemplateFields 
     to: name(event.after),
     to_mention: name(event.after),
     time: slackTime(event.at),
-    at: event.at,
+    at: escapeSlackText(event.at),
   };
 }
 

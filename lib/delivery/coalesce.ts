@@ -11,7 +11,9 @@ import { ENVELOPE_ID_PATTERN } from '../contracts/envelope';
 import { CHANNEL_NAME_PATTERN } from '../contracts/routes';
 import { collectCardUpdates, type CardUpdate } from './card';
 import { readGuildSettings, type StoredGuildSettings } from '../contracts/interactions';
-import { SLACK_TEXT_LIMIT, discordLineToSlack, renderSlackLine } from '../contracts/slack';
+import { SLACK_TEXT_LIMIT, discordLineToSlack, fitSlackLine, renderSlackLine } from '../contracts/slack';
+import { SNOWFLAKE_PATTERN, parseIsoTimestamp } from '../contracts/events';
+import { parseTemplate } from '../contracts/template';
 
 /** One record of the batch as the workflow's Look-up step leaves it: the lane event and its dedupe item (GetItem's result). */
 export interface BatchItem {
@@ -78,14 +80,23 @@ function validVoice(voice: unknown): boolean {
     && voice.every((v) => typeof v?.channel_id === 'string' && typeof v?.channel_name === 'string');
 }
 
-/** A Slack route's lane form: a template and a voice event with what the Slack fields read. */
+/** A Slack route's lane form: a template that parses and a voice event with what the Slack fields read, as Verify checks them. */
 function validSlackForm(slack: unknown): boolean {
   const f = slack as { template?: unknown; event?: Record<string, any> } | null;
   const e = f?.event;
   const side = (c: unknown) => c === null || c === undefined || typeof (c as { channel_name?: unknown }).channel_name === 'string';
-  return typeof f?.template === 'string' && typeof e === 'object' && e !== null
-    && typeof e.user?.id === 'string' && typeof e.user?.name === 'string' && typeof e.user?.display_name === 'string'
-    && typeof e.guild?.name === 'string' && side(e.before) && side(e.after) && typeof e.at === 'string' && !Number.isNaN(Date.parse(e.at));
+  return typeof f?.template === 'string' && parses(f.template) && typeof e === 'object' && e !== null
+    && typeof e.user?.id === 'string' && SNOWFLAKE_PATTERN.test(e.user.id) && typeof e.user?.name === 'string' && typeof e.user?.display_name === 'string'
+    && typeof e.guild?.name === 'string' && side(e.before) && side(e.after) && typeof e.at === 'string' && parseIsoTimestamp(e.at) !== undefined;
+}
+
+function parses(template: string): boolean {
+  try {
+    parseTemplate(template);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A line longer than a whole message (templates are validated, so only hand-written lane events) is cut, never dropped. */
@@ -116,6 +127,9 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
   const hiddenBy = new Map<string, ReadonlySet<string>>();
   batch.forEach((item, i) => {
     const event = parseLaneEvent(item?.event, i);
+    // A lane event of the other kind's shape (a channel's kind changed, then a redrive) is refused, not posted empty or dropped.
+    if (event.slack !== undefined && !slack.has(event.channel)) throw new RelayError(RelayErrorCode.Malformed, `batch[${i}]: a Slack lane event on channel ${event.channel}, which is not a Slack channel`);
+    if (event.voice !== undefined && slack.has(event.channel)) throw new RelayError(RelayErrorCode.Malformed, `batch[${i}]: a live card event on Slack channel ${event.channel} (a Slack webhook cannot edit a message)`);
     const state = item.claim?.Item?.[DedupeAttribute.State]?.S;
     const stored = item.settings?.Item ?? (event.guildId === undefined ? undefined : guildSettings.get(event.guildId));
     const guild = stored ? readGuildSettings(stored, nowMs) : undefined;
@@ -134,7 +148,7 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
   const messages: OutgoingMessage[] = [];
   for (const [channel, all] of byChannel) {
     if (slack.has(channel)) {
-      messages.push(...slackMessages(channel, all, skipped));
+      messages.push(...slackMessages(channel, all));
       continue;
     }
     const events = all.filter((e) => e.voice === undefined);
@@ -166,16 +180,10 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
 
 /**
  * A Slack channel's events as Slack messages: one line per event (a Slack route's rendered from its
- * template, a line written for Discord converted), a new message before SLACK_TEXT_LIMIT. Card
- * events cannot be shown in Slack (the config refuses card routes there): left out as skipped.
+ * template, a line written for Discord converted), a new message before SLACK_TEXT_LIMIT.
  */
-function slackMessages(channel: string, events: readonly LaneEvent[], skipped: string[]): OutgoingMessage[] {
-  const lines = events.flatMap((e) => {
-    if (e.slack) return [{ event: e, line: fitLine(renderSlackLine(e.slack.template, e.slack.event), SLACK_TEXT_LIMIT) }];
-    if (e.voice === undefined) return [{ event: e, line: fitLine(discordLineToSlack(e.line ?? ''), SLACK_TEXT_LIMIT) }];
-    skipped.push(e.id);
-    return [];
-  });
+function slackMessages(channel: string, events: readonly LaneEvent[]): OutgoingMessage[] {
+  const lines = events.map((e) => ({ event: e, line: fitSlackLine(e.slack ? renderSlackLine(e.slack.template, e.slack.event) : discordLineToSlack(e.line ?? ''), SLACK_TEXT_LIMIT) }));
   const messages: OutgoingMessage[] = [];
   let current: LaneEvent[] = [];
   let text = '';

@@ -38,6 +38,8 @@ describe('validateRelayConfig', () => {
       'channels.general.secretName: holds a URL; a webhook URL is a secret and must not be in the config. Fix: store the URL in Secrets Manager'],
     ['a channel name that cannot be a URL path', { ...base, channels: { General: { secretName: 's' } } }, 'channels.General: channel names become URL paths'],
     ['an unsupported channel kind', { ...base, channels: { general: { secretName: 's', kind: 'teams' } } }, 'channels.general.kind: "teams" is not a supported channel kind. Fix: use one of discord, slack'],
+    ['a Slack template that can pass 4,000 characters (names escape to 5× their length)', { ...base, channels: { general: { secretName: 's', kind: 'slack' } }, routes: [{ event: 'voice.join', channel: 'general', template: '{user_mention} '.repeat(8) + '{time}' }] },
+      'routes[0].template: can expand to 4044 characters in Slack, over the 4000 a message is kept under. Fix: use fewer name placeholders ({user}, {channel}, the *_mention ones)'],
     ['a live card on a Slack channel', { ...base, channels: { general: { secretName: 's', kind: 'slack' } }, routes: [{ event: 'voice.join', channel: 'general', mode: 'card' }] },
       'routes[0].mode: channel general is a Slack channel, and a Slack incoming webhook cannot edit a message, so it cannot hold a live card. Fix: use mode "message" for a Slack channel, or route the cards to a Discord channel'],
     ['a route to an unknown channel', { ...base, routes: [{ event: 'voice.join', channel: 'genral', template: 'x' }] },

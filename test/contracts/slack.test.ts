@@ -1,5 +1,7 @@
 /** Slack rendering (lib/contracts/slack.ts): user text that can never form Slack markup, templates converted from Discord markdown. */
-import { discordLineToSlack, escapeSlackText, renderSlackFields, renderSlackLine, slackMarkup, slackUserText } from '../../lib/contracts/slack';
+import { SLACK_FIELD_LENGTHS, discordLineToSlack, escapeSlackText, fitSlackLine, maxSlackRenderedLength, renderSlackFields, renderSlackLine, slackMarkup, slackUserText } from '../../lib/contracts/slack';
+import { MAX_NAME_LENGTH } from '../../lib/contracts/events';
+import { parseTemplate } from '../../lib/contracts/template';
 import { BLANK_NAME, TEMPLATE_FIELDS } from '../../lib/contracts/template';
 import { voiceEvent } from '../support/fixtures';
 
@@ -12,7 +14,7 @@ describe('user text', () => {
     ['<!everyone>', '&lt;!everyone&gt;'],
     ['<@U123>', '&lt;@U123&gt;'],
     ['<#C123|general>', '&lt;#C123|general&gt;'],
-    ['<https://evil.example|free nitro>', '&lt;https://evil.example|free nitro&gt;'],
+    ['<https://evil.example|free nitro>', '&lt;https:\u2060//evil.\u2060example|free nitro&gt;'],
     ['&lt;', '&amp;lt;'],
     ['Tom & Jerry', 'Tom &amp; Jerry'],
   ])('%j is shown as typed and forms no markup (%j)', (name, escaped) => {
@@ -23,6 +25,12 @@ describe('user text', () => {
 
   it('breaks up plain @channel, @here and @everyone with an invisible joiner, and leaves other @ alone', () => {
     expect(slackUserText('@channel @Here @everyone @chan @alice')).toBe('@\u2060channel @\u2060Here @\u2060everyone @chan @alice');
+  });
+
+  it('breaks up bare links and code blocks with invisible joiners', () => {
+    expect(slackUserText('https://evil.example/login evil.com')).toBe('https:\u2060//evil.\u2060example/login evil.\u2060com');
+    expect(slackUserText('```x```')).toBe('`\u2060`\u2060`x`\u2060`\u2060`');
+    expect(slackUserText('a`b')).toBe('a`b');
   });
 
   it('cleans like the Discord side: control characters, bidi overrides, blank names', () => {
@@ -62,6 +70,27 @@ describe('templates', () => {
   it('a join has no "from" and a leave no "to"', () => {
     expect(renderSlackFields(voiceEvent('join')).from).toBe('');
     expect(renderSlackFields(voiceEvent('leave')).to).toBe('');
+  });
+});
+
+describe('lengths', () => {
+  it('budgets five characters per name character (an escaped &), names for mentions, and the date token', () => {
+    expect(slackUserText('&'.repeat(MAX_NAME_LENGTH)).length).toBe(SLACK_FIELD_LENGTHS.user);
+    expect(slackUserText('.'.repeat(MAX_NAME_LENGTH)).length).toBeLessThan(SLACK_FIELD_LENGTHS.user);
+    expect(renderSlackFields(voiceEvent('join')).time.length).toBeLessThanOrEqual(SLACK_FIELD_LENGTHS.time);
+    expect(maxSlackRenderedLength(parseTemplate('{user_mention} & {time}'))).toBe(500 + ' &amp; '.length + SLACK_FIELD_LENGTHS.time);
+  });
+
+  it('cuts a long line with an ellipsis, never inside a surrogate pair, an entity or a <…> token', () => {
+    expect(fitSlackLine('abc', 3)).toBe('abc');
+    expect(fitSlackLine(`${'x'.repeat(8)}😀y`, 10)).toBe(`${'x'.repeat(8)}…`);
+    expect(fitSlackLine('ab&amp;cd', 6)).toBe('ab…');
+    expect(fitSlackLine('ab <!date^1^{time}|00:00 UTC>', 12)).toBe('ab …');
+    for (const line of [fitSlackLine('😀'.repeat(10), 8), fitSlackLine('&amp;'.repeat(10), 13)]) {
+      expect(line.isWellFormed()).toBe(true);
+      expect(line.length).toBeLessThanOrEqual(13);
+      expect(line).not.toMatch(/&[a-z]*…/);
+    }
   });
 });
 

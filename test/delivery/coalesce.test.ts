@@ -100,3 +100,35 @@ describe('guild settings (the Discord app)', () => {
     expect(messages[0].ids).toEqual(['s']);
   });
 });
+
+describe('Slack channels', () => {
+  const voice = { type: 'VOICE_STATE_UPDATE', guild: { id: '123456789012345678', name: 'G' }, user: { id: '444444444444444444', name: 'a', display_name: 'Ana' }, before: null, after: { channel_id: '222222222222222222', channel_name: 'Room' }, at: '2026-12-02T08:00:00.000Z' };
+  const slackEvent = (id: string, slack: unknown, channel = 'team') => ({ event: { id, kind: 'voice.join', channel, slack } });
+
+  it('renders a Slack route\'s event and converts a line written for Discord, one message of text', () => {
+    const { messages } = coalesceAny([slackEvent('s1', { template: '**{user}** joined', event: voice }), { event: laneEvent('t1', '🧪 \\*test\\*', 'team') }], { slackChannels: ['team'] });
+    expect(messages).toEqual([{ channel: 'team', body: { text: '*Ana* joined\n🧪 _test_' }, ids: ['s1', 't1'], events: expect.any(Array) }]);
+  });
+
+  it.each([
+    ['a template that does not parse', { template: '{nope}', event: voice }],
+    ['a user id that is not a snowflake', { template: '{user_id}', event: { ...voice, user: { ...voice.user, id: '<!channel>' } } }],
+    ['an `at` that is not an ISO time', { template: '{at}', event: { ...voice, at: '<!here> 2026' } }],
+  ])('refuses %s as Relay.Malformed', (_, slack) => {
+    expect(() => coalesceAny([slackEvent('bad', slack)], { slackChannels: ['team'] })).toThrow(expect.objectContaining({ code: RelayErrorCode.Malformed, message: expect.stringContaining('slack is malformed') }));
+  });
+
+  it('refuses a lane event of the other kind\'s shape: a Slack form on a Discord channel, a card event on a Slack channel', () => {
+    expect(() => coalesceAny([slackEvent('s', { template: '{user}', event: voice }, 'general')], { slackChannels: ['team'] })).toThrow(expect.objectContaining({ code: RelayErrorCode.Malformed, message: expect.stringContaining('not a Slack channel') }));
+    const card = { event: { id: 'c', kind: 'voice.join', channel: 'team', voice: [{ channel_id: '1', channel_name: 'R' }], user: { id: '1', display_name: 'x' }, at: '2026-12-02T08:00:00.000Z' } };
+    expect(() => coalesceAny([card], { slackChannels: ['team'] })).toThrow(expect.objectContaining({ code: RelayErrorCode.Malformed, message: expect.stringContaining('cannot edit a message') }));
+  });
+
+  it('keeps every message under 4,000 characters, splitting before it', () => {
+    const wide = { ...voice, user: { ...voice.user, display_name: '&'.repeat(100) } };
+    const { messages } = coalesceAny(Array.from({ length: 10 }, (_, i) => slackEvent(`w${i}`, { template: '{user} {user_mention} {user}', event: wide })), { slackChannels: ['team'] });
+    expect(messages.length).toBeGreaterThan(1);
+    for (const m of messages) expect((m.body as { text: string }).text.length).toBeLessThanOrEqual(4000);
+    expect(messages.flatMap((m) => m.ids)).toHaveLength(10);
+  });
+});

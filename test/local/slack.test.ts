@@ -59,7 +59,7 @@ it('hostile names arrive inert: no mention, link or entity can form from user te
   expect(text).toContain('&lt;!channel&gt;');
   expect(text).toContain('&lt;@U123&gt;');
   expect(text).toContain('&amp;lt;');
-  expect(text).toContain('&lt;https://evil.example|free&gt;');
+  expect(text).toContain('&lt;https:\u2060//evil.\u2060example|free&gt;');
   expect(text).toContain('@\u2060here');
   // The only `<…>` left are the date tokens the relay wrote, one per line.
   expect(text.match(/<[^>]*>/g)?.every((token) => token.startsWith('<!date^'))).toBe(true);
