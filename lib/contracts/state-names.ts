@@ -116,6 +116,9 @@ export const DeliveryStateName = {
   DescribeRefusal: 'Describe refusal',
   DeadLetter: 'Dead-letter',
   DeadLetterOne: 'Dead-letter one',
+  AnyMalformed: 'Any malformed?',
+  DeadLetterMalformed: 'Dead-letter malformed',
+  DeadLetterMalformedOne: 'Dead-letter one malformed',
   DeadLettered: 'Dead-lettered',
   RateLimited: 'Still rate limited',
   // Live cards.

@@ -51,10 +51,38 @@ export interface OutgoingMessage {
   readonly card?: CardUpdate;
 }
 
+/**
+ * A lane event Coalesce cannot read (written by hand, or of the other kind's shape after a
+ * channel's kind changed): dead-lettered alone, as it was queued, so the rest of its batch goes on.
+ */
+export interface MalformedLaneEvent {
+  /** The record as JSON text, what the dead-letter queue keeps (a redrive puts it back as is). */
+  readonly body: string;
+  /** Its message group in the dead-letter queue: its channel, or `malformed` for none. */
+  readonly group: string;
+  /** Why, as Relay.Malformed says it. */
+  readonly reason: string;
+}
+
 export interface CoalescedBatch {
   readonly messages: readonly OutgoingMessage[];
   /** Ids left out: already delivered, repeated within the batch, of a member who opted out, or from a paused guild. */
   readonly skipped: readonly string[];
+  readonly malformed: readonly MalformedLaneEvent[];
+}
+
+/** A batch record as a lane event, checked for its channel's kind; a RelayError (Relay.Malformed) says what is wrong. */
+function readLaneEvent(value: unknown, index: number, slack: ReadonlySet<string>): LaneEvent {
+  const event = parseLaneEvent(value, index);
+  // A lane event of the other kind's shape (a channel's kind changed, then a redrive) is refused, not posted empty or dropped.
+  if (event.slack !== undefined && !slack.has(event.channel)) throw new RelayError(RelayErrorCode.Malformed, `batch[${index}]: a Slack lane event on channel ${event.channel}, which is not a Slack channel`);
+  if (event.voice !== undefined && slack.has(event.channel)) throw new RelayError(RelayErrorCode.Malformed, `batch[${index}]: a live card event on Slack channel ${event.channel} (a Slack webhook cannot edit a message)`);
+  return event;
+}
+
+function malformedRecord(value: unknown, error: RelayError): MalformedLaneEvent {
+  const channel = (value as { channel?: unknown } | null)?.channel;
+  return { body: JSON.stringify(value) ?? 'null', group: typeof channel === 'string' && CHANNEL_NAME_PATTERN.test(channel) ? channel : 'malformed', reason: error.message };
 }
 
 /** Checks a lane event's shape; anything else on a lane was not written by the relay workflow. */
@@ -121,15 +149,20 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
   if (!Array.isArray(batch)) throw new RelayError(RelayErrorCode.Malformed, 'the batch is not an array');
   const guildSettings = settingsByGuild(guilds);
   const skipped: string[] = [];
+  const malformed: MalformedLaneEvent[] = [];
   const seen = new Set<string>();
   const byChannel = new Map<string, LaneEvent[]>();
   // Members a card must not name, by event id (their guild's opt-outs as the batch is delivered).
   const hiddenBy = new Map<string, ReadonlySet<string>>();
   batch.forEach((item, i) => {
-    const event = parseLaneEvent(item?.event, i);
-    // A lane event of the other kind's shape (a channel's kind changed, then a redrive) is refused, not posted empty or dropped.
-    if (event.slack !== undefined && !slack.has(event.channel)) throw new RelayError(RelayErrorCode.Malformed, `batch[${i}]: a Slack lane event on channel ${event.channel}, which is not a Slack channel`);
-    if (event.voice !== undefined && slack.has(event.channel)) throw new RelayError(RelayErrorCode.Malformed, `batch[${i}]: a live card event on Slack channel ${event.channel} (a Slack webhook cannot edit a message)`);
+    let event: LaneEvent;
+    try {
+      event = readLaneEvent(item?.event, i, slack);
+    } catch (error) {
+      if (!(error instanceof RelayError)) throw error;
+      malformed.push(malformedRecord(item?.event, error));
+      return;
+    }
     const state = item.claim?.Item?.[DedupeAttribute.State]?.S;
     const stored = item.settings?.Item ?? (event.guildId === undefined ? undefined : guildSettings.get(event.guildId));
     const guild = stored ? readGuildSettings(stored, nowMs) : undefined;
@@ -175,7 +208,7 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
       messages.push({ channel, body: { content: '', allowed_mentions: { parse: [] } }, ids: touching.map((e) => e.id), events: touching, card: hidden.length > 0 ? { ...card, hidden } : card });
     }
   }
-  return { messages, skipped };
+  return { messages, skipped, malformed };
 }
 
 /**

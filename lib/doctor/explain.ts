@@ -128,6 +128,12 @@ export function explainDeadLetter(error: string, reason: string, channel: string
       fix: `once DynamoDB and SQS answer again (the relay workflow's log names the failure), ${redrive.replace(/^then /, '')}; a copy the forwarder sent meanwhile is not posted twice`,
     };
   }
+  if (error === RelayErrorCode.Malformed) {
+    return {
+      cause: `the lane held an event the delivery workflow cannot read (${summarise(reason)}): one written to the lane by hand, or queued for a channel whose kind has changed since`,
+      fix: 'delete it from the dead-letter queue, or send the event again through the relay (a redrive puts it back exactly as it is)',
+    };
+  }
   const status = /^ApiGateway\.(\d{3})$/.exec(error)?.[1];
   const slack = status && explainSlackRefusal(status, reason, where, ctx, redrive);
   if (slack) return slack;

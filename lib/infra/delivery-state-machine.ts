@@ -21,7 +21,7 @@ import { acknowledgeCardEditGrants, acknowledgeExpressWorkflowFindings } from '.
 import { unqualified } from './relay-function';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
-import { ClaimState, DedupeAttribute } from '../contracts/lane';
+import { ClaimState, DeadLetterAttribute, DedupeAttribute } from '../contracts/lane';
 import { GuildSettingsAttribute } from '../contracts/interactions';
 import { RelayErrorCode } from '../contracts/errors';
 import { channelRoutePath } from '../contracts/routes';
@@ -133,7 +133,11 @@ export class DeliveryStateMachine extends Construct {
       resultPath: '$.results',
     });
     postEach.itemProcessor(this.postOneMessage(props, maxAttempts));
-    const done = new sfn.Pass(this, S.Done, { parameters: { 'skipped.$': '$.skipped', 'results.$': '$.results' } });
+    const done = new sfn.Pass(this, S.Done, { parameters: { 'skipped.$': '$.skipped', 'malformed.$': '$.malformed', 'results.$': '$.results' } });
+    postEach.next(done);
+    coalesce.next(new sfn.Choice(this, S.AnyMalformed)
+      .when(sfn.Condition.isPresent('$.malformed[0]'), this.deadLetterMalformed(props.lane).next(postEach))
+      .otherwise(postEach));
 
     this.postTasks = this.posts;
     this.editTasks = this.cards?.edits ?? new Map();
@@ -145,7 +149,7 @@ export class DeliveryStateMachine extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'Discord Event Relay delivery: coalesce a batch from the lanes and post it, paced by Discord',
       stateMachineType: sfn.StateMachineType.EXPRESS,
-      definitionBody: sfn.DefinitionBody.fromChainable(lookUp.next(beforeCoalesce).next(postEach).next(done)),
+      definitionBody: sfn.DefinitionBody.fromChainable(lookUp.next(beforeCoalesce)),
       timeout: this.timeout,
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: false },
     });
@@ -280,6 +284,37 @@ export class DeliveryStateMachine extends Construct {
       .next(new sfn.Pass(this, S.CountAttempt, { parameters: { 'message.$': '$.message', 'attempt.$': 'States.MathAdd($.attempt, 1)', 'pace.$': '$.pace' } }))
       .next(retryOrGiveUp);
     return paceAfter429;
+  }
+
+  /**
+   * Each lane event Coalesce could not read goes to the dead-letter queue alone, as it was queued,
+   * with Relay.Malformed and the reason; the rest of its batch goes on (a poisoned batch would
+   * otherwise fail on every receive and take its good events to the dead-letter queue too).
+   */
+  private deadLetterMalformed(lane: DeliveryLane): sfn.Map {
+    const one = new sfn.CustomState(this, S.DeadLetterMalformedOne, {
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage`,
+        // No deduplication id: the dead-letter queue deduplicates by content.
+        Parameters: {
+          QueueUrl: lane.deadLetterQueue.queueUrl,
+          'MessageBody.$': '$.body',
+          'MessageGroupId.$': '$.group',
+          MessageAttributes: {
+            [DeadLetterAttribute.Error]: { DataType: 'String', StringValue: RelayErrorCode.Malformed },
+            [DeadLetterAttribute.Reason]: { DataType: 'String', 'StringValue.$': '$.reason' },
+          },
+        },
+        ResultPath: null,
+      },
+    });
+    return new sfn.Map(this, S.DeadLetterMalformed, {
+      comment: 'Lane events Coalesce cannot read: kept for inspection, the batch goes on',
+      itemsPath: '$.malformed',
+      maxConcurrency: 10,
+      resultPath: sfn.JsonPath.DISCARD,
+    }).itemProcessor(one);
   }
 
   /** Each event of the refused message goes to the dead-letter queue as it was queued, with the reason as message attributes. */

@@ -105,7 +105,7 @@ export function describeBatch(size: number, outcome: ExecutionOutcome, ms: numbe
   if (outcome.status === 'FAILED') {
     return `✗ delivery   batch of ${size} failed (${outcome.error}: ${outcome.cause.slice(0, 160)}); the lane hands it out again after its visibility timeout`;
   }
-  const o = outcome.output as { skipped?: string[]; results?: Array<{ outcome: string; ids: string[]; error?: string }> };
+  const o = outcome.output as { skipped?: string[]; malformed?: unknown[]; results?: Array<{ outcome: string; ids: string[]; error?: string }> };
   const results = o.results ?? [];
   const posted = results.filter((r) => r.outcome === 'posted');
   // Which posts were card updates: their events carry voice channels (read only when something was posted).
@@ -128,5 +128,7 @@ export function describeBatch(size: number, outcome: ExecutionOutcome, ms: numbe
   if (cards.length) parts.push(`${plural(events(cards), 'event')} on ${plural(cards.length, 'card update')}`);
   if (skipped) parts.push(`${skipped} already delivered`);
   if (deadLettered) parts.push(`${deadLettered} dead-lettered (${results.filter((r) => r.error).map((r) => r.error).join(', ')})`);
-  return `${deadLettered ? '!' : '✓'} posted     ${parts.join(', ')}  (${ms} ms)`;
+  const malformed = o.malformed?.length ?? 0;
+  if (malformed) parts.push(`${malformed} unreadable, dead-lettered (Relay.Malformed)`);
+  return `${deadLettered || malformed ? '!' : '✓'} posted     ${parts.join(', ')}  (${ms} ms)`;
 }

@@ -64,13 +64,19 @@ it('a line longer than a whole message is cut to fit, not dropped', () => {
   expect(messages[0].body.content.endsWith('…')).toBe(true);
 });
 
+it('refuses a batch that is not an array with Relay.Malformed', async () => {
+  await expect(handler({ batch: 'x' } as never)).rejects.toMatchObject({ name: RelayErrorCode.Malformed, message: expect.stringContaining('not an array') });
+});
+
 it.each([
-  ['not an array', 'x', 'not an array'],
-  ['an event without id', [{ event: { channel: 'general', line: 'a', kind: 'k', receivedAt: 1 } }], 'id is missing'],
-  ['a bad channel', [{ event: laneEvent('a', 'A', 'Bad Channel!') }], 'channel is missing or malformed'],
-  ['an empty line', [{ event: laneEvent('a', '  ') }], 'line is missing or empty'],
-])('refuses %s with Relay.Malformed', async (_what, batch, message) => {
-  await expect(handler({ batch } as never)).rejects.toMatchObject({ name: RelayErrorCode.Malformed, message: expect.stringContaining(message) });
+  ['an event without id', { channel: 'general', line: 'a', kind: 'k', receivedAt: 1 }, 'id is missing', 'general'],
+  ['a bad channel', laneEvent('a', 'A', 'Bad Channel!'), 'channel is missing or malformed', 'malformed'],
+  ['an empty line', laneEvent('a', '  '), 'line is missing or empty', 'general'],
+  ['not an object', null, 'not an object', 'malformed'],
+])('sets aside %s to be dead-lettered alone, as it was queued, and the rest of the batch goes on', async (_what, bad, reason, group) => {
+  const result = await handler({ batch: [{ event: laneEvent('ok', 'OK joined') }, { event: bad }] } as never);
+  expect(result.malformed).toEqual([{ body: JSON.stringify(bad), group, reason: expect.stringContaining(`batch[1]: lane event ${reason}`) }]);
+  expect(result.messages.flatMap((m) => m.ids)).toEqual(['ok']);
 });
 
 describe('guild settings (the Discord app)', () => {
@@ -114,14 +120,17 @@ describe('Slack channels', () => {
     ['a template that does not parse', { template: '{nope}', event: voice }],
     ['a user id that is not a snowflake', { template: '{user_id}', event: { ...voice, user: { ...voice.user, id: '<!channel>' } } }],
     ['an `at` that is not an ISO time', { template: '{at}', event: { ...voice, at: '<!here> 2026' } }],
-  ])('refuses %s as Relay.Malformed', (_, slack) => {
-    expect(() => coalesceAny([slackEvent('bad', slack)], { slackChannels: ['team'] })).toThrow(expect.objectContaining({ code: RelayErrorCode.Malformed, message: expect.stringContaining('slack is malformed') }));
+  ])('sets aside %s as malformed, never rendering it', (_, slack) => {
+    const { malformed, messages } = coalesceAny([slackEvent('bad', slack)], { slackChannels: ['team'] });
+    expect(malformed).toEqual([expect.objectContaining({ group: 'team', reason: expect.stringContaining('slack is malformed') })]);
+    expect(messages).toEqual([]);
   });
 
-  it('refuses a lane event of the other kind\'s shape: a Slack form on a Discord channel, a card event on a Slack channel', () => {
-    expect(() => coalesceAny([slackEvent('s', { template: '{user}', event: voice }, 'general')], { slackChannels: ['team'] })).toThrow(expect.objectContaining({ code: RelayErrorCode.Malformed, message: expect.stringContaining('not a Slack channel') }));
+  it('sets aside a lane event of the other kind\'s shape: a Slack form on a Discord channel, a card event on a Slack channel', () => {
     const card = { event: { id: 'c', kind: 'voice.join', channel: 'team', voice: [{ channel_id: '1', channel_name: 'R' }], user: { id: '1', display_name: 'x' }, at: '2026-12-02T08:00:00.000Z' } };
-    expect(() => coalesceAny([card], { slackChannels: ['team'] })).toThrow(expect.objectContaining({ code: RelayErrorCode.Malformed, message: expect.stringContaining('cannot edit a message') }));
+    const { malformed, messages } = coalesceAny([slackEvent('s', { template: '{user}', event: voice }, 'general'), card], { slackChannels: ['team'] });
+    expect(malformed.map((m) => m.reason)).toEqual([expect.stringContaining('not a Slack channel'), expect.stringContaining('cannot edit a message')]);
+    expect(messages).toEqual([]);
   });
 
   it('keeps every message under 4,000 characters, splitting before it', () => {

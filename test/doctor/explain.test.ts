@@ -30,6 +30,7 @@ describe('dead letters in words', () => {
     ['ApiGateway.403', 'Discord answered ApiGateway.403: {"message": "Missing Access", "code": 50001}', /Discord forbade the post/],
     ['ApiGateway.400', 'Discord answered ApiGateway.400: {"message": "Invalid Form Body", "code": 50035}', /refused the message as invalid: Discord answered/],
     ['maxReceiveCount reached', 'the delivery workflow kept failing on this batch', /failed on this batch on every try/],
+    ['Relay.Malformed', 'batch[1]: lane event slack is malformed', /lane held an event the delivery workflow cannot read \(batch\[1\]: lane event slack is malformed\)/],
     // A Slack channel's answers: plain-text reasons.
     ['ApiGateway.404', 'Discord answered ApiGateway.404: no_service', /Slack knows no incoming webhook at #general's URL \(404 no_service/],
     ['ApiGateway.404', 'Discord answered ApiGateway.404: channel_not_found', /Slack channel of #general's webhook is gone/],

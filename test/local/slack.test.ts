@@ -102,3 +102,17 @@ it('a removed Slack webhook dead-letters its events with the reason, and the Dis
   await server.lanes!.pipe.idle();
   expect(slackTexts()).toEqual([expect.stringContaining('*Gil* joined')]);
 });
+
+it('a lane event written by hand that cannot be read is dead-lettered alone; its batch goes on', async () => {
+  const poison = { id: 'poison-1', kind: 'voice.join', channel: 'team', slack: { template: '{user_id}', event: { ...voice('x', null, ROOM), user: { id: '<!channel>', name: 'x', display_name: 'x', bot: false } } } };
+  server.lanes!.lane.send({ MessageBody: JSON.stringify(poison), MessageGroupId: 'team', MessageDeduplicationId: 'poison-1' });
+  await client.sendSync(voice('Ivy', null, ROOM));
+  await server.lanes!.pipe.idle();
+  expect(slackTexts()).toEqual([expect.stringContaining('*Ivy* joined')]);
+  expect(slackTexts().join()).not.toContain('<!channel>');
+  const [dead] = server.lanes!.deadLetters.peek();
+  expect(JSON.parse(dead.body)).toEqual(poison);
+  expect(dead.attributes.RelayError).toEqual({ DataType: 'String', StringValue: 'Relay.Malformed' });
+  expect(dead.attributes.RelayReason.StringValue).toContain('slack is malformed');
+  expect(server.lanes!.lane.peek()).toEqual([]);
+});
