@@ -179,6 +179,8 @@ describe('delivery workflow', () => {
     expect(result.errorsText?.()).toBe('');
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'EXPRESS', LoggingConfiguration: Match.objectLike({ Level: 'ERROR' }) });
     expect(definition.TimeoutSeconds).toBe(120);
+    // No Slack channel: Coalesce is told of none (slack-stack.test.ts has one).
+    expect(allStates(definition)['Coalesce'].Parameters.slackChannels).toBeUndefined();
   });
 
   it('catches 429 to wait retry_after, dead-letters permanent refusals, and lets other failures return the batch to the lane', () => {
