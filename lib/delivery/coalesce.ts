@@ -21,6 +21,10 @@ export interface BatchItem {
   readonly claim?: { readonly Item?: Record<string, { readonly S?: string; readonly N?: string } | undefined> };
   /** The event's own guild settings (GetItem's result); the workflow gives them per guild instead ({@link GuildRead}). */
   readonly settings?: { readonly Item?: StoredGuildSettings };
+  /** The record's SQS message id: what a dead letter of it is deduplicated by. */
+  readonly messageId?: string;
+  /** The record's body as it was queued. */
+  readonly body?: string;
 }
 
 /** With the Discord app: one guild of the batch and its settings (GetItem's result), read as the batch is delivered. */
@@ -48,6 +52,8 @@ export interface OutgoingMessage {
   readonly body: DiscordMessageBody | SlackMessageBody;
   readonly ids: readonly string[];
   readonly events: readonly LaneEvent[];
+  /** Each event's lane message id, in the order of `events` (a refusal dead-letters each under its own). */
+  readonly messageIds: readonly string[];
   readonly card?: CardUpdate;
 }
 
@@ -56,8 +62,10 @@ export interface OutgoingMessage {
  * channel's kind changed): dead-lettered alone, as it was queued, so the rest of its batch goes on.
  */
 export interface MalformedLaneEvent {
-  /** The record as JSON text, what the dead-letter queue keeps (a redrive puts it back as is). */
+  /** The record's body as it was queued, what the dead-letter queue keeps (a redrive puts it back as is). */
   readonly body: string;
+  /** Its lane message id: the dead letter's deduplication id. */
+  readonly messageId: string;
   /** Its message group in the dead-letter queue: its channel, or `malformed` for none. */
   readonly group: string;
   /** Why, as Relay.Malformed says it. */
@@ -80,9 +88,14 @@ function readLaneEvent(value: unknown, index: number, slack: ReadonlySet<string>
   return event;
 }
 
-function malformedRecord(value: unknown, error: RelayError): MalformedLaneEvent {
-  const channel = (value as { channel?: unknown } | null)?.channel;
-  return { body: JSON.stringify(value) ?? 'null', group: typeof channel === 'string' && CHANNEL_NAME_PATTERN.test(channel) ? channel : 'malformed', reason: error.message };
+function malformedRecord(item: BatchItem | undefined, error: RelayError, index: number): MalformedLaneEvent {
+  const channel = (item?.event as { channel?: unknown } | null | undefined)?.channel;
+  return {
+    body: typeof item?.body === 'string' ? item.body : JSON.stringify(item?.event) ?? 'null',
+    messageId: typeof item?.messageId === 'string' ? item.messageId : `batch-${index}`,
+    group: typeof channel === 'string' && CHANNEL_NAME_PATTERN.test(channel) ? channel : 'malformed',
+    reason: error.message,
+  };
 }
 
 /** Checks a lane event's shape; anything else on a lane was not written by the relay workflow. */
@@ -154,13 +167,15 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
   const byChannel = new Map<string, LaneEvent[]>();
   // Members a card must not name, by event id (their guild's opt-outs as the batch is delivered).
   const hiddenBy = new Map<string, ReadonlySet<string>>();
+  // Each event's lane message id, for its dead letter (a test's batch may have none: the event id stands in).
+  const messageIdOf = new Map<LaneEvent, string>();
   batch.forEach((item, i) => {
     let event: LaneEvent;
     try {
       event = readLaneEvent(item?.event, i, slack);
     } catch (error) {
       if (!(error instanceof RelayError)) throw error;
-      malformed.push(malformedRecord(item?.event, error));
+      malformed.push(malformedRecord(item, error, i));
       return;
     }
     const state = item.claim?.Item?.[DedupeAttribute.State]?.S;
@@ -173,6 +188,7 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
       return;
     }
     seen.add(event.id);
+    messageIdOf.set(event, typeof item.messageId === 'string' ? item.messageId : event.id);
     const lane = byChannel.get(event.channel) ?? [];
     lane.push(event);
     byChannel.set(event.channel, lane);
@@ -181,7 +197,7 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
   const messages: OutgoingMessage[] = [];
   for (const [channel, all] of byChannel) {
     if (slack.has(channel)) {
-      messages.push(...slackMessages(channel, all));
+      messages.push(...slackMessages(channel, all, messageIdOf));
       continue;
     }
     const events = all.filter((e) => e.voice === undefined);
@@ -189,7 +205,7 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
     let content = '';
     const flush = () => {
       if (current.length === 0) return;
-      messages.push({ channel, body: { content, allowed_mentions: { parse: [] } }, ids: current.map((e) => e.id), events: current });
+      messages.push({ channel, body: { content, allowed_mentions: { parse: [] } }, ids: current.map((e) => e.id), events: current, messageIds: current.map((e) => messageIdOf.get(e)!) });
       current = [];
       content = '';
     };
@@ -205,7 +221,7 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
     for (const card of collectCardUpdates(channel, cardEvents)) {
       const touching = cardEvents.filter((e) => e.voice!.some((v) => v.channel_id === card.voiceChannelId));
       const hidden = [...new Set(touching.flatMap((e) => [...(hiddenBy.get(e.id) ?? [])]))];
-      messages.push({ channel, body: { content: '', allowed_mentions: { parse: [] } }, ids: touching.map((e) => e.id), events: touching, card: hidden.length > 0 ? { ...card, hidden } : card });
+      messages.push({ channel, body: { content: '', allowed_mentions: { parse: [] } }, ids: touching.map((e) => e.id), events: touching, messageIds: touching.map((e) => messageIdOf.get(e)!), card: hidden.length > 0 ? { ...card, hidden } : card });
     }
   }
   return { messages, skipped, malformed };
@@ -215,13 +231,13 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
  * A Slack channel's events as Slack messages: one line per event (a Slack route's rendered from its
  * template, a line written for Discord converted), a new message before SLACK_TEXT_LIMIT.
  */
-function slackMessages(channel: string, events: readonly LaneEvent[]): OutgoingMessage[] {
+function slackMessages(channel: string, events: readonly LaneEvent[], messageIdOf: ReadonlyMap<LaneEvent, string>): OutgoingMessage[] {
   const lines = events.map((e) => ({ event: e, line: fitSlackLine(e.slack ? renderSlackLine(e.slack.template, e.slack.event) : discordLineToSlack(e.line ?? ''), SLACK_TEXT_LIMIT) }));
   const messages: OutgoingMessage[] = [];
   let current: LaneEvent[] = [];
   let text = '';
   const flush = () => {
-    if (current.length > 0) messages.push({ channel, body: { text }, ids: current.map((e) => e.id), events: current });
+    if (current.length > 0) messages.push({ channel, body: { text }, ids: current.map((e) => e.id), events: current, messageIds: current.map((e) => messageIdOf.get(e)!) });
     current = [];
     text = '';
   };

@@ -15,7 +15,7 @@ export function createCardHandler(now: () => number = Date.now): (input: { messa
     if (!message?.card) throw new RelayError(RelayErrorCode.Malformed, 'Render card needs a message with a card update');
     const card = renderCard(message.card, stored?.Item, now());
     return {
-      channel: message.channel, ids: message.ids, events: message.events, body: card.body,
+      channel: message.channel, ids: message.ids, events: message.events, messageIds: message.messageIds, body: card.body,
       card: {
         key: message.card.key, action: card.action, ...(card.messageId ? { messageId: card.messageId } : {}), session: card.session, expiresAt: card.expiresAt,
         ...(card.endedAt ? { endedAt: card.endedAt } : {}),
@@ -29,6 +29,7 @@ export interface RenderedMessage {
   readonly channel: string;
   readonly ids: readonly string[];
   readonly events: OutgoingMessage['events'];
+  readonly messageIds: OutgoingMessage['messageIds'];
   readonly body: RenderedCard['body'];
   readonly card: { readonly key: string; readonly action: RenderedCard['action']; readonly messageId?: string; readonly session: string; readonly expiresAt: string; readonly endedAt?: string };
 }

@@ -160,7 +160,7 @@ export class CardSteps {
     const repost = new sfn.Pass(this.scope, S.RepostCard, {
       parameters: {
         message: {
-          'channel.$': '$.message.channel', 'body.$': '$.message.body', 'ids.$': '$.message.ids', 'events.$': '$.message.events',
+          'channel.$': '$.message.channel', 'body.$': '$.message.body', 'ids.$': '$.message.ids', 'events.$': '$.message.events', 'messageIds.$': '$.message.messageIds',
           card: { 'key.$': '$.message.card.key', action: CardAction.Post, 'session.$': '$.message.card.session', 'expiresAt.$': '$.message.card.expiresAt' },
         },
         'attempt.$': '$.attempt',

@@ -40,7 +40,8 @@ export class DeliveryLane extends Construct {
     this.visibilityTimeout = props.visibilityTimeout ?? Duration.minutes(3);
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       fifo: true,
-      // Dead-lettered copies of one event (a batch retried after a refusal) collapse into one.
+      // The workflows give explicit deduplication ids (the delivery workflow: the lane message's id,
+      // so a batch retried after a refusal collapses into one copy and a redriven one is kept again).
       contentBasedDeduplication: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

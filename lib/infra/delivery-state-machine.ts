@@ -112,7 +112,13 @@ export class DeliveryStateMachine extends Construct {
     readClaim.addRetry(DYNAMODB_RETRY);
     const lookUp = new sfn.Map(this, S.LookUpClaims, {
       comment: 'Reads each event and its dedupe item: events already delivered are skipped',
-      itemSelector: { event: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$$.Map.Item.Value.body')) },
+      // The record's SQS message id (the dead-letter queue's deduplication id: one copy per lane
+      // message, a new one after a redrive) and its body as queued (kept as is for an unreadable one).
+      itemSelector: {
+        event: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$$.Map.Item.Value.body')),
+        'messageId.$': '$$.Map.Item.Value.messageId',
+        'body.$': '$$.Map.Item.Value.body',
+      },
       maxConcurrency: 10,
     });
     lookUp.itemProcessor(props.guildSettings ? readClaim.next(this.noteGuild()) : readClaim);
@@ -296,11 +302,12 @@ export class DeliveryStateMachine extends Construct {
       stateJson: {
         Type: 'Task',
         Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage`,
-        // No deduplication id: the dead-letter queue deduplicates by content.
+        // Deduplicated by the lane message: a copy again after a redrive is a new message, not dropped.
         Parameters: {
           QueueUrl: lane.deadLetterQueue.queueUrl,
           'MessageBody.$': '$.body',
           'MessageGroupId.$': '$.group',
+          'MessageDeduplicationId.$': '$.messageId',
           MessageAttributes: {
             [DeadLetterAttribute.Error]: { DataType: 'String', StringValue: RelayErrorCode.Malformed },
             [DeadLetterAttribute.Reason]: { DataType: 'String', 'StringValue.$': '$.reason' },
@@ -323,14 +330,19 @@ export class DeliveryStateMachine extends Construct {
       stateJson: {
         Type: 'Task',
         Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage`,
-        Parameters: lane.deadLetterParameters({ event: '$.event', error: '$.error', reason: "States.Format('Discord answered {}: {}', $.error, $.cause)" }),
+        Parameters: lane.deadLetterParameters({ event: '$.event', id: '$.messageId', error: '$.error', reason: "States.Format('Discord answered {}: {}', $.error, $.cause)" }),
         ResultPath: null,
       },
     });
     const map = new sfn.Map(this, S.DeadLetter, {
       comment: 'A permanent refusal (deleted webhook, invalid message): keep the events for inspection and redrive, and go on',
       itemsPath: '$.message.events',
-      itemSelector: { event: sfn.JsonPath.objectAt('$$.Map.Item.Value'), error: sfn.JsonPath.stringAt('$.answer.Error'), cause: sfn.JsonPath.stringAt('$.pace.detail') },
+      // Each event's lane message id, by its place in the message: a redrive's new copy is never taken for the first.
+      itemSelector: {
+        event: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
+        'messageId.$': 'States.ArrayGetItem($.message.messageIds, $$.Map.Item.Index)',
+        error: sfn.JsonPath.stringAt('$.answer.Error'), cause: sfn.JsonPath.stringAt('$.pace.detail'),
+      },
       maxConcurrency: 10,
       resultPath: sfn.JsonPath.DISCARD,
     });

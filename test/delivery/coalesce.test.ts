@@ -17,8 +17,8 @@ it('one message per channel, one line per event, in queue order, mentions disabl
   const { messages, skipped } = coalesce([item('a', 'A joined'), item('b', 'B joined', 'audit'), item('c', 'C joined')]);
   expect(skipped).toEqual([]);
   expect(messages).toEqual([
-    { channel: 'general', body: { content: 'A joined\nC joined', allowed_mentions: { parse: [] } }, ids: ['a', 'c'], events: [laneEvent('a', 'A joined'), laneEvent('c', 'C joined')] },
-    { channel: 'audit', body: { content: 'B joined', allowed_mentions: { parse: [] } }, ids: ['b'], events: [laneEvent('b', 'B joined', 'audit')] },
+    { channel: 'general', body: { content: 'A joined\nC joined', allowed_mentions: { parse: [] } }, ids: ['a', 'c'], events: [laneEvent('a', 'A joined'), laneEvent('c', 'C joined')], messageIds: ['a', 'c'] },
+    { channel: 'audit', body: { content: 'B joined', allowed_mentions: { parse: [] } }, ids: ['b'], events: [laneEvent('b', 'B joined', 'audit')], messageIds: ['b'] },
   ]);
 });
 
@@ -74,9 +74,12 @@ it.each([
   ['an empty line', laneEvent('a', '  '), 'line is missing or empty', 'general'],
   ['not an object', null, 'not an object', 'malformed'],
 ])('sets aside %s to be dead-lettered alone, as it was queued, and the rest of the batch goes on', async (_what, bad, reason, group) => {
-  const result = await handler({ batch: [{ event: laneEvent('ok', 'OK joined') }, { event: bad }] } as never);
-  expect(result.malformed).toEqual([{ body: JSON.stringify(bad), group, reason: expect.stringContaining(`batch[1]: lane event ${reason}`) }]);
+  const raw = ` ${JSON.stringify(bad)} `;
+  const result = await handler({ batch: [{ event: laneEvent('ok', 'OK joined'), messageId: 'm-ok' }, { event: bad, messageId: 'm-bad', body: raw }] } as never);
+  // The body exactly as it was queued (not re-serialized), deduplicated by its lane message.
+  expect(result.malformed).toEqual([{ body: raw, messageId: 'm-bad', group, reason: expect.stringContaining(`batch[1]: lane event ${reason}`) }]);
   expect(result.messages.flatMap((m) => m.ids)).toEqual(['ok']);
+  expect(result.messages.flatMap((m) => m.messageIds)).toEqual(['m-ok']);
 });
 
 describe('guild settings (the Discord app)', () => {
@@ -113,7 +116,7 @@ describe('Slack channels', () => {
 
   it('renders a Slack route\'s event and converts a line written for Discord, one message of text', () => {
     const { messages } = coalesceAny([slackEvent('s1', { template: '**{user}** joined', event: voice }), { event: laneEvent('t1', '🧪 \\*test\\*', 'team') }], { slackChannels: ['team'] });
-    expect(messages).toEqual([{ channel: 'team', body: { text: '*Ana* joined\n🧪 _test_' }, ids: ['s1', 't1'], events: expect.any(Array) }]);
+    expect(messages).toEqual([{ channel: 'team', body: { text: '*Ana* joined\n🧪 _test_' }, ids: ['s1', 't1'], events: expect.any(Array), messageIds: ['s1', 't1'] }]);
   });
 
   it.each([

@@ -116,3 +116,23 @@ it('a lane event written by hand that cannot be read is dead-lettered alone; its
   expect(dead.attributes.RelayReason.StringValue).toContain('slack is malformed');
   expect(server.lanes!.lane.peek()).toEqual([]);
 });
+
+it('a dead letter redriven too early (the webhook still gone) is kept again, not dropped as a copy', async () => {
+  const jos = () => server.lanes!.deadLetters.peek().filter((d) => d.body.includes('"display_name":"Jo"'));
+  await fetch(`${server.url}/_sink/webhooks/team`, { method: 'DELETE' });
+  try {
+    await client.sendSync(voice('Jo', null, ROOM));
+    await server.lanes!.pipe.idle();
+    expect(jos()).toHaveLength(1);
+    // Redriven within SQS's 5-minute deduplication of the first dead letter, and refused again.
+    server.lanes!.deadLetters.moveAllTo(server.lanes!.lane);
+    await server.lanes!.pipe.idle();
+    expect(jos()).toHaveLength(1);
+  } finally {
+    await fetch(`${server.url}/_sink/webhooks/team`, { method: 'PUT' });
+  }
+  server.lanes!.deadLetters.moveAllTo(server.lanes!.lane);
+  await server.lanes!.pipe.idle();
+  expect(slackTexts()).toEqual([expect.stringContaining('*Jo* joined')]);
+  expect(jos()).toEqual([]);
+});
