@@ -197,25 +197,12 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
   const messages: OutgoingMessage[] = [];
   for (const [channel, all] of byChannel) {
     if (slack.has(channel)) {
-      messages.push(...slackMessages(channel, all, messageIdOf));
+      const lines = all.map((e) => ({ event: e, line: fitSlackLine(e.slack ? renderSlackLine(e.slack.template, e.slack.event) : discordLineToSlack(e.line ?? ''), SLACK_TEXT_LIMIT) }));
+      messages.push(...joinLines(channel, lines, SLACK_TEXT_LIMIT, (text) => ({ text }), messageIdOf));
       continue;
     }
-    const events = all.filter((e) => e.voice === undefined);
-    let current: LaneEvent[] = [];
-    let content = '';
-    const flush = () => {
-      if (current.length === 0) return;
-      messages.push({ channel, body: { content, allowed_mentions: { parse: [] } }, ids: current.map((e) => e.id), events: current, messageIds: current.map((e) => messageIdOf.get(e)!) });
-      current = [];
-      content = '';
-    };
-    for (const event of events) {
-      const line = fitLine(event.line ?? '', limit);
-      if (current.length > 0 && content.length + 1 + line.length > limit) flush();
-      content = current.length === 0 ? line : `${content}\n${line}`;
-      current.push(event);
-    }
-    flush();
+    const lines = all.filter((e) => e.voice === undefined).map((e) => ({ event: e, line: fitLine(e.line ?? '', limit) }));
+    messages.push(...joinLines(channel, lines, limit, (content) => ({ content, allowed_mentions: { parse: [] } }), messageIdOf));
     // Cards after the lines: one update per card, the batch's latest state (a burst costs one edit).
     const cardEvents = all.filter((e) => e.voice !== undefined);
     for (const card of collectCardUpdates(channel, cardEvents)) {
@@ -228,21 +215,20 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
 }
 
 /**
- * A Slack channel's events as Slack messages: one line per event (a Slack route's rendered from its
- * template, a line written for Discord converted), a new message before SLACK_TEXT_LIMIT.
+ * One channel's lines as messages, in order: one line per event, a new message when the next line
+ * would pass `limit` (Discord's 2,000 or Slack's 4,000), each message's body made by `body`.
  */
-function slackMessages(channel: string, events: readonly LaneEvent[], messageIdOf: ReadonlyMap<LaneEvent, string>): OutgoingMessage[] {
-  const lines = events.map((e) => ({ event: e, line: fitSlackLine(e.slack ? renderSlackLine(e.slack.template, e.slack.event) : discordLineToSlack(e.line ?? ''), SLACK_TEXT_LIMIT) }));
+function joinLines(channel: string, lines: ReadonlyArray<{ event: LaneEvent; line: string }>, limit: number, body: (text: string) => OutgoingMessage['body'], messageIdOf: ReadonlyMap<LaneEvent, string>): OutgoingMessage[] {
   const messages: OutgoingMessage[] = [];
   let current: LaneEvent[] = [];
   let text = '';
   const flush = () => {
-    if (current.length > 0) messages.push({ channel, body: { text }, ids: current.map((e) => e.id), events: current, messageIds: current.map((e) => messageIdOf.get(e)!) });
+    if (current.length > 0) messages.push({ channel, body: body(text), ids: current.map((e) => e.id), events: current, messageIds: current.map((e) => messageIdOf.get(e)!) });
     current = [];
     text = '';
   };
   for (const { event, line } of lines) {
-    if (current.length > 0 && text.length + 1 + line.length > SLACK_TEXT_LIMIT) flush();
+    if (current.length > 0 && text.length + 1 + line.length > limit) flush();
     text = current.length === 0 ? line : `${text}\n${line}`;
     current.push(event);
   }
