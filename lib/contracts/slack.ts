@@ -15,13 +15,6 @@ export const SLACK_TEXT_LIMIT = 4000;
 /** What a Slack webhook answers a post it accepted: 200 with this body. */
 export const SLACK_OK = 'ok';
 
-/**
- * Slack's answers that will not change on a retry (the events are dead-lettered with the reason):
- * 400 `invalid_payload` / `no_text`, 403 `action_prohibited`, 404 `channel_not_found` /
- * `no_service` (the webhook was removed), 410 `channel_is_archived`.
- */
-export const SLACK_PERMANENT_STATUSES = [400, 403, 404, 410] as const;
-
 const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 
 /** Escapes Slack's three control characters, so no `<!channel>`, `<@U…>`, `<#C…>` or `<url|label>` can form. */

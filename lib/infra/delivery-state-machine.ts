@@ -21,7 +21,7 @@ import { acknowledgeCardEditGrants, acknowledgeExpressWorkflowFindings } from '.
 import { unqualified } from './relay-function';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
-import { ClaimState, DeadLetterAttribute, DedupeAttribute } from '../contracts/lane';
+import { ClaimState, DedupeAttribute } from '../contracts/lane';
 import { GuildSettingsAttribute } from '../contracts/interactions';
 import { RelayErrorCode } from '../contracts/errors';
 import { channelRoutePath } from '../contracts/routes';
@@ -32,7 +32,7 @@ import type { WebhookProxyApi } from './webhook-proxy-api';
 /**
  * Answers that will not change on a retry: the message's events go to the dead-letter queue.
  * Discord's, and Slack's (400 invalid_payload/no_text, 403 action_prohibited, 404
- * channel_not_found/no_service, 410 channel_is_archived: SLACK_PERMANENT_STATUSES).
+ * channel_not_found/no_service, 410 channel_is_archived).
  */
 export const PERMANENT_REFUSALS = ['ApiGateway.400', 'ApiGateway.401', 'ApiGateway.403', 'ApiGateway.404', 'ApiGateway.405', 'ApiGateway.410', 'ApiGateway.413', 'ApiGateway.415'];
 
@@ -302,23 +302,15 @@ export class DeliveryStateMachine extends Construct {
       stateJson: {
         Type: 'Task',
         Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage`,
-        // Deduplicated by the lane message: a copy again after a redrive is a new message, not dropped.
-        Parameters: {
-          QueueUrl: lane.deadLetterQueue.queueUrl,
-          'MessageBody.$': '$.body',
-          'MessageGroupId.$': '$.group',
-          'MessageDeduplicationId.$': '$.messageId',
-          MessageAttributes: {
-            [DeadLetterAttribute.Error]: { DataType: 'String', StringValue: RelayErrorCode.Malformed },
-            [DeadLetterAttribute.Reason]: { DataType: 'String', 'StringValue.$': '$.reason' },
-          },
-        },
+        // The raw body, grouped by its channel (or `malformed`), deduplicated by the lane message: a copy again after a redrive is a new message, not dropped.
+        Parameters: lane.deadLetterParameters({ event: '$.body', channel: '$.group', id: '$.messageId', error: '$.error', reason: '$.reason' }),
         ResultPath: null,
       },
     });
     return new sfn.Map(this, S.DeadLetterMalformed, {
       comment: 'Lane events Coalesce cannot read: kept for inspection, the batch goes on',
       itemsPath: '$.malformed',
+      itemSelector: { 'body.$': '$$.Map.Item.Value.body', 'group.$': '$$.Map.Item.Value.group', 'messageId.$': '$$.Map.Item.Value.messageId', 'reason.$': '$$.Map.Item.Value.reason', error: RelayErrorCode.Malformed },
       maxConcurrency: 10,
       resultPath: sfn.JsonPath.DISCARD,
     }).itemProcessor(one);

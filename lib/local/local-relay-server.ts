@@ -214,7 +214,7 @@ async function build(options: LocalRelayServerOptions, stateDir: string, origins
   });
   const app = config.discordApp && lanes ? localInteractions(template, standIns, stateDir, { lanes, status, log, url: origins.ingest, applicationId: config.discordApp.applicationId }) : undefined;
   const ingest = new IngestApiEmulator({
-    routes: ingestRoutes(template), verifier: new SigV4Verifier([identity.caller], LOCAL_REGION), relay, stateMachineArn, sink: new SinkRoutes(sink, undefined, slackSink), lanes: lanes && new LaneRoutes(lanes), status, log,
+    routes: ingestRoutes(template), verifier: new SigV4Verifier([identity.caller], LOCAL_REGION), relay, stateMachineArn, sink: new SinkRoutes(sink, slackSink), lanes: lanes && new LaneRoutes(lanes), status, log,
     interactions: app?.routes,
   });
   const proxy = new WebhookProxyEmulator({ routes: proxyRoutes, verifier: new SigV4Verifier([identity.role], LOCAL_REGION), destinations });

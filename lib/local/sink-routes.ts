@@ -28,7 +28,7 @@ function decodePathSegment(segment: string): string | undefined {
 }
 
 export class SinkRoutes {
-  constructor(private readonly sink: DiscordSink, private readonly title = 'Discord Event Relay — local sink', private readonly slack?: SlackSink) {}
+  constructor(private readonly sink: DiscordSink, private readonly slack?: SlackSink, private readonly title = 'Discord Event Relay — local sink') {}
 
   /** The base URL a channel's webhook has on a server at `origin`: Discord's shape, or Slack's (`/services/…`). */
   static webhookUrl(origin: string, channel: string, kind: ChannelKind = 'discord'): string {

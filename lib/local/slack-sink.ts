@@ -8,6 +8,7 @@
  */
 import type { DiscordSink, RateLimit, SinkResponse } from './discord-sink';
 import { SinkWebhooks } from './sink-webhooks';
+import { SLACK_OK } from '../contracts/slack';
 
 /** Slack: "1 per second", with short bursts allowed; the sink allows none, so pacing shows. */
 export const SLACK_WEBHOOK_RATE_LIMIT: RateLimit = { limit: 1, windowMs: 1000 };
@@ -89,7 +90,7 @@ export class SlackSink {
     }
     this.store.record(channel, body, 'slack');
     this.counts.accepted++;
-    return text(200, 'ok');
+    return text(200, SLACK_OK);
   }
 
   /** 0 when the webhook may post now (and counts it), else the milliseconds until it may. */
