@@ -94,28 +94,71 @@ const checkRoutes: Check = ({ routes, channels }, add) => {
   if (!Array.isArray(routes) || routes.length === 0) {
     return add('routes', 'must have at least one route', 'add e.g. { event: "voice.join", channel: "general", template: "🔊 {user} joined {channel}" }');
   }
-  const seen = new Map<unknown, number>();
+  // Each (kind, channel) once: where it was first routed.
+  const seen = new Map<string, string>();
   routes.forEach((r: unknown, i: number) => {
     const at = `routes[${i}]`;
     if (!isRecord(r)) return add(at, 'must be an object', 'write { event, channel, template }');
-    if (!(ROUTABLE_EVENT_KINDS as readonly unknown[]).includes(r.event)) {
-      add(`${at}.event`, `${show(r.event)} is not an event kind`, `use one of ${ROUTABLE_EVENT_KINDS.join(', ')}`);
-    } else if (seen.has(r.event)) {
-      add(`${at}.event`, `${r.event} already has a route (routes[${seen.get(r.event)}])`, 'keep one route per event kind');
-    } else {
-      seen.set(r.event, i);
+    const known = (ROUTABLE_EVENT_KINDS as readonly unknown[]).includes(r.event);
+    if (!known) add(`${at}.event`, `${show(r.event)} is not an event kind`, `use one of ${ROUTABLE_EVENT_KINDS.join(', ')}`);
+    const named = routeChannels(at, r.channel, channels, add);
+    for (const { channel, path } of named) {
+      const key = `${String(r.event)}\u0000${channel}`;
+      if (known && seen.has(key)) add(path, `${r.event} already goes to ${channel} (${seen.get(key)})`, 'route each event kind to a channel once');
+      else seen.set(key, path);
     }
-    if (typeof r.channel !== 'string' || !isRecord(channels) || !(r.channel in channels)) {
-      add(`${at}.channel`, `${show(r.channel)} is not a configured channel`, `use a key of channels${isRecord(channels) ? ` (${Object.keys(channels).join(', ')})` : ''}`);
-    }
-    const toSlack = isRecord(channels) && typeof r.channel === 'string' && isRecord(channels[r.channel]) && (channels[r.channel] as Record<string, unknown>).kind === 'slack';
+    const toSlack = named.some(({ channel }) => isRecord(channels) && isRecord(channels[channel]) && (channels[channel] as Record<string, unknown>).kind === 'slack');
     checkRouteMode(at, r, add, toSlack);
     if (r.mode === 'card' && toSlack) {
-      add(`${at}.mode`, `channel ${r.channel} is a Slack channel, and a Slack incoming webhook cannot edit a message, so it cannot hold a live card`, 'use mode "message" for a Slack channel, or route the cards to a Discord channel');
+      add(`${at}.mode`, `${named.map((n) => n.channel).join(', ')} includes a Slack channel, and a Slack incoming webhook cannot edit a message, so it cannot hold a live card`, 'use mode "message" for a Slack channel, or route the cards to a Discord channel');
     }
   });
   checkCardSettings(routes, add);
+  checkFanOutMinimums(routes, add);
 };
+
+/**
+ * The channels a route names (`channel: "general"` or `channel: ["general", "team"]`), each with
+ * its field path; every one not configured is a problem.
+ */
+function routeChannels(at: string, channel: unknown, channels: unknown, add: ProblemSink): Array<{ channel: string; path: string }> {
+  const fix = `use a key of channels${isRecord(channels) ? ` (${Object.keys(channels).join(', ')})` : ''}`;
+  if (Array.isArray(channel) && channel.length === 0) {
+    add(`${at}.channel`, 'names no channel', `${fix}, or a list of them`);
+    return [];
+  }
+  const list = Array.isArray(channel) ? channel.map((c, j) => ({ channel: c as unknown, path: `${at}.channel[${j}]` })) : [{ channel, path: `${at}.channel` }];
+  return list.filter(({ channel: c, path }) => {
+    const ok = typeof c === 'string' && isRecord(channels) && Object.prototype.hasOwnProperty.call(channels, c);
+    if (!ok) add(path, `${show(c)} is not a configured channel`, fix);
+    return ok;
+  }) as Array<{ channel: string; path: string }>;
+}
+
+/**
+ * A message route's `minMembers` is checked once per event, before its copies are made: a kind
+ * going to several channels takes one minimum, and none when one of them is a card (which counts
+ * people itself, and must see every change).
+ */
+function checkFanOutMinimums(routes: unknown[], add: ProblemSink): void {
+  const byKind = new Map<unknown, Array<{ r: Record<string, unknown>; i: number; channels: number }>>();
+  routes.forEach((r, i) => {
+    if (!isRecord(r)) return;
+    const list = byKind.get(r.event) ?? [];
+    list.push({ r, i, channels: Array.isArray(r.channel) ? r.channel.length : 1 });
+    byKind.set(r.event, list);
+  });
+  for (const [kind, list] of byKind) {
+    if (list.reduce((n, l) => n + l.channels, 0) < 2) continue;
+    const minimum = (l: { r: Record<string, unknown> }) => (l.r.minMembers as number | undefined) ?? 1;
+    const messages = list.filter((l) => (l.r.mode ?? 'message') === 'message');
+    const card = list.find((l) => l.r.mode === 'card');
+    for (const l of messages) {
+      if (card && minimum(l) > 1) add(`routes[${l.i}].minMembers`, `${show(kind)} also goes to a card (routes[${card.i}]), which must see every change; a message route's minimum would hold the event back from the card too`, 'set minMembers on the card route (the card applies it), or give this kind a card or messages, not both');
+      else if (minimum(l) !== minimum(messages[0]!)) add(`routes[${l.i}].minMembers`, `differs from routes[${messages[0]!.i}].minMembers for ${show(kind)}: the minimum is checked once per event, before it is sent to each channel`, 'give every message route of this kind the same minMembers');
+    }
+  }
+}
 
 /** A card's settings are its channel's: two card routes of one channel may not set them differently. */
 function checkCardSettings(routes: unknown[], add: ProblemSink): void {
@@ -124,11 +167,13 @@ function checkCardSettings(routes: unknown[], add: ProblemSink): void {
     if (!isRecord(r) || r.mode !== 'card') return;
     for (const setting of ['pingRoleId', 'minMembers'] as const) {
       if (r[setting] === undefined) continue;
-      const key = `${String(r.channel)}\u0000${setting}`;
-      const j = first.get(key);
-      if (j === undefined) first.set(key, i);
-      else if ((routes[j] as Record<string, unknown>)[setting] !== r[setting]) {
-        add(`routes[${i}].${setting}`, `differs from routes[${j}].${setting} for channel ${show(r.channel)}: a card's settings belong to its channel, whichever event started or changed it`, `set ${setting} once, on one card route of the channel (it applies to all of them), or the same on each`);
+      for (const channel of Array.isArray(r.channel) ? r.channel : [r.channel]) {
+        const key = `${String(channel)}\u0000${setting}`;
+        const j = first.get(key);
+        if (j === undefined) first.set(key, i);
+        else if ((routes[j] as Record<string, unknown>)[setting] !== r[setting]) {
+          add(`routes[${i}].${setting}`, `differs from routes[${j}].${setting} for channel ${show(channel)}: a card's settings belong to its channel, whichever event started or changed it`, `set ${setting} once, on one card route of the channel (it applies to all of them), or the same on each`);
+        }
       }
     }
   });

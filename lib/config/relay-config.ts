@@ -25,14 +25,22 @@ export interface ChannelConfig {
   readonly kind?: ChannelKind;
 }
 
-export type RouteConfig = EventRoute;
+/**
+ * A route as written in the config: `channel` may name several channels (fan-out), and a kind may
+ * have several routes, one per channel. Validation turns each into one {@link EventRoute} per
+ * channel, in order.
+ */
+export type RouteConfig = Omit<EventRoute, 'channel'> & { readonly channel: string | readonly string[] };
 
 export interface RelayConfig {
   /** @default 'DiscordEventRelay' */
   readonly stackName?: string;
   /** Channel name → where its webhook URL is kept. */
   readonly channels: Readonly<Record<string, ChannelConfig>>;
-  /** At most one route per event kind; kinds without a route are ignored (`Relay.Ignored`). */
+  /**
+   * Which event kinds go where. A kind may go to several channels (`channel: ['general', 'team']`,
+   * or a route per channel), each posting it once; kinds without a route are ignored (`Relay.Ignored`).
+   */
   readonly routes: readonly RouteConfig[];
   /** Key id → Ed25519 public key (64 hex). Several at once allow rotation. */
   readonly forwarderKeys: Readonly<Record<string, string>>;
@@ -130,8 +138,10 @@ export interface MonitoringConfig {
 }
 
 /** A checked config, with the config's own defaults filled in. */
-export interface ResolvedRelayConfig extends RelayConfig {
+export interface ResolvedRelayConfig extends Omit<RelayConfig, 'routes'> {
   readonly stackName: string;
+  /** One route per (event kind, channel), in the config's order. */
+  readonly routes: readonly EventRoute[];
   readonly channels: Readonly<Record<string, Required<ChannelConfig>>>;
   readonly callers: readonly string[];
   readonly operators: readonly string[];

@@ -1,6 +1,7 @@
 /** Runs every section's checker; the one entry point for validating a config. */
 import { CHECKS, isRecord, type ProblemSink } from './checks';
-import { DEFAULT_STACK_NAME, RelayConfigError, type ConfigProblem, type RelayConfig, type ResolvedRelayConfig } from './relay-config';
+import type { EventRoute } from '../contracts/routes';
+import { DEFAULT_STACK_NAME, RelayConfigError, type ConfigProblem, type RelayConfig, type ResolvedRelayConfig, type RouteConfig } from './relay-config';
 
 /**
  * Checks an untrusted config value and returns it with the config's own defaults filled in, or
@@ -20,7 +21,13 @@ export function validateRelayConfig(input: unknown, source?: string): ResolvedRe
     ...config,
     stackName: config.stackName ?? DEFAULT_STACK_NAME,
     channels: Object.fromEntries(Object.entries(config.channels).map(([name, ch]) => [name, { secretName: ch.secretName, kind: ch.kind ?? 'discord' }])),
+    routes: perChannel(config.routes),
     callers: config.callers ?? [],
     operators: config.operators ?? [],
   };
+}
+
+/** A route naming several channels becomes one route per channel, in order (what the constructs take). */
+export function perChannel(routes: readonly RouteConfig[]): EventRoute[] {
+  return routes.flatMap((r) => (typeof r.channel === 'string' ? [r.channel] : r.channel).map((channel) => ({ ...r, channel })));
 }

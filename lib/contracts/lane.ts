@@ -56,6 +56,13 @@ export function cardKey(channel: string, voiceChannelId: string): string {
   return `card#${channel}#${voiceChannelId}`;
 }
 
+/**
+ * Between the hash of an event's id and a channel's name in the SQS deduplication id of the
+ * event's copy for a channel after the first (`<sha-256 hex of id>#<channel>`): deduplication is
+ * queue-wide, so each channel's copy needs its own. `#` is in no envelope id.
+ */
+export const FAN_OUT_ID_SEPARATOR = '#';
+
 /** Attributes of a card's item in the dedupe table. */
 export const CardAttribute = {
   MessageId: 'messageId',
@@ -140,7 +147,25 @@ export const DedupeAttribute = {
   Channel: 'channel',
   /** ISO time the message carrying the event was accepted by Discord. */
   DeliveredAt: 'deliveredAt',
+  /**
+   * The channels that have posted the event (a string set, added to by each delivery). An event
+   * sent to several channels is skipped only on a channel named here; an item of an older relay
+   * (`state` delivered, no set) counts as delivered everywhere.
+   */
+  DeliveredTo: 'deliveredTo',
 } as const;
+
+/**
+ * Whether a lane event on `channel` was already posted, by its claim as the delivery workflow
+ * read it: the channel is in `deliveredTo`, or the item is delivered with no `deliveredTo` (one
+ * written before events went to several channels).
+ */
+export function deliveredOn(claim: { readonly [attribute: string]: { readonly S?: string; readonly SS?: readonly string[] } | undefined } | undefined, channel: string): boolean {
+  if (!claim) return false;
+  const to = claim[DedupeAttribute.DeliveredTo]?.SS;
+  if (Array.isArray(to)) return to.includes(channel);
+  return claim[DedupeAttribute.State]?.S === ClaimState.Delivered;
+}
 
 /**
  * An id's life: `queued` (one conditional write, before the event is sent to its lane) →

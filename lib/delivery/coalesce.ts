@@ -5,7 +5,7 @@
  * table already records as delivered (a batch the queue hands out again after a partial failure).
  */
 import { DISCORD_CONTENT_LIMIT } from '../contracts/template';
-import { ClaimState, DedupeAttribute, type LaneEvent } from '../contracts/lane';
+import { deliveredOn, type LaneEvent } from '../contracts/lane';
 import { RelayError, RelayErrorCode } from '../contracts/errors';
 import { ENVELOPE_ID_PATTERN } from '../contracts/envelope';
 import { CHANNEL_NAME_PATTERN } from '../contracts/routes';
@@ -18,7 +18,7 @@ import { parseTemplate } from '../contracts/template';
 /** One record of the batch as the workflow's Look-up step leaves it: the lane event and its dedupe item (GetItem's result). */
 export interface BatchItem {
   readonly event: unknown;
-  readonly claim?: { readonly Item?: Record<string, { readonly S?: string; readonly N?: string } | undefined> };
+  readonly claim?: { readonly Item?: Record<string, { readonly S?: string; readonly N?: string; readonly SS?: readonly string[] } | undefined> };
   /** The event's own guild settings (GetItem's result); the workflow gives them per guild instead ({@link GuildRead}). */
   readonly settings?: { readonly Item?: StoredGuildSettings };
   /** The record's SQS message id: what a dead letter of it is deduplicated by. */
@@ -178,16 +178,17 @@ export function coalesce(batch: readonly BatchItem[], options: CoalesceOptions =
       malformed.push(malformedRecord(item, error, i));
       return;
     }
-    const state = item.claim?.Item?.[DedupeAttribute.State]?.S;
     const stored = item.settings?.Item ?? (event.guildId === undefined ? undefined : guildSettings.get(event.guildId));
     const guild = stored ? readGuildSettings(stored, nowMs) : undefined;
     if (guild) hiddenBy.set(event.id, guild.hidden);
     const unwanted = guild !== undefined && (guild.paused || (event.userId !== undefined && guild.hidden.has(event.userId)) || (event.user !== undefined && guild.hidden.has(event.user.id)));
-    if (state === ClaimState.Delivered || seen.has(event.id) || unwanted) {
+    // One event may be on several channels' lanes (and in one batch): each channel posts it once.
+    const copy = `${event.channel}\u0000${event.id}`;
+    if (deliveredOn(item.claim?.Item, event.channel) || seen.has(copy) || unwanted) {
       skipped.push(event.id);
       return;
     }
-    seen.add(event.id);
+    seen.add(copy);
     messageIdOf.set(event, typeof item.messageId === 'string' ? item.messageId : event.id);
     const lane = byChannel.get(event.channel) ?? [];
     lane.push(event);

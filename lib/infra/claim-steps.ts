@@ -54,8 +54,14 @@ const CLAIM_FAILED_SUFFIX = ' (claim failed)';
 
 /** What the Queued and Duplicate outcomes carry. */
 const SUMMARY = { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel' };
-/** What a claimed (or failed) claim carries past the Map: enough to send, keep or release it. */
-const LANE_SUMMARY = { ...SUMMARY, 'receivedAt.$': '$.receivedAt', 'lane.$': '$.lane' };
+/**
+ * What a claimed (or failed) claim carries past the Map: enough to send, keep or release it. Its
+ * `copies` are the event's, one per channel (relay-state-machine.ts copySteps): channel, lane event,
+ * deduplication id and lane entry.
+ */
+const LANE_SUMMARY = { ...SUMMARY, 'receivedAt.$': '$.receivedAt', 'lane.$': '$.lane', 'copies.$': '$.copies' };
+/** SendMessageBatch's limit. */
+const MAX_BATCH_ENTRIES = 10;
 
 /**
  * Epoch seconds `seconds` after the event was received, as a DynamoDB number. DynamoDB numbers
@@ -100,22 +106,19 @@ export class ClaimSteps {
   public claimChain(): sfn.IChainable {
     const claimed = new sfn.Pass(this.scope, StateName.Claimed, {
       comment: "Claimed; queued after the Map with the envelope's other claimed events",
-      parameters: {
-        ...LANE_SUMMARY, outcome: CLAIMED,
-        // An entry id unique in the batch (Verify refuses one id twice) of the characters SendMessageBatch allows.
-        entry: { 'Id.$': "States.Hash($.id, 'MD5')", 'MessageBody.$': 'States.JsonToString($.lane)', 'MessageGroupId.$': '$.channel', 'MessageDeduplicationId.$': '$.id' },
-      },
+      parameters: { ...LANE_SUMMARY, outcome: CLAIMED, 'entries.$': '$.entries' },
     });
     const claimFailed = new sfn.Pass(this.scope, StateName.ClaimFailed, { parameters: { ...LANE_SUMMARY, outcome: CLAIM_FAILED, 'error.$': '$.error' } });
     return this.claimStep(claimFailed).next(claimed);
   }
 
   /**
-   * After the Map (`$.results`): the claimed events onto their lanes in one SendMessageBatch, one
-   * attempt (a FIFO batch keeps the entries' order); each entry it did not take (all of them, if
-   * the call failed) goes alone through Enqueue with its retries (SQS drops a copy of one that had
-   * landed). Then the failed claims are kept as dead letters and released. Every claimed outcome
-   * ends `queued`, or `failed` where nothing took it.
+   * After the Map (`$.results`): the claimed events' entries (one per channel of each) onto their
+   * lanes in one SendMessageBatch, one attempt (a FIFO batch keeps the entries' order), or in parts
+   * of ten side by side when there are more; each entry it did not take (all of them, if a call
+   * failed) goes alone through Enqueue with its retries (SQS drops a copy of one that had landed).
+   * Then the failed claims are kept as dead letters and released. Every claimed outcome ends
+   * `queued`, or `failed` where a copy was not taken.
    */
   public queueClaimed(then: sfn.IChainable): sfn.IChainable {
     const done = new sfn.Pass(this.scope, StateName.AllAnswered).next(then);
@@ -129,7 +132,10 @@ export class ClaimSteps {
         parameters: { 'any.$': `States.ArrayContains($.outcomes.list, '${CLAIMED}')`, 'anyFailed.$': `States.ArrayContains($.outcomes.list, '${CLAIM_FAILED}')` },
         resultPath: '$.outcomes',
       }));
-    const collect = new sfn.Pass(this.scope, StateName.CollectClaims, { parameters: { 'entries.$': `$.results[?(@.outcome == '${CLAIMED}')].entry` }, resultPath: '$.claimed' });
+    // The filter, then the wildcard, list every claimed event's entries in one flat list (register
+    // "fan-out"). Were it nested instead, SendMessageBatch would refuse it and every entry would go alone.
+    const collect = new sfn.Pass(this.scope, StateName.CollectClaims, { parameters: { 'entries.$': `$.results[?(@.outcome == '${CLAIMED}')].entries[*]` }, resultPath: '$.claimed' })
+      .next(new sfn.Pass(this.scope, StateName.CountEntries, { parameters: { 'n.$': 'States.ArrayLength($.claimed.entries)' }, resultPath: '$.entryCount' }));
     const together = new sfn.CustomState(this.scope, StateName.EnqueueTogether, {
       stateJson: {
         Type: 'Task',
@@ -141,14 +147,59 @@ export class ClaimSteps {
       },
     });
     const alone = this.queueEachAlone().next(settle);
-    together.addCatch(new sfn.Pass(this.scope, StateName.SendAllAlone, { parameters: { 'ids.$': '$.claimed.entries[*].Id' }, resultPath: '$.retry' }).next(alone), { errors: [sfn.Errors.ALL], resultPath: '$.sendError' });
-    const queuedTogether = this.eachOutcome(StateName.AnswerQueued, CLAIMED, new sfn.Pass(this.scope, StateName.QueuedTogether, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } }));
+    const sendAllAlone = new sfn.Pass(this.scope, StateName.SendAllAlone, { parameters: { all: true, ids: [] }, resultPath: '$.retry' }).next(alone);
+    together.addCatch(sendAllAlone, { errors: [sfn.Errors.ALL], resultPath: '$.sendError' });
+    const queuedTogether = this.eachOutcome(StateName.AnswerQueued, CLAIMED, this.queuedOutcome(StateName.QueuedTogether, '$'));
+    queuedTogether.next(settle);
+    const allQueued = new sfn.Choice(this.scope, StateName.AllQueued)
+      // "check for batch errors even when the call returns an HTTP status code of 200" (SendMessageBatch).
+      .when(sfn.Condition.isPresent('$.sent.Failed[0]'), new sfn.Pass(this.scope, StateName.SendRefusedAlone, { parameters: { all: false, 'ids.$': '$.sent.Failed[*].Id' }, resultPath: '$.retry' }).next(alone))
+      .otherwise(queuedTogether);
+    const sendClaimed = new sfn.Choice(this.scope, StateName.TenOrFewer)
+      .when(sfn.Condition.numberLessThanEquals('$.entryCount.n', MAX_BATCH_ENTRIES), together.next(allQueued))
+      .otherwise(this.enqueueInParts(sendAllAlone, queuedTogether));
     return outcomes.next(new sfn.Choice(this.scope, StateName.AnythingToQueue)
-      .when(sfn.Condition.booleanEquals('$.outcomes.any', true), collect.next(together).next(new sfn.Choice(this.scope, StateName.AllQueued)
-        // "check for batch errors even when the call returns an HTTP status code of 200" (SendMessageBatch).
-        .when(sfn.Condition.isPresent('$.sent.Failed[0]'), new sfn.Pass(this.scope, StateName.SendRefusedAlone, { parameters: { 'ids.$': '$.sent.Failed[*].Id' }, resultPath: '$.retry' }).next(alone))
-        .otherwise(queuedTogether.next(settle))))
+      .when(sfn.Condition.booleanEquals('$.outcomes.any', true), collect.next(sendClaimed))
       .otherwise(settle));
+  }
+
+  /**
+   * More than ten entries (events sent to several channels): SendMessageBatch takes ten, so the
+   * parts go side by side (an event's worst case stays one call's). A part refused in whole or in
+   * part sends every entry alone, which SQS's deduplication makes safe.
+   */
+  private enqueueInParts(sendAllAlone: sfn.IChainable, queued: sfn.IChainable): sfn.IChainable {
+    const send = new sfn.CustomState(this.scope, StateName.EnqueuePart, {
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:sqs:sendMessageBatch`,
+        Parameters: { QueueUrl: this.lanes.lane.queue.queueUrl, 'Entries.$': '$.entries' },
+        ResultPath: '$.sent',
+        TimeoutSeconds: ENQUEUE_TOGETHER_TIMEOUT.toSeconds(),
+      },
+    });
+    const notTaken = new sfn.Pass(this.scope, StateName.PartNotTaken, { parameters: { refused: true } });
+    send.addCatch(notTaken, { errors: [sfn.Errors.ALL], resultPath: '$.sendError' });
+    const parts = new sfn.Map(this.scope, StateName.EnqueueInParts, {
+      itemsPath: '$.partition.parts',
+      itemSelector: { 'entries.$': '$$.Map.Item.Value' },
+      resultPath: '$.partsSent',
+    }).itemProcessor(send.next(new sfn.Choice(this.scope, StateName.PartRefused)
+      .when(sfn.Condition.isPresent('$.sent.Failed[0]'), notTaken)
+      .otherwise(new sfn.Pass(this.scope, StateName.PartTaken, { parameters: { refused: false } }))));
+    return new sfn.Pass(this.scope, StateName.PartitionEntries, { parameters: { 'parts.$': `States.ArrayPartition($.claimed.entries, ${MAX_BATCH_ENTRIES})` }, resultPath: '$.partition' })
+      .next(parts)
+      .next(new sfn.Pass(this.scope, StateName.CollectParts, { parameters: { 'refused.$': '$.partsSent[*].refused' }, resultPath: '$.partsSent' }))
+      .next(new sfn.Pass(this.scope, StateName.AnyPartRefused, { parameters: { 'any.$': 'States.ArrayContains($.partsSent.refused, true)' }, resultPath: '$.partsSent' }))
+      .next(new sfn.Choice(this.scope, StateName.AllPartsTaken).when(sfn.Condition.booleanEquals('$.partsSent.any', true), sendAllAlone).otherwise(queued));
+  }
+
+  /** The `queued` outcome of the event at `at`: with `channels` when it went to several. */
+  private queuedOutcome(name: string, at: string): sfn.IChainable {
+    const summary = { 'id.$': `${at}.id`, 'kind.$': `${at}.kind`, 'channel.$': `${at}.channel`, outcome: RelayOutcome.Queued };
+    return new sfn.Choice(this.scope, `${name}: one channel?`)
+      .when(sfn.Condition.isPresent(`${at}.copies[1]`), new sfn.Pass(this.scope, `${name} to its channels`, { parameters: { ...summary, 'channels.$': `${at}.copies[*].channel` } }))
+      .otherwise(new sfn.Pass(this.scope, name, { parameters: summary }));
   }
 
   /** A Map over `$.results`, back into `$.results`: each outcome `outcome` through `then`, every other as it is. */
@@ -160,37 +211,81 @@ export class ClaimSteps {
   }
 
   /**
-   * Each claimed event whose entry the batch did not take (`$.retry.ids`) alone: Enqueue (retried)
-   * → Queued; where it still fails, kept as a dead letter and released. The entries it took are queued.
+   * Each claimed event whose entries the batch did not all take (`$.retry`): each copy it refused
+   * alone (Enqueue, retried; kept as a dead letter where it still fails). All copies on their
+   * lanes → queued; none → the claim released, failed; some → failed with the claim kept, since a
+   * re-send would post again on the channels that have it.
    */
   private queueEachAlone(): sfn.Map {
     const item = '$.item';
-    const failed = new sfn.Pass(this.scope, StateName.NotQueued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal, 'cause.$': '$.error.Cause' } });
-    const queued = new sfn.Pass(this.scope, StateName.Queued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Queued } });
-    const sendAlone = new sfn.Pass(this.scope, StateName.SendThisAlone, { outputPath: item }).next(this.enqueueStep(this.releaseChain(failed, '')).next(queued));
-    const takenByBatch = new sfn.Pass(this.scope, StateName.QueuedByBatch, { parameters: { 'id.$': `${item}.id`, 'kind.$': `${item}.kind`, 'channel.$': `${item}.channel`, outcome: RelayOutcome.Queued } });
     return new sfn.Map(this.scope, StateName.EnqueueEachAlone, {
       itemsPath: '$.results',
-      itemSelector: { 'item.$': '$$.Map.Item.Value', 'retry.$': '$.retry.ids' },
+      itemSelector: { 'item.$': '$$.Map.Item.Value', 'retry.$': '$.retry' },
       maxConcurrency: MAX_BATCH_EVENTS,
       resultPath: '$.results',
     }).itemProcessor(new sfn.Choice(this.scope, `${StateName.EnqueueEachAlone}: claimed?`)
-      .when(sfn.Condition.stringEquals(`${item}.outcome`, CLAIMED), new sfn.Pass(this.scope, StateName.RefusedByBatch, {
-        parameters: { 'again.$': `States.ArrayContains($.retry, ${item}.entry.Id)` },
-        resultPath: '$.check',
-      }).next(new sfn.Choice(this.scope, StateName.SendAgain).when(sfn.Condition.booleanEquals('$.check.again', true), sendAlone).otherwise(takenByBatch)))
+      .when(sfn.Condition.stringEquals(`${item}.outcome`, CLAIMED), this.eachCopyAlone().next(this.settleCopies()))
       .otherwise(new sfn.Pass(this.scope, `${StateName.EnqueueEachAlone}: answered`, { outputPath: item })));
   }
 
-  /** The claims that failed (after the sends, so no send waits on them): kept as dead letters, released, `failed`. */
-  private releaseFailedClaims(): sfn.Map {
-    const failed = new sfn.Pass(this.scope, StateName.ClaimNotKept, { parameters: { ...SUMMARY, outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal, 'cause.$': '$.error.Cause' } });
-    return this.eachOutcome(StateName.ReleaseFailedClaims, CLAIM_FAILED, this.releaseChain(failed, CLAIM_FAILED_SUFFIX));
+  /** One claimed event's copies (`$.item.copies`), each sent alone if the batch refused it: `{ landed }` each, into `$.sends`. */
+  private eachCopyAlone(): sfn.Map {
+    const landed = new sfn.Pass(this.scope, StateName.CopyLanded, { parameters: { landed: true } });
+    const notLanded = new sfn.Pass(this.scope, StateName.CopyNotLanded, { parameters: { landed: false, 'channel.$': '$.channel', 'error.$': '$.error', 'kept.$': '$.kept' } });
+    const sendAlone = new sfn.Pass(this.scope, StateName.SendThisAlone, {
+      parameters: { 'id.$': '$.id', 'channel.$': '$.copy.channel', 'lane.$': '$.copy.lane', 'dedupeId.$': '$.copy.dedupeId' },
+    }).next(this.enqueueStep(this.keepAsDeadLetter(notLanded, '', '$.dedupeId')).next(landed));
+    return new sfn.Map(this.scope, StateName.EachCopy, {
+      itemsPath: '$.item.copies',
+      itemSelector: { 'id.$': '$.item.id', 'copy.$': '$$.Map.Item.Value', 'retry.$': '$.retry' },
+      resultPath: '$.sends',
+    }).itemProcessor(new sfn.Pass(this.scope, StateName.RefusedByBatch, { parameters: { 'again.$': 'States.ArrayContains($.retry.ids, $.copy.entry.Id)' }, resultPath: '$.check' })
+      .next(new sfn.Choice(this.scope, StateName.SendAgain)
+        .when(sfn.Condition.or(sfn.Condition.booleanEquals('$.retry.all', true), sfn.Condition.booleanEquals('$.check.again', true)), sendAlone)
+        .otherwise(new sfn.Pass(this.scope, StateName.QueuedByBatch, { parameters: { landed: true } }))));
   }
 
-  /** A claim or send that failed: the event kept as a dead letter (the DeadLetters alarm says so; a redrive posts it), the id given back. */
-  private releaseChain(failed: sfn.IChainable, suffix: string): sfn.IChainable {
-    return this.keepAsDeadLetter(this.releaseStep(failed, suffix), suffix);
+  /** What the copies' sends (`$.sends`) make of the event: queued, released and failed, or failed with its claim kept. */
+  private settleCopies(): sfn.IChainable {
+    const item = '$.item';
+    const failed = new sfn.Pass(this.scope, StateName.NotQueued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal, 'cause.$': '$.error.Cause' } });
+    // Nothing landed, so every copy failed: the first one's error and note describe the event's.
+    const release = new sfn.Pass(this.scope, StateName.TakeFailedCopy, {
+      parameters: { 'id.$': `${item}.id`, 'kind.$': `${item}.kind`, 'channel.$': `${item}.channel`, 'error.$': '$.sends[0].error', 'kept.$': '$.sends[0].kept' },
+    }).next(this.releaseStep(failed, ''));
+    const inPart = new sfn.Pass(this.scope, StateName.NotQueuedChannels, { parameters: { 'channels.$': '$.sends[?(@.landed == false)].channel' }, resultPath: '$.notQueued' })
+      .next(new sfn.Pass(this.scope, StateName.QueuedInPart, {
+        parameters: {
+          'id.$': `${item}.id`, 'kind.$': `${item}.kind`, 'channel.$': `${item}.channel`, outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal,
+          'cause.$': "States.Format('could not queue the event for {}; its other channels have it, so its claim was kept and a re-send is a duplicate. The copies not queued were kept in the dead-letter queue where SQS took them: redrive them (README Dead letters)', States.JsonToString($.notQueued.channels))",
+        },
+      }));
+    return new sfn.Pass(this.scope, StateName.CollectCopies, { parameters: { 'list.$': '$.sends[*].landed' }, resultPath: '$.landed' })
+      .next(new sfn.Pass(this.scope, StateName.CountCopies, {
+        parameters: { 'anyFailed.$': 'States.ArrayContains($.landed.list, false)', 'anyLanded.$': 'States.ArrayContains($.landed.list, true)' },
+        resultPath: '$.landed',
+      }))
+      .next(new sfn.Choice(this.scope, StateName.AllCopiesQueued)
+        .when(sfn.Condition.booleanEquals('$.landed.anyFailed', false), this.queuedOutcome(StateName.Queued, item))
+        .when(sfn.Condition.booleanEquals('$.landed.anyLanded', true), inPart)
+        .otherwise(release));
+  }
+
+  /**
+   * The claims that failed (after the sends, so no send waits on them): each copy kept as a dead
+   * letter, the claim released, `failed`.
+   */
+  private releaseFailedClaims(): sfn.Map {
+    const failed = new sfn.Pass(this.scope, StateName.ClaimNotKept, { parameters: { ...SUMMARY, outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal, 'cause.$': '$.error.Cause' } });
+    const suffix = CLAIM_FAILED_SUFFIX;
+    const keepEach = new sfn.Map(this.scope, `${StateName.KeepEachCopy}${suffix}`, {
+      itemsPath: '$.copies',
+      itemSelector: { 'id.$': '$.id', 'channel.$': '$$.Map.Item.Value.channel', 'lane.$': '$$.Map.Item.Value.lane', 'dedupeId.$': '$$.Map.Item.Value.dedupeId', 'error.$': '$.error' },
+      resultPath: '$.keptEach',
+    }).itemProcessor(this.keepAsDeadLetter(new sfn.Pass(this.scope, `${StateName.CopyKept}${suffix}`, { outputPath: '$.kept' }), suffix, '$.dedupeId'));
+    // One note for the event: the first copy's (the copies share one queue).
+    const note = new sfn.Pass(this.scope, `${StateName.TakeKeptNote}${suffix}`, { inputPath: '$.keptEach[0]', resultPath: '$.kept' });
+    return this.eachOutcome(StateName.ReleaseFailedClaims, CLAIM_FAILED, keepEach.next(note).next(this.releaseStep(failed, suffix)));
   }
 
   /**
@@ -238,14 +333,14 @@ export class ClaimSteps {
     return claim;
   }
 
-  /** The event onto its channel's lane; if that fails, the claim is given back so that a re-send is posted. */
+  /** One copy of the event onto its channel's lane, as the batch would have sent it; where that fails, `release`. */
   private enqueueStep(release: sfn.IChainable): tasks.SqsSendMessage {
     const enqueue = new tasks.SqsSendMessage(this.scope, StateName.Enqueue, {
       queue: this.lanes.lane.queue,
       // The Format state wrote the lane event: a line for a message route, the voice channels for a card route.
       messageBody: sfn.TaskInput.fromJsonPathAt('$.lane'),
       messageGroupId: sfn.JsonPath.stringAt('$.channel'),
-      messageDeduplicationId: sfn.JsonPath.stringAt('$.id'),
+      messageDeduplicationId: sfn.JsonPath.stringAt('$.dedupeId'),
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(ENQUEUE_TIMEOUT),
     });
@@ -259,13 +354,13 @@ export class ClaimSteps {
    * got there): the forwarder let go of the event when the execution started, so this is what keeps
    * it. Where SQS itself is down, this fails too and the failure is only in the workflow's log.
    */
-  private keepAsDeadLetter(then: sfn.IChainable, suffix: string): sfn.IChainable {
+  private keepAsDeadLetter(then: sfn.IChainable, suffix: string, id: string): sfn.IChainable {
     const keep = new sfn.CustomState(this.scope, `${StateName.KeepDeadLetter}${suffix}`, {
       stateJson: {
         Type: 'Task',
         Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage`,
         // The lane event, grouped and deduplicated as Enqueue would have sent it.
-        Parameters: this.lanes.lane.deadLetterParameters({ event: '$.lane', channel: '$.channel', id: '$.id', error: '$.error.Error', reason: `States.Format('${QUEUE_FAILURE_REASON}: {}', $.error.Cause)` }),
+        Parameters: this.lanes.lane.deadLetterParameters({ event: '$.lane', channel: '$.channel', id, error: '$.error.Error', reason: `States.Format('${QUEUE_FAILURE_REASON}: {}', $.error.Cause)` }),
         ResultSelector: { note: 'it was kept in the dead-letter queue: redrive it (README Dead letters)' },
         ResultPath: '$.kept',
         TimeoutSeconds: ENQUEUE_TIMEOUT.toSeconds(),

@@ -255,16 +255,18 @@ export class DeliveryStateMachine extends Construct {
     return this.cards.start(send);
   }
 
-  /** Marks each of the message's events `delivered` in the dedupe table. */
+  /** Marks each of the message's events `delivered` in the dedupe table, and delivered to the message's channel. */
   private markDeliveredStep(table: DedupeTable['table']): sfn.Map {
     const markOne = new tasks.DynamoUpdateItem(this, S.MarkOne, {
       table,
       key: { [DedupeAttribute.Id]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.id')) },
-      updateExpression: 'SET #state = :delivered, #deliveredAt = :at',
-      expressionAttributeNames: { '#state': DedupeAttribute.State, '#deliveredAt': DedupeAttribute.DeliveredAt },
+      // The channel joins the set of those that posted it: a copy of the event on another channel's lane still posts there.
+      updateExpression: 'SET #state = :delivered, #deliveredAt = :at ADD #deliveredTo :channel',
+      expressionAttributeNames: { '#state': DedupeAttribute.State, '#deliveredAt': DedupeAttribute.DeliveredAt, '#deliveredTo': DedupeAttribute.DeliveredTo },
       expressionAttributeValues: {
         ':delivered': tasks.DynamoAttributeValue.fromString(ClaimState.Delivered),
         ':at': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.at')),
+        ':channel': tasks.DynamoAttributeValue.fromStringSet(sfn.JsonPath.listAt('$.channel')),
       },
       resultPath: sfn.JsonPath.DISCARD,
     });
@@ -272,7 +274,7 @@ export class DeliveryStateMachine extends Construct {
     const markDelivered = new sfn.Map(this, S.MarkDelivered, {
       itemsPath: '$.message.ids',
       // The batch's start time: within the execution's 2 minutes of the post, and in every context object.
-      itemSelector: { id: sfn.JsonPath.stringAt('$$.Map.Item.Value'), at: sfn.JsonPath.stringAt('$$.Execution.StartTime') },
+      itemSelector: { id: sfn.JsonPath.stringAt('$$.Map.Item.Value'), at: sfn.JsonPath.stringAt('$$.Execution.StartTime'), channel: sfn.JsonPath.array(sfn.JsonPath.stringAt('$.message.channel')) },
       maxConcurrency: 10,
       resultPath: sfn.JsonPath.DISCARD,
     });

@@ -22,7 +22,7 @@ import { channelRoutePath, type ChannelKind, type EventRoute } from '../contract
 import { StateName } from '../contracts/state-names';
 import type { WebhookProxyApi } from './webhook-proxy-api';
 import { ClaimSteps, receivedAtPlus, type RelayLanes } from './claim-steps';
-import { RelayOutcome, type CardSettings } from '../contracts/lane';
+import { FAN_OUT_ID_SEPARATOR, RelayOutcome, type CardSettings } from '../contracts/lane';
 import { EventKind, relayTestFormat } from '../contracts/events';
 import { BATCH_ENVELOPE_VERSION, MAX_BATCH_EVENTS } from '../contracts/envelope';
 import { GuildSettingsAttribute, IgnoreReason } from '../contracts/interactions';
@@ -49,7 +49,7 @@ export function lineParameter(parts: readonly TemplatePart[]): { 'line.$': strin
 export interface RelayStateMachineProps {
   readonly verifyFunction: lambda.IFunction;
   readonly webhookProxy: WebhookProxyApi;
-  /** One per event kind at most; each names a channel of `webhookProxy`. */
+  /** Each names a channel of `webhookProxy`; a kind with several routes (one per channel) is sent to each. */
   readonly routes: readonly EventRoute[];
   /** @default - no lanes: each execution posts its own message (no dedupe, no pacing) */
   readonly lanes?: RelayLanes;
@@ -145,22 +145,36 @@ export class RelayStateMachine extends Construct {
     }));
     // relay doctor --post: every channel takes its test message, whatever the routes say; it is claimed and queued like an event.
     for (const channel of props.webhookProxy.routes.keys()) {
-      const format = new sfn.Pass(this, StateName.formatTest(channel), { parameters: testMessageParameters(channel, claim !== undefined) });
-      route.when(sfn.Condition.and(sfn.Condition.stringEquals('$.kind', EventKind.RelayTest), sfn.Condition.stringEquals('$.channel', channel)), format.next(claim ?? postFor(channel)));
+      const what = `test message for ${channel}`;
+      const format = new sfn.Pass(this, StateName.formatTest(channel), { parameters: testMessageParameters(channel, claim !== undefined), resultPath: claim && '$.fan.f0' });
+      const test = sfn.Condition.and(sfn.Condition.stringEquals('$.kind', EventKind.RelayTest), sfn.Condition.stringEquals('$.channel', channel));
+      route.when(test, claim ? format.next(this.copySteps(what, [channel])).next(claim) : format.next(postFor(channel)));
     }
-    for (const r of routes.usable) {
-      if (r.mode === 'card' && !claim) {
-        routes.problems.push(`the ${r.event} route is a card route, which needs the delivery lanes (not directDelivery)`);
+    for (const [event, kindRoutes] of routesByKind(routes.usable)) {
+      const sendable = kindRoutes.filter((r) => {
+        const kind = props.webhookProxy.kinds.get(r.channel) ?? 'discord';
+        if (claim) return true;
+        if (r.mode === 'card') routes.problems.push(`the ${r.event} route is a card route, which needs the delivery lanes (not directDelivery)`);
+        else if (kind === 'slack') routes.problems.push(`the ${r.event} route goes to Slack channel "${r.channel}", which needs the delivery lanes (not directDelivery)`);
+        else return true;
+        return false;
+      });
+      if (sendable.length === 0) continue;
+      if (!claim && sendable.length > 1) {
+        routes.problems.push(`${event} goes to ${sendable.map((r) => r.channel).join(', ')}; sending one event to several channels needs the delivery lanes (not directDelivery)`);
         continue;
       }
-      const kind = props.webhookProxy.kinds.get(r.channel) ?? 'discord';
-      if (kind === 'slack' && !claim) {
-        routes.problems.push(`the ${r.event} route goes to Slack channel "${r.channel}", which needs the delivery lanes (not directDelivery)`);
-        continue;
-      }
-      const format = new sfn.Pass(this, StateName.format(r.event), { parameters: formatParameters(r, claim !== undefined, cardSettings(routes.usable, r.channel), props.guildSettings !== undefined, kind) });
-      const next = format.next(claim ?? postFor(r.channel));
-      route.when(sfn.Condition.stringEquals('$.kind', r.event), this.enoughMembers(r, next));
+      const formats = sendable.map((r, i) => {
+        const kind = props.webhookProxy.kinds.get(r.channel) ?? 'discord';
+        return new sfn.Pass(this, StateName.format(event, sendable.length > 1 ? r.channel : undefined), {
+          parameters: formatParameters(r, claim !== undefined, cardSettings(routes.usable, r.channel), props.guildSettings !== undefined, kind),
+          // With lanes, each channel's format is kept beside the event for the next channel's.
+          resultPath: claim && `$.fan.f${i}`,
+        });
+      });
+      const chain = formats.slice(1).reduce((c, format) => c.next(format), sfn.Chain.start(formats[0]!));
+      const next = claim ? chain.next(this.copySteps(event, sendable.map((r) => r.channel))).next(claim) : chain.next(postFor(sendable[0]!.channel));
+      route.when(sfn.Condition.stringEquals('$.kind', event), this.enoughMembers(sendable.find((r) => r.mode !== 'card') ?? sendable[0]!, next));
     }
     route.otherwise(
       new sfn.Pass(this, StateName.Ignored, {
@@ -258,6 +272,37 @@ export class RelayStateMachine extends Construct {
     list.next(count).next(new sfn.Choice(this, StateName.OneGuild).when(sfn.Condition.numberEquals('$.guilds.count', 1), read).otherwise(perEvent));
     // The wildcard runs only where it matches something: what it gives for nothing is not documented.
     return new sfn.Choice(this, StateName.FirstHasGuild).when(sfn.Condition.isPresent('$.events[0].event.guild.id'), list).otherwise(perEvent);
+  }
+
+  /**
+   * After the Format states (`$.fan.f<i>`, one per channel, in route order): each channel's copy of
+   * the event — its lane event, the deduplication id SQS FIFO knows it by (the event id for the
+   * first channel, `<sha-256 of id>#<channel>` for the others, since deduplication is queue-wide) and its
+   * SendMessageBatch entry — then the event as the claim steps take it: the first channel's
+   * summary and lane event, with `copies` and `entries` in channel order.
+   */
+  private copySteps(what: string, channels: readonly string[]): sfn.IChainable {
+    const copies = channels.map((channel, i) => {
+      // SQS allows 128 characters: an id's hash (64) and the channel's name (63) fit beside the separator.
+      const dedupeId = i === 0 ? '$.id' : `States.Format('{}${FAN_OUT_ID_SEPARATOR}${channel}', States.Hash($.id, 'SHA-256'))`;
+      const lane = `$.fan.f${i}.lane`;
+      return new sfn.Pass(this, StateName.laneEntry(what, channel), {
+        parameters: {
+          channel, 'lane.$': lane, 'dedupeId.$': dedupeId,
+          // An entry id unique in the batch (Verify refuses one id twice; `#` is in no id) of the characters SendMessageBatch allows.
+          entry: { 'Id.$': `States.Hash(${dedupeId}, 'MD5')`, 'MessageBody.$': `States.JsonToString(${lane})`, MessageGroupId: channel, 'MessageDeduplicationId.$': dedupeId },
+        },
+        resultPath: `$.fan.c${i}`,
+      });
+    });
+    const all = (suffix: string) => `States.Array(${channels.map((_, i) => `$.fan.c${i}${suffix}`).join(', ')})`;
+    const gather = new sfn.Pass(this, StateName.copies(what), {
+      parameters: {
+        'id.$': '$.id', 'kind.$': '$.kind', channel: channels[0], 'receivedAt.$': '$.receivedAt', 'lane.$': '$.fan.f0.lane',
+        'copies.$': all(''), 'entries.$': all('.entry'),
+      },
+    });
+    return [...copies.slice(1), gather].reduce((chain, state) => chain.next(state), sfn.Chain.start(copies[0]!));
   }
 
   /** A heartbeat overwrites its forwarder's item in the heartbeat table (native PutItem, no Lambda) and is never posted. */
@@ -403,13 +448,27 @@ function testMessageParameters(channel: string, lanes: boolean): Record<string, 
 function usableRoutes(routes: readonly EventRoute[], proxy: WebhookProxyApi): { usable: EventRoute[]; problems: string[] } {
   const usable: EventRoute[] = [];
   const problems: string[] = routes.length === 0 ? ['routes is empty; add at least one route'] : [];
-  const kinds = new Set<string>();
+  const routed = new Set<string>();
   for (const r of routes) {
-    if (kinds.has(r.event)) problems.push(`two routes for ${r.event}; keep one route per event kind`);
+    const key = `${r.event}\u0000${r.channel}`;
+    if (routed.has(key)) problems.push(`two routes for ${r.event} to ${r.channel}; keep one route per event kind and channel`);
     else if (r.mode === 'card' && !proxy.editRoutes.has(r.channel)) problems.push(`the ${r.event} route is a card route, but channel "${r.channel}" is not editable on the webhook proxy (editable: true)`);
     else if (!proxy.routes.has(r.channel)) problems.push(`the ${r.event} route names channel "${r.channel}", which the webhook proxy does not have (known: ${[...proxy.routes.keys()].join(', ')})`);
     else usable.push(r);
-    kinds.add(r.event);
+    routed.add(key);
+  }
+  for (const [event, list] of routesByKind(usable)) {
+    const minimums = new Set(list.filter((r) => r.mode !== 'card').map((r) => r.minMembers ?? 1));
+    // The minimum is checked once per event, before its copies (the config says the same per field).
+    if (minimums.size > 1) problems.push(`the ${event} routes set different minMembers (${[...minimums].join(', ')}); one event goes to all its channels, so give them one`);
+    else if (list.some((r) => r.mode === 'card') && [...minimums].some((m) => m > 1)) problems.push(`${event} goes to a card and to a message route with minMembers; set the minimum on the card route`);
   }
   return { usable, problems };
+}
+
+/** Routes grouped by event kind, kinds and channels in the order given. */
+function routesByKind(routes: readonly EventRoute[]): Map<string, EventRoute[]> {
+  const byKind = new Map<string, EventRoute[]>();
+  for (const r of routes) byKind.set(r.event, [...(byKind.get(r.event) ?? []), r]);
+  return byKind;
 }

@@ -41,12 +41,18 @@ describe('validateRelayConfig', () => {
     ['a Slack template that can pass 4,000 characters (names escape to 5× their length)', { ...base, channels: { general: { secretName: 's', kind: 'slack' } }, routes: [{ event: 'voice.join', channel: 'general', template: '{user_mention} '.repeat(8) + '{time}' }] },
       'routes[0].template: can expand to 4044 characters in Slack, over the 4000 a message is kept under. Fix: use fewer name placeholders ({user}, {channel}, the *_mention ones)'],
     ['a live card on a Slack channel', { ...base, channels: { general: { secretName: 's', kind: 'slack' } }, routes: [{ event: 'voice.join', channel: 'general', mode: 'card' }] },
-      'routes[0].mode: channel general is a Slack channel, and a Slack incoming webhook cannot edit a message, so it cannot hold a live card. Fix: use mode "message" for a Slack channel, or route the cards to a Discord channel'],
+      'routes[0].mode: general includes a Slack channel, and a Slack incoming webhook cannot edit a message, so it cannot hold a live card. Fix: use mode "message" for a Slack channel, or route the cards to a Discord channel'],
     ['a route to an unknown channel', { ...base, routes: [{ event: 'voice.join', channel: 'genral', template: 'x' }] },
       'routes[0].channel: "genral" is not a configured channel. Fix: use a key of channels (general, audit)'],
     ['an unknown event kind', { ...base, routes: [{ event: 'voice.joined', channel: 'general', template: 'x' }] }, 'routes[0].event: "voice.joined" is not an event kind. Fix: use one of voice.join, voice.leave, voice.move, voice.update'],
-    ['two routes for one kind', { ...base, routes: [{ event: 'voice.join', channel: 'general', template: 'a' }, { event: 'voice.join', channel: 'audit', template: 'b' }] },
-      'routes[1].event: voice.join already has a route (routes[0]). Fix: keep one route per event kind'],
+    ['one kind routed to one channel twice', { ...base, routes: [{ event: 'voice.join', channel: 'general', template: 'a' }, { event: 'voice.join', channel: ['audit', 'general'], template: 'b' }] },
+      'routes[1].channel[1]: voice.join already goes to general (routes[0].channel). Fix: route each event kind to a channel once'],
+    ['a route naming no channel', { ...base, routes: [{ event: 'voice.join', channel: [], template: 'a' }] }, 'routes[0].channel: names no channel. Fix: use a key of channels (general, audit), or a list of them'],
+    ['an unknown channel in a list', { ...base, routes: [{ event: 'voice.join', channel: ['general', 'genral'], template: 'a' }] }, 'routes[0].channel[1]: "genral" is not a configured channel'],
+    ['two minimums for one kind sent to two channels', { ...base, routes: [{ event: 'voice.join', channel: 'general', template: 'a', minMembers: 2 }, { event: 'voice.join', channel: 'audit', template: 'b' }] },
+      'routes[1].minMembers: differs from routes[0].minMembers for "voice.join": the minimum is checked once per event, before it is sent to each channel'],
+    ['a message minimum on a kind that also goes to a card', { ...base, routes: [{ event: 'voice.join', channel: 'general', mode: 'card' }, { event: 'voice.join', channel: 'audit', template: 'b', minMembers: 3 }] },
+      'routes[1].minMembers: "voice.join" also goes to a card (routes[0]), which must see every change'],
     ['an unknown placeholder', { ...base, routes: [{ event: 'voice.join', channel: 'general', template: '{usr} joined' }] }, 'routes[0].template: unknown placeholder {usr}. Fix: use one of {user}, {user_name}'],
     ['an unclosed brace', { ...base, routes: [{ event: 'voice.join', channel: 'general', template: '{user joined' }] }, 'routes[0].template: unclosed "{" at position 0. Fix: write "{{" for a literal brace'],
     ['a backslash', { ...base, routes: [{ event: 'voice.join', channel: 'general', template: 'a\\b {user}' }] }, 'routes[0].template: a backslash at position 1 cannot be used in a template'],
@@ -89,6 +95,21 @@ describe('validateRelayConfig', () => {
     ['a discordApp that is not an object', { ...base, discordApp: true }, 'discordApp: must be an object'],
   ])('refuses %s, naming the field and the fix', (_, config, expected) => {
     expect(problems(config)).toEqual(expect.arrayContaining([expect.stringContaining(expected)]));
+  });
+
+  it('turns a route naming several channels, and a second route for a kind, into one route per channel, in order', () => {
+    const routes = [
+      { event: 'voice.join', channel: ['general', 'audit'], template: 'in {user}' },
+      { event: 'voice.leave', channel: 'general', template: 'out {user}' },
+      { event: 'voice.leave', channel: 'audit', template: 'left {user}' },
+    ];
+    expect(validateRelayConfig({ ...base, routes }).routes).toEqual([
+      { event: 'voice.join', channel: 'general', template: 'in {user}' },
+      { event: 'voice.join', channel: 'audit', template: 'in {user}' },
+      { event: 'voice.leave', channel: 'general', template: 'out {user}' },
+      { event: 'voice.leave', channel: 'audit', template: 'left {user}' },
+    ]);
+    expect(problems({ ...base, routes: [{ event: 'voice.join', channel: ['general', 'audit'], template: 'x', minMembers: 2 }] })).toEqual([]);
   });
 
   it('accepts a full github and monitoring section', () => {

@@ -144,3 +144,15 @@ describe('Slack channels', () => {
     expect(messages.flatMap((m) => m.ids)).toHaveLength(10);
   });
 });
+
+it('one event on two channels\' lanes posts on each; a channel in deliveredTo is skipped, an older delivered item (no set) everywhere', () => {
+  const copy = (channel: string, claim: BatchItem['claim']): BatchItem => ({ event: laneEvent('f', `F joined ${channel}`, channel), claim });
+  const both = coalesce([copy('general', {}), copy('audit', {}), copy('general', {})]);
+  expect(both.messages.map((m) => [m.channel, m.ids])).toEqual([['general', ['f']], ['audit', ['f']]]);
+  const onGeneral = { Item: { id: { S: 'f' }, state: { S: 'delivered' }, deliveredTo: { SS: ['general'] } } };
+  const partly = coalesce([copy('general', onGeneral), copy('audit', onGeneral)]);
+  expect(partly.messages.map((m) => m.channel)).toEqual(['audit']);
+  expect(partly.skipped).toEqual(['f']);
+  const older = { Item: { id: { S: 'f' }, state: { S: 'delivered' } } };
+  expect(coalesce([copy('general', older), copy('audit', older)]).messages).toEqual([]);
+});

@@ -38,7 +38,7 @@ describe('WebhookProxyApi', () => {
 });
 
 describe('RelayStateMachine', () => {
-  it('refuses a route to a channel the proxy lacks and two routes for one kind, naming its path', () => {
+  it('refuses a route to a channel the proxy lacks and two routes for one kind and channel, naming its path', () => {
     const synth = stackWith((stack) => {
       const webhookProxy = new WebhookProxyApi(stack, 'Proxy', { channels: [{ name: 'general', webhookUrlSecret: secret(stack, 'a') }], userAgent: UA });
       new RelayStateMachine(stack, 'Relay', {
@@ -51,6 +51,6 @@ describe('RelayStateMachine', () => {
       });
     });
     expect(synth).toThrow(/\[S\/Relay\] the voice.join route names channel "genral", which the webhook proxy does not have \(known: general\)/);
-    expect(synth).toThrow(/\[S\/Relay\] two routes for voice.leave; keep one route per event kind/);
+    expect(synth).toThrow(/\[S\/Relay\] two routes for voice.leave to general; keep one route per event kind and channel/);
   });
 });

@@ -30,8 +30,10 @@ it('posts to a Slack channel at the secret\'s URL as it is: no ?wait, no query o
 
 it('a Slack route queues its template and the event as Verify passed it; a Discord route its rendered line', () => {
   const relay = allStates(stateMachineDefinition(json));
-  expect(relay[StateName.format('voice.join')].Parameters.lane).toMatchObject({ channel: 'team', slack: { template: slackConfig.routes[0].template, 'event.$': '$.event' } });
-  expect(relay[StateName.format('voice.join')].Parameters.lane['line.$']).toBeUndefined();
+  expect(relay[StateName.format('voice.join', 'team')].Parameters.lane).toMatchObject({ channel: 'team', slack: { template: slackConfig.routes[0].template, 'event.$': '$.event' } });
+  expect(relay[StateName.format('voice.join', 'team')].Parameters.lane['line.$']).toBeUndefined();
+  // The same event's copy for #general, a Discord channel, is its rendered line.
+  expect(relay[StateName.format('voice.join', 'general')].Parameters.lane['line.$']).toMatch(/^States\.Format\(/);
   expect(relay[StateName.format('voice.move')].Parameters.lane['line.$']).toMatch(/^States\.Format\(/);
 });
 
