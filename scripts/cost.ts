@@ -37,6 +37,7 @@ export function stackShape(configPath: string): StackShape {
   return {
     functionMemoryMb: { verify: fnByPrefix('VerifyFunction'), coalesce: fnByPrefix('CoalesceFunction'), pace: fnByPrefix('PaceFunction') },
     channels: Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration' && r.Properties?.IntegrationType === 'HTTP_PROXY').length,
+    copiesPerEvent: config.routes.length / new Set(config.routes.map((r) => r.event)).size,
     batchSize: pipe.Properties!.SourceParameters.SqsQueueParameters.BatchSize as number,
     alarms: count('AWS::CloudWatch::Alarm'),
     dashboards: count('AWS::CloudWatch::Dashboard'),

@@ -93,7 +93,20 @@ it('every price and free allowance names its source and the date it was taken', 
 
 it('reads the shape from the synthesized example config', () => {
   // The example config's monitoring is the default: the four essential alarms, no dashboard.
-  expect(stackShape('config/relay.config.ts')).toEqual({ ...SHAPE, alarms: 4, dashboards: 0, discordApp: { interactionsMemoryMb: 256, tokenSecret: false } });
+  expect(stackShape('config/relay.config.ts')).toEqual({ ...SHAPE, copiesPerEvent: 1, alarms: 4, dashboards: 0, discordApp: { interactionsMemoryMb: 256, tokenSecret: false } });
+  // The Slack example sends joins and leaves to two channels, moves to one.
+  expect(stackShape('examples/slack.config.ts')).toMatchObject({ channels: 2, copiesPerEvent: 5 / 3 });
+});
+
+it('an event sent to two channels costs a lane message, a batch share, a delivered mark and a read per channel, one claim', () => {
+  const one = estimate(1e6, SHAPE, MEASURED, { eventsPerBatch: 1 });
+  const two = estimate(1e6, { ...SHAPE, channels: 2, copiesPerEvent: 2 }, MEASURED, { eventsPerBatch: 1 });
+  const line = (e: typeof one, item: string) => e.lines.find((l) => l.item === item)!.usd;
+  expect(line(two, 'Delivery workflow (Express)')).toBeCloseTo(2 * line(one, 'Delivery workflow (Express)'), 9);
+  expect(line(two, 'Webhook proxy API')).toBeCloseTo(2 * line(one, 'Webhook proxy API'), 9);
+  expect(line(two, 'Relay workflow (Express)')).toBeCloseTo(line(one, 'Relay workflow (Express)'), 9);
+  // 3 writes + 2 reads against 2 writes + 1 read.
+  expect(line(two, 'Dedupe table (DynamoDB)') / line(one, 'Dedupe table (DynamoDB)')).toBeCloseTo((3 * 1.25 + 2 * 0.25) / (2 * 1.25 + 0.25), 6);
 });
 
 it('within the always-free tier: each service pays only what is above its allowance, and Express, Pipes, DynamoDB and secrets stay list price', () => {

@@ -50,13 +50,20 @@ function readItem(item: unknown, at: string): BatchEvent {
 /** The outcomes that mean the event was taken care of (posted, queued, or rightly not posted). */
 const HANDLED: readonly string[] = [RelayOutcome.Queued, RelayOutcome.Delivered, RelayOutcome.Duplicate, RelayOutcome.Ignored, RelayOutcome.Recorded, RelayOutcome.Checked];
 
+/** Where an outcome went: `#general`, or `#general #team` for an event sent to several channels. */
+export function channelsText(outcome: { readonly channel?: unknown; readonly channels?: unknown }, clean: (x: unknown) => string): string {
+  const channels = Array.isArray(outcome.channels) ? outcome.channels : outcome.channel ? [outcome.channel] : [];
+  return channels.map((c) => `#${clean(c)}`).join(' ');
+}
+
 /** One line per event; the exit code says the worst: a failed event (1) over a rejected one (5). */
 export function printBatch(events: readonly EventOutcome[], out: (line: string) => void): number {
   // Whatever the relay answered, no control or format character reaches the terminal.
   const clean = (x: unknown) => String(x).replace(/[\p{Cc}\p{Cf}]/gu, ' ').slice(0, 200);
   for (const e of events) {
     const why = [e.code, e.reason ?? e.cause].filter((x): x is string => typeof x === 'string').map((x) => clean(describeCause(x)));
-    out(`${clean(e.outcome)} ${clean(e.id)}${e.channel ? ` #${clean(e.channel)}` : ''}${why.length ? ` ${why.join(': ')}` : ''}`);
+    const where = channelsText(e, clean);
+    out(`${clean(e.outcome)} ${clean(e.id)}${where ? ` ${where}` : ''}${why.length ? ` ${why.join(': ')}` : ''}`);
   }
   if (events.some((e) => e.outcome === RelayOutcome.Failed)) return ExitCode.Unexpected;
   return events.every((e) => HANDLED.includes(e.outcome)) ? ExitCode.Ok : ExitCode.Rejected;

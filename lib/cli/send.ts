@@ -7,7 +7,7 @@ import { closest, parseCommandArgs, wholeNumber } from './args';
 import { ExitCode, UnavailableError, UsageError } from './errors';
 import { checkLocalRelayRunning, clientFor, explainUnavailable, readLocalDefaults, resolveTarget, type RelayTarget } from './target';
 import { describeCause } from './causes';
-import { printBatch, readBatch } from './send-batch';
+import { channelsText, printBatch, readBatch } from './send-batch';
 import { VOICE_BUILDERS, buildVoiceEvent, checkEventText, type VoiceBuilder } from './voice-event';
 
 const OPTIONS = {
@@ -62,11 +62,11 @@ function exitCodeFor(result: SyncResult): number {
 
 function printSync(result: SyncResult, target: RelayTarget, json: boolean | undefined, out: (line: string) => void): void {
   if (json) return out(JSON.stringify(result, null, 2));
-  const output = result.output as { outcome?: string; channel?: string; reason?: unknown } | undefined;
-  // queued #general / Relay.Duplicate / Relay.Ignored (why) (or delivered, from a direct-delivery relay).
+  const output = result.output as { outcome?: string; channel?: string; channels?: unknown; reason?: unknown } | undefined;
+  // queued #general (#general #team: sent to both) / Relay.Duplicate / Relay.Ignored (why) (or delivered, from a direct-delivery relay).
   const why = typeof output?.reason === 'string' ? ` (${output.reason.replace(/[\p{Cc}\p{Cf}]/gu, ' ').slice(0, 200)})` : '';
   const detail = result.status === 'SUCCEEDED'
-    ? (result.code ? `${result.code}${why}` : [output?.outcome ?? 'succeeded', output?.channel && `#${output.channel}`].filter(Boolean).join(' '))
+    ? (result.code ? `${result.code}${why}` : [output?.outcome ?? 'succeeded', output && channelsText(output, (c) => String(c).replace(/[\p{Cc}\p{Cf}]/gu, ' ').slice(0, 64))].filter(Boolean).join(' '))
     : `${result.code ?? result.status}${result.cause ? `: ${describeCause(result.cause)}` : ''}`;
   out(`${result.status} ${result.id} ${detail}`);
   const hint = hintFor(result, target);

@@ -81,7 +81,10 @@ export interface EventOutcome {
   readonly id: string;
   readonly outcome: RelayOutcome;
   readonly kind?: string;
+  /** The channel it was queued to (the first, when it went to several). */
   readonly channel?: string;
+  /** Every channel it was queued to, when it went to more than one. */
+  readonly channels?: readonly string[];
   /** `Relay.*`: why it was rejected, ignored or failed, or `Relay.Duplicate`. */
   readonly code?: string;
   readonly reason?: string;

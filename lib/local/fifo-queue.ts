@@ -19,6 +19,8 @@ import { TaskFailure } from './state-machine-runner';
 export const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
 /** SQS's cap on a message body: 1 MiB since August 2025 (was 256 KiB; register row "payload limits"). */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** The longest deduplication id SQS takes. */
+const MAX_ID_LENGTH = 128;
 /** ReceiveMessage hands out at most 10 messages. */
 export const MAX_RECEIVE = 10;
 
@@ -122,6 +124,8 @@ export class FifoQueue {
     if (typeof dedupId !== 'string' || dedupId === '') {
       throw invalid('The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
     }
+    // SendMessage: "The maximum length of MessageDeduplicationId is 128 characters" (a fan-out copy's id is kept under it).
+    if (dedupId.length > MAX_ID_LENGTH) throw invalid(`Value ${dedupId} for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to ${MAX_ID_LENGTH} in length.`);
     const now = this.now();
     const seen = this.dedupe.get(dedupId);
     if (seen && seen.until > now) return { MessageId: seen.messageId, SequenceNumber: '', MD5OfMessageBody: md5(body) };

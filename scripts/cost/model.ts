@@ -10,6 +10,11 @@ import { FREE_TIER, NO_FREE_TIER, PRICES as P } from './prices';
 export interface StackShape {
   readonly functionMemoryMb: Readonly<Record<'verify' | 'coalesce' | 'pace', number>>;
   readonly channels: number;
+  /**
+   * Channels an event goes to, on average over the routed kinds (kinds assumed equally common):
+   * each copy is a lane message, a share of a delivery batch and a delivered mark. @default 1
+   */
+  readonly copiesPerEvent?: number;
   readonly batchSize: number;
   readonly alarms: number;
   readonly dashboards: number;
@@ -109,7 +114,7 @@ export function evenEventsPerEnvelope(eventsPerMonth: number): number {
  * sooner: pass `eventsPerBatch` to see that case.
  */
 export function evenEventsPerBatch(eventsPerMonth: number, shape: StackShape, deliveryMs: number): number {
-  const perChannelPerSecond = eventsPerMonth / SECONDS_PER_MONTH / shape.channels;
+  const perChannelPerSecond = (eventsPerMonth * (shape.copiesPerEvent ?? 1)) / SECONDS_PER_MONTH / shape.channels;
   const value = Math.max(1 + perChannelPerSecond * (deliveryMs / 1000), perChannelPerSecond / A.discordPostsPerSecond);
   return Math.min(shape.batchSize, value);
 }
@@ -132,7 +137,9 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
   const d = billed(measured, e);
   const b = options.eventsPerBatch ?? evenEventsPerBatch(eventsPerMonth, shape, d.delivery);
   const n = eventsPerMonth;
-  const batches = n / b;
+  // What the lanes carry: one copy per channel an event goes to.
+  const copies = n * (shape.copiesPerEvent ?? 1);
+  const batches = copies / b;
   const envelopes = n / e;
   const gbs = (mb: number, ms: number, count: number) => (mb / 1024) * (ms / 1000) * count;
   const heartbeats = A.heartbeatsPerMonth;
@@ -163,7 +170,7 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
     { item: 'Ingest API', usd: perMillion(envelopes + heartbeats, P.httpApiPerMillion) * share.http, basis: `one request per envelope (${e.toFixed(1)} events) and heartbeat` },
     { item: 'Relay workflow (Express)', usd: perMillion(envelopes + heartbeats, P.expressRequestPerMillion) + (envelopes + heartbeats) * A.expressMemoryGb * (d.relay / 1000) * P.expressGbSecond.usd, basis: `one execution per envelope, ${d.relay} ms × 64 MB billed` },
     { item: 'Verify (Lambda)', usd: lambda(envelopes + heartbeats, verifyGbs), basis: `one call per envelope, ${shape.functionMemoryMb.verify} MB Arm, ${d.verify} ms billed` },
-    { item: 'Dedupe table (DynamoDB)', usd: perMillion(2 * n, P.dynamoWritePerMillion) + perMillion(n, P.dynamoReadPerMillion), basis: '2 writes (claim as queued, delivered) + 1 consistent read per event' },
+    { item: 'Dedupe table (DynamoDB)', usd: perMillion(n + copies, P.dynamoWritePerMillion) + perMillion(copies, P.dynamoReadPerMillion), basis: copies === n ? '2 writes (claim as queued, delivered) + 1 consistent read per event' : `a claim per event; a delivered mark and a consistent read per channel's copy (${(copies / n).toFixed(2)} per event)` },
     { item: 'Lane (SQS FIFO)', usd: perMillion(usage.sqsRequests, P.sqsFifoPerMillion) * share.sqs, basis: 'one SendMessageBatch per envelope; receive + delete per batch; idle long polls' },
     { item: 'Lane pipe (EventBridge Pipes)', usd: perMillion(batches, P.pipesPerMillion), basis: 'one request per batch (< 64 KB)' },
     { item: 'Delivery workflow (Express)', usd: perMillion(batches, P.expressRequestPerMillion) + batches * A.expressMemoryGb * (d.delivery / 1000) * P.expressGbSecond.usd, basis: `one execution per batch, ${d.delivery} ms × 64 MB billed` },
@@ -193,7 +200,7 @@ export function estimate(eventsPerMonth: number, shape: StackShape, measured: Me
   ];
   const all = [...lines, ...fixed];
   const warnings: string[] = [];
-  const perChannel = n / SECONDS_PER_MONTH / shape.channels;
+  const perChannel = copies / SECONDS_PER_MONTH / shape.channels;
   const capacity = A.discordPostsPerSecond * shape.batchSize;
   if (perChannel > capacity) {
     warnings.push(`${perChannel.toFixed(1)} events/s per channel exceeds what one webhook takes (${capacity} events/s: ${A.discordPostsPerSecond} posts/s × ${shape.batchSize} per batch): spread the events over at least ${Math.ceil(n / SECONDS_PER_MONTH / capacity)} channels.`);

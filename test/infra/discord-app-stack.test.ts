@@ -61,7 +61,7 @@ describe('template', () => {
     // lanes-stack.test.ts adds up the settings read, the claim and the enqueue; a new service task must be added there.
     const services = Object.entries(states).filter(([, st]) => /:states:::(aws-sdk:)?(dynamodb|sqs):/.test(st.Resource ?? '')).map(([name]) => name).sort();
     // Keep as dead letter and Release claim come after a failure, not on the way to a landed send.
-    expect(services).toEqual(['Claim id', 'Enqueue', 'Enqueue together', 'Keep as dead letter', 'Keep as dead letter (claim failed)', 'Read guild settings', "Read the envelope's guild settings", 'Record heartbeat', 'Release claim', 'Release claim (claim failed)']);
+    expect(services).toEqual(['Claim id', 'Enqueue', 'Enqueue part', 'Enqueue together', 'Keep as dead letter', 'Keep as dead letter (claim failed)', 'Read guild settings', "Read the envelope's guild settings", 'Record heartbeat', 'Release claim', 'Release claim (claim failed)']);
     expect(states[StateName.ReadEnvelopeGuild]).toMatchObject({ TimeoutSeconds: DYNAMODB_TIMEOUT.toSeconds(), Retry: states[StateName.ReadGuildSettings].Retry });
   });
 

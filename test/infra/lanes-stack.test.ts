@@ -10,6 +10,7 @@ import { RelayStateMachine } from '../../lib/infra/relay-state-machine';
 import { DYNAMODB_TIMEOUT, ENQUEUE_TIMEOUT } from '../../lib/infra/task-retries';
 import { SEND_WORST_CASE_SECONDS } from '../../lib/infra/claim-steps';
 import { CLAIM_TAKEOVER_SECONDS, SQS_DEDUPLICATION_SECONDS } from '../../lib/contracts/lane';
+import { StateName } from '../../lib/contracts/state-names';
 import { WebhookProxyApi } from '../../lib/infra/webhook-proxy-api';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -67,7 +68,7 @@ describe('dedupe table', () => {
     expect(values[':lease']).toEqual({ 'N.$': 'States.JsonToString(States.MathAdd($.receivedAt, 90))' });
     expect(values[':takeover']).toEqual({ 'N.$': 'States.JsonToString(States.MathAdd($.receivedAt, 180))' });
     expect(claim.TimeoutSeconds).toBe(2);
-    expect(states.Enqueue.Next).toBe('Queued');
+    expect(states.Enqueue.Next).toBe(StateName.CopyLanded);
     // The relay workflow writes each event's item once: the claim (the release only deletes it after a failed send).
     const writes = Object.entries(states).filter(([, s]) => /:states:::dynamodb:(putItem|updateItem)$/.test(s.Resource ?? '') && s.Parameters.TableName === table);
     expect(writes.map(([name]) => name)).toEqual(['Claim id']);
@@ -75,11 +76,15 @@ describe('dedupe table', () => {
     // A claim that failed (it may have landed) is kept and given back the same way as a failed send.
     // After the sends: a failed claim is an outcome inside the Map, kept and released by Release failed claims.
     expect(claim.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Claim failed' });
-    expect(states['Release failed claims: claim-failed?'].Choices[0].Next).toBe('Keep as dead letter (claim failed)');
-    expect(states['Keep as dead letter (claim failed)']).toMatchObject({ Next: 'Release claim (claim failed)' });
+    // Every copy kept (one per channel), then the claim released.
+    expect(states['Release failed claims: claim-failed?'].Choices[0].Next).toBe('Keep each copy (claim failed)');
+    expect(states['Keep as dead letter (claim failed)']).toMatchObject({ Next: 'Copy kept (claim failed)', Parameters: { 'MessageBody.$': '$.lane', 'MessageDeduplicationId.$': '$.dedupeId' } });
+    expect(states['Take kept note (claim failed)']).toMatchObject({ Next: 'Release claim (claim failed)' });
     expect(states.Enqueue.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Keep as dead letter' });
-    expect(states['Keep as dead letter']).toMatchObject({ Resource: expect.stringMatching(/:states:::sqs:sendMessage$/), Next: 'Release claim', Parameters: { 'MessageBody.$': '$.lane', 'MessageDeduplicationId.$': '$.id' } });
-    expect(states['Not kept'].Next).toBe('Release claim');
+    // A copy that could not be queued is kept under its own deduplication id; the release is decided once every copy is settled.
+    expect(states['Keep as dead letter']).toMatchObject({ Resource: expect.stringMatching(/:states:::sqs:sendMessage$/), Next: StateName.CopyNotLanded, Parameters: { 'MessageBody.$': '$.lane', 'MessageDeduplicationId.$': '$.dedupeId' } });
+    expect(states[StateName.TakeFailedCopy]).toMatchObject({ Next: 'Release claim' });
+    expect(states['Not kept'].Next).toBe(StateName.CopyNotLanded);
     // Both spellings Step Functions is seen to use (register row "DynamoDB error names").
     expect(claim.Catch[0]).toEqual({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException', 'DynamoDb.ConditionalCheckFailedException'], ResultPath: null, Next: 'Duplicate' });
     expect(claim.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(['DynamoDB.ThrottlingException', 'DynamoDb.ThrottlingException']));
@@ -104,10 +109,12 @@ describe('lane', () => {
     }
   });
 
-  it('is fed by the relay workflow with the channel as message group and the envelope id as deduplication id', () => {
+  it('is fed by the relay workflow with the channel as message group and the envelope id as deduplication id (each copy\'s own, after the first)', () => {
     const enqueue = (allStates(stateMachineDefinition(json))).Enqueue;
     expect(enqueue.Resource).toMatch(/:states:::sqs:sendMessage$/);
-    expect(enqueue.Parameters).toMatchObject({ 'MessageGroupId.$': '$.channel', 'MessageDeduplicationId.$': '$.id' });
+    expect(enqueue.Parameters).toMatchObject({ 'MessageGroupId.$': '$.channel', 'MessageDeduplicationId.$': '$.dedupeId' });
+    // A one-channel event's one copy is deduplicated by the event id, as before fan-out.
+    expect(allStates(stateMachineDefinition(json))[StateName.laneEntry('voice.join', 'general')].Parameters).toMatchObject({ 'dedupeId.$': '$.id', entry: { 'MessageDeduplicationId.$': '$.id', MessageGroupId: 'general' } });
     expect(enqueue.Parameters['MessageBody.$']).toBe('$.lane');
     const format = (allStates(stateMachineDefinition(json)))['Format voice.join'];
     expect(format.Parameters.lane).toEqual({ 'id.$': '$.id', 'kind.$': '$.kind', channel: 'general', 'line.$': expect.stringMatching(/^States\.Format\(/), 'receivedAt.$': '$.receivedAt' });

@@ -28,10 +28,11 @@ it('hands out a group in order and nothing more of it while a batch is in flight
   expect(ids(q.receive(10))).toEqual(['a3']);
 });
 
-it('a deduplication id seen in the last 5 minutes is accepted but not queued again', () => {
+it('a deduplication id seen in the last 5 minutes is accepted but not queued again, in any group (deduplication is queue-wide)', () => {
   const q = queue();
   const original = send(q, 'x');
   expect(send(q, 'x').MessageId).toBe(original.MessageId);
+  expect(send(q, 'x', 'other').MessageId).toBe(original.MessageId);
   expect(q.depth).toEqual({ visible: 1, inFlight: 0 });
   q.receive().forEach((r) => q.delete(r.receiptHandle));
   now += DEDUPLICATION_WINDOW_MS - 1;
@@ -74,10 +75,13 @@ it('refuses what SQS refuses, naming the parameter', () => {
   expect(() => q.send({ MessageBody: 'x', MessageDeduplicationId: 'd' })).toThrow(expect.objectContaining({ name: 'SQS.MissingParameter', message: expect.stringContaining('MessageGroupId') }));
   expect(() => q.send({ MessageBody: 'x', MessageGroupId: 'g' })).toThrow(expect.objectContaining({ name: 'SQS.InvalidParameterValue', message: expect.stringContaining('ContentBasedDeduplication') }));
   expect(() => q.send({ MessageBody: 'x'.repeat(1024 * 1024 + 1), MessageGroupId: 'g', MessageDeduplicationId: 'd' })).toThrow(expect.objectContaining({ name: 'SQS.InvalidParameterValue' }));
+  expect(() => q.send({ MessageBody: 'x', MessageGroupId: 'g', MessageDeduplicationId: 'd'.repeat(129) })).toThrow(expect.objectContaining({ name: 'SQS.InvalidParameterValue', message: expect.stringContaining('MessageDeduplicationId') }));
   expect(q.depth.visible).toBe(0);
+  q.send({ MessageBody: 'x', MessageGroupId: 'g', MessageDeduplicationId: 'd'.repeat(128) });
+  expect(q.depth.visible).toBe(1);
   // Over the old 256 KiB cap, under today's 1 MiB one.
   q.send({ MessageBody: 'x'.repeat(256 * 1024 + 1), MessageGroupId: 'g', MessageDeduplicationId: 'big' });
-  expect(q.depth.visible).toBe(1);
+  expect(q.depth.visible).toBe(2);
 });
 
 it('content-based deduplication uses the body', () => {

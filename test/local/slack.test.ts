@@ -1,6 +1,7 @@
 /**
  * Slack channels through the local relay, end to end (examples/slack.config.ts: joins and leaves
- * to #team on Slack, moves to #general on Discord): hostile names arrive inert in Slack, a burst
+ * to #general on Discord and #team on Slack, moves to #general only): joins reach both channels
+ * once each, hostile names arrive inert in Slack, a burst
  * over Slack's one-per-second limit is paced and loses nothing, and a removed Slack webhook
  * dead-letters its events without holding up the Discord channel.
  */
@@ -37,18 +38,31 @@ function voice(name: string, before: typeof ROOM | null, after: typeof ROOM | nu
 
 const slackTexts = () => server.sink.messages.filter((m) => m.kind === 'slack').map((m) => (m.body as { text: string }).text);
 
-it('says which channel is Slack\'s, and posts a join there as Slack text, a move to Discord as before', async () => {
+it('says which channel is Slack\'s, and posts a join once on each channel (Slack text and a Discord message), a move to Discord only', async () => {
   expect(server.destinations.map((d) => [d.channel, d.kind])).toEqual([['general', 'discord'], ['team', 'slack']]);
-  expect(await client.sendSync(voice('Ana', null, ROOM))).toMatchObject({ output: { outcome: 'queued', channel: 'team' } });
+  const join = voice('Ana', null, ROOM);
+  const envelope = await client.sendSync(join);
+  expect(envelope).toMatchObject({ output: { outcome: 'queued', channel: 'general', channels: ['general', 'team'] } });
   expect(await client.sendSync(voice('Ben', ROOM, HALL))).toMatchObject({ output: { outcome: 'queued', channel: 'general' } });
   await server.lanes!.pipe.idle();
-  const [slack] = server.sink.messages.filter((m) => m.kind === 'slack');
-  const [discord] = server.sink.messages.filter((m) => m.kind === 'discord');
+  const [slack, ...moreSlack] = server.sink.messages.filter((m) => m.kind === 'slack');
+  const discord = server.sink.messages.filter((m) => m.kind === 'discord').map((m) => (m.body as { content: string }).content);
+  expect(moreSlack).toEqual([]);
   expect(slack.body).toEqual({ text: expect.stringMatching(/^🔊 \*Ana\* joined Room · <!date\^\d+\^\{time\}\|\d\d:\d\d UTC>$/) });
-  expect(discord.body).toMatchObject({ content: expect.stringContaining('**Ben** moved from Room to Hall'), allowed_mentions: { parse: [] } });
+  expect(discord).toEqual([expect.stringMatching(/^🔊 \*\*Ana\*\* joined Room · <t:\d+:t>$/), expect.stringContaining('**Ben** moved from Room to Hall')]);
   // /_sink/messages says which kind each message went to.
   const listed = await (await fetch(`${server.url}/_sink/messages`)).json() as Array<{ kind: string }>;
-  expect(listed.map((m) => m.kind).sort()).toEqual(['discord', 'slack']);
+  expect(listed.map((m) => m.kind).sort()).toEqual(['discord', 'discord', 'slack']);
+});
+
+it('the same join again (a replay) posts on neither channel', async () => {
+  const join = voice('Replay', null, ROOM);
+  const first = await client.sendSync(join, { id: 'slack-replay-1' });
+  expect(first).toMatchObject({ output: { outcome: 'queued', channels: ['general', 'team'] } });
+  await server.lanes!.pipe.idle();
+  expect(await client.sendSync(join, { id: 'slack-replay-1' })).toMatchObject({ output: { outcome: 'duplicate' } });
+  await server.lanes!.pipe.idle();
+  expect(server.sink.messages.map((m) => m.kind).sort()).toEqual(['discord', 'slack']);
 });
 
 it('hostile names arrive inert: no mention, link or entity can form from user text', async () => {
@@ -93,7 +107,9 @@ it('a removed Slack webhook dead-letters its events with the reason, and the Dis
     expect(JSON.parse(dead.body)).toMatchObject({ channel: 'team', slack: { event: { user: { display_name: 'Gil' } } } });
     expect(dead.attributes.RelayError).toEqual({ DataType: 'String', StringValue: 'ApiGateway.404' });
     expect(dead.attributes.RelayReason.StringValue).toContain('no_service');
-    expect(server.sink.messages.map((m) => m.kind)).toEqual(['discord']);
+    // Gil's join on Discord, Hal's move: the Discord channel went on.
+    expect(server.sink.messages.map((m) => m.kind)).toEqual(['discord', 'discord']);
+    expect(server.lanes!.deadLetters.peek()).toHaveLength(1);
   } finally {
     await fetch(`${server.url}/_sink/webhooks/team`, { method: 'PUT' });
   }
@@ -101,6 +117,8 @@ it('a removed Slack webhook dead-letters its events with the reason, and the Dis
   expect((await (await fetch(`${server.url}/_lanes/redrive`, { method: 'POST' })).json())).toEqual({ moved: 1 });
   await server.lanes!.pipe.idle();
   expect(slackTexts()).toEqual([expect.stringContaining('*Gil* joined')]);
+  // Never Discord's copy again: #general is in the claim's deliveredTo.
+  expect(server.sink.messages.filter((m) => m.kind === 'discord')).toHaveLength(2);
 });
 
 it('a lane event written by hand that cannot be read is dead-lettered alone; its batch goes on', async () => {
