@@ -130,5 +130,8 @@ export function describeBatch(size: number, outcome: ExecutionOutcome, ms: numbe
   if (deadLettered) parts.push(`${deadLettered} dead-lettered (${results.filter((r) => r.error).map((r) => r.error).join(', ')})`);
   const malformed = o.malformed?.length ?? 0;
   if (malformed) parts.push(`${malformed} unreadable, dead-lettered (Relay.Malformed)`);
-  return `${deadLettered || malformed ? '!' : '✓'} posted     ${parts.join(', ')}  (${ms} ms)`;
+  // Which lanes the batch came from (the message groups are the channels): names only, never text.
+  const channels = [...new Set(batch.map((r) => r.attributes?.MessageGroupId).filter((g): g is string => typeof g === 'string'))];
+  const where = channels.length ? ` on ${channels.map((c) => `#${c}`).join(', ')}` : '';
+  return `${deadLettered || malformed ? '!' : '✓'} posted     ${parts.join(', ')}${where}  (${ms} ms)`;
 }

@@ -208,4 +208,11 @@ describe('the local relay says what a batch did with cards', () => {
     expect(describeBatch(2, ok([{ outcome: 'posted', ids: ['e1'] }, { outcome: 'posted', ids: ['e2'] }]), 9, [record(card), record(line)])).toBe('✓ posted     1 event in 1 message, 1 event on 1 card update  (9 ms)');
     expect(describeBatch(1, ok([{ outcome: 'posted', ids: ['e2'] }]), 5, [record(line)])).toBe('✓ posted     1 event in 1 message  (5 ms)');
   });
+
+  it('names the lanes a batch came from (its message groups: the channels)', async () => {
+    const { describeBatch } = await import('../../lib/local/lane-pipe-emulator');
+    const record = (channel: string) => ({ body: JSON.stringify({ id: `e-${channel}`, kind: 'voice.join', channel, line: 'x' }), attributes: { MessageGroupId: channel } }) as never;
+    const ok = { status: 'SUCCEEDED', output: { results: [{ outcome: 'posted', ids: ['e-general'] }, { outcome: 'posted', ids: ['e-team'] }] } } as never;
+    expect(describeBatch(2, ok, 7, [record('general'), record('team')])).toBe('✓ posted     2 events in 2 messages on #general, #team  (7 ms)');
+  });
 });

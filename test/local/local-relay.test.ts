@@ -99,7 +99,7 @@ describe('delivery', () => {
     expect(server.sink.requestHeaders[0].headers).toMatchObject({ 'user-agent': DEFAULT_USER_AGENT, 'content-type': 'application/json' });
     expect(lines).toEqual([
       expect.stringMatching(/^→ queued {5}voice\.join → #general {2}local-1 {2}\(\d+ ms\)$/),
-      expect.stringMatching(/^✓ posted {5}1 event in 1 message {2}\(\d+ ms\)$/),
+      expect.stringMatching(/^✓ posted {5}1 event in 1 message on #general {2}\(\d+ ms\)$/),
     ]);
   });
 
