@@ -32,17 +32,28 @@ function breakPlainMentions(text: string): string {
 }
 
 /**
- * A word joiner after each `:` and `.` and between backticks of user text, so a name forms no
- * bare link (`https://…`, `evil.com`, which Slack links by itself) and no code block (a run of
- * three backticks). That Slack's linking stops at the joiner is *assumed*; it is invisible either way.
+ * A word joiner after each `:` and `.` of user text, so a name forms no bare link (`https://…`,
+ * `evil.com`, which Slack links by itself). That Slack's linking stops at the joiner is *assumed*;
+ * it is invisible either way.
  */
-function breakLinksAndCode(text: string): string {
-  return text.replace(/[:.]/g, '$&\u2060').replace(/`(?=`)/g, '`\u2060');
+function breakLinks(text: string): string {
+  return text.replace(/[:.]/g, '$&\u2060');
 }
 
-/** User text made inert in a Slack message: visible (as for Discord), escaped, no plain special mention, no bare link or code block. */
+/**
+ * Slack's formatting characters in user text, each as a look-alike that formats nothing: mrkdwn
+ * has no escape for `*`, `_`, `~` or a backtick, so a name like `*bold*` would otherwise bold
+ * itself (or open code). One UTF-16 unit each, so lengths do not change.
+ */
+const FORMATTING_LOOK_ALIKES: Readonly<Record<string, string>> = { '*': '\u2217', _: '\u02CD', '~': '\u223C', '`': '\u02CB' };
+
+function neutralizeFormatting(text: string): string {
+  return text.replace(/[*_~`]/g, (c) => FORMATTING_LOOK_ALIKES[c]);
+}
+
+/** User text made inert in a Slack message: visible (as for Discord), escaped, no plain special mention, no bare link, no formatting. */
 export function slackUserText(text: string): string {
-  return breakLinksAndCode(breakPlainMentions(escapeSlackText(visibleText(text))));
+  return neutralizeFormatting(breakLinks(breakPlainMentions(escapeSlackText(visibleText(text)))));
 }
 
 /**

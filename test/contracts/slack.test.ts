@@ -27,10 +27,17 @@ describe('user text', () => {
     expect(slackUserText('@channel @Here @everyone @chan @alice')).toBe('@\u2060channel @\u2060Here @\u2060everyone @chan @alice');
   });
 
-  it('breaks up bare links and code blocks with invisible joiners', () => {
+  it('breaks up bare links with invisible joiners', () => {
     expect(slackUserText('https://evil.example/login evil.com')).toBe('https:\u2060//evil.\u2060example/login evil.\u2060com');
-    expect(slackUserText('```x```')).toBe('`\u2060`\u2060`x`\u2060`\u2060`');
-    expect(slackUserText('a`b')).toBe('a`b');
+  });
+
+  it('shows Slack\'s formatting characters as look-alikes that format nothing (mrkdwn has no escape), keeping the length', () => {
+    for (const name of ['*bold*', '_italic_', '~strike~', '`code`', '```x```', 'john_doe']) {
+      const text = slackUserText(name);
+      expect(text).not.toMatch(/[*_~`]/);
+      expect(text).toHaveLength(name.length);
+    }
+    expect(slackUserText('*bold* _i_ ~s~ `c`')).toBe('\u2217bold\u2217 \u02CDi\u02CD \u223Cs\u223C \u02CBc\u02CB');
   });
 
   it('cleans like the Discord side: control characters, bidi overrides, blank names', () => {
@@ -39,7 +46,7 @@ describe('user text', () => {
     expect(slackUserText('\uD800x')).toBe('\uFFFDx');
   });
 
-  it('escapes only Slack\'s three control characters', () => {
+  it('escapes only Slack\'s three control characters (the formatting ones are user text\'s alone to lose)', () => {
     expect(escapeSlackText('*_~`|"\'\\')).toBe('*_~`|"\'\\');
   });
 });
@@ -55,7 +62,7 @@ describe('templates', () => {
     const line = renderSlackLine('🔀 **{user}** ({user_mention}) moved from {from_mention} to {to} · {time} & more', event);
     const unix = Math.floor(Date.parse(event.at) / 1000);
     const hhmm = new Date(event.at).toISOString().slice(11, 16);
-    expect(line).toBe(`🔀 *&lt;!channel&gt; *Bob** (&lt;!channel&gt; *Bob*) moved from ${event.before!.channel_name} to ${event.after!.channel_name} · <!date^${unix}^{time}|${hhmm} UTC> &amp; more`);
+    expect(line).toBe(`🔀 *&lt;!channel&gt; \u2217Bob\u2217* (&lt;!channel&gt; \u2217Bob\u2217) moved from ${event.before!.channel_name} to ${event.after!.channel_name} · <!date^${unix}^{time}|${hhmm} UTC> &amp; more`);
     // The only `<` left is the date token the relay wrote.
     expect(line.match(/</g)).toHaveLength(1);
   });

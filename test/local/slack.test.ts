@@ -75,6 +75,8 @@ it('hostile names arrive inert: no mention, link or entity can form from user te
   expect(text).toContain('&amp;lt;');
   expect(text).toContain('&lt;https:\u2060//evil.\u2060example|free&gt;');
   expect(text).toContain('@\u2060here');
+  // No formatting from a name: its asterisks are look-alikes, inside the template's own bold.
+  expect(text).toContain('*\u2217bold\u2217*');
   // The only `<…>` left are the date tokens the relay wrote, one per line.
   expect(text.match(/<[^>]*>/g)?.every((token) => token.startsWith('<!date^'))).toBe(true);
   expect(text.split('\n')).toHaveLength(names.length);
