@@ -144,6 +144,7 @@ export const DeliveryStateName = {
   NoRoute: 'No route',
   DescribeRefusal: 'Describe refusal',
   DeadLetter: 'Dead-letter',
+  NameAnswerer: 'Who refused?',
   DeadLetterOne: 'Dead-letter one',
   AnyMalformed: 'Any malformed?',
   DeadLetterMalformed: 'Dead-letter malformed',

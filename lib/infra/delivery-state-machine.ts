@@ -220,7 +220,7 @@ export class DeliveryStateMachine extends Construct {
   private postOneMessage(props: DeliveryStateMachineProps, maxAttempts: number): sfn.IChainable {
     const table = props.dedupe.table;
     const pick = new sfn.Choice(this, S.PickWebhook);
-    const deadLetter = this.deadLetter(props.lane);
+    const deadLetter = this.deadLetter(props.lane, props.webhookProxy.slackChannels);
 
     const markDelivered = this.markDeliveredStep(table);
     const posted = new sfn.Pass(this, S.Posted, { parameters: { outcome: 'posted', 'ids.$': '$.message.ids' } });
@@ -318,13 +318,16 @@ export class DeliveryStateMachine extends Construct {
     }).itemProcessor(one);
   }
 
-  /** Each event of the refused message goes to the dead-letter queue as it was queued, with the reason as message attributes. */
-  private deadLetter(lane: DeliveryLane): sfn.IChainable {
+  /**
+   * Each event of the refused message goes to the dead-letter queue as it was queued, with the
+   * reason as message attributes, naming who refused it (Discord, or Slack for a Slack channel).
+   */
+  private deadLetter(lane: DeliveryLane, slackChannels: readonly string[]): sfn.IChainable {
     const one = new sfn.CustomState(this, S.DeadLetterOne, {
       stateJson: {
         Type: 'Task',
         Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage`,
-        Parameters: lane.deadLetterParameters({ event: '$.event', id: '$.messageId', error: '$.error', reason: "States.Format('Discord answered {}: {}', $.error, $.cause)" }),
+        Parameters: lane.deadLetterParameters({ event: '$.event', id: '$.messageId', error: '$.error', reason: "States.Format('{} answered {}: {}', $.answerer, $.error, $.cause)" }),
         ResultPath: null,
       },
     });
@@ -335,12 +338,18 @@ export class DeliveryStateMachine extends Construct {
       itemSelector: {
         event: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
         'messageId.$': 'States.ArrayGetItem($.message.messageIds, $$.Map.Item.Index)',
-        error: sfn.JsonPath.stringAt('$.answer.Error'), cause: sfn.JsonPath.stringAt('$.pace.detail'),
+        error: sfn.JsonPath.stringAt('$.answer.Error'), cause: sfn.JsonPath.stringAt('$.pace.detail'), answerer: sfn.JsonPath.stringAt('$.answerer'),
       },
       maxConcurrency: 10,
       resultPath: sfn.JsonPath.DISCARD,
     });
     map.itemProcessor(one);
-    return map.next(new sfn.Pass(this, S.DeadLettered, { parameters: { outcome: 'dead-lettered', 'ids.$': '$.message.ids', 'error.$': '$.answer.Error' } }));
+    map.next(new sfn.Pass(this, S.DeadLettered, { parameters: { outcome: 'dead-lettered', 'ids.$': '$.message.ids', 'error.$': '$.answer.Error' } }));
+    const answerer = (name: string) => new sfn.Pass(this, `${S.NameAnswerer}: ${name}`, { result: sfn.Result.fromString(name), resultPath: '$.answerer' }).next(map);
+    // A Choice needs a rule: without Slack channels every refusal is Discord's.
+    if (slackChannels.length === 0) return answerer('Discord');
+    return new sfn.Choice(this, S.NameAnswerer)
+      .when(sfn.Condition.or(...slackChannels.map((c) => sfn.Condition.stringEquals('$.message.channel', c))), answerer('Slack'))
+      .otherwise(answerer('Discord'));
   }
 }
