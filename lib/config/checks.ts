@@ -6,7 +6,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { KEY_ID_PATTERN, PUBLIC_KEY_HEX_PATTERN } from '../contracts/envelope';
 import { ROUTABLE_EVENT_KINDS, SNOWFLAKE_PATTERN } from '../contracts/events';
 import { STACK_NAME_PATTERN } from '../contracts/outputs';
-import { CARD_EVENT_KINDS, CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE, ROUTE_MODES } from '../contracts/routes';
+import { CARD_EVENT_KINDS, CHANNEL_NAME_PATTERN, CHANNEL_NAME_RULE, MAX_CHANNELS_PER_KIND, ROUTE_MODES } from '../contracts/routes';
 import { CHANNEL_KINDS, LOG_LEVELS } from './relay-config';
 import { checkDiscordApp, checkGitHub, checkMonitoring } from './checks-operate';
 import { DISCORD_CONTENT_LIMIT, TemplateSyntaxError, maxRenderedLength, parseTemplate } from '../contracts/template';
@@ -45,7 +45,7 @@ const checkStackName: Check = ({ stackName }, add) => {
 
 function checkChannel(name: string, ch: unknown, add: ProblemSink): void {
   const at = `channels.${name}`;
-  if (!CHANNEL_NAME_PATTERN.test(name)) add(at, 'channel names become URL paths', `use ${CHANNEL_NAME_RULE}`);
+  if (!CHANNEL_NAME_PATTERN.test(name)) add(at, 'channel names become URL paths and workflow state names', `use ${CHANNEL_NAME_RULE}`);
   if (!isRecord(ch)) return add(at, 'must be an object', 'write { secretName: "..." }');
   if (ch.kind !== undefined && !(CHANNEL_KINDS as readonly unknown[]).includes(ch.kind)) {
     add(`${at}.kind`, `${show(ch.kind)} is not a supported channel kind`, `use one of ${CHANNEL_KINDS.join(', ')}`);
@@ -149,7 +149,11 @@ function checkFanOutMinimums(routes: unknown[], add: ProblemSink): void {
     byKind.set(r.event, list);
   });
   for (const [kind, list] of byKind) {
-    if (list.reduce((n, l) => n + l.channels, 0) < 2) continue;
+    const channels = list.reduce((n, l) => n + l.channels, 0);
+    if (channels > MAX_CHANNELS_PER_KIND) {
+      add(`routes[${list[list.length - 1]!.i}].channel`, `${show(kind)} goes to ${channels} channels; an event goes to at most ${MAX_CHANNELS_PER_KIND} (each copy travels in the workflow's state, which Step Functions caps at 256 KiB)`, `route ${show(kind)} to ${MAX_CHANNELS_PER_KIND} channels or fewer`);
+    }
+    if (channels < 2) continue;
     const minimum = (l: { r: Record<string, unknown> }) => (l.r.minMembers as number | undefined) ?? 1;
     const messages = list.filter((l) => (l.r.mode ?? 'message') === 'message');
     const card = list.find((l) => l.r.mode === 'card');

@@ -56,13 +56,6 @@ export function cardKey(channel: string, voiceChannelId: string): string {
   return `card#${channel}#${voiceChannelId}`;
 }
 
-/**
- * Between the hash of an event's id and a channel's name in the SQS deduplication id of the
- * event's copy for a channel after the first (`<sha-256 hex of id>#<channel>`): deduplication is
- * queue-wide, so each channel's copy needs its own. `#` is in no envelope id.
- */
-export const FAN_OUT_ID_SEPARATOR = '#';
-
 /** Attributes of a card's item in the dedupe table. */
 export const CardAttribute = {
   MessageId: 'messageId',

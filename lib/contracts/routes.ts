@@ -12,10 +12,14 @@ export const IngestRoute = {
   EventsSync: '/events/sync',
 } as const;
 
-/** Channel names become URL path segments (`POST /channels/<name>`) and construct ids. */
-export const CHANNEL_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/**
+ * Channel names become URL path segments (`POST /channels/<name>`), construct ids and state names,
+ * which Step Functions caps at 80 characters: the longest, `Lane entry of test message for <name>`,
+ * leaves 49. (Until fan-out the cap was 63, but names of 57 and more never made a valid workflow.)
+ */
+export const CHANNEL_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,47}$/;
 /** How {@link CHANNEL_NAME_PATTERN} reads in an error message. */
-export const CHANNEL_NAME_RULE = '1-63 lowercase letters, digits and hyphens, starting with a letter or digit';
+export const CHANNEL_NAME_RULE = '1-48 lowercase letters, digits and hyphens, starting with a letter or digit';
 
 /** What a channel's webhook is: a Discord webhook, or a Slack incoming webhook. */
 export const CHANNEL_KINDS = ['discord', 'slack'] as const;
@@ -43,6 +47,14 @@ export function channelMessageRoutePath(channelName: string): string {
 export function channelMessagesPrefix(channelName: string): string {
   return `/channels/${channelName}/messages/`;
 }
+
+/**
+ * The most channels one event kind may go to. Each channel's copy of an event travels in the
+ * relay workflow's state, and a full batch (10 events, 16 KiB, names of quotes) to 4 Slack
+ * channels is the most that stays under Step Functions' 256 KiB per state
+ * (test/infra/fan-out-size.test.ts; a fifth fails the execution after its claims).
+ */
+export const MAX_CHANNELS_PER_KIND = 4;
 
 /** How a route announces: a message per event, or one live card per voice session, edited in place. */
 export const ROUTE_MODES = ['message', 'card'] as const;

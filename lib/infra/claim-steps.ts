@@ -56,10 +56,10 @@ const CLAIM_FAILED_SUFFIX = ' (claim failed)';
 const SUMMARY = { 'id.$': '$.id', 'kind.$': '$.kind', 'channel.$': '$.channel' };
 /**
  * What a claimed (or failed) claim carries past the Map: enough to send, keep or release it. Its
- * `copies` are the event's, one per channel (relay-state-machine.ts copySteps): channel, lane event,
- * deduplication id and lane entry.
+ * `copies` are the event's, one per channel (relay-state-machine.ts copySteps): `{ channel, entry }`,
+ * the entry as SendMessageBatch takes it, its body the lane event.
  */
-const LANE_SUMMARY = { ...SUMMARY, 'receivedAt.$': '$.receivedAt', 'lane.$': '$.lane', 'copies.$': '$.copies' };
+const LANE_SUMMARY = { ...SUMMARY, 'receivedAt.$': '$.receivedAt', 'copies.$': '$.copies' };
 /** SendMessageBatch's limit. */
 const MAX_BATCH_ENTRIES = 10;
 
@@ -106,7 +106,7 @@ export class ClaimSteps {
   public claimChain(): sfn.IChainable {
     const claimed = new sfn.Pass(this.scope, StateName.Claimed, {
       comment: "Claimed; queued after the Map with the envelope's other claimed events",
-      parameters: { ...LANE_SUMMARY, outcome: CLAIMED, 'entries.$': '$.entries' },
+      parameters: { ...LANE_SUMMARY, outcome: CLAIMED },
     });
     const claimFailed = new sfn.Pass(this.scope, StateName.ClaimFailed, { parameters: { ...LANE_SUMMARY, outcome: CLAIM_FAILED, 'error.$': '$.error' } });
     return this.claimStep(claimFailed).next(claimed);
@@ -134,7 +134,7 @@ export class ClaimSteps {
       }));
     // The filter, then the wildcard, list every claimed event's entries in one flat list (register
     // "fan-out"). Were it nested instead, SendMessageBatch would refuse it and every entry would go alone.
-    const collect = new sfn.Pass(this.scope, StateName.CollectClaims, { parameters: { 'entries.$': `$.results[?(@.outcome == '${CLAIMED}')].entries[*]` }, resultPath: '$.claimed' })
+    const collect = new sfn.Pass(this.scope, StateName.CollectClaims, { parameters: { 'entries.$': `$.results[?(@.outcome == '${CLAIMED}')].copies[*].entry` }, resultPath: '$.claimed' })
       .next(new sfn.Pass(this.scope, StateName.CountEntries, { parameters: { 'n.$': 'States.ArrayLength($.claimed.entries)' }, resultPath: '$.entryCount' }));
     const together = new sfn.CustomState(this.scope, StateName.EnqueueTogether, {
       stateJson: {
@@ -181,13 +181,14 @@ export class ClaimSteps {
     const notTaken = new sfn.Pass(this.scope, StateName.PartNotTaken, { parameters: { refused: true } });
     send.addCatch(notTaken, { errors: [sfn.Errors.ALL], resultPath: '$.sendError' });
     const parts = new sfn.Map(this.scope, StateName.EnqueueInParts, {
-      itemsPath: '$.partition.parts',
+      itemsPath: '$.claimed.parts',
       itemSelector: { 'entries.$': '$$.Map.Item.Value' },
       resultPath: '$.partsSent',
     }).itemProcessor(send.next(new sfn.Choice(this.scope, StateName.PartRefused)
       .when(sfn.Condition.isPresent('$.sent.Failed[0]'), notTaken)
       .otherwise(new sfn.Pass(this.scope, StateName.PartTaken, { parameters: { refused: false } }))));
-    return new sfn.Pass(this.scope, StateName.PartitionEntries, { parameters: { 'parts.$': `States.ArrayPartition($.claimed.entries, ${MAX_BATCH_ENTRIES})` }, resultPath: '$.partition' })
+    // The parts take the entries' place: the state carries each lane event once more, not twice (256 KiB).
+    return new sfn.Pass(this.scope, StateName.PartitionEntries, { parameters: { 'parts.$': `States.ArrayPartition($.claimed.entries, ${MAX_BATCH_ENTRIES})` }, resultPath: '$.claimed' })
       .next(parts)
       .next(new sfn.Pass(this.scope, StateName.CollectParts, { parameters: { 'refused.$': '$.partsSent[*].refused' }, resultPath: '$.partsSent' }))
       .next(new sfn.Pass(this.scope, StateName.AnyPartRefused, { parameters: { 'any.$': 'States.ArrayContains($.partsSent.refused, true)' }, resultPath: '$.partsSent' }))
@@ -228,47 +229,58 @@ export class ClaimSteps {
       .otherwise(new sfn.Pass(this.scope, `${StateName.EnqueueEachAlone}: answered`, { outputPath: item })));
   }
 
-  /** One claimed event's copies (`$.item.copies`), each sent alone if the batch refused it: `{ landed }` each, into `$.sends`. */
+  /** One claimed event's copies (`$.item.copies`), each sent alone if the batch refused it: `{ landed, lost }` each, into `$.sends`. */
   private eachCopyAlone(): sfn.Map {
-    const landed = new sfn.Pass(this.scope, StateName.CopyLanded, { parameters: { landed: true } });
-    const notLanded = new sfn.Pass(this.scope, StateName.CopyNotLanded, { parameters: { landed: false, 'channel.$': '$.channel', 'error.$': '$.error', 'kept.$': '$.kept' } });
-    const sendAlone = new sfn.Pass(this.scope, StateName.SendThisAlone, {
-      parameters: { 'id.$': '$.id', 'channel.$': '$.copy.channel', 'lane.$': '$.copy.lane', 'dedupeId.$': '$.copy.dedupeId' },
-    }).next(this.enqueueStep(this.keepAsDeadLetter(notLanded, '', '$.dedupeId')).next(landed));
+    const landed = new sfn.Pass(this.scope, StateName.CopyLanded, { parameters: { landed: true, lost: false } });
+    const notLanded = new sfn.Pass(this.scope, StateName.CopyNotLanded, { parameters: { landed: false, 'lost.$': '$.kept.lost', 'channel.$': '$.channel', 'error.$': '$.error', 'kept.$': '$.kept' } });
+    const sendAlone = this.enqueueStep(this.keepAsDeadLetter(notLanded, '')).next(landed);
     return new sfn.Map(this.scope, StateName.EachCopy, {
       itemsPath: '$.item.copies',
-      itemSelector: { 'id.$': '$.item.id', 'copy.$': '$$.Map.Item.Value', 'retry.$': '$.retry' },
+      itemSelector: { 'id.$': '$.item.id', 'channel.$': '$$.Map.Item.Value.channel', 'entry.$': '$$.Map.Item.Value.entry', 'retry.$': '$.retry' },
       resultPath: '$.sends',
-    }).itemProcessor(new sfn.Pass(this.scope, StateName.RefusedByBatch, { parameters: { 'again.$': 'States.ArrayContains($.retry.ids, $.copy.entry.Id)' }, resultPath: '$.check' })
+    }).itemProcessor(new sfn.Pass(this.scope, StateName.RefusedByBatch, { parameters: { 'again.$': 'States.ArrayContains($.retry.ids, $.entry.Id)' }, resultPath: '$.check' })
       .next(new sfn.Choice(this.scope, StateName.SendAgain)
         .when(sfn.Condition.or(sfn.Condition.booleanEquals('$.retry.all', true), sfn.Condition.booleanEquals('$.check.again', true)), sendAlone)
-        .otherwise(new sfn.Pass(this.scope, StateName.QueuedByBatch, { parameters: { landed: true } }))));
+        .otherwise(new sfn.Pass(this.scope, StateName.QueuedByBatch, { parameters: { landed: true, lost: false } }))));
   }
 
-  /** What the copies' sends (`$.sends`) make of the event: queued, released and failed, or failed with its claim kept. */
+  /**
+   * What the copies' sends (`$.sends`) make of the event: all queued → queued; none queued → the
+   * claim released, failed (a re-send posts it), as for one channel; some queued → failed with the
+   * claim kept, since a re-send would post again where the copies landed (and the delivered mark of
+   * a landed copy would write the claim back anyway): the copies not queued are in the dead-letter
+   * queue, or, where it refused them too, lost, which the cause says.
+   */
   private settleCopies(): sfn.IChainable {
     const item = '$.item';
     const failed = new sfn.Pass(this.scope, StateName.NotQueued, { parameters: { ...SUMMARY, outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal, 'cause.$': '$.error.Cause' } });
-    // Nothing landed, so every copy failed: the first one's error and note describe the event's.
-    const release = new sfn.Pass(this.scope, StateName.TakeFailedCopy, {
-      parameters: { 'id.$': `${item}.id`, 'kind.$': `${item}.kind`, 'channel.$': `${item}.channel`, 'error.$': '$.sends[0].error', 'kept.$': '$.sends[0].kept' },
-    }).next(this.releaseStep(failed, ''));
+    const event = { 'id.$': `${item}.id`, 'kind.$': `${item}.kind`, 'channel.$': `${item}.channel` };
+    const release = this.releaseStep(failed, '');
+    // Nothing landed, so every copy failed: the first one's error describes the event's.
+    const releaseKept = new sfn.Pass(this.scope, StateName.TakeFailedCopy, { parameters: { ...event, 'error.$': '$.sends[0].error', 'kept.$': '$.sends[0].kept' } }).next(release);
+    const releaseLost = new sfn.Pass(this.scope, StateName.CopyLost, {
+      parameters: { ...event, 'error.$': '$.sends[0].error', kept: { note: 'a copy of it was not kept either: the dead-letter queue refused it too', lost: true } },
+    }).next(release);
+    const partly = (name: string, whatBecame: string) => new sfn.Pass(this.scope, name, {
+      parameters: {
+        ...event, outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal,
+        'cause.$': `States.Format('could not queue the event for {}; its other channels have it, so its claim was kept and a re-send is a duplicate. ${whatBecame}', States.JsonToString($.notQueued.channels))`,
+      },
+    });
     const inPart = new sfn.Pass(this.scope, StateName.NotQueuedChannels, { parameters: { 'channels.$': '$.sends[?(@.landed == false)].channel' }, resultPath: '$.notQueued' })
-      .next(new sfn.Pass(this.scope, StateName.QueuedInPart, {
-        parameters: {
-          'id.$': `${item}.id`, 'kind.$': `${item}.kind`, 'channel.$': `${item}.channel`, outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal,
-          'cause.$': "States.Format('could not queue the event for {}; its other channels have it, so its claim was kept and a re-send is a duplicate. The copies not queued were kept in the dead-letter queue where SQS took them: redrive them (README Dead letters)', States.JsonToString($.notQueued.channels))",
-        },
-      }));
-    return new sfn.Pass(this.scope, StateName.CollectCopies, { parameters: { 'list.$': '$.sends[*].landed' }, resultPath: '$.landed' })
+      .next(new sfn.Choice(this.scope, StateName.AnyCopyLost)
+        .when(sfn.Condition.booleanEquals('$.landed.anyLost', true), partly(StateName.QueuedInPartLost, 'The dead-letter queue refused a copy not queued too: those channels will not post it'))
+        .otherwise(partly(StateName.QueuedInPart, 'The copies not queued were kept in the dead-letter queue: redrive them (README Dead letters)')));
+    return new sfn.Pass(this.scope, StateName.CollectCopies, { parameters: { 'landed.$': '$.sends[*].landed', 'lost.$': '$.sends[*].lost' }, resultPath: '$.landed' })
       .next(new sfn.Pass(this.scope, StateName.CountCopies, {
-        parameters: { 'anyFailed.$': 'States.ArrayContains($.landed.list, false)', 'anyLanded.$': 'States.ArrayContains($.landed.list, true)' },
+        parameters: { 'anyFailed.$': 'States.ArrayContains($.landed.landed, false)', 'anyLanded.$': 'States.ArrayContains($.landed.landed, true)', 'anyLost.$': 'States.ArrayContains($.landed.lost, true)' },
         resultPath: '$.landed',
       }))
       .next(new sfn.Choice(this.scope, StateName.AllCopiesQueued)
         .when(sfn.Condition.booleanEquals('$.landed.anyFailed', false), this.queuedOutcome(StateName.Queued, item))
         .when(sfn.Condition.booleanEquals('$.landed.anyLanded', true), inPart)
-        .otherwise(release));
+        .when(sfn.Condition.booleanEquals('$.landed.anyLost', true), releaseLost)
+        .otherwise(releaseKept));
   }
 
   /**
@@ -280,12 +292,17 @@ export class ClaimSteps {
     const suffix = CLAIM_FAILED_SUFFIX;
     const keepEach = new sfn.Map(this.scope, `${StateName.KeepEachCopy}${suffix}`, {
       itemsPath: '$.copies',
-      itemSelector: { 'id.$': '$.id', 'channel.$': '$$.Map.Item.Value.channel', 'lane.$': '$$.Map.Item.Value.lane', 'dedupeId.$': '$$.Map.Item.Value.dedupeId', 'error.$': '$.error' },
+      itemSelector: { 'id.$': '$.id', 'channel.$': '$$.Map.Item.Value.channel', 'entry.$': '$$.Map.Item.Value.entry', 'error.$': '$.error' },
       resultPath: '$.keptEach',
-    }).itemProcessor(this.keepAsDeadLetter(new sfn.Pass(this.scope, `${StateName.CopyKept}${suffix}`, { outputPath: '$.kept' }), suffix, '$.dedupeId'));
-    // One note for the event: the first copy's (the copies share one queue).
-    const note = new sfn.Pass(this.scope, `${StateName.TakeKeptNote}${suffix}`, { inputPath: '$.keptEach[0]', resultPath: '$.kept' });
-    return this.eachOutcome(StateName.ReleaseFailedClaims, CLAIM_FAILED, keepEach.next(note).next(this.releaseStep(failed, suffix)));
+    }).itemProcessor(this.keepAsDeadLetter(new sfn.Pass(this.scope, `${StateName.CopyKept}${suffix}`, { outputPath: '$.kept' }), suffix));
+    const release = this.releaseStep(failed, suffix);
+    // One note for the event: that every copy was kept, or that one was not.
+    const lost = new sfn.Pass(this.scope, `${StateName.CollectCopies}${suffix}`, { parameters: { 'lost.$': '$.keptEach[*].lost' }, resultPath: '$.lost' })
+      .next(new sfn.Pass(this.scope, `${StateName.CountCopies}${suffix}`, { parameters: { 'any.$': 'States.ArrayContains($.lost.lost, true)' }, resultPath: '$.lost' }))
+      .next(new sfn.Choice(this.scope, `${StateName.AnyCopyLost}${suffix}`)
+        .when(sfn.Condition.booleanEquals('$.lost.any', true), new sfn.Pass(this.scope, `${StateName.CopyLost}${suffix}`, { result: sfn.Result.fromObject({ note: 'a copy of it was not kept either: the dead-letter queue refused it too', lost: true }), resultPath: '$.kept' }).next(release))
+        .otherwise(new sfn.Pass(this.scope, `${StateName.TakeKeptNote}${suffix}`, { inputPath: '$.keptEach[0]', resultPath: '$.kept' }).next(release)));
+    return this.eachOutcome(StateName.ReleaseFailedClaims, CLAIM_FAILED, keepEach.next(lost));
   }
 
   /**
@@ -338,9 +355,9 @@ export class ClaimSteps {
     const enqueue = new tasks.SqsSendMessage(this.scope, StateName.Enqueue, {
       queue: this.lanes.lane.queue,
       // The Format state wrote the lane event: a line for a message route, the voice channels for a card route.
-      messageBody: sfn.TaskInput.fromJsonPathAt('$.lane'),
+      messageBody: sfn.TaskInput.fromJsonPathAt('$.entry.MessageBody'),
       messageGroupId: sfn.JsonPath.stringAt('$.channel'),
-      messageDeduplicationId: sfn.JsonPath.stringAt('$.dedupeId'),
+      messageDeduplicationId: sfn.JsonPath.stringAt('$.id'),
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(ENQUEUE_TIMEOUT),
     });
@@ -354,19 +371,19 @@ export class ClaimSteps {
    * got there): the forwarder let go of the event when the execution started, so this is what keeps
    * it. Where SQS itself is down, this fails too and the failure is only in the workflow's log.
    */
-  private keepAsDeadLetter(then: sfn.IChainable, suffix: string, id: string): sfn.IChainable {
+  private keepAsDeadLetter(then: sfn.IChainable, suffix: string): sfn.IChainable {
     const keep = new sfn.CustomState(this.scope, `${StateName.KeepDeadLetter}${suffix}`, {
       stateJson: {
         Type: 'Task',
         Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage`,
         // The lane event, grouped and deduplicated as Enqueue would have sent it.
-        Parameters: this.lanes.lane.deadLetterParameters({ event: '$.lane', channel: '$.channel', id, error: '$.error.Error', reason: `States.Format('${QUEUE_FAILURE_REASON}: {}', $.error.Cause)` }),
-        ResultSelector: { note: 'it was kept in the dead-letter queue: redrive it (README Dead letters)' },
+        Parameters: this.lanes.lane.deadLetterParameters({ event: '$.entry.MessageBody', channel: '$.channel', id: '$.id', error: '$.error.Error', reason: `States.Format('${QUEUE_FAILURE_REASON}: {}', $.error.Cause)` }),
+        ResultSelector: { note: 'it was kept in the dead-letter queue: redrive it (README Dead letters)', lost: false },
         ResultPath: '$.kept',
         TimeoutSeconds: ENQUEUE_TIMEOUT.toSeconds(),
       },
     });
-    const notKept = new sfn.Pass(this.scope, `${StateName.NotKept}${suffix}`, { parameters: { note: 'the dead-letter queue did not take it either' }, resultPath: '$.kept' });
+    const notKept = new sfn.Pass(this.scope, `${StateName.NotKept}${suffix}`, { parameters: { note: 'the dead-letter queue did not take it either', lost: true }, resultPath: '$.kept' });
     keep.addCatch(notKept, { errors: [sfn.Errors.ALL], resultPath: '$.keepError' });
     notKept.next(then);
     return keep.next(then);

@@ -1,6 +1,6 @@
 /**
  * The delivery lanes: one SQS FIFO queue whose message groups are the channels (per-channel order,
- * one batch in flight per channel), deduplicated by envelope id, with a FIFO dead-letter queue for
+ * one batch in flight per channel), deduplicated by event id within each channel, with a FIFO dead-letter queue for
  * events Discord refuses for good or that keep failing.
  */
 import { Duration } from 'aws-cdk-lib';
@@ -40,6 +40,8 @@ export class DeliveryLane extends Construct {
     this.visibilityTimeout = props.visibilityTimeout ?? Duration.minutes(3);
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       fifo: true,
+      // Per channel, as on the lane: one event's dead letters on two channels are two messages.
+      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
       // The workflows give explicit deduplication ids (the delivery workflow: the lane message's id,
       // so a batch retried after a refusal collapses into one copy and a redriven one is kept again).
       contentBasedDeduplication: true,
@@ -49,6 +51,10 @@ export class DeliveryLane extends Construct {
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       fifo: true,
+      // Each channel (message group) remembers its own deduplication ids, so one event's copies for
+      // several channels share the event id and a copy of it is dropped per channel (register "fan-out").
+      // Throughput stays the normal FIFO one: FifoThroughputLimit is left at its default.
+      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
       // EventBridge can target a FIFO queue only with content-based deduplication on (the alarm
       // notices' rule has no deduplication id to give); the relay's own sends give explicit ids,
       // which take precedence over the content hash.

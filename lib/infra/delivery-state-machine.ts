@@ -19,6 +19,7 @@ import { webhookTask } from './webhook-task';
 import { CardSteps } from './card-steps';
 import { acknowledgeCardEditGrants, acknowledgeExpressWorkflowFindings } from './nag-acknowledgements';
 import { unqualified } from './relay-function';
+import { validateStateNames } from './state-name-limit';
 import type { DedupeTable } from './dedupe-table';
 import type { DeliveryLane } from './delivery-lane';
 import { ClaimState, DedupeAttribute } from '../contracts/lane';
@@ -85,6 +86,7 @@ export class DeliveryStateMachine extends Construct {
 
   constructor(scope: Construct, id: string, props: DeliveryStateMachineProps) {
     super(scope, id);
+    validateStateNames(this);
     this.timeout = props.timeout ?? Duration.minutes(2);
     const maxAttempts = props.maxRateLimitedAttempts ?? 5;
     this.node.addValidation({

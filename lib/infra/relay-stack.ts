@@ -103,6 +103,9 @@ export class RelayStack extends Stack {
       logLevel: config.logLevel && sfn.LogLevel[config.logLevel],
       logRetention: retention,
     });
+    // An update reaches the delivery workflow first: lane events a new relay workflow writes (one
+    // copy per channel) are only ever read by a delivery workflow that marks each channel delivered.
+    if (this.lanes) this.relay.stateMachine.node.addDependency(this.lanes.delivery.stateMachine);
 
     this.ingest = new IngestApi(this, 'Ingest', {
       stateMachine: this.relay.stateMachine,

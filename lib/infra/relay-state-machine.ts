@@ -14,15 +14,16 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { FixedCallApiGatewayHttpApiEndpoint } from './call-http-api-endpoint';
 import { acknowledgeExpressWorkflowFindings } from './nag-acknowledgements';
+import { validateStateNames } from './state-name-limit';
 import { unqualified } from './relay-function';
 import { DYNAMODB_RETRY, DYNAMODB_TIMEOUT, POST_RETRIES, POST_TIMEOUT, VERIFY_RETRY, VERIFY_TIMEOUT } from './task-retries';
 import { RelayErrorCode, VERIFY_REJECTION_CODES } from '../contracts/errors';
 import { parseTemplate, type TemplatePart } from '../contracts/template';
-import { channelRoutePath, type ChannelKind, type EventRoute } from '../contracts/routes';
+import { MAX_CHANNELS_PER_KIND, channelRoutePath, type ChannelKind, type EventRoute } from '../contracts/routes';
 import { StateName } from '../contracts/state-names';
 import type { WebhookProxyApi } from './webhook-proxy-api';
 import { ClaimSteps, receivedAtPlus, type RelayLanes } from './claim-steps';
-import { FAN_OUT_ID_SEPARATOR, RelayOutcome, type CardSettings } from '../contracts/lane';
+import { RelayOutcome, type CardSettings } from '../contracts/lane';
 import { EventKind, relayTestFormat } from '../contracts/events';
 import { BATCH_ENVELOPE_VERSION, MAX_BATCH_EVENTS } from '../contracts/envelope';
 import { GuildSettingsAttribute, IgnoreReason } from '../contracts/interactions';
@@ -81,6 +82,7 @@ export class RelayStateMachine extends Construct {
     super(scope, id);
     const routes = usableRoutes(props.routes, props.webhookProxy);
     this.node.addValidation({ validate: () => routes.problems });
+    validateStateNames(this);
 
     // Any JSON body starts an execution (null, [], 123, "text"); wrapped, it always gives Verify's
     // Catch an object to add the error to, so each of them ends in Relay.Malformed.
@@ -145,10 +147,9 @@ export class RelayStateMachine extends Construct {
     }));
     // relay doctor --post: every channel takes its test message, whatever the routes say; it is claimed and queued like an event.
     for (const channel of props.webhookProxy.routes.keys()) {
-      const what = `test message for ${channel}`;
       const format = new sfn.Pass(this, StateName.formatTest(channel), { parameters: testMessageParameters(channel, claim !== undefined), resultPath: claim && '$.fan.f0' });
       const test = sfn.Condition.and(sfn.Condition.stringEquals('$.kind', EventKind.RelayTest), sfn.Condition.stringEquals('$.channel', channel));
-      route.when(test, claim ? format.next(this.copySteps(what, [channel])).next(claim) : format.next(postFor(channel)));
+      route.when(test, claim ? format.next(this.copySteps('test message', [channel], `test message for ${channel}`)).next(claim) : format.next(postFor(channel)));
     }
     for (const [event, kindRoutes] of routesByKind(routes.usable)) {
       const sendable = kindRoutes.filter((r) => {
@@ -276,30 +277,27 @@ export class RelayStateMachine extends Construct {
 
   /**
    * After the Format states (`$.fan.f<i>`, one per channel, in route order): each channel's copy of
-   * the event — its lane event, the deduplication id SQS FIFO knows it by (the event id for the
-   * first channel, `<sha-256 of id>#<channel>` for the others, since deduplication is queue-wide) and its
-   * SendMessageBatch entry — then the event as the claim steps take it: the first channel's
-   * summary and lane event, with `copies` and `entries` in channel order.
+   * the event, `{ channel, entry }`, its entry as SendMessageBatch takes it — the lane event as the
+   * body, the channel as the group and the event id as the deduplication id (the lane deduplicates
+   * per channel) — then the event as the claim steps take it: the first channel's summary, with
+   * `copies` in channel order.
    */
-  private copySteps(what: string, channels: readonly string[]): sfn.IChainable {
-    const copies = channels.map((channel, i) => {
-      // SQS allows 128 characters: an id's hash (64) and the channel's name (63) fit beside the separator.
-      const dedupeId = i === 0 ? '$.id' : `States.Format('{}${FAN_OUT_ID_SEPARATOR}${channel}', States.Hash($.id, 'SHA-256'))`;
-      const lane = `$.fan.f${i}.lane`;
-      return new sfn.Pass(this, StateName.laneEntry(what, channel), {
-        parameters: {
-          channel, 'lane.$': lane, 'dedupeId.$': dedupeId,
-          // An entry id unique in the batch (Verify refuses one id twice; `#` is in no id) of the characters SendMessageBatch allows.
-          entry: { 'Id.$': `States.Hash(${dedupeId}, 'MD5')`, 'MessageBody.$': `States.JsonToString(${lane})`, MessageGroupId: channel, 'MessageDeduplicationId.$': dedupeId },
-        },
-        resultPath: `$.fan.c${i}`,
-      });
-    });
-    const all = (suffix: string) => `States.Array(${channels.map((_, i) => `$.fan.c${i}${suffix}`).join(', ')})`;
-    const gather = new sfn.Pass(this, StateName.copies(what), {
+  private copySteps(what: string, channels: readonly string[], whole: string = what): sfn.IChainable {
+    const copies = channels.map((channel, i) => new sfn.Pass(this, StateName.laneEntry(what, channel), {
       parameters: {
-        'id.$': '$.id', 'kind.$': '$.kind', channel: channels[0], 'receivedAt.$': '$.receivedAt', 'lane.$': '$.fan.f0.lane',
-        'copies.$': all(''), 'entries.$': all('.entry'),
+        channel,
+        entry: {
+          // An entry id unique in the batch (Verify refuses one id twice) of the characters SendMessageBatch allows.
+          'Id.$': i === 0 ? "States.Hash($.id, 'MD5')" : `States.Format('{}-${i}', States.Hash($.id, 'MD5'))`,
+          'MessageBody.$': `States.JsonToString($.fan.f${i}.lane)`, MessageGroupId: channel, 'MessageDeduplicationId.$': '$.id',
+        },
+      },
+      resultPath: `$.fan.c${i}`,
+    }));
+    const gather = new sfn.Pass(this, StateName.copies(whole), {
+      parameters: {
+        'id.$': '$.id', 'kind.$': '$.kind', channel: channels[0], 'receivedAt.$': '$.receivedAt',
+        'copies.$': `States.Array(${channels.map((_, i) => `$.fan.c${i}`).join(', ')})`,
       },
     });
     return [...copies.slice(1), gather].reduce((chain, state) => chain.next(state), sfn.Chain.start(copies[0]!));
@@ -458,6 +456,7 @@ function usableRoutes(routes: readonly EventRoute[], proxy: WebhookProxyApi): { 
     routed.add(key);
   }
   for (const [event, list] of routesByKind(usable)) {
+    if (list.length > MAX_CHANNELS_PER_KIND) problems.push(`${event} goes to ${list.length} channels; an event goes to at most ${MAX_CHANNELS_PER_KIND} (its copies travel in the workflow's state, which Step Functions caps at 256 KiB)`);
     const minimums = new Set(list.filter((r) => r.mode !== 'card').map((r) => r.minMembers ?? 1));
     // The minimum is checked once per event, before its copies (the config says the same per field).
     if (minimums.size > 1) problems.push(`the ${event} routes set different minMembers (${[...minimums].join(', ')}); one event goes to all its channels, so give them one`);

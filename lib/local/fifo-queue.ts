@@ -79,6 +79,11 @@ export interface FifoQueueOptions {
   /** @default 4 days */
   readonly retentionMs?: number;
   readonly contentBasedDeduplication?: boolean;
+  /**
+   * SQS's `DeduplicationScope`: a deduplication id is remembered for the whole queue, or per
+   * message group (the same id in two groups is two messages). @default 'queue' (SQS's default)
+   */
+  readonly deduplicationScope?: 'queue' | 'messageGroup';
   readonly deadLetter?: { readonly queue: FifoQueue; readonly maxReceiveCount: number };
   /** Journal file; in memory only when omitted. */
   readonly journal?: string;
@@ -113,6 +118,11 @@ export class FifoQueue {
     this.listeners.push(listener);
   }
 
+  /** What a deduplication id is remembered under: itself, or itself within its group. */
+  private dedupeKey(groupId: string, dedupId: string): string {
+    return this.options.deduplicationScope === 'messageGroup' ? `${groupId}\u0000${dedupId}` : dedupId;
+  }
+
   /** SendMessage. */
   send(input: SendMessageInput): { MessageId: string; SequenceNumber: string; MD5OfMessageBody: string } {
     const body = typeof input.MessageBody === 'string' ? input.MessageBody : JSON.stringify(input.MessageBody);
@@ -124,10 +134,10 @@ export class FifoQueue {
     if (typeof dedupId !== 'string' || dedupId === '') {
       throw invalid('The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
     }
-    // SendMessage: "The maximum length of MessageDeduplicationId is 128 characters" (a fan-out copy's id is kept under it).
+    // SendMessage: "The maximum length of MessageDeduplicationId is 128 characters".
     if (dedupId.length > MAX_ID_LENGTH) throw invalid(`Value ${dedupId} for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to ${MAX_ID_LENGTH} in length.`);
     const now = this.now();
-    const seen = this.dedupe.get(dedupId);
+    const seen = this.dedupe.get(this.dedupeKey(input.MessageGroupId, dedupId));
     if (seen && seen.until > now) return { MessageId: seen.messageId, SequenceNumber: '', MD5OfMessageBody: md5(body) };
     const m: StoredMessage = {
       id: randomUUID(), body, groupId: input.MessageGroupId, dedupId, sentAt: now, sequence: this.nextSequence(),
@@ -260,7 +270,7 @@ export class FifoQueue {
     switch (entry.op) {
       case 'send':
         this.messages.set(entry.m.id, { ...entry.m });
-        this.dedupe.set(entry.m.dedupId, { messageId: entry.m.id, until: entry.m.sentAt + DEDUPLICATION_WINDOW_MS });
+        this.dedupe.set(this.dedupeKey(entry.m.groupId, entry.m.dedupId), { messageId: entry.m.id, until: entry.m.sentAt + DEDUPLICATION_WINDOW_MS });
         this.sequence = BigInt(entry.m.sequence) > this.sequence ? BigInt(entry.m.sequence) : this.sequence;
         break;
       case 'receive': {

@@ -37,6 +37,7 @@ export class LocalSqs {
         visibilityTimeoutMs: options.visibilityTimeoutMs ?? spec.visibilityTimeout * 1000,
         retentionMs: spec.retentionPeriod * 1000,
         contentBasedDeduplication: spec.contentBasedDeduplication,
+        deduplicationScope: spec.deduplicationScope,
         deadLetter: dlq ? { queue: dlq, maxReceiveCount: spec.redrive!.maxReceiveCount } : undefined,
         journal: options.dir ? join(options.dir, `${spec.name}.jsonl`) : undefined,
         now: options.now,

@@ -193,15 +193,26 @@ export class LocalStateMachine {
   }
 
   private async execute(input: unknown): Promise<ExecutionOutcome> {
+    const oversized: { cause?: string } = {};
+    // A task never runs on an input over the limit: the execution stops there, as AWS's would have.
+    const guarded = Object.fromEntries(Object.entries(this.handlers).map(([name, handler]) => [name, (taskInput: unknown) => {
+      const bytes = Buffer.byteLength(JSON.stringify(taskInput ?? null));
+      if (bytes <= MAX_STATE_BYTES) return handler(taskInput);
+      oversized.cause ??= `The input of task '${name}' exceeds the maximum number of bytes service limit (${bytes} bytes; ${MAX_STATE_BYTES} allowed): the state before it returned too much.`;
+      execution.abort();
+      return new Promise(() => undefined);
+    }]));
     const execution = this.machine.run((input === null ? NULL_STAND_IN : shield(input)) as never, {
-      overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryOverrides },
+      overrides: { taskResourceLocalHandlers: guarded as never, retryIntervalOverrides: this.retryOverrides },
       // Step Functions gives every execution a unique id ($$.Execution.Id); the engine leaves it to us.
       context: executionContext() as never,
     });
     this.running.add(execution);
+    watchStateSizes(execution, oversized);
     try {
       return { status: 'SUCCEEDED', output: unshield(await execution.result) };
     } catch (error) {
+      if (oversized.cause) return { status: 'FAILED', error: 'States.DataLimitExceeded', cause: oversized.cause };
       if (this.aborted.has(execution)) return { status: 'FAILED', error: 'States.Aborted', cause: 'the local relay stopped while the execution ran' };
       if (error instanceof ExecutionError) {
         const cause = (error as Error & { cause?: Error }).cause;
@@ -222,6 +233,33 @@ export class LocalStateMachine {
   }
 
   private readonly aborted = new WeakSet<object>();
+}
+
+/**
+ * Step Functions' quota: "The maximum input or output size for a task, state, or execution is 256
+ * KiB of data as a UTF-8 encoded string", past which the execution fails with
+ * States.DataLimitExceeded (no Catch takes it). The engine has no such limit, so each state's output
+ * is measured as it leaves (shielded text counts a little over its real size: a limit hit here may
+ * have passed in AWS, never the other way round) and the execution stopped there.
+ */
+export const MAX_STATE_BYTES = 256 * 1024;
+
+/**
+ * Every state's output measured as it leaves (the engine reports it after the fact, so a Pass
+ * past the limit is caught there and the next task, whose input it is, never runs: see the guard
+ * in `execute`).
+ */
+function watchStateSizes(execution: { eventLogs: AsyncGenerator<{ type: string; state?: { name: string; output?: unknown } }>; abort: () => void }, found: { cause?: string }): void {
+  void (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type !== 'StateExited' || !event.state) continue;
+      const bytes = Buffer.byteLength(JSON.stringify(event.state.output ?? null));
+      if (bytes <= MAX_STATE_BYTES) continue;
+      found.cause ??= `The state/task '${event.state.name}' returned a result with a size exceeding the maximum number of bytes service limit (${bytes} bytes; ${MAX_STATE_BYTES} allowed).`;
+      execution.abort();
+      return;
+    }
+  })().catch(() => undefined);
 }
 
 /** What the engine leaves out of the context object: the execution's unique id and name. */

@@ -248,6 +248,8 @@ export interface QueueSpec {
   readonly name: string;
   readonly fifo: boolean;
   readonly contentBasedDeduplication: boolean;
+  /** `DeduplicationScope` (SQS's default `queue`). */
+  readonly deduplicationScope: 'queue' | 'messageGroup';
   /** Seconds (SQS's default 30). */
   readonly visibilityTimeout: number;
   /** Seconds (SQS's default 4 days). */
@@ -266,6 +268,7 @@ export function queueSpecs(template: CfnTemplate): QueueSpec[] {
       name: queueNameFor(template, logicalId),
       fifo: p.FifoQueue === true,
       contentBasedDeduplication: p.ContentBasedDeduplication === true,
+      deduplicationScope: p.DeduplicationScope === 'messageGroup' ? 'messageGroup' : 'queue',
       visibilityTimeout: Number(p.VisibilityTimeout ?? 30),
       retentionPeriod: Number(p.MessageRetentionPeriod ?? 345600),
       redrive: deadLetterLogicalId ? { deadLetterLogicalId, maxReceiveCount: Number(redrive?.maxReceiveCount) } : undefined,

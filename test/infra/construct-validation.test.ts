@@ -1,8 +1,11 @@
 /** Construct props are checked with node.addValidation: synth fails naming the construct path and the fix. */
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { HeartbeatTable } from '../../lib/infra/heartbeat-table';
+import { validateStateNames } from '../../lib/infra/state-name-limit';
 import { RelayStateMachine } from '../../lib/infra/relay-state-machine';
 import { WebhookProxyApi } from '../../lib/infra/webhook-proxy-api';
 
@@ -52,5 +55,17 @@ describe('RelayStateMachine', () => {
     });
     expect(synth).toThrow(/\[S\/Relay\] the voice.join route names channel "genral", which the webhook proxy does not have \(known: general\)/);
     expect(synth).toThrow(/\[S\/Relay\] two routes for voice.leave to general; keep one route per event kind and channel/);
+  });
+});
+
+describe('validateStateNames', () => {
+  it('refuses a state name over Step Functions\' 80 characters, naming the state and the construct path', () => {
+    const withName = (name: string) => stackWith((stack) => {
+      const scope = new Construct(stack, 'Workflow');
+      validateStateNames(scope);
+      new sfn.StateMachine(scope, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(scope, name)) });
+    });
+    expect(withName('x'.repeat(80))).not.toThrow();
+    expect(withName('x'.repeat(81))).toThrow(/\[S\/Workflow\] state "x{81}" has a name of 81 characters, over Step Functions' 80/);
   });
 });

@@ -4,10 +4,9 @@
  * FIFO lane emulator and the local pipe. Joins and leaves go to #general (Discord) and #team
  * (Slack); only the webhooks' answers and the injected SQS and DynamoDB failures are scripted.
  */
-import { createHash } from 'node:crypto';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { RelayErrorCode } from '../../lib/contracts/errors';
-import { ClaimState, FAN_OUT_ID_SEPARATOR, RelayOutcome } from '../../lib/contracts/lane';
+import { ClaimState, RelayOutcome } from '../../lib/contracts/lane';
 import { StateName } from '../../lib/contracts/state-names';
 import { createDeliveryHandlers } from '../../lib/delivery/handlers';
 import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
@@ -30,8 +29,8 @@ const config = testConfig({
 const template = synthRelayStack(config).template.toJSON() as CfnTemplate;
 const TABLE = dedupeTableId(template)!;
 const standIns = { region: 'us-east-1', accountId: '123456789012' };
-/** The SQS deduplication id of an event's copy for a channel after the first. */
-const copyId = (id: string, channel: string) => `${createHash('sha256').update(id).digest('hex')}${FAN_OUT_ID_SEPARATOR}${channel}`;
+/** What names one channel's copy of an event in `failIds`: the lane deduplicates by event id per channel. */
+const copyId = (id: string, channel: string) => `${channel}:${id}`;
 
 let db: LocalDynamoDb;
 let sqs: LocalSqs;
@@ -40,8 +39,10 @@ let relay: LocalStateMachine;
 let posts: PostRequest[];
 /** Channels whose webhook answers as deleted. */
 let gone: Set<string>;
-/** Sends of these deduplication ids fail, every attempt (the dead-letter queue's too, if `deadLettersRefused`). */
+/** Sends of these event ids (every channel's copy), or of one channel's copy (`copyId`), fail at every attempt. */
 let failIds: Set<string>;
+/** Dead letters of these (as `failIds`) are refused too. */
+let failDeadLetters: Set<string>;
 /** Claims of these event ids fail, every attempt. */
 let failClaims: Set<string>;
 let sendActions: string[];
@@ -67,10 +68,12 @@ beforeEach(() => {
   posts = [];
   gone = new Set();
   failIds = new Set();
+  failDeadLetters = new Set();
   failClaims = new Set();
   sendActions = [];
   sqs = new LocalSqs({ template, specs: queueSpecs(template), standIns, visibilityTimeoutMs: 4000 });
-  const refused = (e: { MessageDeduplicationId?: unknown }) => failIds.has(String(e.MessageDeduplicationId));
+  const matches = (set: Set<string>, e: { MessageDeduplicationId?: unknown; MessageGroupId?: unknown }) => set.has(String(e.MessageDeduplicationId)) || set.has(copyId(String(e.MessageDeduplicationId), String(e.MessageGroupId)));
+  const refused = (e: { MessageDeduplicationId?: unknown; MessageGroupId?: unknown }) => matches(failIds, e);
   relay = new LocalStateMachine(stateMachineDefinition(template, standIns), {
     lambdas: { [StateName.Verify]: createHandler(functionEnvironment(template, 'VerifyFunction', standIns), () => undefined) },
     dynamodb: async (action, params) => {
@@ -86,7 +89,7 @@ beforeEach(() => {
         const sent = rest.length > 0 ? ((await sqs.call(action, { ...params, Entries: rest })) as { Successful: unknown[] }).Successful : [];
         return { Successful: sent, Failed: entries.filter(refused).map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError', Message: 'We encountered an internal error.' })) };
       }
-      if (refused(params) && !params.MessageAttributes) throw new TaskFailure('SQS.InternalError', 'We encountered an internal error. Please try again.');
+      if (params.MessageAttributes ? matches(failDeadLetters, params) : refused(params)) throw new TaskFailure('SQS.InternalError', 'We encountered an internal error. Please try again.');
       return sqs.call(action, params);
     },
     retryPauseMs: 0,
@@ -109,7 +112,7 @@ afterEach(() => pipe.stop(0));
 it('a join posts once on each channel, each in its own form; its outcome names both; the same envelope again posts nowhere', async () => {
   const envelope = signed(member('Ann <!channel>', 1), { id: 'fan-1' });
   expect(await relay.run(envelope)).toEqual({ status: 'SUCCEEDED', output: { id: 'fan-1', kind: 'voice.join', channel: 'general', channels: ['general', 'team'], outcome: RelayOutcome.Queued } });
-  // One SendMessageBatch, one entry per channel, each with its own deduplication id.
+  // One SendMessageBatch, one entry per channel, each deduplicated by the event id in its own channel.
   expect(sendActions).toEqual(['sendMessageBatch']);
   expect(lane().peek().map((m) => [m.groupId, JSON.parse(m.body).channel])).toEqual([['general', 'general'], ['team', 'team']]);
   await pipe.idle();
@@ -160,7 +163,6 @@ it('a copy SQS will not take fails the event with its claim kept: the other chan
 
 it('when no copy can be queued the claim is released: a re-send posts once on each channel', async () => {
   failIds.add('fan-none');
-  failIds.add(copyId('fan-none', 'team'));
   expect(await relay.run(signed(member('None', 31), { id: 'fan-none' }))).toMatchObject({ status: 'FAILED', cause: expect.stringContaining('its id was released; send it again (it was kept in the dead-letter queue') });
   expect(await claimOf('fan-none')).toBeUndefined();
   expect(deadLetters().peek().map((m) => m.groupId).sort()).toEqual(['general', 'team']);
@@ -174,7 +176,29 @@ it('when no copy can be queued the claim is released: a re-send posts once on ea
   expect([postedTo('general').length, postedTo('team').length]).toEqual([1, 1]);
 });
 
-it('a claim that fails keeps every channel\'s copy as a dead letter, each under its own deduplication id', async () => {
+it('a copy neither queued nor kept (the dead-letter queue refusing it too) while another landed: the failure says that channel will not post it', async () => {
+  failIds.add(copyId('fan-lost', 'team'));
+  failDeadLetters.add(copyId('fan-lost', 'team'));
+  expect(await relay.run(signed(member('Lost', 35), { id: 'fan-lost' }))).toMatchObject({
+    status: 'FAILED', cause: expect.stringContaining('could not queue the event for ["team"]; its other channels have it, so its claim was kept and a re-send is a duplicate. The dead-letter queue refused a copy not queued too: those channels will not post it'),
+  });
+  expect(deadLetters().peek()).toEqual([]);
+  await pipe.idle();
+  expect([postedTo('general').length, postedTo('team').length]).toEqual([1, 0]);
+});
+
+it('no copy queued and one not kept either: released, and a re-send posts once on each channel', async () => {
+  failIds.add('fan-none-lost');
+  failDeadLetters.add(copyId('fan-none-lost', 'team'));
+  expect(await relay.run(signed(member('Nolost', 36), { id: 'fan-none-lost' }))).toMatchObject({ status: 'FAILED', cause: expect.stringContaining('its id was released; send it again (a copy of it was not kept either') });
+  expect(deadLetters().peek().map((m) => m.groupId)).toEqual(['general']);
+  failIds.clear();
+  expect(await relay.run(signed(member('Nolost', 36), { id: 'fan-none-lost' }))).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
+  await pipe.idle();
+  expect([postedTo('general').length, postedTo('team').length]).toEqual([1, 1]);
+});
+
+it('a claim that fails keeps every channel\'s copy as a dead letter, each in its channel', async () => {
   failClaims.add('fan-claim');
   expect(await relay.run(signed(member('Claimless', 32), { id: 'fan-claim' }))).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal });
   expect(deadLetters().peek().map((m) => [m.groupId, JSON.parse(m.body).id])).toEqual([['general', 'fan-claim'], ['team', 'fan-claim']]);

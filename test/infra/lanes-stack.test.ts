@@ -78,11 +78,12 @@ describe('dedupe table', () => {
     expect(claim.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Claim failed' });
     // Every copy kept (one per channel), then the claim released.
     expect(states['Release failed claims: claim-failed?'].Choices[0].Next).toBe('Keep each copy (claim failed)');
-    expect(states['Keep as dead letter (claim failed)']).toMatchObject({ Next: 'Copy kept (claim failed)', Parameters: { 'MessageBody.$': '$.lane', 'MessageDeduplicationId.$': '$.dedupeId' } });
+    expect(states['Keep as dead letter (claim failed)']).toMatchObject({ Next: 'Copy kept (claim failed)', Parameters: { 'MessageBody.$': '$.entry.MessageBody', 'MessageGroupId.$': '$.channel', 'MessageDeduplicationId.$': '$.id' } });
     expect(states['Take kept note (claim failed)']).toMatchObject({ Next: 'Release claim (claim failed)' });
+    expect(states['A copy lost (claim failed)']).toMatchObject({ Next: 'Release claim (claim failed)' });
     expect(states.Enqueue.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Keep as dead letter' });
     // A copy that could not be queued is kept under its own deduplication id; the release is decided once every copy is settled.
-    expect(states['Keep as dead letter']).toMatchObject({ Resource: expect.stringMatching(/:states:::sqs:sendMessage$/), Next: StateName.CopyNotLanded, Parameters: { 'MessageBody.$': '$.lane', 'MessageDeduplicationId.$': '$.dedupeId' } });
+    expect(states['Keep as dead letter']).toMatchObject({ Resource: expect.stringMatching(/:states:::sqs:sendMessage$/), Next: StateName.CopyNotLanded, Parameters: { 'MessageBody.$': '$.entry.MessageBody', 'MessageDeduplicationId.$': '$.id' } });
     expect(states[StateName.TakeFailedCopy]).toMatchObject({ Next: 'Release claim' });
     expect(states['Not kept'].Next).toBe(StateName.CopyNotLanded);
     // Both spellings Step Functions is seen to use (register row "DynamoDB error names").
@@ -109,13 +110,15 @@ describe('lane', () => {
     }
   });
 
-  it('is fed by the relay workflow with the channel as message group and the envelope id as deduplication id (each copy\'s own, after the first)', () => {
+  it('is fed by the relay workflow with the channel as message group and the event id as deduplication id, which each channel remembers on its own', () => {
     const enqueue = (allStates(stateMachineDefinition(json))).Enqueue;
     expect(enqueue.Resource).toMatch(/:states:::sqs:sendMessage$/);
-    expect(enqueue.Parameters).toMatchObject({ 'MessageGroupId.$': '$.channel', 'MessageDeduplicationId.$': '$.dedupeId' });
-    // A one-channel event's one copy is deduplicated by the event id, as before fan-out.
-    expect(allStates(stateMachineDefinition(json))[StateName.laneEntry('voice.join', 'general')].Parameters).toMatchObject({ 'dedupeId.$': '$.id', entry: { 'MessageDeduplicationId.$': '$.id', MessageGroupId: 'general' } });
-    expect(enqueue.Parameters['MessageBody.$']).toBe('$.lane');
+    expect(enqueue.Parameters).toMatchObject({ 'MessageGroupId.$': '$.channel', 'MessageDeduplicationId.$': '$.id' });
+    expect(allStates(stateMachineDefinition(json))[StateName.laneEntry('voice.join', 'general')].Parameters).toMatchObject({ entry: { 'MessageDeduplicationId.$': '$.id', MessageGroupId: 'general', 'MessageBody.$': 'States.JsonToString($.fan.f0.lane)' } });
+    expect(enqueue.Parameters['MessageBody.$']).toBe('$.entry.MessageBody');
+    // Per message group on the lane and its dead-letter queue: one event's copies for two channels are two messages.
+    template.resourcePropertiesCountIs('AWS::SQS::Queue', { FifoQueue: true, DeduplicationScope: 'messageGroup' }, 2);
+    template.resourcePropertiesCountIs('AWS::SQS::Queue', { FifoThroughputLimit: Match.anyValue() }, 0);
     const format = (allStates(stateMachineDefinition(json)))['Format voice.join'];
     expect(format.Parameters.lane).toEqual({ 'id.$': '$.id', 'kind.$': '$.kind', channel: 'general', 'line.$': expect.stringMatching(/^States\.Format\(/), 'receivedAt.$': '$.receivedAt' });
   });
@@ -165,6 +168,11 @@ describe('IAM, pinned to exact ARNs', () => {
     expect(dependsOn).toEqual(expect.arrayContaining([only('AWS::IAM::Role', 'LanePipeRole'), only('AWS::IAM::Policy', 'LanePipeRoleDefaultPolicy')]));
   });
 
+  it('relay workflow: updated only after the delivery workflow, so a fanned-out copy never meets a delivery workflow that marks no channel', () => {
+    const relay = only('AWS::StepFunctions::StateMachine', 'RelayStateMachine');
+    expect((json.Resources[relay] as { DependsOn?: string[] }).DependsOn).toEqual(expect.arrayContaining([only('AWS::StepFunctions::StateMachine', 'DeliveryStateMachine')]));
+  });
+
   it('pipe: receive, delete and read attributes of the lane; start the delivery workflow; assumable by Pipes of this account only', () => {
     const role = only('AWS::IAM::Role', 'LanePipeRole');
     expect(statementsOf(role)).toEqual([
@@ -177,6 +185,21 @@ describe('IAM, pinned to exact ARNs', () => {
     });
   });
 
+});
+
+it('the longest channel name the config takes (48) makes state names Step Functions takes (80), in both workflows and with fan-out', () => {
+  const long = `c${'x'.repeat(47)}`;
+  const other = `d${'y'.repeat(47)}`;
+  const config = testConfig({
+    channels: { [long]: { secretName: 'relay-test/webhooks/long' }, [other]: { secretName: 'relay-test/webhooks/other', kind: 'slack' } },
+    routes: [{ event: 'voice.update', channel: [long, other], template: '{user}' }], monitoring: { alarmChannel: long },
+  });
+  const tooLong = synthRelayStack(config).template.toJSON() as CfnTemplate;
+  for (const id of [StateMachineId.Relay, StateMachineId.Delivery]) {
+    const definition = stateMachineDefinition(tooLong, undefined, id);
+    expect(aslValidator(structuredClone(definition)).errorsText?.()).toBe('');
+    expect(Math.max(...Object.keys(allStates(definition)).map((name) => [...name].length))).toBeLessThanOrEqual(80);
+  }
 });
 
 describe('delivery workflow', () => {
@@ -198,7 +221,9 @@ describe('delivery workflow', () => {
     ]);
     // The refusal's body is redacted by Pace before a dead-letter reason quotes it.
     const states = (stateMachineDefinition(json, undefined, StateMachineId.Delivery).States as any)['Post each message'].ItemProcessor.States;
-    expect(states['Describe refusal']).toMatchObject({ Next: 'Dead-letter', ResultPath: '$.pace' });
+    // A stack without Slack channels names Discord as the one that refused (slack-stack.test.ts has both).
+    expect(states['Describe refusal']).toMatchObject({ Next: 'Who refused?: Discord', ResultPath: '$.pace' });
+    expect(states['Who refused?: Discord']).toMatchObject({ Result: 'Discord', ResultPath: '$.answerer', Next: 'Dead-letter' });
     expect(states['Dead-letter'].ItemSelector).toMatchObject({ 'cause.$': '$.pace.detail' });
     expect(post.Retry).toEqual([expect.objectContaining({ ErrorEquals: ['ApiGateway.500', 'ApiGateway.502', 'ApiGateway.503', 'ApiGateway.504'] })]);
   });

@@ -37,6 +37,12 @@ it('a Slack route queues its template and the event as Verify passed it; a Disco
   expect(relay[StateName.format('voice.move')].Parameters.lane['line.$']).toMatch(/^States\.Format\(/);
 });
 
+it('names Slack as the one that refused a Slack channel\'s message, Discord for the others', () => {
+  const states = allStates(stateMachineDefinition(json, undefined, StateMachineId.Delivery));
+  expect(states[DeliveryStateName.NameAnswerer].Choices).toEqual([{ Or: [{ Variable: '$.message.channel', StringEquals: 'team' }], Next: `${DeliveryStateName.NameAnswerer}: Slack` }]);
+  expect(states[DeliveryStateName.NameAnswerer].Default).toBe(`${DeliveryStateName.NameAnswerer}: Discord`);
+});
+
 it('tells Coalesce which channels are Slack\'s (lanes-stack.test.ts: a stack without one says nothing)', () => {
   expect(allStates(stateMachineDefinition(json, undefined, StateMachineId.Delivery))[DeliveryStateName.Coalesce].Parameters).toMatchObject({ slackChannels: ['team'] });
 });

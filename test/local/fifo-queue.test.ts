@@ -70,6 +70,14 @@ it('after maxReceiveCount receives a message moves to the dead-letter queue, bod
   expect(dlq.peek()).toEqual([{ messageId: expect.any(String), groupId: 'general', body: '{"id":"x"}', receiveCount: 0, attributes: { Why: { DataType: 'String', StringValue: 'test' } } }]);
 });
 
+it('with DeduplicationScope messageGroup, an id is remembered per group: the same id in another group is another message', () => {
+  const q = queue({ deduplicationScope: 'messageGroup' });
+  const first = send(q, 'x', 'general');
+  expect(send(q, 'x', 'general').MessageId).toBe(first.MessageId);
+  expect(send(q, 'x', 'team').MessageId).not.toBe(first.MessageId);
+  expect(q.depth.visible).toBe(2);
+});
+
 it('refuses what SQS refuses, naming the parameter', () => {
   const q = queue();
   expect(() => q.send({ MessageBody: 'x', MessageDeduplicationId: 'd' })).toThrow(expect.objectContaining({ name: 'SQS.MissingParameter', message: expect.stringContaining('MessageGroupId') }));

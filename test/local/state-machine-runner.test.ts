@@ -40,3 +40,16 @@ it('a name that is JSON text not written as JSON.stringify writes it survives St
   expect(JSON.parse(out.body)).toEqual({ name });
   expect(out.payload).toBe(payload);
 });
+
+it('a state whose output passes Step Functions\' 256 KiB fails the execution with States.DataLimitExceeded, and nothing after it runs', async () => {
+  const after: unknown[] = [];
+  const grow = (copies: number) => machine({
+    Grow: { Type: 'Pass', Parameters: { 'copies.$': `States.Array(${Array(copies).fill('$.text').join(', ')})` } },
+    After: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:123456789012:function:after' },
+  }, { After: (input) => { after.push(input); return {}; } });
+  const text = 'x'.repeat(64 * 1024);
+  expect(await grow(3).run({ text })).toMatchObject({ status: 'SUCCEEDED' });
+  expect(after).toHaveLength(1);
+  expect(await grow(5).run({ text })).toEqual({ status: 'FAILED', error: 'States.DataLimitExceeded', cause: expect.stringMatching(/'(Grow|After)'.* exceed.* the maximum number of bytes service limit/) });
+  expect(after).toHaveLength(1);
+});
