@@ -87,6 +87,7 @@ export const StateName = {
   AllCopiesQueued: 'All copies queued?',
   TakeFailedCopy: 'Take failed copy',
   CopyLost: 'A copy lost',
+  FindLostCopy: 'Find the lost copy',
   QueuedInPartLost: 'Queued for some channels, a copy lost',
   AnyCopyLost: 'Any copy lost?',
   NotQueuedChannels: 'Channels not queued',

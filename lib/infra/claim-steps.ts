@@ -258,9 +258,10 @@ export class ClaimSteps {
     const release = this.releaseStep(failed, '');
     // Nothing landed, so every copy failed: the first one's error describes the event's.
     const releaseKept = new sfn.Pass(this.scope, StateName.TakeFailedCopy, { parameters: { ...event, 'error.$': '$.sends[0].error', 'kept.$': '$.sends[0].kept' } }).next(release);
-    const releaseLost = new sfn.Pass(this.scope, StateName.CopyLost, {
-      parameters: { ...event, 'error.$': '$.sends[0].error', kept: { note: 'a copy of it was not kept either: the dead-letter queue refused it too', lost: true } },
-    }).next(release);
+    // Runs only where a copy was lost, so the filter matches: its note ("did not take it either") is the event's.
+    const releaseLost = new sfn.Pass(this.scope, StateName.FindLostCopy, { parameters: { 'copies.$': '$.sends[?(@.lost == true)]' }, resultPath: '$.lostCopies' })
+      .next(new sfn.Pass(this.scope, StateName.CopyLost, { parameters: { ...event, 'error.$': '$.lostCopies.copies[0].error', 'kept.$': '$.lostCopies.copies[0].kept' } }))
+      .next(release);
     const partly = (name: string, whatBecame: string) => new sfn.Pass(this.scope, name, {
       parameters: {
         ...event, outcome: RelayOutcome.Failed, code: RelayErrorCode.Internal,
@@ -296,11 +297,12 @@ export class ClaimSteps {
       resultPath: '$.keptEach',
     }).itemProcessor(this.keepAsDeadLetter(new sfn.Pass(this.scope, `${StateName.CopyKept}${suffix}`, { outputPath: '$.kept' }), suffix));
     const release = this.releaseStep(failed, suffix);
-    // One note for the event: that every copy was kept, or that one was not.
+    // One note for the event: a copy's that was not kept, else the first's (every copy kept).
     const lost = new sfn.Pass(this.scope, `${StateName.CollectCopies}${suffix}`, { parameters: { 'lost.$': '$.keptEach[*].lost' }, resultPath: '$.lost' })
       .next(new sfn.Pass(this.scope, `${StateName.CountCopies}${suffix}`, { parameters: { 'any.$': 'States.ArrayContains($.lost.lost, true)' }, resultPath: '$.lost' }))
       .next(new sfn.Choice(this.scope, `${StateName.AnyCopyLost}${suffix}`)
-        .when(sfn.Condition.booleanEquals('$.lost.any', true), new sfn.Pass(this.scope, `${StateName.CopyLost}${suffix}`, { result: sfn.Result.fromObject({ note: 'a copy of it was not kept either: the dead-letter queue refused it too', lost: true }), resultPath: '$.kept' }).next(release))
+        .when(sfn.Condition.booleanEquals('$.lost.any', true), new sfn.Pass(this.scope, `${StateName.FindLostCopy}${suffix}`, { parameters: { 'kept.$': '$.keptEach[?(@.lost == true)]' }, resultPath: '$.lostCopies' })
+          .next(new sfn.Pass(this.scope, `${StateName.CopyLost}${suffix}`, { inputPath: '$.lostCopies.kept[0]', resultPath: '$.kept' })).next(release))
         .otherwise(new sfn.Pass(this.scope, `${StateName.TakeKeptNote}${suffix}`, { inputPath: '$.keptEach[0]', resultPath: '$.kept' }).next(release)));
     return this.eachOutcome(StateName.ReleaseFailedClaims, CLAIM_FAILED, keepEach.next(lost));
   }

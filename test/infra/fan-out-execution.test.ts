@@ -190,7 +190,7 @@ it('a copy neither queued nor kept (the dead-letter queue refusing it too) while
 it('no copy queued and one not kept either: released, and a re-send posts once on each channel', async () => {
   failIds.add('fan-none-lost');
   failDeadLetters.add(copyId('fan-none-lost', 'team'));
-  expect(await relay.run(signed(member('Nolost', 36), { id: 'fan-none-lost' }))).toMatchObject({ status: 'FAILED', cause: expect.stringContaining('its id was released; send it again (a copy of it was not kept either') });
+  expect(await relay.run(signed(member('Nolost', 36), { id: 'fan-none-lost' }))).toMatchObject({ status: 'FAILED', cause: expect.stringContaining('its id was released; send it again (the dead-letter queue did not take it either)') });
   expect(deadLetters().peek().map((m) => m.groupId)).toEqual(['general']);
   failIds.clear();
   expect(await relay.run(signed(member('Nolost', 36), { id: 'fan-none-lost' }))).toMatchObject({ output: { outcome: RelayOutcome.Queued } });
@@ -203,6 +203,13 @@ it('a claim that fails keeps every channel\'s copy as a dead letter, each in its
   expect(await relay.run(signed(member('Claimless', 32), { id: 'fan-claim' }))).toMatchObject({ status: 'FAILED', error: RelayErrorCode.Internal });
   expect(deadLetters().peek().map((m) => [m.groupId, JSON.parse(m.body).id])).toEqual([['general', 'fan-claim'], ['team', 'fan-claim']]);
   expect(await claimOf('fan-claim')).toBeUndefined();
+});
+
+it('a claim that fails with one copy refused by the dead-letter queue too says so; the other copy is kept', async () => {
+  failClaims.add('fan-claim-lost');
+  failDeadLetters.add(copyId('fan-claim-lost', 'team'));
+  expect(await relay.run(signed(member('Claimlost', 37), { id: 'fan-claim-lost' }))).toMatchObject({ status: 'FAILED', cause: expect.stringContaining('its id was released; send it again (the dead-letter queue did not take it either)') });
+  expect(deadLetters().peek().map((m) => m.groupId)).toEqual(['general']);
 });
 
 it('a deleted Slack webhook dead-letters the Slack copy only; Discord goes on posting', async () => {

@@ -80,7 +80,7 @@ describe('dedupe table', () => {
     expect(states['Release failed claims: claim-failed?'].Choices[0].Next).toBe('Keep each copy (claim failed)');
     expect(states['Keep as dead letter (claim failed)']).toMatchObject({ Next: 'Copy kept (claim failed)', Parameters: { 'MessageBody.$': '$.entry.MessageBody', 'MessageGroupId.$': '$.channel', 'MessageDeduplicationId.$': '$.id' } });
     expect(states['Take kept note (claim failed)']).toMatchObject({ Next: 'Release claim (claim failed)' });
-    expect(states['A copy lost (claim failed)']).toMatchObject({ Next: 'Release claim (claim failed)' });
+    expect(states['A copy lost (claim failed)']).toMatchObject({ InputPath: '$.lostCopies.kept[0]', Next: 'Release claim (claim failed)' });
     expect(states.Enqueue.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Keep as dead letter' });
     // A copy that could not be queued is kept under its own deduplication id; the release is decided once every copy is settled.
     expect(states['Keep as dead letter']).toMatchObject({ Resource: expect.stringMatching(/:states:::sqs:sendMessage$/), Next: StateName.CopyNotLanded, Parameters: { 'MessageBody.$': '$.entry.MessageBody', 'MessageDeduplicationId.$': '$.id' } });
