@@ -8,13 +8,13 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { RelayErrorCode } from '../../lib/contracts/errors';
 import { ClaimState, RelayOutcome } from '../../lib/contracts/lane';
 import { StateName } from '../../lib/contracts/state-names';
-import { createDeliveryHandlers } from '../../lib/delivery/handlers';
 import { LocalDynamoDb } from '../../lib/local/dynamodb-emulator';
 import { LanePipeEmulator } from '../../lib/local/lane-pipe-emulator';
 import { LocalSqs } from '../../lib/local/sqs-emulator';
 import { LocalStateMachine, TaskFailure, type PostRequest, type PostResponse } from '../../lib/local/state-machine-runner';
-import { StateMachineId, dedupeTableId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
+import { dedupeTableId, functionEnvironment, pipeSpec, queueSpecs, stateMachineDefinition, tableSpecs, type CfnTemplate } from '../../lib/local/synthesized-template';
 import { createHandler } from '../../lib/verify/handler';
+import { startDeliveryPipe } from '../support/delivery-pipe';
 import { signed, signedBatch, synthRelayStack, testConfig, voiceEvent } from '../support/fixtures';
 
 const config = testConfig({
@@ -94,18 +94,13 @@ beforeEach(() => {
     },
     retryPauseMs: 0,
   });
-  const delivery = new LocalStateMachine(stateMachineDefinition(template, standIns, StateMachineId.Delivery), {
-    lambdas: createDeliveryHandlers(),
+  pipe = startDeliveryPipe(template, standIns, {
+    db, sqs,
     post: (request) => {
       posts.push(request);
       return answer(request);
     },
-    dynamodb: db.call,
-    sqs: sqs.call,
-    retryPauseMs: 0,
   });
-  pipe = new LanePipeEmulator({ queue: lane(), target: delivery, batchSize: pipeSpec(template).batchSize });
-  pipe.start();
 });
 afterEach(() => pipe.stop(0));
 
