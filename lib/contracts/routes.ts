@@ -51,8 +51,9 @@ export function channelMessagesPrefix(channelName: string): string {
 /**
  * The most channels one event kind may go to. Each channel's copy of an event travels in the
  * relay workflow's state, and a full batch (10 events, 16 KiB, names of quotes) to 4 Slack
- * channels is the most that stays under Step Functions' 256 KiB per state
- * (test/infra/fan-out-size.test.ts; a fifth fails the execution after its claims).
+ * channels is the most that stays clear of Step Functions' 256 KiB per state: about 209 KB at its
+ * largest state (test/infra/fan-out-size.test.ts), where a fifth channel would come within a few
+ * hundred bytes of the limit, and past it would fail the execution after its claims.
  */
 export const MAX_CHANNELS_PER_KIND = 4;
 

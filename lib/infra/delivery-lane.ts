@@ -84,7 +84,7 @@ export class DeliveryLane extends Construct {
 
   /**
    * The Parameters of an optimized `sqs:sendMessage` task that keeps a lane event as a dead letter
-   * (CDK's SqsSendMessage has no MessageAttributes): the event object as the body, exactly as it was
+   * (CDK's SqsSendMessage has no MessageAttributes): the lane event as the body (an object, or the JSON text it was queued as), exactly as it was
    * queued, so a redrive puts it back as is, and why as `RelayError`/`RelayReason` — the paths (and
    * the reason's intrinsic) given by the workflow that keeps it. The group and deduplication id
    * default to the event's own `channel` and `id`.

@@ -196,11 +196,12 @@ export class LocalStateMachine {
     const oversized: { cause?: string } = {};
     // A task never runs on an input over the limit: the execution stops there, as AWS's would have.
     const guarded = Object.fromEntries(Object.entries(this.handlers).map(([name, handler]) => [name, (taskInput: unknown) => {
-      const bytes = Buffer.byteLength(JSON.stringify(taskInput ?? null));
+      const bytes = stateBytes(taskInput);
       if (bytes <= MAX_STATE_BYTES) return handler(taskInput);
       oversized.cause ??= `The input of task '${name}' exceeds the maximum number of bytes service limit (${bytes} bytes; ${MAX_STATE_BYTES} allowed): the state before it returned too much.`;
       execution.abort();
-      return new Promise(() => undefined);
+      // Rejected, not left pending: a pending task keeps the engine's task timer (and the process) alive.
+      return Promise.reject(new TaskFailure('States.DataLimitExceeded', oversized.cause));
     }]));
     const execution = this.machine.run((input === null ? NULL_STAND_IN : shield(input)) as never, {
       overrides: { taskResourceLocalHandlers: guarded as never, retryIntervalOverrides: this.retryOverrides },
@@ -238,22 +239,25 @@ export class LocalStateMachine {
 /**
  * Step Functions' quota: "The maximum input or output size for a task, state, or execution is 256
  * KiB of data as a UTF-8 encoded string", past which the execution fails with
- * States.DataLimitExceeded (no Catch takes it). The engine has no such limit, so each state's output
- * is measured as it leaves (shielded text counts a little over its real size: a limit hit here may
- * have passed in AWS, never the other way round) and the execution stopped there.
+ * States.DataLimitExceeded (no Catch takes it). The engine has no such limit, so each task's input
+ * is measured before it runs (a task never acts on an input over the limit), and each state's
+ * output as the engine reports it, after the fact: an oversized state the execution leaves before
+ * the report arrives, or one a later state trims before a task, may go unseen. Sizes are of the
+ * JSON text as AWS would hold it (the shield undone).
  */
 export const MAX_STATE_BYTES = 256 * 1024;
 
-/**
- * Every state's output measured as it leaves (the engine reports it after the fact, so a Pass
- * past the limit is caught there and the next task, whose input it is, never runs: see the guard
- * in `execute`).
- */
+/** A state's size as AWS counts it: its JSON text, UTF-8, with the shield's stand-ins undone. */
+function stateBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(unshield(value ?? null)) ?? 'null');
+}
+
+/** Every state's output measured as the engine reports it (see MAX_STATE_BYTES for what that misses). */
 function watchStateSizes(execution: { eventLogs: AsyncGenerator<{ type: string; state?: { name: string; output?: unknown } }>; abort: () => void }, found: { cause?: string }): void {
   void (async () => {
     for await (const event of execution.eventLogs) {
       if (event.type !== 'StateExited' || !event.state) continue;
-      const bytes = Buffer.byteLength(JSON.stringify(event.state.output ?? null));
+      const bytes = stateBytes(event.state.output);
       if (bytes <= MAX_STATE_BYTES) continue;
       found.cause ??= `The state/task '${event.state.name}' returned a result with a size exceeding the maximum number of bytes service limit (${bytes} bytes; ${MAX_STATE_BYTES} allowed).`;
       execution.abort();
