@@ -65,7 +65,6 @@ export const StateName = {
   SendRefusedAlone: 'Send refused entries alone',
   RefusedByBatch: 'Refused by the batch?',
   SendAgain: 'Send again?',
-  SendThisAlone: 'Send this one alone',
   QueuedByBatch: 'Queued by the batch',
   // Fan-out: an event's copies, one per channel, each its own lane entry.
   CountEntries: 'Count entries',

@@ -356,7 +356,7 @@ export class ClaimSteps {
   private enqueueStep(release: sfn.IChainable): tasks.SqsSendMessage {
     const enqueue = new tasks.SqsSendMessage(this.scope, StateName.Enqueue, {
       queue: this.lanes.lane.queue,
-      // The Format state wrote the lane event: a line for a message route, the voice channels for a card route.
+      // The copy's entry, as the batch would have sent it: its body the lane event as JSON text.
       messageBody: sfn.TaskInput.fromJsonPathAt('$.entry.MessageBody'),
       messageGroupId: sfn.JsonPath.stringAt('$.channel'),
       messageDeduplicationId: sfn.JsonPath.stringAt('$.id'),
